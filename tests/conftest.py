@@ -1,10 +1,65 @@
-"""Suite-wide settings: no screen, and a fake token that must never surface in output."""
+"""Suite-wide settings: no screen, and a canary token that must never surface in output.
+
+Every test that talks to the emulated service uses FAKE_TOKEN. After the run, the
+captured stdout/stderr of every test, every failure report and everything the project's
+own log handlers wrote are searched for it; one hit fails the whole run.
+"""
 
 from __future__ import annotations
 
+import io
+import logging
 import os
+from collections.abc import Iterator
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-# Obviously fake; the redaction canary checks it never appears in captured output.
+from desktop_app.api.redact import install_redacting_filter
+
+# Obviously fake; 32 hex characters like a real token.
 FAKE_TOKEN = "cafebabecafebabecafebabecafebabe"
+
+_project_log = io.StringIO()
+_leaks: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def project_log_handler() -> Iterator[None]:
+    """A project-style handler at DEBUG, so every record the code emits is checked."""
+    handler = logging.StreamHandler(_project_log)
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    install_redacting_filter(handler)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    logging.getLogger("httpx").setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    texts = [content for _name, content in report.sections]
+    if report.longrepr is not None:
+        texts.append(str(report.longrepr))
+    if any(FAKE_TOKEN in text for text in texts):
+        _leaks.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if FAKE_TOKEN in _project_log.getvalue():
+        _leaks.append("the project's log handlers")
+    if _leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nTOKEN LEAK: the canary token surfaced in: {', '.join(sorted(set(_leaks)))}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _leaks:
+        checked = len(_project_log.getvalue())
+        terminalreporter.write_line(
+            f"token canary: not found in output ({checked} chars of log checked)"
+        )

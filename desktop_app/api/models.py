@@ -127,16 +127,22 @@ class CallLog:
 
 @dataclass(frozen=True, slots=True)
 class LogPage:
-    """One page of ``/search``; `total` counts every match of the whole query."""
+    """One page of ``/search``; `total` counts every match of the whole query.
+
+    `skipped` counts hits the parser could not use: they still filled the page, so a page
+    with skipped hits is not mistaken for the last one.
+    """
 
     total: int
     logs: tuple[CallLog, ...]
     offset: int
     page_size: int
+    skipped: int = 0
 
     @property
     def is_last(self) -> bool:
-        return len(self.logs) < self.page_size or self.offset + len(self.logs) >= self.total
+        received = len(self.logs) + self.skipped
+        return received < self.page_size or self.offset + received >= self.total
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,9 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def install_redacting_filter(handler: logging.Handler) -> None:
-    """Attach the filter to a handler (handler-level filters also see propagated records)."""
-    if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-        handler.addFilter(RedactingFilter())
+def install_redacting_filter(target: logging.Handler | logging.Logger) -> None:
+    """Attach the filter once. On a handler it sees every record that reaches it; on a
+    logger it rewrites that logger's own records at the source, before any handler,
+    including ones the project does not own (a test runner's capture, say)."""
+    if not any(isinstance(f, RedactingFilter) for f in target.filters):
+        target.addFilter(RedactingFilter())

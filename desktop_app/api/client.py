@@ -1,0 +1,370 @@
+"""The async MyOperator client: every operation, budgeted, retried only where safe.
+
+Reads (search, filters, list users, recording link) are retried on connection failures,
+429 and proxy errors. Click-to-call, add user and update user are sent at most once per
+call: once the request may have reached the server, a failure is reported as an unknown
+outcome, never resent, because a resent click-to-call rings a customer twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from desktop_app.api import parsing, validation
+from desktop_app.api.budget import RequestBudget
+from desktop_app.api.errors import (
+    MalformedResponse,
+    MyOperatorError,
+    NetworkError,
+    NotFound,
+    OutcomeUnknown,
+    RateLimited,
+    ServerError,
+    ValidationError,
+)
+from desktop_app.api.models import (
+    CallPlaced,
+    FilterGroup,
+    LogPage,
+    NewUser,
+    RecordingLink,
+    User,
+    UserPage,
+    UserUpdate,
+)
+from desktop_app.api.redact import install_redacting_filter, redact, register_secret
+
+LIVE_BASE_URL: Final = "https://developers.myoperator.co"
+log = logging.getLogger(__name__)
+# httpx logs every request's full URL, token included, on its own logger.
+install_redacting_filter(logging.getLogger("httpx"))
+
+_RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How reads are retried; mutations ignore it."""
+
+    attempts: int = 4
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 8.0
+    # A Retry-After longer than this is reported instead of waited out.
+    max_retry_after_s: float = 60.0
+    # How long a request may wait for the request budget before giving up.
+    max_budget_wait_s: float = 90.0
+
+
+class MyOperatorClient:
+    """One per account; owns its httpx client unless one is given."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = LIVE_BASE_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        budget: RequestBudget | None = None,
+        timeout: float = 15.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        token = token.strip()
+        if not token:
+            raise ValidationError("No API token is configured.", field="token")
+        register_secret(token)
+        self._token = token
+        self.base_url = base_url.rstrip("/")
+        self.budget = budget if budget is not None else RequestBudget()
+        self._timeout = timeout
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            follow_redirects=False,
+            headers={"User-Agent": "MyOperator-Desktop/0.1", "Accept": "application/json"},
+        )
+
+    def __repr__(self) -> str:
+        return f"MyOperatorClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> MyOperatorClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ----------------------------------------------------------------- reads
+
+    async def search_logs(
+        self,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        offset: int = 0,
+        page_size: int = 20,
+        search: str | None = None,
+        filters: str | None = None,
+    ) -> LogPage:
+        params = validation.search_params(
+            start=start, end=end, offset=offset, page_size=page_size, search=search,
+            filters=filters,
+        )
+        body = await self._read("POST", "/search", params)
+        return parsing.parse_log_page(body.get("data"), offset=offset, page_size=page_size)
+
+    async def iter_logs(
+        self,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        search: str | None = None,
+        filters: str | None = None,
+        page_size: int = 100,
+        limit: int | None = None,
+    ) -> AsyncIterator[LogPage]:
+        """Pages newest first, advancing `log_from`, until a short page or `limit` logs."""
+        offset = 0
+        while True:
+            size = page_size if limit is None else max(1, min(page_size, limit - offset))
+            page = await self.search_logs(
+                start=start, end=end, offset=offset, page_size=size, search=search,
+                filters=filters,
+            )
+            yield page
+            offset += len(page.logs)
+            if page.is_last or not page.logs or (limit is not None and offset >= limit):
+                return
+
+    async def filters(self) -> tuple[FilterGroup, ...]:
+        body = await self._read("GET", "/filters", {})
+        return parsing.parse_filters(body.get("data"))
+
+    async def list_users(
+        self, *, keyword: str | None = None, page: int = 1, page_size: int = 20
+    ) -> UserPage:
+        params = validation.user_list_params(
+            keyword=keyword, page=page, page_size=page_size, all_users=False
+        )
+        body = await self._read("GET", "/user", params)
+        return parsing.parse_user_page(body, page=page)
+
+    async def all_users(self, *, keyword: str | None = None) -> tuple[User, ...]:
+        """Everyone in one request (`_all=1`): cheaper on the budget than paging."""
+        params = validation.user_list_params(
+            keyword=keyword, page=1, page_size=validation.MAX_PAGE_SIZE, all_users=True
+        )
+        body = await self._read("GET", "/user", params)
+        return parsing.parse_user_page(body, page=1).users
+
+    async def iter_users(
+        self, *, keyword: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[UserPage]:
+        page_number = 1
+        while True:
+            page = await self.list_users(keyword=keyword, page=page_number, page_size=page_size)
+            yield page
+            if page.next_page is None or page.next_page <= page_number or not page.users:
+                return
+            page_number = page.next_page
+
+    async def recording_link(self, filename: str) -> RecordingLink:
+        params = validation.recording_params(filename)
+        body = await self._read("GET", "/recordings/link", params)
+        return parsing.parse_recording_link(body)
+
+    async def download_recording(
+        self,
+        filename: str,
+        destination: Path,
+        *,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Path:
+        """Fetch a fresh link and download to `destination` atomically (`.part`, then rename).
+
+        The link is used once and forgotten: it expires, and it is a credential of sorts.
+        """
+        link = await self.recording_link(filename)
+        partial = destination.with_name(destination.name + ".part")
+        try:
+            await self._download(link.url, partial, progress)
+            await asyncio.to_thread(os.replace, partial, destination)
+        except BaseException:
+            await asyncio.to_thread(partial.unlink, missing_ok=True)
+            raise
+        return destination
+
+    async def _download(
+        self, url: str, partial: Path, progress: Callable[[int, int | None], None] | None
+    ) -> None:
+        last_error: MyOperatorError | None = None
+        for attempt in range(self._retry.attempts):
+            if attempt:
+                await self._sleep(self._backoff(attempt))
+            try:
+                async with self._http.stream("GET", url) as response:
+                    if response.status_code == 404:
+                        raise NotFound("The recording file is no longer available.")
+                    if response.status_code >= 400:
+                        error = ServerError(
+                            f"Downloading the recording failed (HTTP {response.status_code}).",
+                            status=response.status_code,
+                        )
+                        if response.status_code in _RETRYABLE_STATUSES:
+                            last_error = error
+                            continue
+                        raise error
+                    total = _content_length(response.headers)
+                    received = 0
+                    with partial.open("wb") as out:
+                        async for chunk in response.aiter_bytes():
+                            out.write(chunk)
+                            received += len(chunk)
+                            if progress is not None:
+                                progress(received, total)
+                    if total is not None and received != total:
+                        raise NetworkError("The recording download was cut short.")
+                    return
+            except httpx.HTTPError as exc:
+                last_error = _network_error(exc, "Downloading the recording")
+            except NetworkError as exc:
+                last_error = exc
+        assert last_error is not None
+        raise last_error
+
+    # ------------------------------------------------------------- mutations
+
+    async def click_to_call(
+        self, customer_number: str, customer_cc: str | int | None, support_user_id: str
+    ) -> CallPlaced:
+        """Ask the cloud to ring the agent, then the customer. Sent at most once."""
+        params = validation.click_to_call_params(customer_number, customer_cc, support_user_id)
+        body = await self._mutate("POST", "/clickOcall", params, operation="click-to-call")
+        return parsing.parse_call_placed(body)
+
+    async def add_user(self, user: NewUser) -> str | None:
+        """Create a user; returns the new user's uuid when the service says it."""
+        params = validation.new_user_params(user)
+        body = await self._mutate("POST", "/user", params, operation="add user")
+        data = body.get("data")
+        if isinstance(data, Mapping):
+            uuid = data.get("uuid") or data.get("user_uuid") or data.get("id")
+            return str(uuid) if uuid not in (None, "") else None
+        return None
+
+    async def update_user(self, update: UserUpdate) -> str | None:
+        """Change the given fields; returns the service's message."""
+        params = validation.user_update_params(update)
+        body = await self._mutate("PUT", "/user", params, operation="update user")
+        message = body.get("message")
+        return str(message) if message is not None else None
+
+    async def set_receives_calls(self, uuid: str, receives_calls: bool) -> str | None:
+        """The do-not-disturb switch integrations use: a PUT of just uuid and receive_calls."""
+        return await self.update_user(UserUpdate(uuid=uuid, receive_calls=receives_calls))
+
+    # -------------------------------------------------------------- plumbing
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self._retry.backoff_cap_s, self._retry.backoff_base_s * 2 ** (attempt - 1))
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    def _request(
+        self, method: str, path: str, params: Mapping[str, str]
+    ) -> httpx.Request:
+        query = {"token": self._token}
+        if method == "GET":
+            query.update(params)
+            return self._http.build_request(method, path, params=query)
+        return self._http.build_request(method, path, params=query, data=dict(params))
+
+    async def _send_once(self, request: httpx.Request) -> dict[str, Any]:
+        log.debug("%s %s", request.method, redact(str(request.url)))
+        async with asyncio.timeout(self._timeout * 2):
+            response = await self._http.send(request)
+        log.debug("HTTP %s for %s %s", response.status_code, request.method, request.url.path)
+        return parsing.interpret_response(response.status_code, response.headers, response.content)
+
+    async def _read(self, method: str, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        last_error: MyOperatorError | None = None
+        for attempt in range(self._retry.attempts):
+            if attempt:
+                delay = self._backoff(attempt)
+                if isinstance(last_error, RateLimited) and last_error.retry_after is not None:
+                    delay = max(delay, last_error.retry_after)
+                await self._sleep(delay)
+            await self.budget.acquire(max_wait=self._retry.max_budget_wait_s)
+            try:
+                return await self._send_once(self._request(method, path, params))
+            except RateLimited as exc:
+                wait = exc.retry_after
+                if wait is None:
+                    wait = self._backoff(attempt + 1)
+                self.budget.penalize(wait)
+                if wait > self._retry.max_retry_after_s:
+                    raise
+                last_error = exc
+            except ServerError as exc:
+                if exc.status not in _RETRYABLE_STATUSES:
+                    raise
+                last_error = exc
+            except (httpx.HTTPError, TimeoutError) as exc:
+                last_error = _network_error(exc, f"Contacting MyOperator ({path})")
+        assert last_error is not None
+        raise last_error
+
+    async def _mutate(
+        self, method: str, path: str, params: Mapping[str, str], *, operation: str
+    ) -> dict[str, Any]:
+        await self.budget.acquire(max_wait=self._retry.max_budget_wait_s)
+        request = self._request(method, path, params)
+        unknown = (
+            f"The {operation} request may or may not have reached MyOperator: "
+            "check before trying again."
+        )
+        try:
+            return await self._send_once(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Never left this machine: nothing happened at the server.
+            raise _network_error(exc, f"The {operation} request could not be sent") from None
+        except (httpx.HTTPError, TimeoutError):
+            raise OutcomeUnknown(unknown, operation=operation) from None
+        except RateLimited as exc:
+            if exc.retry_after is not None:
+                self.budget.penalize(exc.retry_after)
+            raise
+        except (ServerError, MalformedResponse):
+            raise OutcomeUnknown(unknown, operation=operation) from None
+
+
+def _content_length(headers: httpx.Headers) -> int | None:
+    value = headers.get("content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _network_error(exc: BaseException, doing: str) -> NetworkError:
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        reason = "timed out"
+    elif isinstance(exc, httpx.ConnectError):
+        reason = "could not connect"
+    elif isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        reason = "the connection was dropped"
+    else:
+        reason = type(exc).__name__
+    return NetworkError(f"{doing} failed: {reason}.")

@@ -1,0 +1,401 @@
+"""The client against the emulated service in-process: every operation, quirk and fault.
+
+Requests are counted at the server, so "sent at most once" is shown, not assumed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from desktop_app.api.budget import RequestBudget, Window
+from desktop_app.api.client import MyOperatorClient, RetryPolicy
+from desktop_app.api.errors import (
+    MalformedResponse,
+    NetworkError,
+    NotReadyYet,
+    OutcomeUnknown,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    TokenRejected,
+    ValidationError,
+)
+from desktop_app.api.filters import build_filter_expression, resolve_filter_names
+from desktop_app.api.models import ContactType, Direction, NewUser, Role, UserUpdate
+from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
+from tests.conftest import FAKE_TOKEN
+from tests.unit.sandbox.helpers import NOW, FakeClock
+
+
+class Sleeps:
+    """Records the client's waits and moves the fake clock instead of waiting."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.clock.advance(seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(clock: FakeClock) -> SandboxApp:
+    config = SandboxConfig(
+        n_logs=600, now=NOW, clock=clock, rate_limit=None,
+        tokens={FAKE_TOKEN: 2, BASIC_TOKEN: 8},
+    )
+    return create_app(config)
+
+
+@pytest.fixture
+def state(app: SandboxApp) -> SandboxState:
+    return app.sandbox
+
+
+@pytest.fixture
+def sleeps(clock: FakeClock) -> Sleeps:
+    return Sleeps(clock)
+
+
+def make_client(app: SandboxApp, sleeps: Sleeps, token: str = FAKE_TOKEN) -> MyOperatorClient:
+    return MyOperatorClient(
+        token,
+        base_url="http://sandbox",
+        transport=httpx.ASGITransport(app=app),
+        budget=RequestBudget.unlimited(clock=sleeps.clock, sleep=sleeps),
+        sleep=sleeps,
+    )
+
+
+@pytest.fixture
+async def api(app: SandboxApp, sleeps: Sleeps) -> AsyncIterator[MyOperatorClient]:
+    async with make_client(app, sleeps) as client:
+        yield client
+
+
+# ------------------------------------------------------------------ reads
+
+
+async def test_search_pages_through_the_whole_window(api: MyOperatorClient) -> None:
+    start, end = int(NOW) - 5 * 86400, int(NOW)
+    seen: list[str] = []
+    starts: list[int] = []
+    totals = set()
+    async for page in api.iter_logs(start=start, end=end, page_size=25):
+        seen.extend(log.id for log in page.logs)
+        starts.extend(log.start_time for log in page.logs)
+        totals.add(page.total)
+    assert len(totals) == 1
+    assert len(seen) == totals.pop() > 25
+    assert all(start <= t <= end for t in starts)
+    assert len(set(seen)) == len(seen)
+
+
+async def test_search_parses_calls_completely(api: MyOperatorClient) -> None:
+    page = await api.search_logs(page_size=100)
+    assert page.logs == tuple(sorted(page.logs, key=lambda c: -c.start_time))
+    answered = [c for c in page.logs if c.answered]
+    missed = [c for c in page.logs if c.missed_incoming]
+    assert answered and missed
+    assert all(c.caller_number.startswith("+") for c in page.logs)
+    assert all(c.filename is None and not c.has_recording for c in missed)
+    assert all(c.legs and c.agents for c in answered)
+    assert {c.direction for c in page.logs} == {Direction.INCOMING, Direction.OUTGOING}
+
+
+async def test_search_key_and_limit(api: MyOperatorClient) -> None:
+    first = (await api.search_logs(page_size=1)).logs[0]
+    fragment = first.caller_number_raw[-6:]
+    calls = [c async for page in api.iter_logs(search=fragment, limit=5) for c in page.logs]
+    assert 1 <= len(calls) <= 5
+    assert all(fragment in c.caller_number for c in calls)
+
+
+async def test_filters_build_a_working_expression(api: MyOperatorClient) -> None:
+    groups = await api.filters()
+    names = {f.name for g in groups for f in g.filters}
+    assert {"Incoming", "Outgoing", "Missed", "Connected"} <= names
+    expression = build_filter_expression(
+        groups, resolve_filter_names(groups, ["incoming", "missed", "call"])
+    )
+    page = await api.search_logs(page_size=100, filters=expression)
+    assert page.logs
+    assert all(c.missed_incoming for c in page.logs)
+
+
+async def test_users_paging_matches_all_users(api: MyOperatorClient) -> None:
+    paged = [u async for page in api.iter_users(page_size=5) for u in page.users]
+    everyone = await api.all_users()
+    assert [u.uuid for u in paged] == [u.uuid for u in everyone]
+    assert len(everyone) > 5
+    assert all(u.number_e164 and u.number_e164.startswith("+") for u in everyone)
+    assert {Role.ADMIN, Role.BASIC} <= {u.role for u in everyone}
+
+
+async def test_a_bad_token_is_rejected_without_showing_it(
+    app: SandboxApp, sleeps: Sleeps
+) -> None:
+    wrong = "0123456789abcdef0123456789abcdef"
+    async with make_client(app, sleeps, token=wrong) as client:
+        with pytest.raises(TokenRejected) as caught:
+            await client.filters()
+    assert wrong not in str(caught.value) and wrong not in repr(caught.value)
+    assert sleeps.waits == []  # a rejected token is not retried
+
+
+async def test_invalid_input_is_refused_before_any_request(
+    api: MyOperatorClient, state: SandboxState
+) -> None:
+    before = len(state.requests)
+    with pytest.raises(ValidationError) as caught:
+        await api.search_logs(page_size=500)
+    assert caught.value.field == "page_size" and not caught.value.sent
+    with pytest.raises(ValidationError):
+        await api.click_to_call("12", "91", "some-agent")
+    with pytest.raises(ValidationError):
+        await api.search_logs(filters="5; DROP TABLE")
+    assert len(state.requests) == before
+
+
+# -------------------------------------------------------------- recordings
+
+
+async def test_recording_downloads_real_audio_from_a_link_without_the_token(
+    api: MyOperatorClient, tmp_path: Path
+) -> None:
+    call = next(c for c in (await api.search_logs(page_size=50)).logs if c.has_recording)
+    assert call.filename is not None
+    link = await api.recording_link(call.filename)
+    assert FAKE_TOKEN not in link.url
+    assert "url" not in repr(link)
+    saved = await api.download_recording(call.filename, tmp_path / "r.mp3")
+    data = saved.read_bytes()
+    assert data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xe3")
+    assert not (tmp_path / "r.mp3.part").exists()
+
+
+async def test_a_fresh_recording_is_not_ready_yet(
+    api: MyOperatorClient, state: SandboxState, tmp_path: Path
+) -> None:
+    call = state.add_call(answered=True)
+    with pytest.raises(NotReadyYet):
+        await api.download_recording(call.filename, tmp_path / "x.mp3")
+    assert not list(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------- mutations
+
+
+async def test_add_then_update_user(api: MyOperatorClient) -> None:
+    uuid = await api.add_user(
+        NewUser(name="Kavya Menon", contact_number="098765 43219", country_code="91",
+                extension=77, email="kavya@example.com", contact_type=ContactType.SIP)
+    )
+    assert uuid
+    message = await api.update_user(UserUpdate(uuid=uuid, name="Kavya R. Menon"))
+    assert message
+    await api.set_receives_calls(uuid, False)
+    user = next(u for u in await api.all_users() if u.uuid == uuid)
+    assert (user.name, user.extension, user.receives_calls) == ("Kavya R. Menon", 77, False)
+    assert user.number_e164 == "+919876543219"
+
+
+async def test_server_rejections_name_the_field(api: MyOperatorClient) -> None:
+    someone = (await api.all_users())[0]
+    assert someone.contact_number and someone.country_code
+    with pytest.raises(ValidationError) as caught:
+        # The live service answers this one with HTTP 200 and "status": "error".
+        await api.add_user(NewUser(name="Dup", contact_number=someone.contact_number,
+                                   country_code=someone.country_code))
+    assert caught.value.sent and caught.value.field == "contact_number"
+
+
+async def test_a_basic_user_may_not_add_users(app: SandboxApp, sleeps: Sleeps) -> None:
+    async with make_client(app, sleeps, token=BASIC_TOKEN) as client:
+        with pytest.raises(PermissionDenied):
+            await client.add_user(NewUser(name="X", contact_number="9123456780",
+                                          country_code="91"))
+
+
+async def test_click_to_call_places_one_call_that_shows_in_the_log(
+    api: MyOperatorClient, state: SandboxState, clock: FakeClock
+) -> None:
+    agent = next(u for u in await api.all_users() if u.is_enabled is not False)
+    placed = await api.click_to_call("+91 98123-45678", "91", agent.uuid)
+    assert placed.unique_id
+    assert [(p.customer_cc, p.customer_number) for p in state.placed_calls] == [
+        ("91", "9812345678")
+    ]
+    clock.advance(60)
+    page = await api.search_logs(page_size=5)
+    logged = next(c for c in page.logs if c.id == placed.unique_id)
+    assert logged.direction is Direction.OUTGOING
+    assert logged.caller_number == "+919812345678"
+
+
+# ------------------------------------------- retries for reads, never for calls
+
+
+@pytest.mark.parametrize("fault", ["503:count=2", "html502:count=2", "drop:count=2",
+                                   "truncate:count=2"])
+async def test_reads_retry_through_transient_faults(
+    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps, fault: str
+) -> None:
+    state.faults.add(fault)
+    groups = await api.filters()
+    assert groups
+    assert len(state.requests_to("/filters")) == 3
+    assert len(sleeps.waits) == 2
+
+
+async def test_reads_honour_retry_after(
+    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps
+) -> None:
+    state.faults.add("429:count=1,retry_after=7")
+    await api.filters()
+    assert sleeps.waits[0] >= 7
+    assert len(state.requests_to("/filters")) == 2
+
+
+async def test_a_long_retry_after_is_reported_not_waited(
+    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps
+) -> None:
+    state.faults.add("429:retry_after=3600")
+    with pytest.raises(RateLimited) as caught:
+        await api.filters()
+    assert caught.value.retry_after == pytest.approx(3600)
+    assert len(state.requests_to("/filters")) == 1
+    assert "3600" in caught.value.message or "60 min" in caught.value.message or "1 h" in (
+        caught.value.message
+    )
+
+
+async def test_reads_give_up_after_the_policy_attempts(
+    api: MyOperatorClient, state: SandboxState
+) -> None:
+    state.faults.add("503")
+    with pytest.raises(ServerError):
+        await api.filters()
+    assert len(state.requests_to("/filters")) == RetryPolicy().attempts
+
+
+async def test_malformed_json_is_not_retried(api: MyOperatorClient, state: SandboxState) -> None:
+    state.faults.add("malformed:count=1")
+    with pytest.raises(MalformedResponse):
+        await api.filters()
+    assert len(state.requests_to("/filters")) == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "500:path=/clickOcall,after=1",
+        "503:path=/clickOcall,after=1",
+        "html502:path=/clickOcall,after=1",
+        "drop:path=/clickOcall,after=1",
+        "truncate:path=/clickOcall",
+        "malformed:path=/clickOcall,after=1",
+        "503:path=/clickOcall",
+        "drop:path=/clickOcall",
+    ],
+)
+async def test_click_to_call_is_sent_once_whatever_the_server_does(
+    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps, fault: str
+) -> None:
+    agent = (await api.all_users())[0]
+    state.faults.add(fault)
+    with pytest.raises(OutcomeUnknown) as caught:
+        await api.click_to_call("9812345678", "91", agent.uuid)
+    assert caught.value.operation == "click-to-call"
+    assert len(state.requests_to("/clickOcall", "POST")) == 1
+    assert sleeps.waits == []
+
+
+async def test_a_rate_limited_click_to_call_is_not_placed_nor_retried(
+    api: MyOperatorClient, state: SandboxState
+) -> None:
+    agent = (await api.all_users())[0]
+    state.faults.add("429:path=/clickOcall,retry_after=5")
+    with pytest.raises(RateLimited):
+        await api.click_to_call("9812345678", "91", agent.uuid)
+    assert len(state.requests_to("/clickOcall")) == 1
+    assert state.placed_calls == []
+
+
+@pytest.mark.parametrize("path,method", [("/user", "POST"), ("/user", "PUT")])
+async def test_user_changes_are_never_resent(
+    api: MyOperatorClient, state: SandboxState, path: str, method: str
+) -> None:
+    someone = (await api.all_users())[0]
+    state.faults.add(f"503:path={path},method={method},after=1")
+    with pytest.raises(OutcomeUnknown):
+        if method == "POST":
+            await api.add_user(NewUser(name="Once", contact_number="9123456780",
+                                       country_code="91"))
+        else:
+            await api.update_user(UserUpdate(uuid=someone.uuid, name="Once"))
+    assert len(state.requests_to(path, method)) == 1
+
+
+# ------------------------------------------------------ budget and secrecy
+
+
+async def test_every_request_passes_through_the_budget(app: SandboxApp) -> None:
+    clock = FakeClock()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+
+    budget = RequestBudget((Window("minute", 2, 60.0),), clock=clock, sleep=sleep)
+    async with MyOperatorClient(
+        FAKE_TOKEN, base_url="http://sandbox", transport=httpx.ASGITransport(app=app),
+        budget=budget, sleep=sleep,
+    ) as client:
+        await client.filters()
+        await client.all_users()
+        assert budget.remaining() == {"minute": 0}
+        await client.search_logs()
+    assert waits == [pytest.approx(60.0)]
+
+
+async def test_a_429_pauses_the_whole_budget(
+    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps
+) -> None:
+    state.faults.add("429:count=1,retry_after=30")
+    await api.filters()
+    assert len(state.requests_to("/filters")) == 2
+    # The retry waited out the pause, in the budget every request shares.
+    assert sum(sleeps.waits) == pytest.approx(30, abs=1)
+    agent = (await api.all_users())[0]
+    state.faults.add("429:count=1,retry_after=30")
+    with pytest.raises(RateLimited):
+        await api.click_to_call("9812345678", "91", agent.uuid)
+    assert api.budget.wait_time() == pytest.approx(30, abs=1)
+
+
+async def test_request_logs_never_carry_the_token(
+    api: MyOperatorClient, state: SandboxState, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    state.faults.add("drop:count=4")
+    with pytest.raises(NetworkError) as caught:
+        await api.filters()
+    await api.search_logs(page_size=1)
+    assert "HTTP Request" in caplog.text  # httpx did log the URLs...
+    assert FAKE_TOKEN not in caplog.text  # ...with the token redacted at the source
+    assert FAKE_TOKEN not in str(caught.value)
+    assert caught.value.__cause__ is None and FAKE_TOKEN not in repr(caught.value.__context__)
+    assert FAKE_TOKEN not in repr(api)
