@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: system-deps $(STAMP)
-	$(BIN)/myoperator-desktop --demo
+	$(BIN)/myoperator sandbox --tour
 
 test: system-deps $(STAMP)
 	$(BIN)/ruff check .

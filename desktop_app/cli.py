@@ -1,0 +1,481 @@
+"""The `myoperator` command: the client's operations for scripts and power users.
+
+Every failure ends in one plain sentence on stderr and a documented exit code; no
+traceback and no token ever reach the terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
+from desktop_app.api.errors import (
+    MyOperatorError,
+    NotFound,
+    OutcomeUnknown,
+    PermissionDenied,
+    RateLimited,
+    TokenRejected,
+    ValidationError,
+)
+from desktop_app.api.filters import build_filter_expression, resolve_filter_names
+from desktop_app.api.models import CallLog, ContactType, FilterGroup, NewUser, User, UserUpdate
+from desktop_app.api.redact import redact
+from desktop_app.services.formatting import (
+    format_duration,
+    format_local_time,
+    format_number,
+    iso_utc,
+)
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+EXIT_AUTH = 3
+EXIT_RATE_LIMITED = 4
+EXIT_FAILED = 5
+EXIT_OUTCOME_UNKNOWN = 6
+
+TOKEN_ENV = "MYOPERATOR_TOKEN"
+BASE_URL_ENV = "MYOPERATOR_BASE_URL"
+
+
+class UsageError(Exception):
+    """Bad command-line input found before anything was sent."""
+
+
+# ------------------------------------------------------------------ parsing
+
+
+def parse_time(text: str) -> int:
+    """Unix seconds, or ISO 8601 (a time without a zone is local time)."""
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{text!r} is not a time: use ISO 8601 (2026-11-27T09:30) or unix seconds."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return int(moment.timestamp())
+
+
+def _yes_no(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("yes", "y", "1", "on", "true"):
+        return True
+    if value in ("no", "n", "2", "off", "false"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected yes or no, not {text!r}")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes end like every other failure: one sentence, exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_INVALID, f"myoperator: {message} (see `{self.prog} --help`)\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="myoperator",
+        description="Command-line access to a MyOperator account. The API token is read "
+        f"from ${TOKEN_ENV}.",
+    )
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get(BASE_URL_ENV, LIVE_BASE_URL),
+        help=f"API base URL (default ${BASE_URL_ENV} or {LIVE_BASE_URL})",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    logs = commands.add_parser("logs", help="list calls from the call log")
+    logs.add_argument("--from", dest="start", type=parse_time_arg, help="ISO 8601 or unix seconds")
+    logs.add_argument("--to", dest="end", type=parse_time_arg, help="ISO 8601 or unix seconds")
+    logs.add_argument("--search", help="number, name, email, comment or unique id")
+    logs.add_argument(
+        "--filter", dest="filters", action="append", default=[], metavar="NAME",
+        help="a filter name as `myoperator filters` lists it (repeatable)",
+    )
+    logs.add_argument("--limit", type=_positive_int, default=50, help="at most N calls (50)")
+    logs.add_argument("--json", action="store_true", help="machine-readable output")
+
+    filters = commands.add_parser("filters", help="list the account's log filters")
+    filters.add_argument("--json", action="store_true")
+
+    users = commands.add_parser("users", help="list the team's users")
+    users.add_argument("--search", help="name, email or number")
+    users.add_argument("--all", action="store_true", help="everyone in one request")
+    users.add_argument("--json", action="store_true")
+
+    user = commands.add_parser("user", help="add or update a user")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = user_commands.add_parser("add", help="add a user")
+    add.add_argument("--name", required=True)
+    add.add_argument("--contact-number", required=True, help="without the country code")
+    add.add_argument("--country-code", default="91", help="dialling code (default 91)")
+    _add_optional_user_fields(add)
+    update = user_commands.add_parser("update", help="update a user's fields")
+    update.add_argument("uuid")
+    update.add_argument("--name")
+    update.add_argument("--contact-number", help="without the country code")
+    update.add_argument("--country-code", help="dialling code, needed with --contact-number")
+    _add_optional_user_fields(update)
+
+    call = commands.add_parser("call", help="click-to-call: ring the agent, then the customer")
+    call.add_argument("number", help="the customer's number")
+    call.add_argument("--cc", default="91", help="the customer's dialling code (default 91)")
+    call.add_argument("--agent", required=True, metavar="UUID", help="the agent's user uuid")
+    call.add_argument("--json", action="store_true")
+
+    recording = commands.add_parser("recording", help="download a call recording")
+    recording.add_argument("filename", help="the call's recording file name")
+    recording.add_argument("-o", "--output", type=Path, help="where to save it")
+
+    sandbox = commands.add_parser("sandbox", help="run the emulated MyOperator service")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--logs", type=_positive_int, default=5000, help="calls to generate")
+    sandbox.add_argument("--seed", type=int, default=7)
+    sandbox.add_argument("--latency", type=int, default=0, metavar="MS")
+    sandbox.add_argument("--fault", action="append", default=[], metavar="SPEC")
+    sandbox.add_argument("--live-calls", type=float, default=None, metavar="SECONDS")
+    sandbox.add_argument("--no-rate-limit", action="store_true", help="lift the emulated limit")
+    sandbox.add_argument("--tour", action="store_true", help="print a short tour of commands")
+    return parser
+
+
+def _add_optional_user_fields(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--extension", type=int)
+    parser.add_argument("--email")
+    parser.add_argument("--alternate-contact-number")
+    parser.add_argument("--alternate-cc", help="dialling code of the alternate number")
+    parser.add_argument("--panel-access", type=_yes_no, metavar="yes|no")
+    parser.add_argument("--receive-calls", type=_yes_no, metavar="yes|no")
+    parser.add_argument("--contact-type", choices=[c.value for c in ContactType])
+
+
+def parse_time_arg(text: str) -> int:
+    try:
+        return parse_time(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+# ----------------------------------------------------------------- output
+
+
+def log_json(call: CallLog) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "start": iso_utc(call.start_time),
+        "end": iso_utc(call.end_time) if call.end_time is not None else None,
+        "duration_s": call.duration_s,
+        "direction": call.direction.value,
+        "answered": call.answered,
+        "caller": call.caller_number,
+        "department": call.department,
+        "agents": list(call.agents),
+        "recording": call.filename if call.has_recording else None,
+    }
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "uuid": user.uuid,
+        "name": user.name,
+        "extension": user.extension,
+        "number": user.number_e164,
+        "email": user.email,
+        "role": user.role.label if user.role is not None else None,
+        "receives_calls": user.receives_calls,
+        "panel_access": user.panel_access,
+        "contact_type": user.contact_type.value if user.contact_type is not None else None,
+    }
+
+
+def filters_json(groups: Sequence[FilterGroup]) -> list[dict[str, Any]]:
+    return [
+        {"id": g.id, "name": g.name, "filters": [{"id": f.id, "name": f.name} for f in g.filters]}
+        for g in groups
+    ]
+
+
+def print_table(rows: Sequence[Sequence[str]], header: Sequence[str], out: TextIO) -> None:
+    widths = [len(h) for h in header]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    for line in (header, *rows):
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        out.write("\n")
+
+
+def _yes(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+# ----------------------------------------------------------------- commands
+
+
+async def _cmd_logs(client: MyOperatorClient, args: argparse.Namespace, out: TextIO) -> int:
+    expression = None
+    if args.filters:
+        groups = await client.filters()
+        expression = build_filter_expression(groups, resolve_filter_names(groups, args.filters))
+    calls: list[CallLog] = []
+    total = 0
+    async for page in client.iter_logs(
+        start=args.start, end=args.end, search=args.search, filters=expression, limit=args.limit
+    ):
+        calls.extend(page.logs)
+        total = page.total
+    calls = calls[: args.limit]
+    if args.json:
+        json.dump([log_json(c) for c in calls], out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    rows = [
+        (
+            format_local_time(c.start_time),
+            "in" if c.direction.value == "incoming" else "out",
+            "answered" if c.answered else "missed",
+            format_number(c.caller_number),
+            c.department,
+            ", ".join(c.agents),
+            format_duration(c.talk_s),
+            "yes" if c.has_recording else "",
+        )
+        for c in calls
+    ]
+    print_table(
+        rows, ("time", "dir", "status", "caller", "department", "agents", "talk", "rec"), out
+    )
+    out.write(f"{len(calls)} of {total} matching calls\n")
+    return EXIT_OK
+
+
+async def _cmd_filters(client: MyOperatorClient, args: argparse.Namespace, out: TextIO) -> int:
+    groups = await client.filters()
+    if args.json:
+        json.dump(filters_json(groups), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    for group in groups:
+        out.write(f"{group.name}\n")
+        for f in group.filters:
+            out.write(f"  {f.name}  (id {f.id})\n")
+    return EXIT_OK
+
+
+async def _cmd_users(client: MyOperatorClient, args: argparse.Namespace, out: TextIO) -> int:
+    if args.all:
+        users = list(await client.all_users(keyword=args.search))
+    else:
+        users = []
+        async for page in client.iter_users(keyword=args.search):
+            users.extend(page.users)
+    if args.json:
+        json.dump([user_json(u) for u in users], out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_OK
+    rows = [
+        (
+            u.name,
+            str(u.extension) if u.extension is not None else "",
+            format_number(u.number_e164 or ""),
+            u.email or "",
+            u.role.label if u.role is not None else "",
+            _yes(u.receives_calls),
+            u.uuid,
+        )
+        for u in users
+    ]
+    print_table(rows, ("name", "ext", "number", "email", "role", "receives calls", "uuid"), out)
+    return EXIT_OK
+
+
+def _user_fields(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "extension": args.extension,
+        "email": args.email,
+        "alternate_contact_number": args.alternate_contact_number,
+        "alternate_cc": args.alternate_cc,
+        "panel_access": args.panel_access,
+        "receive_calls": args.receive_calls,
+        "contact_type": ContactType(args.contact_type) if args.contact_type else None,
+    }
+
+
+async def _cmd_user(client: MyOperatorClient, args: argparse.Namespace, out: TextIO) -> int:
+    if args.user_command == "add":
+        new_user = NewUser(
+            name=args.name,
+            contact_number=args.contact_number,
+            country_code=args.country_code,
+            **_user_fields(args),
+        )
+        uuid = await client.add_user(new_user)
+        out.write(f"Added {new_user.name}" + (f" ({uuid})" if uuid else "") + ".\n")
+        return EXIT_OK
+    update = UserUpdate(
+        uuid=args.uuid,
+        name=args.name,
+        contact_number=args.contact_number,
+        country_code=args.country_code,
+        **_user_fields(args),
+    )
+    message = await client.update_user(update)
+    out.write((message or "Updated.") + "\n")
+    return EXIT_OK
+
+
+async def _cmd_call(client: MyOperatorClient, args: argparse.Namespace, out: TextIO) -> int:
+    placed = await client.click_to_call(args.number, args.cc, args.agent)
+    if args.json:
+        json.dump({"placed": True, "unique_id": placed.unique_id}, out)
+        out.write("\n")
+    else:
+        out.write(
+            "Call placed: MyOperator is ringing the agent, then the customer"
+            + (f" (id {placed.unique_id})" if placed.unique_id else "")
+            + ".\n"
+        )
+    return EXIT_OK
+
+
+def _recording_target(filename: str, output: Path | None) -> Path:
+    """Where to save: the given file, or the recording's own name inside a given folder."""
+    name = Path(filename).name
+    if output is None:
+        return Path(name)
+    return output / name if output.is_dir() else output
+
+
+async def _cmd_recording(client: MyOperatorClient, args: argparse.Namespace, out: TextIO) -> int:
+    target = _recording_target(args.filename, args.output)
+    await client.download_recording(args.filename, target)
+    out.write(f"Saved {target}\n")
+    return EXIT_OK
+
+
+_COMMANDS: dict[str, Callable[[MyOperatorClient, argparse.Namespace, TextIO], Awaitable[int]]] = {
+    "logs": _cmd_logs,
+    "filters": _cmd_filters,
+    "users": _cmd_users,
+    "user": _cmd_user,
+    "call": _cmd_call,
+    "recording": _cmd_recording,
+}
+
+
+def exit_code_for(error: MyOperatorError) -> int:
+    if isinstance(error, ValidationError):
+        return EXIT_INVALID
+    if isinstance(error, TokenRejected | PermissionDenied):
+        return EXIT_AUTH
+    if isinstance(error, RateLimited):
+        return EXIT_RATE_LIMITED
+    if isinstance(error, OutcomeUnknown):
+        return EXIT_OUTCOME_UNKNOWN
+    return EXIT_FAILED
+
+
+def _message_for(error: MyOperatorError) -> str:
+    if isinstance(error, NotFound) and not error.message:
+        return "Not found."
+    return error.message
+
+
+async def _run_api_command(args: argparse.Namespace, out: TextIO) -> int:
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token.strip():
+        raise UsageError(f"Set {TOKEN_ENV} to the account's API token.")
+    async with MyOperatorClient(token, base_url=args.base_url) as client:
+        return await _COMMANDS[args.command](client, args, out)
+
+
+def _run_sandbox(args: argparse.Namespace, out: TextIO) -> int:
+    from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, parse_fault_spec, serve_forever
+
+    try:
+        faults = [parse_fault_spec(spec) for spec in args.fault]
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    config = SandboxConfig(
+        seed=args.seed,
+        n_logs=args.logs,
+        latency_ms=args.latency,
+        faults=faults,
+        live_calls_every=args.live_calls,
+        rate_limit=None if args.no_rate_limit else SandboxConfig().rate_limit,
+    )
+    base_url = f"http://{args.host}:{args.port}"
+    out.write(f"Emulated MyOperator service on {base_url} (demo token {DEMO_TOKEN}).\n")
+    if args.tour:
+        out.write(tour_text(base_url, DEMO_TOKEN))
+    out.write("Press Ctrl+C to stop.\n")
+    out.flush()
+    serve_forever(config, args.host, args.port)
+    return EXIT_OK
+
+
+def tour_text(base_url: str, demo_token: str) -> str:
+    return f"""
+A short tour. In another terminal:
+
+  export {BASE_URL_ENV}={base_url}
+  export {TOKEN_ENV}={demo_token}
+  .venv/bin/myoperator filters
+  .venv/bin/myoperator logs --limit 10
+  .venv/bin/myoperator logs --filter incoming --filter missed --from 2026-11-01
+  .venv/bin/myoperator logs --search 98 --json
+  .venv/bin/myoperator users
+  .venv/bin/myoperator call 9812345678 --agent <uuid from `users`>
+  .venv/bin/myoperator recording <file name from `logs --json`> -o /tmp/
+
+"""
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "sandbox":
+            return _run_sandbox(args, out)
+        return asyncio.run(_run_api_command(args, out))
+    except UsageError as exc:
+        print(f"myoperator: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_INVALID
+    except MyOperatorError as exc:
+        print(f"myoperator: {_message_for(exc)}", file=sys.stderr)
+        return exit_code_for(exc)
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"myoperator: {redact(exc.strerror or str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""How numbers, times and durations read to a person, shared by the command and the window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import phonenumbers
+
+DEFAULT_HOME_REGION = "IN"
+
+
+def format_number(e164: str, home_region: str = DEFAULT_HOME_REGION) -> str:
+    """National format for numbers of the home country, international for the rest."""
+    if not e164:
+        return ""
+    try:
+        parsed = phonenumbers.parse(e164, home_region)
+    except phonenumbers.NumberParseException:
+        return e164
+    if not phonenumbers.is_possible_number(parsed):
+        return e164
+    region = phonenumbers.region_code_for_number(parsed)
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if region == home_region
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return str(phonenumbers.format_number(parsed, style))
+
+
+def format_duration(seconds: int) -> str:
+    """``m:ss`` under an hour, ``h:mm:ss`` beyond."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def local_datetime(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC).astimezone()
+
+
+def format_local_time(timestamp: int) -> str:
+    return local_datetime(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso_utc(timestamp: int) -> str:
+    """ISO 8601 in UTC with ``Z``: the stable form of machine-readable output."""
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
