@@ -1,0 +1,25 @@
+"""SQLite cache of the call log (stdlib sqlite3, no Qt): schema, migrations, queries, FTS."""
+
+from desktop_app.store.calls import CallQuery, CallRow, CallStore
+from desktop_app.store.db import (
+    SCHEMA_VERSION,
+    StoreError,
+    check_fts5,
+    migrate,
+    open_database,
+    open_database_ex,
+    schema_version,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CallQuery",
+    "CallRow",
+    "CallStore",
+    "StoreError",
+    "check_fts5",
+    "migrate",
+    "open_database",
+    "open_database_ex",
+    "schema_version",
+]

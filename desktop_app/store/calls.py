@@ -1,0 +1,571 @@
+"""The call-log cache: upserts by stable id, local search (FTS5 trigram), coverage, meta.
+
+Thread-safety: one `CallStore` owns one connection opened with ``check_same_thread=False``
+and serialises every use of it with a re-entrant lock. The app runs heavy writes on a
+worker thread (``asyncio.to_thread``) while the UI thread reads; the lock makes that safe,
+at the price of a read waiting for a write in progress (writes are page-sized, so short).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NamedTuple, Self
+
+from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
+from desktop_app.store.db import open_database_ex
+
+_COLUMNS = (
+    "id, start_time, end_time, duration_s, talk_s, direction, answered, caller_e164, "
+    "caller_raw, department, agents, filename, legs_json, company_id, user_id"
+)
+_ROW_COLUMNS = (
+    "id, start_time, end_time, duration_s, talk_s, direction, answered, caller_e164, "
+    "caller_raw, department, agents, filename"
+)
+# Only rows whose content changed are rewritten: the sync's overlap re-fetches the same
+# calls every time, and rewriting them would churn the FTS index for nothing.
+_UPSERT = f"""
+INSERT INTO calls ({_COLUMNS}, synced_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET
+    start_time = excluded.start_time, end_time = excluded.end_time,
+    duration_s = excluded.duration_s, talk_s = excluded.talk_s,
+    direction = excluded.direction, answered = excluded.answered,
+    caller_e164 = excluded.caller_e164, caller_raw = excluded.caller_raw,
+    department = excluded.department, agents = excluded.agents,
+    filename = excluded.filename, legs_json = excluded.legs_json,
+    company_id = excluded.company_id, user_id = excluded.user_id,
+    synced_at = excluded.synced_at
+WHERE (calls.start_time, calls.end_time, calls.duration_s, calls.direction, calls.answered,
+       calls.caller_e164, calls.caller_raw, calls.department, calls.filename,
+       calls.legs_json, calls.company_id, calls.user_id)
+   IS NOT (excluded.start_time, excluded.end_time, excluded.duration_s, excluded.direction,
+       excluded.answered, excluded.caller_e164, excluded.caller_raw, excluded.department,
+       excluded.filename, excluded.legs_json, excluded.company_id, excluded.user_id)
+"""
+_ID_CHUNK = 500
+_SCAN_MIN_MATCHES = 1000
+_FTS_COUNT_CACHE = 64
+_LEGS_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_NUMBER_COLUMNS = ("caller_e164", "caller_raw")
+# A word of one or two letters is the start of a name, not of a number or an id; scanning
+# fewer columns keeps that unindexable search fast.
+_SHORT_TEXT_COLUMNS = ("agents", "department")
+_MIN_WHOLE_NUMBER = 6
+_NUMBER_LIKE = re.compile(r"^[\d\s\-().+/]*\d[\d\s\-().+/]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class CallQuery:
+    """What the feed shows: every field narrows; the defaults match everything.
+
+    `text` is matched as substrings (case-insensitive) of the caller number, the agents'
+    names, the department and the call id; several words must all match. A number typed
+    with spaces, dashes, a ``+`` or a leading trunk ``0`` is matched by its digits, against
+    the numbers only. Words of one or two characters (which the trigram index cannot look
+    up) match numbers if digits, else agents and departments only.
+    `start`/`end` bound ``start_time`` inclusively. An empty set matches nothing.
+    """
+
+    text: str = ""
+    start: int | None = None
+    end: int | None = None
+    directions: frozenset[Direction] | None = None
+    answered: bool | None = None
+    departments: frozenset[str] | None = None
+    has_recording: bool | None = None
+
+
+class CallRow(NamedTuple):
+    """A feed row without the legs: cheap to read for a lazy table model."""
+
+    id: str
+    start_time: int
+    end_time: int | None
+    duration_s: int
+    talk_s: int
+    direction: Direction
+    answered: bool
+    caller_e164: str
+    caller_raw: str
+    department: str
+    agents: str
+    has_recording: bool
+
+
+class CallStore:
+    """The SQLite call cache. See the module docstring for the threading rules."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        clock: Callable[[], float] = time.time,
+        moved_aside: Path | None = None,
+    ) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._clock = clock
+        # Bumped on every write to calls; invalidates the FTS match-count cache.
+        self._generation = 0
+        self._fts_counts: dict[str, tuple[int, int]] = {}
+        #: Where a damaged cache file was moved when this store was opened, else None.
+        self.moved_aside = moved_aside
+
+    @classmethod
+    def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> CallStore:
+        """Open the cache file (creating, migrating or rebuilding it as needed)."""
+        conn, moved = open_database_ex(path, clock=clock)
+        return cls(conn, clock=clock, moved_aside=moved)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection, for later modules' tables; hold `lock` while using it."""
+        return self._conn
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit; nested uses join the outer transaction.
+
+        The sync engine wraps "store this page, move the cursor, extend coverage" in one,
+        so an interrupted sync never leaves a cursor that disagrees with the rows.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._generation += 1  # counts cached inside the transaction are void
+                if self._conn.in_transaction:  # SQLite may have rolled back already
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self._conn.execute("COMMIT")
+
+    # -- calls ------------------------------------------------------------------------
+
+    def upsert_calls(self, logs: Iterable[CallLog]) -> list[CallLog]:
+        """Store `logs` by id in one transaction; return those not held before.
+
+        A log whose id is already held replaces the stored one (e.g. its recording became
+        available). Repeats within `logs` count once, the last one winning.
+        """
+        by_id: dict[str, CallLog] = {}
+        for log in logs:
+            by_id.pop(log.id, None)
+            by_id[log.id] = log
+        if not by_id:
+            return []
+        synced_at = int(self._clock())
+        params = [_to_params(log, synced_at) for log in by_id.values()]
+        with self.transaction():
+            self._generation += 1
+            existing = self._existing_ids(list(by_id))
+            self._conn.executemany(_UPSERT, params)
+        return [log for log_id, log in by_id.items() if log_id not in existing]
+
+    def _existing_ids(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[i : i + _ID_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(f"SELECT id FROM calls WHERE id IN ({marks})", chunk)
+            found.update(r[0] for r in rows)
+        return found
+
+    def get(self, call_id: str) -> CallLog | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,)
+            ).fetchone()
+        return _to_log(row) if row else None
+
+    def newest_start_time(self, *, at_most: int | None = None) -> int | None:
+        """The newest held start time (not after `at_most` when given)."""
+        with self._lock:
+            if at_most is None:
+                row = self._conn.execute("SELECT max(start_time) FROM calls").fetchone()
+            else:
+                row = self._conn.execute(
+                    "SELECT max(start_time) FROM calls WHERE start_time <= ?", (at_most,)
+                ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def oldest_start_time(self) -> int | None:
+        with self._lock:
+            row = self._conn.execute("SELECT min(start_time) FROM calls").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def count(self, query: CallQuery = CallQuery()) -> int:
+        plan = _plan(query)
+        with self._lock:
+            if plan.match is not None and not plan.clauses:
+                return self._fts_count(plan.match)
+            where, params = plan.where(by_match=self._by_match(plan))
+            row = self._conn.execute(f"SELECT count(*) FROM calls c WHERE {where}", params)
+            return int(row.fetchone()[0])
+
+    def fetch(self, query: CallQuery, offset: int = 0, limit: int = 100) -> list[CallLog]:
+        """Matching calls, newest first (ties in a stable order), with their legs."""
+        return [_to_log(r) for r in self._select(_COLUMNS, query, offset, limit)]
+
+    def fetch_rows(self, query: CallQuery, offset: int = 0, limit: int = 100) -> list[CallRow]:
+        """Like `fetch` but without decoding legs: what a table model needs per row."""
+        return [_to_row(r) for r in self._select(_ROW_COLUMNS, query, offset, limit)]
+
+    def _select(self, columns: str, query: CallQuery, offset: int, limit: int) -> list[Any]:
+        plan = _plan(query)
+        with self._lock:
+            by_match = self._by_match(plan)
+            where, params = plan.where(by_match=by_match)
+            # A common term: walk the time index until a page is full rather than sort
+            # every match (unless a direction/answered filter has its own better index).
+            walk = plan.match is not None and not by_match and not plan.kind_filter
+            index = "INDEXED BY calls_start_time " if walk else ""
+            sql = (
+                f"SELECT {columns} FROM calls c {index}WHERE {where} "
+                "ORDER BY c.start_time DESC, c.rowid DESC LIMIT ? OFFSET ?"
+            )
+            return self._conn.execute(sql, [*params, limit, offset]).fetchall()
+
+    def _by_match(self, plan: _Plan) -> bool:
+        """Whether to drive the query by the text matches (few: look each row up) rather
+        than by an index on calls (many: a large share of all rows). The FTS count, cached
+        until the next write, tells which."""
+        if plan.match is None:
+            return False
+        matches = self._fts_count(plan.match)
+        return matches < _SCAN_MIN_MATCHES or matches * 20 < self._approx_rows()
+
+    def _fts_count(self, match: str) -> int:
+        cached = self._fts_counts.get(match)
+        if cached is not None and cached[0] == self._generation:
+            return cached[1]
+        row = self._conn.execute(
+            "SELECT count(*) FROM calls_fts WHERE calls_fts MATCH ?", (match,)
+        ).fetchone()
+        if len(self._fts_counts) >= _FTS_COUNT_CACHE:
+            self._fts_counts.clear()
+        self._fts_counts[match] = (self._generation, int(row[0]))
+        return int(row[0])
+
+    def _approx_rows(self) -> int:
+        row = self._conn.execute("SELECT max(rowid) FROM calls").fetchone()
+        return int(row[0] or 0)
+
+    def departments(self) -> list[str]:
+        """Distinct non-empty department names, for a filter menu."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT department FROM calls WHERE department != '' "
+                "ORDER BY department"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- coverage ---------------------------------------------------------------------
+
+    def add_coverage(self, start: int, end: int) -> None:
+        """Record that every call with ``start <= start_time <= end`` is held.
+
+        Overlapping and touching ranges merge, so `coverage` stays a sorted disjoint list.
+        """
+        if start > end:
+            return
+        with self.transaction():
+            rows = self._conn.execute(
+                "SELECT rowid, range_start, range_end FROM coverage "
+                "WHERE range_start <= ? AND range_end >= ?",
+                (end + 1, start - 1),
+            ).fetchall()
+            for rowid, lo, hi in rows:
+                start, end = min(start, lo), max(end, hi)
+                self._conn.execute("DELETE FROM coverage WHERE rowid = ?", (rowid,))
+            self._conn.execute(
+                "INSERT INTO coverage (range_start, range_end) VALUES (?, ?)", (start, end)
+            )
+
+    def coverage(self) -> list[tuple[int, int]]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT range_start, range_end FROM coverage ORDER BY range_start"
+            ).fetchall()
+        return [(int(a), int(b)) for a, b in rows]
+
+    def covers(self, start: int, end: int) -> bool:
+        """True when the cache holds every call with ``start <= start_time <= end``."""
+        if start > end:
+            return True
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM coverage WHERE range_start <= ? AND range_end >= ? LIMIT 1",
+                (start, end),
+            ).fetchone()
+        return row is not None
+
+    def uncovered(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of [start, end] the cache does not hold, oldest first."""
+        gaps: list[tuple[int, int]] = []
+        cursor = start
+        for lo, hi in self.coverage():
+            if hi < cursor:
+                continue
+            if lo > end:
+                break
+            if lo > cursor:
+                gaps.append((cursor, lo - 1))
+            cursor = hi + 1
+            if cursor > end:
+                break
+        if cursor <= end:
+            gaps.append((cursor, end))
+        return gaps
+
+    # -- meta -------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str | int | float | None) -> None:
+        """Store a value as text; None deletes the key."""
+        with self.transaction():
+            if value is None:
+                self._conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (key, str(value)),
+                )
+
+
+# -- row <-> model ----------------------------------------------------------------------
+
+
+def _legs_to_json(legs: Sequence[CallLeg]) -> str:
+    return _LEGS_ENCODER.encode(
+        [
+            {
+                "s": leg.status.value,
+                "a": leg.action,
+                "t": leg.start_time,
+                "d": leg.duration_s,
+                "r": [[ag.name, ag.extension, ag.user_id] for ag in leg.received_by],
+            }
+            for leg in legs
+        ]
+    )
+
+
+def _legs_from_json(text: str | None) -> tuple[CallLeg, ...]:
+    if not text:
+        return ()
+    data: list[dict[str, Any]] = json.loads(text)
+    return tuple(
+        CallLeg(
+            status=LegStatus(item["s"]),
+            action=item["a"],
+            start_time=item["t"],
+            duration_s=item["d"],
+            received_by=tuple(Agent(name=n, extension=e, user_id=u) for n, e, u in item["r"]),
+        )
+        for item in data
+    )
+
+
+def _to_params(log: CallLog, synced_at: int) -> tuple[object, ...]:
+    return (
+        log.id,
+        log.start_time,
+        log.end_time,
+        log.duration_s,
+        log.talk_s,
+        log.direction.value,
+        int(log.answered),
+        log.caller_number,
+        log.caller_number_raw,
+        log.department,
+        ", ".join(log.agents),
+        log.filename,
+        _legs_to_json(log.legs),
+        log.company_id,
+        log.user_id,
+        synced_at,
+    )
+
+
+def _to_log(row: Sequence[Any]) -> CallLog:
+    return CallLog(
+        id=row[0],
+        start_time=row[1],
+        end_time=row[2],
+        duration_s=row[3],
+        direction=Direction(row[5]),
+        answered=bool(row[6]),
+        caller_number=row[7],
+        caller_number_raw=row[8],
+        department=row[9],
+        filename=row[11],
+        legs=_legs_from_json(row[12]),
+        company_id=row[13],
+        user_id=row[14],
+    )
+
+
+def _to_row(row: Sequence[Any]) -> CallRow:
+    answered = bool(row[6])
+    return CallRow(
+        id=row[0],
+        start_time=row[1],
+        end_time=row[2],
+        duration_s=row[3],
+        talk_s=row[4],
+        direction=Direction(row[5]),
+        answered=answered,
+        caller_e164=row[7],
+        caller_raw=row[8],
+        department=row[9],
+        agents=row[10],
+        has_recording=answered and bool(row[11]),
+    )
+
+
+# -- query building ---------------------------------------------------------------------
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _digits(text: str) -> str:
+    """A typed number reduced to what stored numbers contain: its digits, and for a whole
+    number (six digits or more after them) without the trunk/international 0 or 00 prefix,
+    which E.164 and raw numbers never carry. A short fragment such as "0123" is kept."""
+    digits = re.sub(r"\D", "", text)
+    stripped = digits.lstrip("0")
+    return stripped if len(stripped) >= _MIN_WHOLE_NUMBER else digits
+
+
+def _text_terms(text: str) -> list[tuple[str, bool]]:
+    """Split search text into (term, is_number) pairs; all must match."""
+    text = text.strip()
+    if not text:
+        return []
+    if _NUMBER_LIKE.match(text):
+        return [(_digits(text), True)]
+    terms: list[tuple[str, bool]] = []
+    for word in text.split():
+        if _NUMBER_LIKE.match(word):
+            terms.append((_digits(word), True))
+        else:
+            terms.append((word, False))
+    return terms
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A query split so count/fetch can pick the cheaper SQL for it.
+
+    Clauses name columns as ``@.col``: `where` makes that ``c.col``, or ``+c.col`` (the
+    same value, but no index may be used for it) to force SQLite to drive by the matches.
+    """
+
+    match: str | None  # the FTS5 expression, when the text has a term of 3+ characters
+    clauses: tuple[str, ...]  # every other condition on ``calls c``
+    params: tuple[object, ...]
+    kind_filter: bool  # a direction/answered condition (the calls_kind index serves it)
+
+    def where(self, *, by_match: bool) -> tuple[str, list[object]]:
+        column = "+c." if by_match else "c."
+        clauses = [clause.replace("@.", column) for clause in self.clauses]
+        params = list(self.params)
+        if self.match is not None:
+            rowid = "c.rowid" if by_match else "+c.rowid"
+            clauses.append(f"{rowid} IN (SELECT rowid FROM calls_fts WHERE calls_fts MATCH ?)")
+            params.append(self.match)
+        return (" AND ".join(clauses) or "1"), params
+
+
+def _plan(query: CallQuery) -> _Plan:
+    clauses: list[str] = []
+    params: list[object] = []
+    fts: list[str] = []
+    for term, is_number in _text_terms(query.text):
+        if len(term) >= 3:
+            prefix = "{" + " ".join(_NUMBER_COLUMNS) + "} : " if is_number else ""
+            fts.append(prefix + _fts_phrase(term))
+        else:
+            # The trigram index cannot look up fewer than three characters: scan instead.
+            columns = _NUMBER_COLUMNS if is_number else _SHORT_TEXT_COLUMNS
+            clauses.append(
+                "(" + " OR ".join(f"@.{col} LIKE ? ESCAPE '\\'" for col in columns) + ")"
+            )
+            params.extend([_like(term)] * len(columns))
+    if query.start is not None:
+        clauses.append("@.start_time >= ?")
+        params.append(query.start)
+    if query.end is not None:
+        clauses.append("@.start_time <= ?")
+        params.append(query.end)
+    if query.directions is not None:
+        clauses.append(_in("@.direction", len(query.directions)))
+        params.extend(sorted(d.value for d in query.directions))
+    if query.answered is not None:
+        clauses.append("@.answered = ?")
+        params.append(int(query.answered))
+    if query.departments is not None:
+        clauses.append(_in("@.department", len(query.departments)))
+        params.extend(sorted(query.departments))
+    if query.has_recording is not None:
+        has = "(@.answered = 1 AND @.filename IS NOT NULL AND @.filename != '')"
+        clauses.append(has if query.has_recording else f"NOT {has}")
+    kind = query.directions is not None or query.answered is not None
+    return _Plan(" AND ".join(fts) if fts else None, tuple(clauses), tuple(params), kind)
+
+
+def _in(column: str, n: int) -> str:
+    return f"{column} IN ({','.join('?' * n)})" if n else "0"

@@ -1,0 +1,153 @@
+"""Opening the SQLite cache: pragmas, FTS5 check, corruption recovery, migrations.
+
+The database is a cache of what the API returns: when it is damaged the right move is to
+put it aside and start empty (a resync rebuilds it), never to make the app unusable.
+A database written by a newer version of the app is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from desktop_app.store.schema import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Result codes that mean "this file is damaged", as opposed to busy/locked/full.
+_CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+# The probe is a module attribute so a test can simulate a build without FTS5.
+_FTS5_PROBE = "CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(x, tokenize='trigram')"
+
+
+class StoreError(Exception):
+    """The cache cannot be used as it is; the message says why in plain words."""
+
+
+class _Corrupt(Exception):
+    """Internal: the file failed its integrity check or is not a database."""
+
+
+def check_fts5() -> None:
+    """Fail early and clearly when this Python's SQLite cannot do the trigram search."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(_FTS5_PROBE)
+    except sqlite3.Error as exc:
+        raise StoreError(
+            "This Python's SQLite lacks FTS5 with the trigram tokenizer "
+            f"(SQLite {sqlite3.sqlite_version}; needs 3.34 or newer built with FTS5): {exc}"
+        ) from None
+    finally:
+        conn.close()
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    """Open (creating or migrating) the cache at `path`; see `open_database_ex`."""
+    conn, _ = open_database_ex(path)
+    return conn
+
+
+def open_database_ex(
+    path: Path, *, clock: Callable[[], float] = time.time
+) -> tuple[sqlite3.Connection, Path | None]:
+    """Open the cache and also say where a damaged file was moved, if one was.
+
+    The connection is in autocommit mode (``isolation_level=None``): callers open their
+    own transactions, so a transaction is never left open by the driver behind their back.
+    It is created with ``check_same_thread=False``; `CallStore` guards it with a lock.
+    """
+    check_fts5()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    moved: Path | None = None
+    try:
+        conn = _connect_checked(path)
+    except _Corrupt as exc:
+        moved = _move_aside(path, clock())
+        log.warning("cache %s is damaged (%s); moved to %s, starting empty", path, exc, moved)
+        try:
+            conn = _connect_checked(path)
+        except _Corrupt as again:
+            raise StoreError(f"Could not create a fresh cache at {path}: {again}") from None
+    try:
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn, moved
+
+
+def _connect_checked(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+        if [tuple(r) for r in rows] != [("ok",)]:
+            raise _Corrupt("; ".join(str(r[0]) for r in rows[:5]))
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT_CODES:
+            raise _Corrupt(str(exc)) from None
+        raise StoreError(f"Could not open the cache at {path}: {exc}") from None
+    except _Corrupt:
+        conn.close()
+        raise
+    return conn
+
+
+def _move_aside(path: Path, now: float) -> Path:
+    """Rename the damaged file (and its WAL/SHM companions) to ``<name>.corrupt-<stamp>``."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    path.rename(target)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            companion.rename(target.with_name(target.name + suffix))
+    return target
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(
+    conn: sqlite3.Connection, migrations: Sequence[Sequence[str]] = MIGRATIONS
+) -> int:
+    """Bring the schema to ``len(migrations)``, one transaction per step; return the version.
+
+    A step that fails is rolled back whole, leaving the previous version intact.
+    """
+    target = len(migrations)
+    current = schema_version(conn)
+    if current > target:
+        raise StoreError(
+            f"The cache was written by a newer version of this app (schema v{current}; "
+            f"this version knows up to v{target}). Update the app, or delete the cache "
+            "file to start a fresh one."
+        )
+    for version in range(current + 1, target + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in migrations[version - 1]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version:d}")
+        except BaseException as exc:
+            conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"Migrating the cache to v{version} failed: {exc}") from exc
+            raise
+        conn.execute("COMMIT")
+    return target

@@ -1,0 +1,44 @@
+"""Call-log builders shared by the store and sync tests."""
+
+from __future__ import annotations
+
+from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
+
+
+def make_log(
+    call_id: str,
+    start: int,
+    *,
+    number: str = "+919837211131",
+    raw: str | None = None,
+    direction: Direction = Direction.INCOMING,
+    answered: bool = True,
+    department: str = "Sales",
+    agents: tuple[str, ...] = ("Asha Verma",),
+    filename: str | None = "rec.mp3",
+) -> CallLog:
+    legs = tuple(
+        CallLeg(
+            status=LegStatus.ANSWER if answered and i == len(agents) - 1 else LegStatus.NOANSWER,
+            action="received" if answered else "missed",
+            start_time=start + i,
+            duration_s=30 + i,
+            received_by=(Agent(name=name, extension=str(10 + i), user_id=f"u-{i}"),),
+        )
+        for i, name in enumerate(agents)
+    )
+    return CallLog(
+        id=call_id,
+        start_time=start,
+        end_time=start + 60,
+        duration_s=60,
+        direction=direction,
+        answered=answered,
+        caller_number=number,
+        caller_number_raw=raw if raw is not None else number.removeprefix("+91"),
+        department=department,
+        filename=filename if answered else "",
+        legs=legs,
+        company_id="5d0a",
+        user_id=None,
+    )
