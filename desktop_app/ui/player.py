@@ -1,0 +1,399 @@
+"""The recording player: plays the selected call's recording from a local cached file.
+
+It is handed file paths only (`QUrl.fromLocalFile`): QtMultimedia's FFmpeg backend prints
+media URLs to stderr, and a recording link is a short-lived credential. Fetching, retrying
+and saving belong to `RecordingController`; this widget renders its state and plays.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.services.formatting import format_duration
+from desktop_app.ui.recording_controller import RecordingController, RecordingState
+
+SPEEDS: Final[tuple[tuple[str, float], ...]] = (
+    ("0.75×", 0.75),
+    ("1×", 1.0),
+    ("1.25×", 1.25),
+    ("1.5×", 1.5),
+    ("2×", 2.0),
+)
+DEFAULT_VOLUME: Final = 80
+
+
+def format_ms(ms: int) -> str:
+    """``m:ss`` of a media position in milliseconds."""
+    return format_duration(max(0, ms) // 1000)
+
+
+class PlayerWidget(QWidget):
+    """Play/pause, seek, speed, volume and "Save as…" for one call's recording.
+
+    Space toggles playback while the player (or a non-button child) has focus; a window
+    may bind Space globally to `toggle_play` as well.
+    """
+
+    playbackStarted = Signal()
+    """Playback entered the playing state."""
+    playbackPaused = Signal()
+    positionChanged = Signal(int)
+    """Playback position in milliseconds."""
+    durationChanged = Signal(int)
+    """Length of the loaded recording in milliseconds."""
+    playbackFinished = Signal()
+    """The end of the recording was reached."""
+    mediaFailed = Signal(str)
+    """QtMultimedia could not play the file; the argument is the sentence shown."""
+
+    def __init__(self, controller: RecordingController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("playerWidget")
+        self.setAccessibleName("Recording player")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._controller = controller
+        self._save_dialog: QFileDialog | None = None
+
+        self._audio = QAudioOutput(self)
+        self._audio.setVolume(DEFAULT_VOLUME / 100)
+        self._player = QMediaPlayer(self)
+        self._player.setObjectName("mediaPlayer")
+        self._player.setAudioOutput(self._audio)
+
+        self._build()
+        self._connect()
+        self._on_state_changed(controller.state.value)
+        if controller.state is RecordingState.READY and controller.local_path is not None:
+            self._on_ready(str(controller.local_path), False)
+
+    # ------------------------------------------------------------ reading
+
+    @property
+    def controller(self) -> RecordingController:
+        return self._controller
+
+    @property
+    def player(self) -> QMediaPlayer:
+        return self._player
+
+    @property
+    def audio_output(self) -> QAudioOutput:
+        return self._audio
+
+    @property
+    def status_text(self) -> str:
+        return self._status.text()
+
+    # ------------------------------------------------------------ actions
+
+    @Slot()
+    def toggle_play(self) -> None:
+        """Play or pause; before a recording is fetched, fetch it (and play when it arrives)."""
+        state = self._controller.state
+        if state is RecordingState.READY:
+            if self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+                self._player.pause()
+            else:
+                self._player.play()
+        elif state in (RecordingState.AVAILABLE, RecordingState.NOT_READY, RecordingState.ERROR):
+            self._controller.fetch(autoplay=True)
+
+    @Slot(int)
+    def seek(self, position_ms: int) -> None:
+        self._player.setPosition(max(0, position_ms))
+
+    @Slot(float)
+    def set_speed(self, rate: float) -> None:
+        """Select the closest offered speed and apply it to the player."""
+        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i][1] - rate))
+        self._speed.setCurrentIndex(index)
+        self._apply_speed()
+
+    @Slot()
+    def stop(self) -> None:
+        self._player.stop()
+
+    # ------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        style = self.style()
+        self._play_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay)
+        self._pause_icon = style.standardIcon(QStyle.StandardPixmap.SP_MediaPause)
+
+        self._status = QLabel(self)
+        self._status.setObjectName("playerStatus")
+        self._status.setWordWrap(True)
+        self._status.setAccessibleName("Recording status")
+        self._status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self._retry = QPushButton("Retry", self)
+        self._retry.setObjectName("playerRetry")
+        self._retry.setAccessibleName("Retry fetching the recording")
+        self._retry.setToolTip("Ask MyOperator for the recording again")
+
+        self._play = QPushButton(self._play_icon, "Play", self)
+        self._play.setObjectName("playerPlayPause")
+        self._play.setAccessibleName("Play")
+        self._play.setToolTip("Play or pause (Space)")
+
+        self._elapsed = QLabel("0:00", self)
+        self._elapsed.setObjectName("playerElapsed")
+        self._elapsed.setAccessibleName("Elapsed time")
+        self._total = QLabel("0:00", self)
+        self._total.setObjectName("playerTotal")
+        self._total.setAccessibleName("Total time")
+
+        self._slider = QSlider(Qt.Orientation.Horizontal, self)
+        self._slider.setObjectName("playerSeek")
+        self._slider.setAccessibleName("Seek")
+        self._slider.setRange(0, 0)
+        self._slider.setTracking(False)  # seek on release, not on every pixel of a drag
+        self._slider.setSingleStep(5000)
+        self._slider.setPageStep(15000)
+        self._slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+        self._speed = QComboBox(self)
+        self._speed.setObjectName("playerSpeed")
+        self._speed.setAccessibleName("Playback speed")
+        self._speed.setToolTip("Playback speed")
+        for label, rate in SPEEDS:
+            self._speed.addItem(label, rate)
+        self._speed.setCurrentIndex([rate for _l, rate in SPEEDS].index(1.0))
+
+        self._volume = QSlider(Qt.Orientation.Horizontal, self)
+        self._volume.setObjectName("playerVolume")
+        self._volume.setAccessibleName("Volume")
+        self._volume.setToolTip("Volume")
+        self._volume.setRange(0, 100)
+        self._volume.setValue(DEFAULT_VOLUME)
+        self._volume.setMinimumWidth(60)
+        self._volume.setMaximumWidth(120)
+        volume_label = QLabel(self)  # an icon, not a word: the row must fit a narrow dock
+        volume_label.setPixmap(style.standardIcon(QStyle.StandardPixmap.SP_MediaVolume).pixmap(16))
+        volume_label.setToolTip("Volume")
+        volume_label.setBuddy(self._volume)
+
+        self._save = QPushButton("Save as…", self)
+        self._save.setObjectName("playerSaveAs")
+        self._save.setAccessibleName("Save recording as")
+        self._save.setToolTip("Save a copy of the recording")
+
+        self._save_status = QLabel(self)
+        self._save_status.setObjectName("playerSaveStatus")
+        self._save_status.setWordWrap(True)
+        self._save_status.hide()
+
+        status_row = QHBoxLayout()
+        status_row.addWidget(self._status, 1)
+        status_row.addWidget(self._retry)
+
+        transport = QHBoxLayout()
+        transport.addWidget(self._play)
+        transport.addWidget(self._elapsed)
+        transport.addWidget(self._slider, 1)
+        transport.addWidget(self._total)
+
+        options = QHBoxLayout()
+        options.addWidget(self._speed)  # "1×" says what it is; no label, to fit narrow docks
+        options.addSpacing(12)
+        options.addWidget(volume_label)
+        options.addWidget(self._volume)
+        options.addStretch(1)
+        options.addWidget(self._save)
+
+        # Hidden while there is no recording at all: disabled controls would only be noise.
+        self._controls = QWidget(self)
+        self._controls.setObjectName("playerControls")
+        controls = QVBoxLayout(self._controls)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addLayout(transport)
+        controls.addLayout(options)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(status_row)
+        layout.addWidget(self._controls)
+        layout.addWidget(self._save_status)
+
+    def _connect(self) -> None:
+        c = self._controller
+        c.stateChanged.connect(self._on_state_changed)
+        c.ready.connect(self._on_ready)
+        c.saved.connect(self._on_saved)
+        c.saveFailed.connect(self._on_save_failed)
+
+        self._retry.clicked.connect(c.retry)
+        self._play.clicked.connect(self.toggle_play)
+        self._save.clicked.connect(self._ask_save_path)
+        self._speed.currentIndexChanged.connect(self._apply_speed)
+        self._volume.valueChanged.connect(self._on_volume)
+        self._slider.valueChanged.connect(self._on_slider_value)
+        self._slider.sliderMoved.connect(self._on_slider_moved)
+
+        p = self._player
+        p.positionChanged.connect(self._on_position)
+        p.durationChanged.connect(self._on_duration)
+        p.playbackStateChanged.connect(self._on_playback_state)
+        p.mediaStatusChanged.connect(self._on_media_status)
+        p.errorOccurred.connect(self._on_media_error)
+
+    # ------------------------------------------------------------ controller
+
+    @Slot(str)
+    def _on_state_changed(self, value: str) -> None:
+        state = RecordingState(value)
+        if state is not RecordingState.READY:
+            self._unload()
+        text = self._controller.message
+        if state is RecordingState.READY:
+            text = ""
+        self._status.setText(text)
+        self._status.setVisible(bool(text))
+        self._retry.setVisible(state in (RecordingState.NOT_READY, RecordingState.ERROR))
+        self._controls.setVisible(state is not RecordingState.NONE)
+        self._play.setEnabled(
+            state in (RecordingState.AVAILABLE, RecordingState.READY)
+        )
+        self._slider.setEnabled(state is RecordingState.READY)
+        self._save.setEnabled(state is RecordingState.READY)
+        self._save_status.hide()
+
+    @Slot(str, bool)
+    def _on_ready(self, path: str, autoplay: bool) -> None:
+        self._player.setSource(QUrl.fromLocalFile(path))
+        self._apply_speed()
+        if autoplay:
+            self._player.play()
+
+    def _unload(self) -> None:
+        """Stop and let go of the file (so the cache may evict it, even on Windows)."""
+        if not self._player.source().isEmpty():
+            self._player.stop()
+            self._player.setSource(QUrl())
+        self._set_slider(0, maximum=0)
+        self._elapsed.setText("0:00")
+        self._total.setText("0:00")
+
+    # ------------------------------------------------------------ save as
+
+    @Slot()
+    def _ask_save_path(self) -> None:
+        """A non-blocking file dialog (`open()`): a modal exec() would break the qasync loop."""
+        if self._save_dialog is None:
+            dialog = QFileDialog(self, "Save recording as")
+            dialog.setObjectName("playerSaveDialog")
+            dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+            dialog.setFileMode(QFileDialog.FileMode.AnyFile)
+            dialog.setNameFilters(["MP3 audio (*.mp3)", "All files (*)"])
+            dialog.setDefaultSuffix("mp3")
+            dialog.setDirectory(
+                QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
+            )
+            dialog.fileSelected.connect(self._controller.save_to)
+            self._save_dialog = dialog
+        self._save_dialog.selectFile(self._controller.suggested_filename)
+        self._save_dialog.open()
+
+    @Slot(str)
+    def _on_saved(self, path: str) -> None:
+        self._save_status.setText(f"Saved to {path}")
+        self._save_status.show()
+
+    @Slot(str)
+    def _on_save_failed(self, message: str) -> None:
+        self._save_status.setText(message)
+        self._save_status.show()
+
+    # ------------------------------------------------------------ player
+
+    @Slot(int)
+    def _on_position(self, position: int) -> None:
+        if not self._slider.isSliderDown():
+            self._set_slider(position)
+            self._elapsed.setText(format_ms(position))
+        self.positionChanged.emit(position)
+
+    @Slot(int)
+    def _on_duration(self, duration: int) -> None:
+        self._set_slider(self._slider.value(), maximum=max(0, duration))
+        self._total.setText(format_ms(duration))
+        self.durationChanged.emit(duration)
+
+    @Slot(QMediaPlayer.PlaybackState)
+    def _on_playback_state(self, state: QMediaPlayer.PlaybackState) -> None:
+        playing = state == QMediaPlayer.PlaybackState.PlayingState
+        self._play.setText("Pause" if playing else "Play")
+        self._play.setAccessibleName("Pause" if playing else "Play")
+        self._play.setIcon(self._pause_icon if playing else self._play_icon)
+        if playing:
+            self.playbackStarted.emit()
+        elif state == QMediaPlayer.PlaybackState.PausedState:
+            self.playbackPaused.emit()
+
+    @Slot(QMediaPlayer.MediaStatus)
+    def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
+        if status == QMediaPlayer.MediaStatus.EndOfMedia:
+            self.playbackFinished.emit()
+
+    @Slot(QMediaPlayer.Error, str)
+    def _on_media_error(self, error: QMediaPlayer.Error, description: str) -> None:
+        if error == QMediaPlayer.Error.NoError:
+            return
+        message = "This recording could not be played"
+        message += f": {description}" if description else "."
+        self._status.setText(message)
+        self._status.show()
+        self.mediaFailed.emit(message)
+
+    @Slot(int)
+    def _on_slider_value(self, value: int) -> None:
+        """A user seek (keyboard, click, end of a drag); programmatic moves are blocked."""
+        self._player.setPosition(value)
+        self._elapsed.setText(format_ms(value))
+
+    @Slot(int)
+    def _on_slider_moved(self, value: int) -> None:
+        self._elapsed.setText(format_ms(value))
+
+    def _set_slider(self, value: int, *, maximum: int | None = None) -> None:
+        """Move the slider for the player's sake without it reading as a user seek."""
+        blocked = self._slider.blockSignals(True)
+        if maximum is not None:
+            self._slider.setRange(0, maximum)
+        self._slider.setValue(value)
+        self._slider.blockSignals(blocked)
+
+    @Slot()
+    def _apply_speed(self) -> None:
+        rate = self._speed.currentData()
+        self._player.setPlaybackRate(float(rate) if rate is not None else 1.0)
+
+    @Slot(int)
+    def _on_volume(self, value: int) -> None:
+        self._audio.setVolume(value / 100)
+
+    # ------------------------------------------------------------ keyboard
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Space anywhere in the player that does not use Space itself toggles playback."""
+        if event.key() == Qt.Key.Key_Space and not event.modifiers():
+            self.toggle_play()
+            event.accept()
+            return
+        super().keyPressEvent(event)

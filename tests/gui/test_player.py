@@ -1,0 +1,387 @@
+"""The recording player plays a real mp3 from the cache: position advances, the end is
+reached, speed, seek, volume, Space, "not ready yet" with Retry, errors, Save as.
+
+Coroutines await futures resolved by Qt signals (`signal_future`); no sleeps, and never
+qtbot.waitSignal inside a coroutine (it deadlocks on the qasync loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtMultimedia import QMediaPlayer
+from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QSlider, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktop_app.api.errors import NotReadyYet, ServerError
+from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
+from desktop_app.services.recordings import RecordingCache
+from desktop_app.ui.player import SPEEDS, PlayerWidget, format_ms
+from desktop_app.ui.recording_controller import (
+    NOT_READY_MESSAGE,
+    RecordingController,
+    RecordingState,
+)
+from tests.gui.conftest import signal_future, wait_until
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "recordings"
+TIMEOUT = 20.0
+T = TypeVar("T", bound=QObject)
+
+
+def make_call(
+    call_id: str = "call-1",
+    *,
+    filename: str | None = "rec-1.mp3",
+    answered: bool = True,
+    direction: Direction = Direction.INCOMING,
+    legs: tuple[CallLeg, ...] | None = None,
+) -> CallLog:
+    """A call like the parser produces, with two legs by default."""
+    if legs is None:
+        legs = (
+            CallLeg(
+                status=LegStatus.NOANSWER,
+                action="missed",
+                start_time=1_716_543_200,
+                duration_s=20,
+                received_by=(Agent("Ravi Kumar", "14"),),
+            ),
+            CallLeg(
+                status=LegStatus.ANSWER if answered else LegStatus.CANCEL,
+                action="received" if answered else "missed",
+                start_time=1_716_543_221,
+                duration_s=95 if answered else 8,
+                received_by=(Agent("Asha Rao", "12", "u-12"), Agent("Meera Iyer", None)),
+            ),
+        )
+    return CallLog(
+        id=call_id,
+        start_time=1_716_543_200,
+        end_time=1_716_543_330,
+        duration_s=130,
+        direction=direction,
+        answered=answered,
+        caller_number="+919837211131",
+        caller_number_raw="9837211131",
+        department="Sales",
+        filename=filename if answered else "",
+        legs=legs,
+    )
+
+
+@pytest.fixture(scope="session")
+def mp3_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real mp3: a sample recording of the project, or one spoken here by espeak-ng."""
+    samples = sorted(RESOURCES.glob("*.mp3"))
+    if samples:
+        return samples[0]
+    if not (shutil.which("espeak-ng") and shutil.which("lame")):
+        pytest.skip("no sample recording and no espeak-ng/lame to make one")
+    directory = tmp_path_factory.mktemp("mp3")
+    wav, mp3 = directory / "sample.wav", directory / "sample.mp3"
+    subprocess.run(
+        ["espeak-ng", "-w", str(wav), "Thank you for calling. How can I help?"], check=True
+    )
+    subprocess.run(["lame", "--quiet", str(wav), str(mp3)], check=True)
+    return mp3
+
+
+class FileDownloader:
+    """Serves a real mp3 the way the client writes it (``.part``, then rename).
+
+    `failures` are raised by the next downloads, in order; `gate` holds downloads open.
+    """
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.calls: list[str] = []
+        self.failures: list[Exception] = []
+        self.gate: asyncio.Event | None = None
+        self.cancelled = 0
+
+    async def download_recording(self, filename: str, destination: Path) -> Path:
+        self.calls.append(filename)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        if self.failures:
+            raise self.failures.pop(0)
+        partial = destination.with_name(destination.name + ".part")
+        await asyncio.to_thread(shutil.copyfile, self.source, partial)
+        os.replace(partial, destination)
+        return destination
+
+
+@pytest.fixture
+def downloader(mp3_source: Path) -> FileDownloader:
+    return FileDownloader(mp3_source)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, downloader: FileDownloader) -> RecordingCache:
+    return RecordingCache(tmp_path / "recordings", downloader=downloader)
+
+
+@pytest.fixture
+def controller(cache: RecordingCache) -> Iterator[RecordingController]:
+    controller = RecordingController(cache)
+    yield controller
+    controller.cancel()
+
+
+@pytest.fixture
+def widget(qtbot: QtBot, controller: RecordingController) -> Iterator[PlayerWidget]:
+    widget = PlayerWidget(controller)
+    qtbot.addWidget(widget, before_close_func=lambda w: w.stop())
+    widget.show()
+    yield widget
+
+
+def child(widget: QWidget, kind: type[T], name: str) -> T:
+    found = widget.findChild(kind, name)
+    assert found is not None, name
+    return found
+
+
+async def test_plays_a_real_recording_until_the_end(
+    widget: PlayerWidget, controller: RecordingController, downloader: FileDownloader
+) -> None:
+    controller.load_call(make_call())
+    assert controller.state is RecordingState.AVAILABLE
+    assert downloader.calls == []  # selecting a call spends no request
+    positions: list[int] = []
+    widget.positionChanged.connect(positions.append)
+    started = signal_future(widget.playbackStarted)
+    finished = signal_future(widget.playbackFinished)
+
+    child(widget, QPushButton, "playerPlayPause").click()
+    assert controller.state is RecordingState.FETCHING
+    assert widget.status_text == "Fetching recording…"
+
+    await asyncio.wait_for(started, TIMEOUT)
+    await asyncio.wait_for(finished, TIMEOUT)
+
+    assert downloader.calls == ["rec-1.mp3"]
+    assert widget.player.source().isLocalFile()
+    assert Path(widget.player.source().toLocalFile()) == controller.local_path
+    assert widget.player.duration() > 0
+    assert max(positions) > 0
+    assert widget.player.mediaStatus() == QMediaPlayer.MediaStatus.EndOfMedia
+
+
+async def test_a_cached_recording_is_ready_without_a_request(
+    widget: PlayerWidget,
+    controller: RecordingController,
+    cache: RecordingCache,
+    downloader: FileDownloader,
+) -> None:
+    await cache.get("rec-1.mp3")
+    downloader.calls.clear()
+    loaded = signal_future(widget.durationChanged)
+
+    controller.load_call(make_call())
+
+    assert controller.state is RecordingState.READY
+    (duration,) = await asyncio.wait_for(loaded, TIMEOUT)
+    assert duration > 0
+    assert child(widget, QSlider, "playerSeek").maximum() == duration
+    assert downloader.calls == []
+    assert widget.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState
+
+
+async def test_seek_moves_the_position(
+    widget: PlayerWidget, controller: RecordingController, cache: RecordingCache
+) -> None:
+    await cache.get("rec-1.mp3")
+    loaded = signal_future(widget.durationChanged)
+    controller.load_call(make_call())
+    (duration,) = await asyncio.wait_for(loaded, TIMEOUT)
+    target = duration // 2
+
+    child(widget, QSlider, "playerSeek").setValue(target)  # as a user's click would
+
+    await wait_until(lambda: abs(widget.player.position() - target) < 100, TIMEOUT)
+    assert child(widget, QLabel, "playerElapsed").text() == format_ms(target)
+    started = signal_future(widget.playbackStarted)
+    widget.toggle_play()
+    await asyncio.wait_for(started, TIMEOUT)
+    moved = signal_future(widget.positionChanged)
+    (position,) = await asyncio.wait_for(moved, TIMEOUT)
+    assert position >= target - 100
+
+
+async def test_speed_choice_sets_the_playback_rate(
+    widget: PlayerWidget, controller: RecordingController, cache: RecordingCache
+) -> None:
+    speed = child(widget, QComboBox, "playerSpeed")
+    assert [speed.itemText(i) for i in range(speed.count())] == [s for s, _r in SPEEDS]
+    assert [speed.itemData(i) for i in range(speed.count())] == [0.75, 1.0, 1.25, 1.5, 2.0]
+    assert speed.currentText() == "1×"
+
+    speed.setCurrentIndex(speed.findText("1.5×"))
+    assert widget.player.playbackRate() == pytest.approx(1.5)
+
+    # The chosen speed carries over to the next recording.
+    await cache.get("rec-1.mp3")
+    loaded = signal_future(widget.durationChanged)
+    controller.load_call(make_call())
+    await asyncio.wait_for(loaded, TIMEOUT)
+    assert widget.player.playbackRate() == pytest.approx(1.5)
+
+    widget.set_speed(2.0)
+    assert speed.currentText() == "2×"
+    assert widget.player.playbackRate() == pytest.approx(2.0)
+
+
+def test_volume_slider_sets_the_output_volume(widget: PlayerWidget) -> None:
+    volume = child(widget, QSlider, "playerVolume")
+    volume.setValue(30)
+    assert widget.audio_output.volume() == pytest.approx(0.3)
+
+
+async def test_not_ready_yet_shows_retry_and_retry_then_plays(
+    widget: PlayerWidget, controller: RecordingController, downloader: FileDownloader
+) -> None:
+    downloader.failures.append(NotReadyYet("no voice file found"))
+    retry = child(widget, QPushButton, "playerRetry")
+    controller.load_call(make_call())
+    fetching = signal_future(controller.stateChanged)
+    widget.toggle_play()
+    assert (await asyncio.wait_for(fetching, TIMEOUT)) == (RecordingState.FETCHING.value,)
+    await wait_until(lambda: controller.state is not RecordingState.FETCHING, TIMEOUT)
+
+    assert controller.state is RecordingState.NOT_READY
+    assert widget.status_text == NOT_READY_MESSAGE
+    assert "still processing" in widget.status_text
+    assert retry.isVisible()
+    assert not child(widget, QPushButton, "playerPlayPause").isEnabled()
+
+    started = signal_future(widget.playbackStarted)
+    retry.click()
+    await asyncio.wait_for(started, TIMEOUT)
+
+    assert downloader.calls == ["rec-1.mp3", "rec-1.mp3"]
+    assert not retry.isVisible()
+    assert controller.state is RecordingState.READY
+
+
+async def test_other_errors_show_their_sentence_with_retry(
+    widget: PlayerWidget, controller: RecordingController, downloader: FileDownloader
+) -> None:
+    downloader.failures.append(ServerError("Downloading the recording failed (HTTP 500)."))
+    controller.load_call(make_call())
+    widget.toggle_play()
+    await wait_until(lambda: controller.state is RecordingState.ERROR, TIMEOUT)
+
+    assert widget.status_text == "Downloading the recording failed (HTTP 500)."
+    assert child(widget, QPushButton, "playerRetry").isVisible()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [None, make_call(answered=False), make_call(filename="")],
+    ids=["nothing-selected", "missed", "no-file-name"],
+)
+def test_no_recording_is_said_plainly(
+    widget: PlayerWidget,
+    controller: RecordingController,
+    downloader: FileDownloader,
+    call: CallLog | None,
+) -> None:
+    controller.load_call(call)
+
+    assert controller.state is RecordingState.NONE
+    assert widget.status_text.startswith("No recording")
+    assert not child(widget, QPushButton, "playerPlayPause").isEnabled()
+    assert not child(widget, QPushButton, "playerRetry").isVisible()
+    assert not child(widget, QPushButton, "playerSaveAs").isEnabled()
+    widget.toggle_play()
+    assert downloader.calls == []
+
+
+async def test_selecting_another_call_cancels_the_fetch(
+    widget: PlayerWidget, controller: RecordingController, downloader: FileDownloader
+) -> None:
+    downloader.gate = asyncio.Event()
+    controller.load_call(make_call("a", filename="a.mp3"))
+    widget.toggle_play()
+    await wait_until(lambda: downloader.calls == ["a.mp3"], TIMEOUT)
+
+    controller.load_call(make_call("b", filename="b.mp3"))
+    await wait_until(lambda: downloader.cancelled == 1, TIMEOUT)
+
+    assert controller.state is RecordingState.AVAILABLE
+    assert controller.call is not None and controller.call.id == "b"
+    downloader.gate.set()
+    started = signal_future(widget.playbackStarted)
+    widget.toggle_play()
+    await asyncio.wait_for(started, TIMEOUT)
+    assert Path(widget.player.source().toLocalFile()).name == "b.mp3"
+
+
+async def test_space_toggles_play_and_pause(
+    qtbot: QtBot, widget: PlayerWidget, controller: RecordingController, cache: RecordingCache
+) -> None:
+    await cache.get("rec-1.mp3")
+    controller.load_call(make_call())
+    widget.setFocus()
+    started = signal_future(widget.playbackStarted)
+    qtbot.keyClick(widget, Qt.Key.Key_Space)
+    await asyncio.wait_for(started, TIMEOUT)
+    paused = signal_future(widget.playbackPaused)
+    qtbot.keyClick(child(widget, QSlider, "playerSeek"), Qt.Key.Key_Space)
+    await asyncio.wait_for(paused, TIMEOUT)
+    assert child(widget, QPushButton, "playerPlayPause").text() == "Play"
+
+
+async def test_save_as_copies_the_recording_through_a_non_modal_dialog(
+    tmp_path: Path,
+    widget: PlayerWidget,
+    controller: RecordingController,
+    cache: RecordingCache,
+    mp3_source: Path,
+) -> None:
+    await cache.get("rec-1.mp3")
+    controller.load_call(make_call())
+    save = child(widget, QPushButton, "playerSaveAs")
+    assert save.isEnabled()
+
+    save.click()  # returns at once: the dialog is open(), not exec()
+    dialog = widget._save_dialog
+    assert dialog is not None and dialog.isVisible()
+    target = tmp_path / "kept.mp3"
+    saved = signal_future(controller.saved)
+    dialog.fileSelected.emit(str(target))
+    dialog.close()
+
+    assert (await asyncio.wait_for(saved, TIMEOUT)) == (str(target),)
+    copied, original = await asyncio.gather(
+        asyncio.to_thread(target.read_bytes), asyncio.to_thread(mp3_source.read_bytes)
+    )
+    assert copied == original
+
+
+def test_interactive_widgets_are_named_for_tests_and_assistive_tech(
+    widget: PlayerWidget,
+) -> None:
+    for kind, name in (
+        (QPushButton, "playerPlayPause"),
+        (QPushButton, "playerRetry"),
+        (QPushButton, "playerSaveAs"),
+        (QSlider, "playerSeek"),
+        (QSlider, "playerVolume"),
+        (QComboBox, "playerSpeed"),
+    ):
+        assert child(widget, kind, name).accessibleName()
