@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -440,6 +440,7 @@ def _run_sandbox(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def tour_text(base_url: str, demo_token: str) -> str:
+    week_ago = (datetime.now() - timedelta(days=7)).strftime("%Y-%m-%d")
     return f"""
 A short tour. In another terminal:
 
@@ -447,7 +448,7 @@ A short tour. In another terminal:
   export {TOKEN_ENV}={demo_token}
   .venv/bin/myoperator filters
   .venv/bin/myoperator logs --limit 10
-  .venv/bin/myoperator logs --filter incoming --filter missed --from 2026-11-01
+  .venv/bin/myoperator logs --filter incoming --filter missed --from {week_ago}
   .venv/bin/myoperator logs --search 98 --json
   .venv/bin/myoperator users
   .venv/bin/myoperator call 9812345678 --agent <uuid from `users`>

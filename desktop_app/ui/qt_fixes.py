@@ -2,12 +2,15 @@
 
 PySide6 6.12.0 on CPython 3.11: ``SignalInstance.emit()`` returns ``True`` without taking a
 reference to it, so every emit from Python (a Python-defined signal or a C++ one) lowers
-the reference count of ``True`` by one. ``True`` starts with a few hundred references;
-after that many emits CPython aborts with "Fatal Python error: bool_dealloc", at the
-latest at exit. (CPython 3.12+ makes ``True`` immortal, which hides the defect.) An app
-that stays open all day emits far more than that, so the missing reference is added back
-after each emit. The probe below measures the defect first: on a fixed binding nothing is
-patched.
+the reference count of ``True`` by one; other calls of the binding lose references to
+``True`` too. ``True`` starts with a few hundred references; once they are gone CPython
+aborts with "Fatal Python error: bool_dealloc", at the latest at exit. An app that stays
+open all day emits far more than that.
+
+CPython 3.12 made ``True`` and ``False`` immortal, which hides such defects. The same is
+done here for older versions: their reference counts get a margin no process can use up,
+so the stray decrements are harmless. The probe below measures the defect first; on a
+fixed binding (or a newer CPython) nothing is touched.
 """
 
 from __future__ import annotations
@@ -15,58 +18,55 @@ from __future__ import annotations
 import ctypes
 import logging
 import sys
-from typing import Any
+from typing import Final
 
-from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger(__name__)
 
-_installed = False
+#: Added to the reference counts of True and False: 2**40 lost references would take a
+#: million emits a second for twelve days.
+MARGIN: Final = 1 << 40
+
+_applied = False
 
 
 class _Probe(QObject):
     fired = Signal()
 
 
-def emit_steals_true() -> bool:
+def emit_loses_true() -> bool:
     """Whether an emit lowers the reference count of True (the PySide6 6.12.0 defect)."""
     probe = _Probe()
-    rounds = 8
+    rounds = 16
     before = sys.getrefcount(True)
     for _ in range(rounds):
         probe.fired.emit()
     lost = before - sys.getrefcount(True)
     if lost > 0:
-        # Give back what the probe itself took.
-        for _ in range(lost):
-            _incref(True)
+        _add_references(True, lost)  # give back what the probe itself took
     return lost >= rounds
 
 
-def _incref(obj: object) -> None:
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
+def _add_references(obj: bool, count: int) -> None:
+    # ob_refcnt is the first field of every PyObject (a Py_ssize_t). Only on the GIL-holding
+    # thread, as every refcount change is.
+    refcnt = ctypes.c_ssize_t.from_address(id(obj))
+    refcnt.value += count
 
 
 def install_pyside_workarounds() -> bool:
-    """Patch `SignalInstance.emit` if (and only if) the defect is present. Idempotent.
+    """Protect True and False from the binding's lost references, if they need it.
 
-    Returns whether the patch is in place.
+    Idempotent; returns whether the protection is in place.
     """
-    global _installed
-    if _installed:
+    global _applied
+    if _applied:
         return True
-    if not emit_steals_true():
+    if sys.version_info >= (3, 12) or not emit_loses_true():
         return False
-    original = SignalInstance.emit
-
-    def emit(self: SignalInstance, *args: Any) -> Any:
-        result: Any = original(self, *args)
-        if result is True:
-            _incref(True)
-        return result
-
-    emit.__doc__ = original.__doc__
-    SignalInstance.emit = emit  # type: ignore[method-assign]
-    _installed = True
-    log.info("patched SignalInstance.emit for the PySide6 True-reference defect")
+    _add_references(True, MARGIN)
+    _add_references(False, MARGIN)
+    _applied = True
+    log.info("PySide6 loses references to True: True and False made effectively immortal")
     return True
