@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: system-deps $(STAMP)
-	$(BIN)/myoperator sandbox --tour
+	$(BIN)/myoperator-desktop --demo
 
 test: system-deps $(STAMP)
 	$(BIN)/ruff check .

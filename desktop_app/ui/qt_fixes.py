@@ -16,11 +16,12 @@ fixed binding (or a newer CPython) nothing is touched.
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import sys
 from typing import Final
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
@@ -70,3 +71,51 @@ def install_pyside_workarounds() -> bool:
     _applied = True
     log.info("PySide6 loses references to True: True and False made effectively immortal")
     return True
+
+
+class GuiThreadGarbageCollector(QObject):
+    """Runs Python's cyclic garbage collector on the GUI thread only.
+
+    Left automatic, the collector runs in whichever thread happens to allocate when a
+    threshold is crossed: a ``to_thread`` worker, or the demo's sandbox server. A Qt object
+    caught in a reference cycle is then destroyed on that thread, where Qt cannot stop its
+    timers; they go on firing for freed memory and the app crashes later in
+    ``sendThroughObjectEventFilters``. So automatic collection is switched off while this
+    object runs, and the same generational thresholds are checked on a GUI-thread timer.
+    """
+
+    def __init__(self, interval_ms: int = 500, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("guiThreadGarbageCollector")
+        self._thresholds = gc.get_threshold()
+        self._was_enabled = gc.isenabled()
+        self._timer = QTimer(self)
+        self._timer.setObjectName("guiThreadGarbageCollectorTimer")
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.check)
+
+    @property
+    def active(self) -> bool:
+        return self._timer.isActive()
+
+    def start(self) -> None:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Collect once more here, then give collection back to Python."""
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
+
+    def check(self) -> None:
+        """Collect the generations whose thresholds were crossed, as Python would."""
+        first, second, third = gc.get_count()
+        t0, t1, t2 = self._thresholds
+        if first > t0:
+            generation = 0
+            if second > t1:
+                generation = 2 if third > t2 else 1
+            gc.collect(generation)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import qasync
-from PySide6.QtCore import SignalInstance
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEvent, SignalInstance
 from PySide6.QtWidgets import QApplication
 
 if TYPE_CHECKING:
@@ -31,10 +32,36 @@ def _qapp() -> QApplication:
     return app
 
 
+class GuiTestLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is untyped
+    """qasync's loop, closed without leaving live Qt timers behind.
+
+    qasync runs ``call_later``/``call_soon`` callbacks on Qt timers of one QObject, the
+    loop's ``_timer``. ``close()`` only marks that object stopped: timers still pending
+    (every ``wait_for``/``timeout`` deadline that did not expire, for instance) stay
+    registered with the GUI thread's event dispatcher. The closed loop is cyclic garbage,
+    and Python's collector frees it on whichever thread happens to allocate: often a
+    worker of the loop's own thread pool. A QObject destroyed on another thread cannot
+    unregister its timers ("QObject::~QObject: Timers cannot be stopped from another
+    thread"); when one of them comes due, Qt delivers it to freed memory and the process
+    dies with SIGSEGV in ``QCoreApplication::notifyInternal2`` under
+    ``QTimerInfoList::activateTimers``, usually during a later, unrelated test.
+
+    A loop per test stays (each test gets a fresh loop from pytest-asyncio); closing it
+    here destroys the timer object at once, on the GUI thread, which unregisters its
+    timers.
+    """
+
+    def close(self) -> None:
+        timer = getattr(self, "_timer", None)
+        super().close()
+        if timer is not None and shiboken6.isValid(timer):
+            shiboken6.delete(timer)
+
+
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
-    return {"qasync": lambda: qasync.QEventLoop(_qapp())}
+    return {"qasync": lambda: GuiTestLoop(_qapp())}
 
 
 def signal_future(signal: SignalInstance) -> asyncio.Future[tuple[Any, ...]]:
@@ -68,6 +95,35 @@ def pyside_workarounds() -> None:
     from desktop_app.ui.qt_fixes import install_pyside_workarounds
 
     install_pyside_workarounds()
+
+
+@pytest.fixture(autouse=True)
+def destroy_deleted_objects(qapp: QApplication) -> Iterator[None]:
+    """Objects handed to ``deleteLater()`` during a test are destroyed when it ends, on the
+    GUI thread.
+
+    pytest-qt closes every widget added with ``qtbot.addWidget`` and calls ``deleteLater()``
+    on it, but Qt performs deferred deletions only from a running event loop, and
+    ``processEvents()`` called outside one skips them. Left alone, a test's widgets (a
+    player with its QMediaPlayer and the backend's threads among them) would live on into
+    later tests, or until interpreter exit, and be destroyed there. This runs after the
+    test's other fixtures are torn down; PySide releases the GIL while Qt deletes.
+    """
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """Python's collector could otherwise destroy a test's Qt objects on a server thread,
+    leaving timers that fire for freed memory (see desktop_app.ui.qt_fixes)."""
+    from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector()
+    collector.start()
+    yield
+    collector.stop()
+    collector.deleteLater()
 
 
 # ---------------------------------------------------------------- desktop app workspace

@@ -1,0 +1,474 @@
+"""The composition root: arguments, QApplication + qasync loop, and the wiring.
+
+Everything that talks to the network or the disk is built here once and closed here once:
+one `MyOperatorClient` (one budget) per account, one cache database, one sync engine, one
+recording cache, and in demo mode the emulated service on a loopback port. Closing the
+window is a request: the services are shut down first (tasks cancelled, client closed,
+database closed, sandbox stopped), then the window closes and the loop ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import qasync
+from PySide6.QtCore import QObject, QSettings, QTimer, Slot
+from PySide6.QtWidgets import QApplication
+
+from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
+from desktop_app.api.errors import MyOperatorError
+from desktop_app.services.logs import configure_logging
+from desktop_app.services.paths import AppPaths, app_paths
+from desktop_app.services.recordings import RecordingCache
+from desktop_app.services.sync import SyncEngine, SyncStatus
+from desktop_app.store import CallStore, StoreError
+from desktop_app.ui.call_detail import CallDetailPanel
+from desktop_app.ui.feed_model import FeedModel
+from desktop_app.ui.feed_view import FeedPanel
+from desktop_app.ui.main_window import KEY_FEED_HEADER, KEY_GEOMETRY, KEY_STATE, MainWindow
+from desktop_app.ui.presenters import LIVE_SYNC_INTERVAL_S, FeedPresenter, SyncPresenter
+from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, install_pyside_workarounds
+from desktop_app.ui.recording_controller import RecordingController
+from desktop_app.ui.start_panel import StartPanel
+from desktop_app.ui.theme import ThemeManager, mode_from_env
+
+if TYPE_CHECKING:  # the emulated service is imported only when the demo is opened
+    from desktop_app.sandbox import SandboxConfig, SandboxServer
+
+log = logging.getLogger(__name__)
+
+TOKEN_ENV: Final = "MYOPERATOR_TOKEN"
+BASE_URL_ENV: Final = "MYOPERATOR_BASE_URL"
+#: The demo polls more often than a real account may: its service is in-process.
+DEMO_SYNC_INTERVAL_S: Final = 30.0
+
+
+def demo_config() -> SandboxConfig:
+    """The demo account: a month of history, a new call every 20 s, the real rate limit."""
+    from desktop_app.sandbox import SandboxConfig
+
+    return SandboxConfig(n_logs=3000, live_calls_every=20.0)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="myoperator-desktop",
+        description=f"MyOperator Desktop. The API token is read from ${TOKEN_ENV}.",
+    )
+    parser.add_argument(
+        "--demo", action="store_true",
+        help="open the demo workspace (an emulated MyOperator service; no real calls)",
+    )
+    parser.add_argument(
+        "--base-url", default=None,
+        help=f"API base URL (default ${BASE_URL_ENV} or {LIVE_BASE_URL})",
+    )
+    parser.add_argument(
+        "--reset-layout", action="store_true", help="start with the default window layout"
+    )
+    parser.add_argument("uri", nargs="?", help="a tel: link to call (not used yet)")
+    return parser.parse_args(argv)
+
+
+def open_settings(paths: AppPaths) -> QSettings:
+    """INI settings under the config dir (never the registry or a plist)."""
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(paths.settings_file), QSettings.Format.IniFormat)
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+@dataclass
+class Workspace:
+    """One open account (or the demo): its services, presenters and window."""
+
+    window: MainWindow
+    feed_panel: FeedPanel
+    feed: FeedPresenter
+    sync: SyncPresenter
+    model: FeedModel
+    detail: CallDetailPanel
+    recordings: RecordingController
+    client: MyOperatorClient
+    store: CallStore
+    engine: SyncEngine
+    sandbox: SandboxServer | None = None
+    _closed: bool = field(default=False, repr=False)
+
+    def start(self, *, show: bool = True) -> None:
+        """Show the cache at once, then fetch filters and start syncing."""
+        self.feed.apply_now()
+        self.feed.load_filters()
+        self.sync.start()
+        if show:
+            self.window.show()
+
+    async def aclose(self) -> None:
+        """Cancel tasks, close the client and the database, stop the sandbox. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.recordings.cancel()
+        self.detail.player.stop()
+        await self.feed.aclose()
+        await self.sync.aclose()
+        try:
+            await self.client.aclose()
+        except Exception:  # closing must go on whatever the transport says
+            log.exception("closing the HTTP client failed")
+        self.store.close()
+        if self.sandbox is not None:
+            await asyncio.to_thread(self.sandbox.stop)
+
+
+def build_workspace(
+    *,
+    client: MyOperatorClient,
+    store: CallStore,
+    settings: QSettings,
+    recordings_dir: Path,
+    demo: bool = False,
+    theme: ThemeManager | None = None,
+    sync_interval_s: float = LIVE_SYNC_INTERVAL_S,
+    restore_layout: bool = True,
+    sandbox: SandboxServer | None = None,
+    engine: SyncEngine | None = None,
+    remote_delay_ms: int = 600,
+) -> Workspace:
+    """Build and wire one workspace; `Workspace.start` sets it going."""
+    engine = engine if engine is not None else SyncEngine(client, store)
+    model = FeedModel(store)
+    feed_panel = FeedPanel()
+    feed_panel.attach_model(model)
+    feed = FeedPresenter(model, store, engine, client, remote_delay_ms=remote_delay_ms)
+    sync = SyncPresenter(engine, client.budget, interval_s=sync_interval_s)
+    recordings = RecordingController(RecordingCache(recordings_dir, downloader=client))
+    detail = CallDetailPanel(recordings)
+    window = MainWindow(feed_panel, detail, settings, demo=demo)
+    feed.setParent(window)
+    sync.setParent(window)
+    recordings.setParent(window)
+    model.setParent(window)
+
+    def on_dates() -> None:
+        feed.set_date_selection(*feed_panel.date_selection())
+
+    def on_chips() -> None:
+        feed.set_filter_ids(feed_panel.chips.selected_ids())
+
+    def on_load_more_state(enabled: bool, text: str) -> None:
+        feed_panel.set_load_more(enabled=enabled, text=text)
+
+    def on_status(status: SyncStatus) -> None:
+        window.set_connection_state(status.state)
+
+    def on_call_back(number: str) -> None:
+        window.show_message(f"Calling {number} back comes with the dialer in a later release.")
+
+    feed_panel.searchTextChanged.connect(feed.set_search_text)
+    feed_panel.dateSelectionChanged.connect(on_dates)
+    feed_panel.chips.selectionChanged.connect(on_chips)
+    feed_panel.loadMoreRequested.connect(feed.load_more)
+    feed_panel.currentCallChanged.connect(feed.select_call)
+    feed.countTextChanged.connect(feed_panel.set_count_text)
+    feed.noticeChanged.connect(feed_panel.set_notice)
+    feed.loadMoreChanged.connect(on_load_more_state)
+    feed.filtersLoaded.connect(feed_panel.chips.set_groups)
+    feed.callSelected.connect(detail.show_call)
+    feed.exportFinished.connect(window.show_result)
+    sync.newCalls.connect(feed.on_new_calls)
+    sync.statusChanged.connect(feed.on_sync_status)
+    sync.connectionTextChanged.connect(window.set_connection_text)
+    sync.statusChanged.connect(on_status)
+    sync.lastSyncTextChanged.connect(window.set_last_sync_text)
+    sync.budgetTextChanged.connect(window.set_budget_text)
+    window.refreshRequested.connect(sync.refresh_now)
+    window.exportPathChosen.connect(feed.export_csv)
+    window.playPauseRequested.connect(detail.player.toggle_play)
+    detail.callBackRequested.connect(on_call_back)
+
+    if theme is not None:
+
+        def on_theme(_dark: bool) -> None:
+            window.apply_theme(theme.colors)
+            model.set_colors(theme.colors)
+
+        theme.themeChanged.connect(on_theme)
+        on_theme(theme.is_dark)
+    if restore_layout:
+        window.restore_layout()
+    return Workspace(
+        window=window, feed_panel=feed_panel, feed=feed, sync=sync, model=model,
+        detail=detail, recordings=recordings, client=client, store=store, engine=engine,
+        sandbox=sandbox,
+    )
+
+
+def _fresh_store(db: Path) -> CallStore:
+    """The demo's history is generated afresh each run: never reuse its old cache."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    return CallStore.open(db)
+
+
+# -------------------------------------------------------------------------- controller
+
+
+class AppController(QObject):
+    """Decides what to open (demo, account, or the start panel) and shuts it all down."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        paths: AppPaths,
+        *,
+        theme: ThemeManager | None = None,
+        environ: Mapping[str, str] | None = None,
+        sandbox_config: SandboxConfig | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("appController")
+        self._args = args
+        self._paths = paths
+        self._theme = theme
+        self._env = dict(os.environ if environ is None else environ)
+        self._sandbox_config = sandbox_config
+        self.workspace: Workspace | None = None
+        self.start_panel: StartPanel | None = None
+        self._done: asyncio.Future[int] | None = None
+        self._quitting = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        # Python runs signal handlers only when Qt hands control back: tick now and then.
+        self._wakeup = QTimer(self)
+        self._wakeup.setInterval(250)
+        self._wakeup.timeout.connect(lambda: None)
+
+    async def run(self) -> int:
+        """Open what the arguments ask for and return the exit code once everything closed."""
+        self._done = asyncio.get_running_loop().create_future()
+        self._wakeup.start()
+        if self._args.uri:
+            log.info("ignoring the command-line link: calling from links comes later")
+        if self._args.reset_layout:
+            settings = open_settings(self._paths)
+            for key in (KEY_GEOMETRY, KEY_STATE, KEY_FEED_HEADER):
+                settings.remove(key)
+            settings.sync()
+        token = self._env.get(TOKEN_ENV, "").strip()
+        try:
+            if self._args.demo:
+                await self.open_demo()
+            elif token:
+                self.open_account(token)
+            else:
+                self.show_start_panel()
+        except (MyOperatorError, StoreError, OSError, RuntimeError) as exc:
+            log.error("could not open the workspace: %s", exc)
+            print(f"myoperator-desktop: {exc}", file=sys.stderr)
+            await self.shutdown()
+            code = 1
+        else:
+            code = await self._done
+        self._wakeup.stop()
+        # Last, in the same step as returning: closing the last window makes Qt quit the
+        # loop, and by then this coroutine has finished.
+        self.close_windows()
+        return code
+
+    # -------------------------------------------------------------- opening
+
+    def show_start_panel(self) -> None:
+        panel = StartPanel()
+        panel.demoRequested.connect(self._on_demo_requested)
+        panel.closeRequested.connect(self.request_quit)
+        self.start_panel = panel
+        panel.show()
+
+    async def open_demo(self) -> Workspace:
+        """Start the emulated service on a free loopback port and open it."""
+        from desktop_app.sandbox import DEMO_TOKEN, SandboxServer
+
+        config = self._sandbox_config or demo_config()
+        server = SandboxServer(config)
+        await asyncio.to_thread(server.start)
+        try:
+            client = MyOperatorClient(DEMO_TOKEN, base_url=server.base_url)
+            store = await asyncio.to_thread(
+                _fresh_store, self._paths.database_file(demo=True)
+            )
+        except BaseException:
+            await asyncio.to_thread(server.stop)
+            raise
+        workspace = self._open(
+            client, store, demo=True, sandbox=server, interval=DEMO_SYNC_INTERVAL_S
+        )
+        return workspace
+
+    def open_account(self, token: str) -> Workspace:
+        base_url = self._args.base_url or self._env.get(BASE_URL_ENV) or LIVE_BASE_URL
+        client = MyOperatorClient(token, base_url=base_url)
+        store = CallStore.open(self._paths.database_file())
+        return self._open(client, store, demo=False, sandbox=None,
+                          interval=LIVE_SYNC_INTERVAL_S)
+
+    def _open(
+        self,
+        client: MyOperatorClient,
+        store: CallStore,
+        *,
+        demo: bool,
+        sandbox: SandboxServer | None,
+        interval: float,
+    ) -> Workspace:
+        self._paths.ensure()
+        workspace = build_workspace(
+            client=client,
+            store=store,
+            settings=open_settings(self._paths),
+            recordings_dir=self._paths.recordings_dir(demo=demo),
+            demo=demo,
+            theme=self._theme,
+            sync_interval_s=interval,
+            restore_layout=not self._args.reset_layout,
+            sandbox=sandbox,
+        )
+        workspace.window.closeRequested.connect(self.request_quit)
+        self.workspace = workspace
+        workspace.start()
+        if self.start_panel is not None:
+            self.start_panel.close_now()
+            self.start_panel.deleteLater()
+            self.start_panel = None
+        return workspace
+
+    @Slot()
+    def _on_demo_requested(self) -> None:
+        if self.start_panel is not None:
+            self.start_panel.demo_button.setEnabled(False)
+            self.start_panel.demo_button.setText("Opening the demo workspace…")
+        self._spawn(self.open_demo(), "open-demo")
+
+    # -------------------------------------------------------------- closing
+
+    @Slot()
+    def request_quit(self) -> None:
+        """Close the window (title bar, Ctrl+Q, a signal): shut down, then end the loop."""
+        if self._quitting:
+            return
+        self._quitting = True
+        self._spawn(self._quit(), "quit")
+
+    async def _quit(self) -> None:
+        try:
+            await self.shutdown()
+        finally:
+            if self._done is not None and not self._done.done():
+                self._done.set_result(0)
+
+    async def shutdown(self) -> None:
+        """Stop every service (windows are hidden, not closed); safe to call twice."""
+        if self.workspace is not None:
+            window = self.workspace.window
+            if window.isVisible():
+                window.save_layout()
+            window.hide()
+            await self.workspace.aclose()
+        if self.start_panel is not None:
+            self.start_panel.hide()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+
+    def close_windows(self) -> None:
+        """Close and delete the windows on this (the GUI) thread.
+
+        Left to Python's garbage collector, a window could be destroyed on whatever thread
+        happens to collect it (a worker of ``to_thread``, the sandbox's server), and Qt
+        cannot stop a widget's timers from there: they would later fire for freed memory.
+        """
+        if self.workspace is not None:
+            self.workspace.window.close_now()
+            self.workspace.window.deleteLater()
+        if self.start_panel is not None:
+            self.start_panel.close_now()
+            self.start_panel.deleteLater()
+            self.start_panel = None
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        if isinstance(exc, MyOperatorError | StoreError | OSError | RuntimeError):
+            log.error("%s failed: %s", task.get_name(), exc)
+            if self.start_panel is not None:
+                self.start_panel.demo_button.setEnabled(True)
+                self.start_panel.demo_button.setText("Open the demo workspace")
+            return
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+
+
+# ------------------------------------------------------------------------------- main
+
+
+def _install_signal_handlers(controller: AppController, loop: asyncio.AbstractEventLoop) -> None:
+    def handler(_signum: int, _frame: object) -> None:
+        loop.call_soon_threadsafe(controller.request_quit)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Not possible outside the main thread or on some platforms: Ctrl+Q still works.
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(sig, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the desktop app; returns the process exit code."""
+    args = parse_args(argv)
+    install_pyside_workarounds()
+    paths = app_paths()
+    paths.ensure()
+    configure_logging(log_dir=paths.log_dir)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("MyOperator Desktop")
+    app.setApplicationDisplayName("MyOperator Desktop")
+    app.setDesktopFileName("myoperator-desktop")
+    theme = ThemeManager(app, mode_from_env())
+    theme.apply()
+    collector = GuiThreadGarbageCollector(parent=app)
+    collector.start()
+    try:
+        with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+            controller = AppController(args, paths, theme=theme)
+            _install_signal_handlers(controller, runner.get_loop())
+            try:
+                return runner.run(controller.run())
+            except RuntimeError as exc:
+                if "stopped before Future completed" not in str(exc):
+                    raise
+                # Qt quit underneath us (e.g. the session ended): still close cleanly.
+                runner.run(controller.shutdown())
+                controller.close_windows()
+                return 0
+    finally:
+        collector.stop()

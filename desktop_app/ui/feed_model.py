@@ -1,0 +1,599 @@
+"""The log feed's table model: the call cache, read lazily, newest first.
+
+The cache may hold hundreds of thousands of calls, so rows are read in pages as the view
+scrolls (``canFetchMore``/``fetchMore``). Pages are fetched by *keyset* (calls at or
+before the oldest loaded start time, minus those already loaded), not by offset: new calls
+arrive at the top all day, and an offset would then skip or repeat rows.
+
+Two sources: the cache (a `CallQuery`, the normal case) or a fixed list of calls the
+server returned for a query the cache cannot answer (a filter such as *Voicemail* that the
+cached records do not carry).
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from enum import IntEnum
+from typing import Any, Final
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPointF,
+    QRectF,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap
+
+from desktop_app.api.models import CallLog, Direction
+from desktop_app.services.formatting import (
+    DEFAULT_HOME_REGION,
+    format_duration,
+    format_local_time,
+    format_number,
+    local_datetime,
+)
+from desktop_app.store import CallQuery, CallRow, CallStore
+from desktop_app.ui.theme import LIGHT_COLORS, ThemeColors
+
+PAGE_SIZE: Final = 200
+# A refresh re-reads at most this many of the newest matching calls.
+_REFRESH_LIMIT: Final = 5000
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class Column(IntEnum):
+    TIME = 0
+    DIRECTION = 1
+    STATUS = 2
+    CALLER = 3
+    DEPARTMENT = 4
+    AGENTS = 5
+    TALK = 6
+    RECORDING = 7
+
+
+HEADERS: Final = {
+    Column.TIME: "Time",
+    Column.DIRECTION: "Direction",
+    Column.STATUS: "Status",
+    Column.CALLER: "Caller",
+    Column.DEPARTMENT: "Department",
+    Column.AGENTS: "Agent(s)",
+    Column.TALK: "Talk time",
+    Column.RECORDING: "Recording",
+}
+
+CallIdRole: Final = int(Qt.ItemDataRole.UserRole) + 1
+CallRowRole: Final = int(Qt.ItemDataRole.UserRole) + 2
+MissedRole: Final = int(Qt.ItemDataRole.UserRole) + 3
+StartTimeRole: Final = int(Qt.ItemDataRole.UserRole) + 4
+
+
+def row_from_log(log: CallLog) -> CallRow:
+    """The feed row of a full call (the server's answer, before or without the cache)."""
+    return CallRow(
+        id=log.id,
+        start_time=log.start_time,
+        end_time=log.end_time,
+        duration_s=log.duration_s,
+        talk_s=log.talk_s,
+        direction=log.direction,
+        answered=log.answered,
+        caller_e164=log.caller_number,
+        caller_raw=log.caller_number_raw,
+        department=log.department,
+        agents=", ".join(log.agents),
+        has_recording=log.has_recording,
+    )
+
+
+def is_missed_incoming(row: CallRow) -> bool:
+    return row.direction is Direction.INCOMING and not row.answered
+
+
+def status_text(row: CallRow) -> str:
+    if row.direction is Direction.INCOMING:
+        return "Answered" if row.answered else "Missed"
+    return "Connected" if row.answered else "Not answered"
+
+
+def _sort_key(row: CallRow) -> int:
+    # The list is newest first; bisect needs ascending keys.
+    return -row.start_time
+
+
+class FeedModel(QAbstractTableModel):
+    """Calls as table rows, read-only.
+
+    Rows come from the cache query (paged lazily) plus *extra* rows: calls the server
+    answered for this view that the cache query does not produce (the API's search matches
+    fields the cache does not hold, and some filters exist only server-side). With
+    ``local=False`` the view shows extra rows only.
+    """
+
+    #: Loaded or total counts changed (for "N of TOTAL calls").
+    countsChanged = Signal()
+
+    def __init__(
+        self,
+        store: CallStore,
+        *,
+        home_region: str = DEFAULT_HOME_REGION,
+        clock: Callable[[], float] = time.time,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("feedModel")
+        self._store = store
+        self._home_region = home_region
+        self._clock = clock
+        self._query = CallQuery()
+        self._local = True
+        self._rows: list[CallRow] = []
+        self._keys: list[int] = []
+        self._ids: set[str] = set()
+        self._extra_ids: set[str] = set()
+        # Keyset paging of the cache query: the oldest start time read so far, and how many.
+        self._cursor: int | None = None
+        self._local_loaded = 0
+        self._local_total = 0
+        self._exhausted = False
+        self._changing = 0
+        self._colors = LIGHT_COLORS
+        self._icons: dict[str, QIcon] = {}
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def query(self) -> CallQuery:
+        return self._query
+
+    @property
+    def local(self) -> bool:
+        """False while the view shows only what the server answered."""
+        return self._local
+
+    @property
+    def loaded_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def local_total(self) -> int:
+        """Calls in the cache matching the query (0 when the query is not local)."""
+        return self._local_total
+
+    @property
+    def total_count(self) -> int:
+        """Calls this view can show: the cache's matches plus the server's extra rows."""
+        return self._local_total + len(self._extra_ids)
+
+    def set_colors(self, colors: ThemeColors) -> None:
+        """New theme: drop the painted icons and repaint every cell."""
+        self._colors = colors
+        self._icons.clear()
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._rows) - 1, len(Column) - 1)
+            )
+
+    def set_query(self, query: CallQuery, *, local: bool = True) -> None:
+        """Show the cache's calls matching `query` (none with ``local=False``).
+
+        The first page is read within the reset; extra rows of the previous view are dropped.
+        """
+        self.beginResetModel()
+        self._query = query
+        self._local = local
+        self._rows = []
+        self._keys = []
+        self._ids = set()
+        self._extra_ids = set()
+        self._cursor = None
+        self._local_loaded = 0
+        self._local_total = self._store.count(query) if local else 0
+        self._exhausted = self._local_total == 0
+        if not self._exhausted:
+            batch, _limit = self._next_batch()
+            self._take_page(batch)
+        self._end_reset()
+        self.countsChanged.emit()
+
+    def _end_reset(self) -> None:
+        """End a reset; a fetchMore asked for by the reset's own listeners waits a turn,
+        so no rows are inserted while they are still handling the reset."""
+        self._changing += 1
+        try:
+            self.endResetModel()
+        finally:
+            self._changing -= 1
+
+    def _insert(self, position: int, rows: Sequence[CallRow]) -> None:
+        """Insert a run of rows; listeners asking for more meanwhile are served next turn."""
+        self._changing += 1
+        try:
+            self.beginInsertRows(QModelIndex(), position, position + len(rows) - 1)
+            self._rows[position:position] = rows
+            self._keys[position:position] = [_sort_key(r) for r in rows]
+            self._ids.update(r.id for r in rows)
+            self.endInsertRows()
+        finally:
+            self._changing -= 1
+
+    def _take_page(self, batch: list[CallRow]) -> None:
+        """Adopt a first page without insert signals (inside a reset)."""
+        if not batch:
+            self._exhausted = True
+            return
+        self._cursor = batch[-1].start_time
+        for row in batch:
+            if row.id not in self._ids:
+                self._rows.append(row)
+                self._keys.append(_sort_key(row))
+                self._ids.add(row.id)
+        self._local_loaded = len(self._rows)
+
+    def merge_extra(self, rows: Iterable[CallRow]) -> int:
+        """Add calls the server answered for this view; returns how many were new here."""
+        added = self._merge_sorted(rows, extra=True)
+        if added:
+            self.countsChanged.emit()
+        return added
+
+    def refresh(self, since: int | None = None) -> None:
+        """Merge calls the cache gained or changed (newer than `since` when given).
+
+        New calls are inserted where they belong (normally the top) with
+        ``beginInsertRows``, so selections and the view's anchor survive; calls whose
+        content changed (a recording became available) are replaced in place.
+        """
+        if not self._local:
+            return
+        old_total = self._local_total
+        self._local_total = self._store.count(self._query)
+        if self._cursor is None:
+            self._exhausted = self._local_total == 0
+            if self._local_total:
+                self.fetchMore(QModelIndex())
+            if self._local_total != old_total:
+                self.countsChanged.emit()
+            return
+        lower = self._cursor if since is None else max(self._cursor, since)
+        if self._query.start is not None:
+            lower = max(lower, self._query.start)
+        fresh = self._store.fetch_rows(replace(self._query, start=lower), 0, _REFRESH_LIMIT)
+        self._replace_changed(fresh)
+        self._adopt_extras(fresh)
+        added = self._merge_sorted(fresh, extra=False)
+        if self._local_total > self._local_loaded:
+            self._exhausted = False
+        if added or self._local_total != old_total:
+            self.countsChanged.emit()
+
+    # ----------------------------------------------------------------- rows
+
+    def row_at(self, row: int) -> CallRow | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, call_id: str) -> int | None:
+        """The position of a loaded call (linear: for tests and selection restore)."""
+        if call_id not in self._ids:
+            return None
+        for i, row in enumerate(self._rows):
+            if row.id == call_id:
+                return i
+        return None
+
+    def loaded_rows(self) -> list[CallRow]:
+        return list(self._rows)
+
+    def rows_for_export(self) -> list[CallRow]:
+        """Every call of the current view, including those not scrolled to yet."""
+        if not self._local:
+            return list(self._rows)
+        rows = self._store.fetch_rows(self._query, 0, max(self._local_total, 1))
+        seen = {r.id for r in rows}
+        rows.extend(r for r in self._rows if r.id not in seen)
+        rows.sort(key=_sort_key)
+        return rows
+
+    # ------------------------------------------------------ Qt model interface
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(Column)
+
+    def canFetchMore(self, parent: AnyIndex) -> bool:
+        if parent.isValid() or not self._local or self._exhausted:
+            return False
+        return self._local_loaded < self._local_total
+
+    def fetchMore(self, parent: AnyIndex) -> None:
+        if parent.isValid() or not self._local or self._exhausted:
+            return
+        if self._changing:
+            # Asked by a listener of a change still being delivered (a view or a model
+            # tester): inserting now would nest one change in another.
+            QTimer.singleShot(0, self, self._fetch_deferred)
+            return
+        while True:
+            batch, limit = self._next_batch()
+            if not batch:
+                self._exhausted = True
+                return
+            previous, self._cursor = self._cursor, batch[-1].start_time
+            self._adopt_extras(batch)
+            new = [r for r in batch if r.id not in self._ids]
+            if new:
+                break
+            if len(batch) < limit or self._cursor == previous:
+                self._exhausted = True
+                return
+        self._local_loaded += len(new)
+        if self._keys and _sort_key(new[0]) < self._keys[-1]:
+            self._merge_sorted(new, extra=False, count=False)
+        else:
+            self._insert(len(self._rows), new)
+        self.countsChanged.emit()
+
+    def _fetch_deferred(self) -> None:
+        if self.canFetchMore(QModelIndex()):
+            self.fetchMore(QModelIndex())
+
+    def _next_batch(self) -> tuple[list[CallRow], int]:
+        """The next page of the cache query after the keyset cursor, and the limit asked."""
+        if self._cursor is None:
+            return self._store.fetch_rows(self._query, 0, PAGE_SIZE), PAGE_SIZE
+        cursor = self._cursor
+        end = cursor if self._query.end is None else min(cursor, self._query.end)
+        # Calls of the boundary second are read again and skipped by id.
+        same_second = bisect.bisect_right(self._keys, -cursor) - bisect.bisect_left(
+            self._keys, -cursor
+        )
+        limit = PAGE_SIZE + same_second
+        return self._store.fetch_rows(replace(self._query, end=end), 0, limit), limit
+
+    def _adopt_extras(self, rows: Iterable[CallRow]) -> None:
+        """Extra rows the cache query now produces count as cache rows from here on."""
+        if not self._extra_ids:
+            return
+        for row in rows:
+            if row.id in self._extra_ids:
+                self._extra_ids.discard(row.id)
+                self._local_loaded += 1
+
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return HEADERS[Column(section)]
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.parent().isValid():
+            return None
+        row = self.row_at(index.row())
+        if row is None or not 0 <= index.column() < len(Column):
+            return None
+        column = Column(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._describe(row)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            text = self._display(row, column)
+            if column is Column.STATUS or column is Column.TIME:
+                return self._describe(row)
+            return text or "none"
+        if role == CallIdRole:
+            return row.id
+        if role == CallRowRole:
+            return row
+        if role == MissedRole:
+            return is_missed_incoming(row)
+        if role == StartTimeRole:
+            return row.start_time
+        missed = is_missed_incoming(row)
+        if role == Qt.ItemDataRole.FontRole:
+            return self._bold if missed else None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self._colors.missed_bg if missed else None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if missed:
+                return self._colors.missed_fg
+            if column is Column.STATUS and not row.answered:
+                return self._colors.muted_fg
+            return None
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(row, column)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if column is Column.TALK:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    # -------------------------------------------------------------- private
+
+    def _merge_sorted(self, rows: Iterable[CallRow], *, extra: bool, count: bool = True) -> int:
+        """Insert rows at their chronological place; return how many were new.
+
+        A new call goes before loaded calls of the same second (it is the newer record).
+        Rows landing at one place are inserted as one run, and runs are applied from the
+        bottom up so the positions computed beforehand stay valid.
+        """
+        runs: list[tuple[int, list[CallRow]]] = []
+        seen: set[str] = set()
+        for row in sorted(rows, key=_sort_key):
+            if row.id in self._ids or row.id in seen:
+                continue
+            seen.add(row.id)
+            if extra:
+                self._extra_ids.add(row.id)
+            elif count:
+                self._local_loaded += 1
+            position = bisect.bisect_left(self._keys, _sort_key(row))
+            if runs and runs[-1][0] == position:
+                runs[-1][1].append(row)
+            else:
+                runs.append((position, [row]))
+        for position, run in reversed(runs):
+            self._insert(position, run)
+        return len(seen)
+
+    def _replace_changed(self, fresh: Sequence[CallRow]) -> None:
+        by_id = {r.id: r for r in fresh if r.id in self._ids}
+        if not by_id:
+            return
+        for i, row in enumerate(self._rows):
+            new = by_id.get(row.id)
+            if new is not None and new != row and new.start_time == row.start_time:
+                self._rows[i] = new
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
+
+    def _display(self, row: CallRow, column: Column) -> str:
+        if column is Column.TIME:
+            return self._time_text(row.start_time)
+        if column is Column.DIRECTION:
+            return "Incoming" if row.direction is Direction.INCOMING else "Outgoing"
+        if column is Column.STATUS:
+            return status_text(row)
+        if column is Column.CALLER:
+            return format_number(row.caller_e164, self._home_region) or row.caller_raw
+        if column is Column.DEPARTMENT:
+            return row.department
+        if column is Column.AGENTS:
+            return row.agents
+        if column is Column.TALK:
+            return format_duration(row.talk_s) if row.answered else "—"
+        return "Yes" if row.has_recording else ""
+
+    def _time_text(self, timestamp: int) -> str:
+        moment = local_datetime(timestamp)
+        today = datetime.fromtimestamp(self._clock()).astimezone().date()
+        if moment.date() == today:
+            return moment.strftime("Today %H:%M:%S")
+        if moment.date() == today - timedelta(days=1):
+            return moment.strftime("Yesterday %H:%M:%S")
+        if moment.year == today.year:
+            return moment.strftime("%a %d %b %H:%M")
+        return moment.strftime("%d %b %Y %H:%M")
+
+    def _describe(self, row: CallRow) -> str:
+        """A sentence for tooltips and screen readers: colour must not be the only cue."""
+        direction = "incoming" if row.direction is Direction.INCOMING else "outgoing"
+        who = format_number(row.caller_e164, self._home_region) or row.caller_raw
+        preposition = "from" if row.direction is Direction.INCOMING else "to"
+        parts = [
+            f"{status_text(row)} {direction} call {preposition} {who} "
+            f"at {format_local_time(row.start_time)}"
+        ]
+        if row.department:
+            parts.append(f"department {row.department}")
+        if row.agents:
+            parts.append(f"agent {row.agents}")
+        if row.answered:
+            parts.append(f"talk time {format_duration(row.talk_s)}")
+        if row.has_recording:
+            parts.append("recording available")
+        return ", ".join(parts)
+
+    def _decoration(self, row: CallRow, column: Column) -> QIcon | None:
+        if column is Column.DIRECTION:
+            return self._icon("in" if row.direction is Direction.INCOMING else "out")
+        if column is Column.STATUS:
+            if is_missed_incoming(row):
+                return self._icon("missed")
+            return self._icon("answered") if row.answered else None
+        if column is Column.RECORDING and row.has_recording:
+            return self._icon("recording")
+        return None
+
+    def _icon(self, kind: str) -> QIcon:
+        icon = self._icons.get(kind)
+        if icon is None:
+            icon = _paint_icon(kind, self._colors)
+            self._icons[kind] = icon
+        return icon
+
+
+def _paint_icon(kind: str, colors: ThemeColors) -> QIcon:
+    """Small status glyphs drawn in code: no icon files, and they follow the theme."""
+    size = 16
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    text_color = QColor("#1b1d21") if colors.dark else QColor("#ffffff")
+    if kind == "missed":
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colors.missed_fg)
+        painter.drawEllipse(QRectF(1, 1, 14, 14))
+        pen = QPen(text_color, 2.0)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.drawLine(QPointF(5, 5), QPointF(11, 11))
+        painter.drawLine(QPointF(11, 5), QPointF(5, 11))
+    elif kind == "answered":
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colors.answered_fg)
+        painter.drawEllipse(QRectF(1, 1, 14, 14))
+        pen = QPen(text_color, 2.0)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        path = QPainterPath(QPointF(4.5, 8.5))
+        path.lineTo(QPointF(7, 11))
+        path.lineTo(QPointF(11.5, 5.5))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(path)
+    elif kind == "recording":  # a speaker with one sound wave
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colors.muted_fg)
+        speaker = QPainterPath(QPointF(2, 6))
+        for x, y in ((5, 6), (9, 2.5), (9, 13.5), (5, 10), (2, 10)):
+            speaker.lineTo(QPointF(x, y))
+        speaker.closeSubpath()
+        painter.drawPath(speaker)
+        pen = QPen(colors.muted_fg, 1.6)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawArc(QRectF(7.5, 4.5, 6, 7), -60 * 16, 120 * 16)
+    else:
+        color = colors.muted_fg
+        pen = QPen(color, 2.0)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        if kind == "in":  # arrow pointing down-left, into the phone
+            painter.drawLine(QPointF(12, 4), QPointF(4, 12))
+            painter.drawLine(QPointF(4, 12), QPointF(4, 6.5))
+            painter.drawLine(QPointF(4, 12), QPointF(9.5, 12))
+        else:  # arrow pointing up-right, out of the phone
+            painter.drawLine(QPointF(4, 12), QPointF(12, 4))
+            painter.drawLine(QPointF(12, 4), QPointF(6.5, 4))
+            painter.drawLine(QPointF(12, 4), QPointF(12, 9.5))
+    painter.end()
+    return QIcon(pixmap)
