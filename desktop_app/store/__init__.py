@@ -1,4 +1,5 @@
-"""SQLite cache of the call log (stdlib sqlite3, no Qt): schema, migrations, queries, FTS."""
+"""SQLite cache of the call log and the users (stdlib sqlite3, no Qt): schema, migrations,
+queries, FTS."""
 
 from desktop_app.store.calls import CallQuery, CallRow, CallStore
 from desktop_app.store.db import (
@@ -10,6 +11,7 @@ from desktop_app.store.db import (
     open_database_ex,
     schema_version,
 )
+from desktop_app.store.users import UserStore
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -17,6 +19,7 @@ __all__ = [
     "CallRow",
     "CallStore",
     "StoreError",
+    "UserStore",
     "check_fts5",
     "migrate",
     "open_database",

@@ -74,4 +74,57 @@ _V1: tuple[str, ...] = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# Missed calls: the notifier's record of the calls it announced (so none is announced twice,
+# across restarts and re-syncs), the callback worklist's "handled" marks, and an index to
+# find one number's calls.
+_MISSED_CALLS: tuple[str, ...] = (
+    """
+    CREATE TABLE notified (
+        call_id     TEXT PRIMARY KEY,
+        start_time  INTEGER NOT NULL,
+        notified_at INTEGER NOT NULL,
+        how         TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX notified_start ON notified(start_time)",
+    """
+    CREATE TABLE worklist_handled (
+        number      TEXT PRIMARY KEY,
+        until_time  INTEGER NOT NULL,
+        handled_at  INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    "CREATE INDEX calls_number ON calls(caller_e164, start_time)",
+)
+
+# Users: the account's users, replaced whole on every refresh of ``/user`` (UserStore).
+# `position` keeps the service's order; `search_text` (lowercase name, email, extension)
+# and `search_digits` (the numbers' digits, with and without the country code) serve the
+# local search. A few hundred rows at most: LIKE over them is instant, no index needed.
+_USERS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        uuid                     TEXT PRIMARY KEY,
+        position                 INTEGER NOT NULL,
+        name                     TEXT NOT NULL,
+        user_id                  TEXT,
+        email                    TEXT,
+        country_code             TEXT,
+        contact_number           TEXT,
+        number_e164              TEXT,
+        alternate_cc             TEXT,
+        alternate_contact_number TEXT,
+        extension                INTEGER,
+        role                     INTEGER,
+        is_enabled               INTEGER,
+        panel_access             INTEGER,
+        receives_calls           INTEGER,
+        contact_type             TEXT,
+        search_text              TEXT NOT NULL,
+        search_digits            TEXT NOT NULL,
+        synced_at                INTEGER
+    )
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _MISSED_CALLS, _USERS)

@@ -59,12 +59,12 @@ def test_migration_steps_apply_in_order_one_transaction_each(tmp_path: Path) -> 
     path = tmp_path / "calls.db"
     with CallStore.open(path) as store:
         store.upsert_calls([make_log("a", 100)])
-    v2 = ("CREATE TABLE users (uuid TEXT PRIMARY KEY, name TEXT)",)
+    next_step = ("CREATE TABLE later_step (uuid TEXT PRIMARY KEY, name TEXT)",)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        assert migrate(conn, (*MIGRATIONS, v2)) == SCHEMA_VERSION + 1
+        assert migrate(conn, (*MIGRATIONS, next_step)) == SCHEMA_VERSION + 1
         assert schema_version(conn) == SCHEMA_VERSION + 1
-        assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM later_step").fetchone()[0] == 0
         assert conn.execute("SELECT id FROM calls").fetchall() == [("a",)]
     finally:
         conn.close()
