@@ -1,0 +1,684 @@
+"""The Users directory against the emulated service (in-process): the table, search and
+sort, every field rule beside its field, every server rejection with the dialog still open
+and its text kept, edits that send only what changed, an unanswered save re-checked before
+any retry, the receives-calls switch, call and copy."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QTableView, QWidget
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from desktop_app.api.budget import RequestBudget
+from desktop_app.api.client import MyOperatorClient, RetryPolicy
+from desktop_app.api.models import ContactType, User
+from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.services.users import UsersService
+from desktop_app.store import UserStore
+from desktop_app.ui.user_dialog import CountryCodeBox, UserDialog
+from desktop_app.ui.users_dock import UsersDock, UsersPanel, UsersPresenter
+from desktop_app.ui.users_model import Column, UsersModel
+from tests.conftest import FAKE_TOKEN
+from tests.gui.conftest import signal_future, wait_until
+
+TIMEOUT = 10.0
+NEW_NUMBER = "98765 43219"
+GHOST = User(uuid="gone-0000", name="Gone Away", country_code="91",
+             contact_number="9876500001", number_e164="+919876500001", extension=88)
+
+
+@pytest.fixture
+def app() -> SandboxApp:
+    return create_app(
+        SandboxConfig(n_logs=20, rate_limit=None, tokens={FAKE_TOKEN: 2, BASIC_TOKEN: 8})
+    )
+
+
+@dataclass
+class Rig:
+    state: SandboxState
+    service: UsersService
+    presenter: UsersPresenter
+    panel: UsersPanel
+
+    def user(self, name: str) -> User:
+        return next(u for u in self.service.users() if u.name == name)
+
+    def names(self) -> list[str]:
+        proxy = self.presenter.proxy
+        return [proxy.index(r, Column.NAME).data() for r in range(proxy.rowCount())]
+
+    def column(self, column: Column) -> list[str]:
+        proxy = self.presenter.proxy
+        return [proxy.index(r, column).data() for r in range(proxy.rowCount())]
+
+
+@contextlib.asynccontextmanager
+async def users_rig(
+    qtbot: QtBot,
+    app: SandboxApp,
+    tmp_path: Path,
+    *,
+    token: str = FAKE_TOKEN,
+    extra_cached: Iterable[User] = (),
+) -> AsyncIterator[Rig]:
+    """The panel over a refreshed cache (plus `extra_cached` users only the cache has)."""
+    client = MyOperatorClient(
+        token,
+        base_url="http://sandbox",
+        transport=httpx.ASGITransport(app=app),
+        budget=RequestBudget.unlimited(),
+        retry=RetryPolicy(attempts=2, backoff_base_s=0.01, backoff_cap_s=0.02),
+    )
+    store = UserStore.open(tmp_path / "cache.db")
+    await UsersService(client, store).refresh()
+    extra = tuple(extra_cached)
+    if extra:
+        store.replace_all([*store.all(), *extra])
+    service = UsersService(client, store)
+    presenter = UsersPresenter(service)
+    panel = UsersPanel(presenter)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 600)
+    panel.show()
+    try:
+        yield Rig(app.sandbox, service, presenter, panel)
+    finally:
+        dialog = panel.dialog
+        if dialog is not None:
+            dialog.reject()
+        await presenter.aclose()
+        await client.aclose()
+        store.close()
+
+
+def type_into(dialog: UserDialog, **values: str) -> None:
+    """Replace fields' text the way a person would (select all, type)."""
+    for field, text in values.items():
+        widget = dialog.input(field)
+        if isinstance(widget, CountryCodeBox):
+            widget.setCurrentIndex(-1)
+            widget.setEditText("")
+            line = widget.lineEdit()
+            assert line is not None
+            QTest.keyClicks(line, text)
+        elif isinstance(widget, QLineEdit):
+            widget.selectAll()
+            QTest.keyClick(widget, Qt.Key.Key_Delete)
+            QTest.keyClicks(widget, text)
+        else:
+            raise AssertionError(f"{field} is not typed into")
+
+
+def choose(dialog: UserDialog, field: str, value: object) -> None:
+    box = dialog.input(field)
+    assert isinstance(box, QComboBox)
+    row = box.findData(value)
+    assert row >= 0, (field, value)
+    box.setCurrentIndex(row)
+
+
+async def saved_answer(rig: Rig, dialog: UserDialog) -> None:
+    """Click Save and wait until the dialog shows errors or a message, or closes."""
+    QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    await wait_until(
+        lambda: rig.panel.dialog is None
+        or (dialog.save_button.isEnabled() and bool(dialog.field_errors() or dialog.message))
+        or dialog.recheck_button.isVisible(),
+        TIMEOUT,
+    )
+
+
+def add_dialog(rig: Rig, **values: str) -> UserDialog:
+    dialog = rig.panel.open_add_dialog()
+    assert dialog.isVisible() and rig.panel.dialog is dialog
+    type_into(dialog, **({"name": "Kavya Menon", "contact_number": NEW_NUMBER} | values))
+    return dialog
+
+
+# ------------------------------------------------------------------------ the table
+
+
+async def test_the_model_passes_the_model_tester(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path, qtmodeltester: ModelTester
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        qtmodeltester.check(rig.presenter.model)
+        qtmodeltester.check(rig.presenter.proxy)
+        rig.presenter.set_search_text("sharma")
+        qtmodeltester.check(rig.presenter.proxy)
+    empty = UsersModel()
+    qtmodeltester.check(empty)
+
+
+async def test_the_table_shows_every_column(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        assert rig.panel.table.model() is rig.presenter.proxy
+        assert rig.presenter.proxy.rowCount() == 12
+        assert rig.panel.findChild(QLineEdit, "usersSearch") is rig.panel.search_box
+        row = rig.names().index("Rohan Verma")
+        assert [rig.presenter.proxy.index(row, c).data() for c in Column] == [
+            "Rohan Verma", "12", "083189 32238", "rohan.verma@sandbox-traders.example",
+            "Admin", "Yes", "Yes", "Mobile",
+        ]
+        vikram = rig.names().index("Vikram Chopra")
+        assert rig.column(Column.PANEL_ACCESS)[vikram] == "No"
+        assert rig.column(Column.CONTACT_TYPE)[rig.names().index("Ananya Nair")] == "SIP"
+        deepa = rig.names().index("Deepa Patel")
+        assert rig.column(Column.RECEIVES_CALLS)[deepa] == "No"
+        sid = rig.names().index("Siddharth Sharma")
+        assert "disabled" in rig.presenter.proxy.index(sid, Column.NAME).data(
+            Qt.ItemDataRole.AccessibleTextRole
+        )
+        assert rig.panel.objectName() == "usersPanel"
+        assert rig.panel.table.accessibleName() == "Users"
+
+
+async def test_search_filters_instantly_without_a_request(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        before = len(rig.state.requests)
+        assert rig.panel.findChild(QTableView, "usersTable") is rig.panel.table
+        search = rig.panel.search_box
+        for typed, expected in [
+            ("kulk", ["Arjun Kulkarni", "Imran Kulkarni"]),  # name fragment
+            ("ROHAN.V", ["Rohan Verma"]),  # email fragment
+            ("83189-32", ["Rohan Verma"]),  # number digits, typed with a dash
+            ("090256", ["Aarav Menon"]),  # with the trunk 0
+            ("+91 87484", ["Vikram Chopra"]),
+            ("sharma 22", ["Siddharth Sharma"]),  # name and extension
+            ("nobody here", []),
+        ]:
+            search.clear()
+            QTest.keyClicks(search, typed)
+            assert rig.names() == expected, typed
+        assert "of 12 users" in rig.presenter.count_text
+        search.clear()
+        assert len(rig.names()) == 12 and rig.presenter.count_text == "12 users"
+        assert len(rig.state.requests) == before
+
+
+async def test_a_selected_user_hidden_by_the_search_is_deselected(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        assert rig.panel.select_user(rig.user("Rohan Verma").uuid)
+        QTest.keyClicks(rig.panel.search_box, "sharma")
+        assert rig.panel.current_user() is None
+        assert not rig.panel.button("call").isEnabled()
+        rig.panel.search_box.clear()
+        assert rig.panel.select_user(rig.user("Aditya Sharma").uuid)
+        QTest.keyClicks(rig.panel.search_box, "sharma")
+        assert rig.panel.current_user() == rig.user("Aditya Sharma")
+
+
+async def test_sort_by_any_column(qtbot: QtBot, app: SandboxApp, tmp_path: Path) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        table = rig.panel.table
+        header = table.horizontalHeader()
+        # A click on the "Ext." header sorts numerically.
+        x = header.sectionViewportPosition(Column.EXTENSION) + 5
+        QTest.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
+        extensions = [int(e) for e in rig.column(Column.EXTENSION)]
+        assert extensions in (sorted(extensions), sorted(extensions, reverse=True))
+        table.sortByColumn(Column.EXTENSION, Qt.SortOrder.DescendingOrder)
+        assert [int(e) for e in rig.column(Column.EXTENSION)] == list(range(22, 10, -1))
+        table.sortByColumn(Column.ROLE, Qt.SortOrder.AscendingOrder)
+        assert rig.column(Column.ROLE)[:5] == ["SuperAdmin", "Admin", "Admin", "Manager", "Basic"]
+        admins = rig.names()[1:3]
+        assert admins == sorted(admins)  # ties by name
+        table.sortByColumn(Column.RECEIVES_CALLS, Qt.SortOrder.DescendingOrder)
+        assert rig.column(Column.RECEIVES_CALLS)[:2] == ["No", "No"]
+        for column in Column:
+            table.sortByColumn(column, Qt.SortOrder.AscendingOrder)
+            keys = [rig.presenter.proxy.index(r, column).data(Qt.ItemDataRole.UserRole + 2)
+                    for r in range(12)]
+            assert keys == sorted(keys), column.name
+        table.sortByColumn(Column.NAME, Qt.SortOrder.AscendingOrder)
+        assert rig.names() == sorted(rig.names(), key=str.casefold)
+        # Sorting keeps the search.
+        QTest.keyClicks(rig.panel.search_box, "kulkarni")
+        table.sortByColumn(Column.NAME, Qt.SortOrder.DescendingOrder)
+        assert rig.names() == ["Imran Kulkarni", "Arjun Kulkarni"]
+
+
+# ------------------------------------------------------------------- field rules
+
+
+FIELD_RULES = [
+    ("name", {"name": ""}, "Enter the user's name"),
+    ("contact_number", {"contact_number": ""}, "Enter the contact number"),
+    ("contact_number", {"contact_number": "12345"}, "not a valid phone number"),
+    ("contact_number", {"contact_number": "98765-abc-19"}, "not a phone number"),
+    ("contact_number", {"contact_number": "+91 90256 49588"}, "Aarav Menon already has"),
+    ("contact_number", {"contact_number": "090256-49588"}, "Aarav Menon already has"),
+    ("country_code", {"country_code": "0471"}, "state or area code"),
+    ("country_code", {"country_code": ""}, "country dialling code"),
+    ("country_code", {"country_code": "999"}, "not a country dialling code"),
+    ("extension", {"extension": "ten"}, "from 11 to 99"),
+    ("extension", {"extension": "5"}, "from 11 to 99"),
+    ("extension", {"extension": "100"}, "from 11 to 99"),
+    ("extension", {"extension": "12"}, "Rohan Verma"),
+    ("email", {"email": "kavya@"}, "not an email address"),
+    ("email", {"email": "kavya example.com"}, "not an email address"),
+    ("alternate_cc", {"alternate_contact_number": "98765 01234"}, "country code"),
+    ("alternate_cc", {"alternate_contact_number": "98765 01234", "alternate_cc": "0471"},
+     "state or area code"),
+    ("alternate_contact_number", {"alternate_contact_number": "123", "alternate_cc": "91"},
+     "not a valid phone number"),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "says"), FIELD_RULES, ids=[f"{r[0]}-{i}" for i, r in enumerate(FIELD_RULES)]
+)
+async def test_each_field_rule_shows_beside_its_field_before_sending(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path, field: str, typed: dict[str, str], says: str
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        dialog = add_dialog(rig, **typed)
+        form = dialog.form()
+        await saved_answer(rig, dialog)
+        assert rig.panel.dialog is dialog and dialog.isVisible()
+        assert list(dialog.field_errors()) == [field]
+        assert says in dialog.field_error(field)
+        error_label = dialog.findChild(QLabel, f"userDialogError_{field}")
+        assert error_label is not None and error_label.isVisible()
+        assert dialog.input(field).accessibleDescription() == dialog.field_error(field)
+        assert dialog.form() == form  # everything typed is still there
+        assert rig.state.requests_to("/user", "POST") == []
+        # Editing the field clears its error.
+        widget = dialog.input(field)
+        target = widget.lineEdit() if isinstance(widget, QComboBox) else widget
+        assert isinstance(target, QLineEdit)
+        QTest.keyClicks(target, "9")
+        assert dialog.field_error(field) == ""
+
+
+async def test_all_wrong_fields_show_at_once_and_the_first_takes_focus(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        dialog = add_dialog(rig, name="", contact_number="1", extension="x", email="@")
+        await saved_answer(rig, dialog)
+        assert list(dialog.field_errors()) == ["name", "contact_number", "extension", "email"]
+        assert dialog.focusWidget() is dialog.input("name")
+
+
+async def test_choices_are_choices(qtbot: QtBot, app: SandboxApp, tmp_path: Path) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        dialog = rig.panel.open_add_dialog()
+        for field, values in (
+            ("panel_access", [True, False]),
+            ("receive_calls", [True, False]),
+            ("contact_type", ["mobile", "sip", "landline"]),
+        ):
+            box = dialog.input(field)
+            assert isinstance(box, QComboBox) and not box.isEditable()
+            assert [box.itemData(i) for i in range(box.count())] == values
+        cc = dialog.input("country_code")
+        assert isinstance(cc, CountryCodeBox) and cc.currentText() == "India (+91)"
+        assert cc.code_text() == "91"
+        cc.set_code("44")
+        assert cc.currentText() == "United Kingdom (+44)" and cc.code_text() == "44"
+        cc.setEditText("+1")
+        assert cc.code_text() == "+1"
+        for name in ("userDialogName", "userDialogContactNumber", "userDialogExtension",
+                     "userDialogEmail", "userDialogAlternateNumber",
+                     "userDialogAlternateCountryCode", "userDialogPanelAccess",
+                     "userDialogReceiveCalls", "userDialogContactType", "userDialogSave"):
+            widget = dialog.findChild(QWidget, name)
+            assert widget is not None and widget.accessibleName(), name
+
+
+# ------------------------------------------------------------------------------- add
+
+
+async def test_add_sends_every_field_and_closes(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        dialog = add_dialog(rig, extension="77", email="kavya@example.com",
+                            alternate_contact_number="+44 20 7946 0958")
+        choose(dialog, "panel_access", False)
+        choose(dialog, "receive_calls", False)
+        choose(dialog, "contact_type", "landline")
+        closed = signal_future(dialog.finished)
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert await asyncio.wait_for(closed, TIMEOUT) == (1,)
+        assert rig.state.requests_to("/user", "POST")[-1].params == {
+            "name": "Kavya Menon", "contact_number": "9876543219", "country_code": "91",
+            "extension": "77", "email": "kavya@example.com",
+            "alternate_contact_number": "2079460958", "alternate_cc": "44",
+            "panel_access": "2", "receive_calls": "2", "contact_type": "landline",
+        }
+        assert "Kavya Menon" in rig.names()
+        assert rig.presenter.status_text == "Added Kavya Menon."
+        status = rig.panel.findChild(QLabel, "usersStatus")
+        assert status is not None and status.text() == "Added Kavya Menon."
+
+
+async def _rejected(rig: Rig, dialog: UserDialog) -> None:
+    form = dialog.form()
+    await saved_answer(rig, dialog)
+    assert rig.panel.dialog is dialog and dialog.isVisible()
+    assert dialog.form() == form
+    assert dialog.save_button.isEnabled()
+
+
+async def test_server_rejects_a_contact_number_taken_meanwhile(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        # Someone else adds a user with this number after our list was read.
+        rig.state.add_user({"name": "Elsewhere", "contact_number": "9876543219",
+                            "country_code": "91"})
+        dialog = add_dialog(rig)
+        await _rejected(rig, dialog)
+        assert list(dialog.field_errors()) == ["contact_number"]
+        assert "already assigned" in dialog.field_error("contact_number")
+        post = rig.state.requests_to("/user", "POST")[-1]
+        assert post.processed and post.status == 200  # the live quirk: HTTP 200, error body
+
+
+async def test_server_rejects_an_extension_taken_meanwhile(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.state.add_user({"name": "Elsewhere", "contact_number": "9876501234",
+                            "country_code": "91", "extension": "77"})
+        dialog = add_dialog(rig, extension="77")
+        await _rejected(rig, dialog)
+        assert list(dialog.field_errors()) == ["extension"]
+        assert "already assigned" in dialog.field_error("extension")
+
+
+async def test_server_rejects_a_duplicate_email(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        dialog = add_dialog(rig, email="Rohan.Verma@sandbox-traders.example")
+        await _rejected(rig, dialog)
+        assert list(dialog.field_errors()) == ["email"]
+
+
+async def test_permission_denied_is_plain_and_then_add_is_disabled(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path, token=BASIC_TOKEN) as rig:
+        add = rig.panel.button("add")
+        assert add.isEnabled()  # nobody has said who "me" is: the server decides
+        dialog = add_dialog(rig)
+        await _rejected(rig, dialog)
+        assert dialog.field_errors() == {}
+        assert "not allowed" in dialog.message and "nothing was saved" in dialog.message
+        assert not add.isEnabled()
+        assert "only SuperAdmin and Admin" in add.toolTip()
+
+
+async def test_my_role_decides_whether_add_is_offered(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        add = rig.panel.button("add")
+        me = rig.panel.findChild(QLabel, "usersMe")
+        assert me is not None
+        assert add.isEnabled() and me.text() == "You: not chosen"
+        rig.panel.select_user(rig.user("Kavya Rao").uuid)
+        rig.panel._this_is_me()
+        assert not add.isEnabled()
+        assert "Basic" in add.toolTip() and "Kavya Rao" in add.toolTip()
+        assert me.text() == "You: Kavya Rao (Basic)"
+        rig.presenter.set_my_uuid(rig.user("Rohan Verma").uuid)
+        assert add.isEnabled() and add.toolTip() == "Add a user to the account"
+
+
+# ------------------------------------------------------------------------------ edit
+
+
+async def edit_dialog(rig: Rig, name: str) -> UserDialog:
+    assert rig.panel.select_user(rig.user(name).uuid)
+    QTest.mouseClick(rig.panel.button("edit"), Qt.MouseButton.LeftButton)
+    dialog = rig.panel.dialog
+    assert dialog is not None and dialog.original == rig.user(name)
+    return dialog
+
+
+async def test_edit_sends_only_the_changed_fields(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rohan = rig.user("Rohan Verma")
+        dialog = await edit_dialog(rig, "Rohan Verma")
+        assert dialog.form().contact_number == "8318932238"
+        type_into(dialog, name="Rohan V. Verma", contact_number="+91 83189-32238")
+        choose(dialog, "contact_type", ContactType.SIP.value)
+        closed = signal_future(dialog.finished)
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        await asyncio.wait_for(closed, TIMEOUT)
+        puts = rig.state.requests_to("/user", "PUT")
+        assert len(puts) == 1
+        assert puts[-1].params == {
+            "uuid": rohan.uuid, "name": "Rohan V. Verma", "contact_type": "sip",
+        }
+        assert "Rohan V. Verma" in rig.names()
+        assert rig.panel.current_user() == rig.user("Rohan V. Verma")  # still selected
+
+
+async def test_edit_with_a_new_number_sends_its_country_code(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rohan = rig.user("Rohan Verma")
+        dialog = await edit_dialog(rig, "Rohan Verma")
+        type_into(dialog, contact_number="020 7946 0958", country_code="United Kingdom (+44)")
+        closed = signal_future(dialog.finished)
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        await asyncio.wait_for(closed, TIMEOUT)
+        assert rig.state.requests_to("/user", "PUT")[-1].params == {
+            "uuid": rohan.uuid, "contact_number": "2079460958", "country_code": "44",
+        }
+
+
+async def test_edit_without_changes_sends_nothing(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        dialog = await edit_dialog(rig, "Rohan Verma")
+        closed = signal_future(dialog.finished)
+        QTest.keyClick(dialog.input("name"), Qt.Key.Key_Return)  # Enter saves
+        await asyncio.wait_for(closed, TIMEOUT)
+        assert rig.state.requests_to("/user", "PUT") == []
+        assert rig.presenter.status_text == "Nothing changed."
+
+
+@pytest.mark.parametrize("field", ["extension", "email", "alternate_contact_number"])
+async def test_edit_cannot_empty_a_field_the_api_cannot_clear(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path, field: str
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        dialog = await edit_dialog(rig, "Rohan Verma")
+        type_into(dialog, **{field: ""})
+        await _rejected(rig, dialog)
+        assert list(dialog.field_errors()) == [field]
+        assert "cannot be removed" in dialog.field_error(field)
+        assert rig.state.requests_to("/user", "PUT") == []
+
+
+async def test_edit_of_a_user_gone_from_the_server_is_plain_and_refreshes(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path, extra_cached=[GHOST]) as rig:
+        assert "Gone Away" in rig.names()
+        dialog = await edit_dialog(rig, "Gone Away")
+        type_into(dialog, name="Still Here?")
+        await _rejected(rig, dialog)
+        assert "no longer in MyOperator's list" in dialog.message
+        assert dialog.field_errors() == {}
+        assert "Gone Away" not in rig.names()
+        assert dialog.input("name").property("text") == "Still Here?"
+
+
+async def test_a_basic_token_may_not_edit(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path, token=BASIC_TOKEN) as rig:
+        dialog = await edit_dialog(rig, "Rohan Verma")
+        type_into(dialog, name="Nope")
+        await _rejected(rig, dialog)
+        assert "not allowed" in dialog.message
+        dialog.reject()
+        await wait_until(lambda: rig.panel.dialog is None)
+        assert not rig.panel.button("edit").isEnabled()
+        assert not rig.panel.button("receives").isEnabled()
+        assert rig.panel.button("edit").toolTip()
+
+
+# ----------------------------------------------------------------- unknown outcome
+
+
+async def test_an_unanswered_edit_is_rechecked_and_shown_applied(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.state.faults.add("503:path=/user,method=PUT,after=1,count=1")
+        dialog = await edit_dialog(rig, "Rohan Verma")
+        type_into(dialog, name="Rohan Two")
+        messages: list[str] = []
+        rig.presenter.statusTextChanged.connect(messages.append)
+        closed = signal_future(dialog.finished)
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert await asyncio.wait_for(closed, TIMEOUT) == (1,)
+        assert any("no clear answer" in m for m in messages)
+        assert "It was saved" in rig.presenter.status_text
+        assert len(rig.state.requests_to("/user", "PUT")) == 1  # never resent
+        assert "Rohan Two" in rig.names()
+
+
+async def test_an_unanswered_edit_that_did_not_arrive_offers_the_retry(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.state.faults.add("503:path=/user,method=PUT,count=1")  # refused unprocessed
+        dialog = await edit_dialog(rig, "Rohan Verma")
+        type_into(dialog, name="Rohan Two")
+        await _rejected(rig, dialog)
+        assert "It was not saved" in dialog.message and "save again" in dialog.message
+        assert not dialog.recheck_button.isVisible()
+        closed = signal_future(dialog.finished)
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # the retry
+        await asyncio.wait_for(closed, TIMEOUT)
+        assert len(rig.state.requests_to("/user", "PUT")) == 2
+        assert "Rohan Two" in rig.names()
+
+
+async def test_an_unclear_recheck_keeps_save_off_until_checked_again(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.state.faults.add("503:path=/user,method=POST,after=1,count=1")
+        reads = rig.state.faults.add("503:path=/user,method=GET")
+        dialog = add_dialog(rig)
+        await saved_answer(rig, dialog)
+        assert dialog.recheck_button.isVisible() and dialog.recheck_button.isEnabled()
+        assert not dialog.save_button.isEnabled()
+        assert "Could not check" in dialog.message
+        assert dialog.form().name == "Kavya Menon"
+        rig.state.faults.remove(reads)
+        closed = signal_future(dialog.finished)
+        QTest.mouseClick(dialog.recheck_button, Qt.MouseButton.LeftButton)
+        await asyncio.wait_for(closed, TIMEOUT)
+        assert len(rig.state.requests_to("/user", "POST")) == 1
+        assert "Kavya Menon" in rig.names()
+
+
+# --------------------------------------------------------- call, copy, receives calls
+
+
+async def test_receives_calls_switch(qtbot: QtBot, app: SandboxApp, tmp_path: Path) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        deepa = rig.user("Deepa Patel")
+        assert rig.panel.select_user(deepa.uuid)
+        switch = rig.panel.button("receives")
+        assert switch.isEnabled() and not switch.isChecked()
+        done = signal_future(rig.presenter.pendingChanged)
+        QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        await asyncio.wait_for(done, TIMEOUT)  # started
+        assert not switch.isEnabled()
+        await wait_until(lambda: not rig.presenter.is_pending(deepa.uuid))
+        assert rig.state.requests_to("/user", "PUT")[-1].params == {
+            "uuid": deepa.uuid, "receive_calls": "1",
+        }
+        assert rig.presenter.status_text == "Deepa Patel now receives calls."
+        row = rig.names().index("Deepa Patel")
+        assert rig.column(Column.RECEIVES_CALLS)[row] == "Yes"
+        assert switch.isChecked() and switch.isEnabled()
+        assert rig.panel.current_user() == rig.user("Deepa Patel")
+
+
+async def test_an_unanswered_switch_is_rechecked(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.state.faults.add("503:path=/user,method=PUT,after=1,count=1")
+        rohan = rig.user("Rohan Verma")
+        rig.presenter.set_receives_calls(rohan.uuid, False)
+        await wait_until(lambda: not rig.presenter.is_pending(rohan.uuid))
+        assert rig.presenter.status_text == "Rohan Verma no longer receives calls."
+        assert len(rig.state.requests_to("/user", "PUT")) == 1
+        assert rig.user("Rohan Verma").receives_calls is False
+
+
+async def test_call_and_copy_number(qtbot: QtBot, app: SandboxApp, tmp_path: Path) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        assert not rig.panel.button("call").isEnabled()
+        assert rig.panel.select_user(rig.user("Rohan Verma").uuid)
+        calls = signal_future(rig.presenter.callRequested)
+        QTest.mouseClick(rig.panel.button("call"), Qt.MouseButton.LeftButton)
+        assert await asyncio.wait_for(calls, TIMEOUT) == ("+918318932238",)
+        copied = signal_future(rig.presenter.numberCopied)
+        QTest.mouseClick(rig.panel.button("copy"), Qt.MouseButton.LeftButton)
+        assert await asyncio.wait_for(copied, TIMEOUT) == ("+918318932238",)
+        assert QGuiApplication.clipboard().text() == "+918318932238"
+        assert rig.state.requests_to("/clickOcall") == []  # the dialer places calls
+
+
+async def test_refresh_on_demand_and_its_failure(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.state.add_user({"name": "New Colleague", "contact_number": "9876501111",
+                            "country_code": "91"})
+        assert "New Colleague" not in rig.names()
+        QTest.mouseClick(rig.panel.button("refresh"), Qt.MouseButton.LeftButton)
+        await wait_until(lambda: "New Colleague" in rig.names())
+        await wait_until(lambda: not rig.presenter.refreshing)
+        assert rig.presenter.status_text == "Users refreshed: 13."
+        fault = rig.state.faults.add("503:path=/user,method=GET")
+        rig.presenter.refresh()
+        await wait_until(lambda: "Could not refresh" in rig.presenter.status_text)
+        rig.state.faults.remove(fault)
+        assert len(rig.names()) == 13  # the cached list stays
+
+
+async def test_the_dock_holds_the_panel(qtbot: QtBot, app: SandboxApp, tmp_path: Path) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        dock = UsersDock(rig.presenter)
+        qtbot.addWidget(dock)
+        assert dock.objectName() == "usersDock" and dock.windowTitle() == "Users"
+        assert isinstance(dock.panel, UsersPanel) and dock.widget() is dock.panel
+        assert dock.toggle_action.text() == "Users"
