@@ -1,0 +1,665 @@
+"""The dial guard: one deliberate click is at most one click-to-call, and never a retry.
+
+A click-to-call is not idempotent: a second request is a second phone call, to a customer
+who already picked up once. So the guard
+
+- refuses a dial while another is in flight (double clicks, key repeat), without a request;
+- asks for confirmation before calling a number it called less than `repeat_window_s` ago;
+- reports an unclear outcome (timeout, dropped connection, 5xx after sending) as "may have
+  been placed" and blocks that number until `check_unknown` has looked for the call in the
+  call log and not found it, or the person explicitly confirms a redial;
+- never resends anything by itself: every request comes from one `dial` call.
+
+`follow` then waits for a placed call's own log to show how it went (answered, talk time).
+Qt-free: the dialer dock adapts it; tests drive it with a manual clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import re
+import time
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from desktop_app.api.errors import (
+    MyOperatorError,
+    NetworkError,
+    OutcomeUnknown,
+    RateLimited,
+    TokenRejected,
+    ValidationError,
+)
+from desktop_app.api.models import CallLog, CallPlaced, Direction
+from desktop_app.api.validation import DEFAULT_COUNTRY_CODE, click_to_call_params, validate_uuid
+from desktop_app.services.clock import Clock, Sleep
+from desktop_app.services.formatting import format_duration
+from desktop_app.services.paths import AppPaths
+from desktop_app.services.phone_input import ParsedNumber, PhoneInputError, parse_dialable
+from desktop_app.services.sync import LogSource, SyncEngine
+from desktop_app.store import CallQuery, CallStore
+
+log = logging.getLogger(__name__)
+
+#: A second call to the same number within this many seconds needs a confirmation.
+REPEAT_WINDOW_S: Final = 30.0
+#: A dial this soon after the previous request ended is the rest of a double click (or a
+#: key repeat queued behind it) and is dropped, whatever the number.
+DOUBLE_CLICK_S: Final = 1.0
+#: An unclear attempt whose call is not in the log this long after it is taken as not
+#: placed. The emulated service logs a call 5-20 s after it is placed; the live one logs
+#: it when it ends, and a placed call rings the agent's own phone first, so they know.
+SETTLE_S: Final = 90.0
+#: Calls whose start is this much before the attempt still count as its call (clock skew).
+MATCH_SLACK_S: Final = 15.0
+#: Seconds between the looks `follow` takes while the call is young (then the last one
+#: repeats until `follow_active_s`); each look is a cache query and at most one request.
+FOLLOW_POLLS_S: Final = (8.0, 7.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 180.0)
+FOLLOW_ACTIVE_S: Final = 600.0
+FOLLOW_TIMEOUT_S: Final = 3600.0
+
+
+class ClickToCallClient(Protocol):
+    """The part of `MyOperatorClient` the guard sends with."""
+
+    async def click_to_call(
+        self, customer_number: str, customer_cc: str | int | None, support_user_id: str
+    ) -> CallPlaced: ...
+
+
+class DialKind(StrEnum):
+    PLACED = "placed"
+    #: The same number was called moments ago: nothing sent; `dial(confirmed=True)` sends.
+    NEEDS_CONFIRMATION = "needs_confirmation"
+    #: Another dial is in flight: refused, nothing sent.
+    BUSY = "busy"
+    #: An earlier attempt to this number may have been placed and is still being checked.
+    BLOCKED = "blocked"
+    #: Definitely not placed: invalid input, rate-limited, never sent, refused.
+    FAILED = "failed"
+    #: May have been placed: the request left, no clear answer came back.
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class DialAttempt:
+    """One request that was sent (or is being sent); `at` is the guard's clock."""
+
+    seq: int
+    number: ParsedNumber
+    agent_uuid: str
+    at: float
+    unique_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DialOutcome:
+    """What one `dial` did; `sent` tells whether a request left this machine."""
+
+    kind: DialKind
+    message: str
+    number: ParsedNumber | None = None
+    attempt: DialAttempt | None = None
+    sent: bool = False
+    retry_after: float | None = None
+    error: Exception | None = None
+
+    @property
+    def unique_id(self) -> str | None:
+        return self.attempt.unique_id if self.attempt is not None else None
+
+
+class CheckKind(StrEnum):
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    UNCLEAR = "unclear"
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownCheck:
+    kind: CheckKind
+    attempt: DialAttempt
+    message: str
+    log: CallLog | None = None
+
+
+# ---------------------------------------------------------------------------------------
+# Looking for a call in the log
+
+
+def same_number(log: CallLog, number: ParsedNumber) -> bool:
+    """Whether a log's (customer) number is `number`, whichever form the service gave."""
+    if log.caller_number == number.e164:
+        return True
+    raw = "".join(c for c in log.caller_number_raw if c.isdigit())
+    return bool(raw) and raw.lstrip("0") == number.national
+
+
+class CallLogFinder:
+    """Finds the outgoing log of a dial attempt: in the cache first (free), then with one
+    narrow ``/search`` (the number, from the attempt on), never more per look.
+
+    With a sync engine, `subscribe` also hears of calls the regular sync stores, so a call
+    shows up without any extra request when the feed syncs first.
+    """
+
+    def __init__(
+        self,
+        client: LogSource | None = None,
+        store: CallStore | None = None,
+        *,
+        engine: SyncEngine | None = None,
+        clock: Clock = time.time,
+        slack_s: float = MATCH_SLACK_S,
+        page_size: int = 50,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._engine = engine
+        self._clock = clock
+        self.slack_s = slack_s
+        self._page_size = page_size
+
+    @property
+    def can_fetch(self) -> bool:
+        return self._client is not None
+
+    def matches(
+        self, log: CallLog, attempt: DialAttempt, exclude: Collection[str] = ()
+    ) -> bool:
+        if log.id in exclude:
+            return False
+        if attempt.unique_id is not None and log.id == attempt.unique_id:
+            return True
+        return (
+            log.direction is Direction.OUTGOING
+            and log.start_time >= attempt.at - self.slack_s
+            and same_number(log, attempt.number)
+        )
+
+    def _pick(
+        self, logs: Sequence[CallLog], attempt: DialAttempt, exclude: Collection[str]
+    ) -> CallLog | None:
+        """The attempt's own id first; else the earliest matching call after the attempt."""
+        for call in logs:
+            if attempt.unique_id is not None and call.id == attempt.unique_id:
+                return call
+        candidates = [c for c in logs if self.matches(c, attempt, exclude)]
+        return min(candidates, key=lambda c: c.start_time) if candidates else None
+
+    def _cached(self, attempt: DialAttempt, exclude: Collection[str]) -> CallLog | None:
+        assert self._store is not None
+        if attempt.unique_id is not None:
+            held = self._store.get(attempt.unique_id)
+            if held is not None and held.id not in exclude:
+                return held
+        query = CallQuery(
+            text=attempt.number.national,
+            start=math.floor(attempt.at - self.slack_s),
+            directions=frozenset({Direction.OUTGOING}),
+        )
+        return self._pick(self._store.fetch(query, limit=self._page_size), attempt, exclude)
+
+    async def find(
+        self, attempt: DialAttempt, *, fetch: bool = True, exclude: Collection[str] = ()
+    ) -> CallLog | None:
+        """The attempt's call, or None. A failed request raises the client's error."""
+        if self._store is not None:
+            found = await asyncio.to_thread(self._cached, attempt, exclude)
+            if found is not None:
+                return found
+        if not fetch or self._client is None:
+            return None
+        page = await self._client.search_logs(
+            start=max(0, math.floor(attempt.at - self.slack_s)),
+            end=max(math.ceil(self._clock()), math.ceil(attempt.at)) + 1,
+            search=attempt.number.national,
+            page_size=self._page_size,
+        )
+        found = self._pick(page.logs, attempt, exclude)
+        if found is not None and self._engine is not None:
+            # The feed has not stored it yet: a sync shows it there too.
+            self._engine.request_refresh()
+        return found
+
+    def subscribe(self, listener: Callable[[Sequence[CallLog]], None]) -> Callable[[], None]:
+        """Hear of calls the sync engine stores; returns the unsubscribe function."""
+        if self._engine is None:
+            return lambda: None
+        return self._engine.add_new_calls_listener(listener)
+
+
+def outcome_text(call: CallLog) -> str:
+    """How a placed call went, for the dialer's status line."""
+    if call.answered:
+        talk = call.talk_s
+        return f"Answered · talk time {format_duration(talk)}" if talk else "Answered"
+    return "Not answered"
+
+
+def _ago(seconds: float) -> str:
+    return f"{max(1, round(seconds))} s ago"
+
+
+# ---------------------------------------------------------------------------------------
+# The guard
+
+
+class DialGuard:
+    """One click, at most one click-to-call; see the module docstring.
+
+    `finder` is a `CallLogFinder`, or a `CallStore` (the cache, plus narrow searches with
+    `client` when it can search), or None (searches only). All methods run on one event
+    loop; the in-flight check happens before the first ``await``, so concurrent `dial`
+    calls (a double click) cannot both pass it.
+    """
+
+    def __init__(
+        self,
+        client: ClickToCallClient,
+        finder: CallLogFinder | CallStore | None = None,
+        clock: Clock = time.time,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        repeat_window_s: float = REPEAT_WINDOW_S,
+        double_click_s: float = DOUBLE_CLICK_S,
+        settle_s: float = SETTLE_S,
+        follow_polls_s: Sequence[float] = FOLLOW_POLLS_S,
+        follow_active_s: float = FOLLOW_ACTIVE_S,
+        follow_timeout_s: float = FOLLOW_TIMEOUT_S,
+    ) -> None:
+        if not isinstance(finder, CallLogFinder):
+            searcher: Any = client if hasattr(client, "search_logs") else None
+            finder = CallLogFinder(searcher, finder, clock=clock)
+        self._client = client
+        self.finder = finder
+        self._clock = clock
+        self._sleep = sleep
+        self.repeat_window_s = repeat_window_s
+        self.double_click_s = double_click_s
+        self.settle_s = settle_s
+        self._follow_polls = tuple(follow_polls_s) or (30.0,)
+        self._follow_active_s = follow_active_s
+        self._follow_timeout_s = follow_timeout_s
+        self._in_flight: DialAttempt | None = None
+        self._last_request_end: float | None = None
+        self._last_placed: dict[str, float] = {}
+        self._unknown: dict[str, DialAttempt] = {}
+        self._by_unique_id: dict[str, DialAttempt] = {}
+        self._claimed: set[str] = set()
+        self._seq = 0
+
+    # -- state ------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> bool:
+        return self._in_flight is not None
+
+    @property
+    def unknown_attempts(self) -> tuple[DialAttempt, ...]:
+        """Attempts that may have been placed, not yet resolved, oldest first."""
+        return tuple(sorted(self._unknown.values(), key=lambda a: a.seq))
+
+    def is_blocked(self, number: ParsedNumber) -> bool:
+        return number.e164 in self._unknown
+
+    def seconds_since_placed(self, number: ParsedNumber) -> float | None:
+        at = self._last_placed.get(number.e164)
+        return None if at is None else self._clock() - at
+
+    # -- dialling ---------------------------------------------------------------------
+
+    async def dial(
+        self,
+        number: ParsedNumber | str,
+        cc: str | int | None = DEFAULT_COUNTRY_CODE,
+        agent_uuid: str = "",
+        *,
+        confirmed: bool = False,
+    ) -> DialOutcome:
+        """Send one click-to-call, unless a rule says not to (see `DialKind`): nothing is
+        sent while another dial is in flight or within `double_click_s` after one ended.
+
+        `confirmed` is the person's explicit "call again anyway": it passes the repeat
+        window and the block of an unclear earlier attempt, never the in-flight check.
+        """
+        if self._in_flight is not None:
+            return DialOutcome(
+                DialKind.BUSY, "A call is already being placed: wait for MyOperator's answer.",
+                number=self._in_flight.number,
+            )
+        try:
+            parsed = (
+                number if isinstance(number, ParsedNumber)
+                else parse_dialable(number, cc if cc is not None else DEFAULT_COUNTRY_CODE)
+            )
+            params = click_to_call_params(parsed.e164, None, agent_uuid)
+        except PhoneInputError as exc:
+            return DialOutcome(DialKind.FAILED, exc.message, error=exc)
+        except ValidationError as exc:
+            message = (
+                "Choose the agent who takes the call." if exc.field == "support_user_id"
+                else exc.message
+            )
+            return DialOutcome(DialKind.FAILED, message, error=exc)
+        key = parsed.e164
+        shown = parsed.formatted()
+        now = self._clock()
+        ended = self._last_request_end
+        if ended is not None and 0.0 <= now - ended < self.double_click_s:
+            return DialOutcome(
+                DialKind.BUSY, "That click was already handled.", number=parsed
+            )
+        if key in self._unknown and not confirmed:
+            return DialOutcome(
+                DialKind.BLOCKED,
+                f"The last call to {shown} may have been placed and is not in the call log "
+                "yet. Call again anyway?",
+                number=parsed, attempt=self._unknown[key],
+            )
+        last = self._last_placed.get(key)
+        if last is not None and now - last < self.repeat_window_s and not confirmed:
+            return DialOutcome(
+                DialKind.NEEDS_CONFIRMATION,
+                f"You called {shown} {_ago(now - last)}. Call again?",
+                number=parsed,
+            )
+        self._seq += 1
+        attempt = DialAttempt(self._seq, parsed, params["support_user_id"], now)
+        self._in_flight = attempt  # before the first await: a double click stops here
+        try:
+            placed = await self._client.click_to_call(
+                params["customer_number"], params["customer_cc"], params["support_user_id"]
+            )
+        except OutcomeUnknown as exc:
+            self._unknown[key] = attempt
+            return DialOutcome(
+                DialKind.UNKNOWN,
+                f"The call to {shown} may have been placed: MyOperator gave no clear answer. "
+                "Checking the call log before it can be called again…",
+                number=parsed, attempt=attempt, sent=True, error=exc,
+            )
+        except NetworkError as exc:
+            return DialOutcome(
+                DialKind.FAILED,
+                f"Could not reach MyOperator: the call to {shown} was not placed. "
+                f"({exc.message})",
+                number=parsed, error=exc,
+            )
+        except RateLimited as exc:
+            wait = "" if exc.retry_after is None else (
+                f" Try again in {max(1, math.ceil(exc.retry_after))} s."
+            )
+            return DialOutcome(
+                DialKind.FAILED,
+                f"MyOperator is rate-limiting this account: the call to {shown} was not "
+                f"placed.{wait}",
+                number=parsed, sent=True, retry_after=exc.retry_after, error=exc,
+            )
+        except TokenRejected as exc:
+            return DialOutcome(
+                DialKind.FAILED, "The API token was rejected: the call was not placed.",
+                number=parsed, sent=True, error=exc,
+            )
+        except MyOperatorError as exc:
+            return DialOutcome(
+                DialKind.FAILED,
+                f"MyOperator refused the call to {shown}: {exc.message}",
+                number=parsed, sent=True, error=exc,
+            )
+        except BaseException:
+            # Cancelled mid-request, or a bug: the request may have left. Assume it did.
+            self._unknown[key] = attempt
+            raise
+        finally:
+            self._in_flight = None
+            self._last_request_end = self._clock()
+        attempt = replace(attempt, unique_id=placed.unique_id)
+        self._unknown.pop(key, None)
+        self._last_placed[key] = attempt.at
+        if attempt.unique_id is not None:
+            self._by_unique_id[attempt.unique_id] = attempt
+        return DialOutcome(
+            DialKind.PLACED,
+            f"Call placed: your phone rings first, then {shown}.",
+            number=parsed, attempt=attempt, sent=True,
+        )
+
+    # -- unclear outcomes -------------------------------------------------------------
+
+    def _excluded(self, attempt: DialAttempt) -> set[str]:
+        """Logs that cannot be this attempt's: already attributed, or another placed
+        attempt's own id (so one log never answers for two attempts)."""
+        others = {uid for uid in self._by_unique_id if uid != attempt.unique_id}
+        return self._claimed | others
+
+    def _pending(self, number: ParsedNumber | str | None) -> DialAttempt | None:
+        if number is None:
+            attempts = self.unknown_attempts
+            return attempts[-1] if attempts else None
+        key = number.e164 if isinstance(number, ParsedNumber) else number
+        return self._unknown.get(key)
+
+    async def check_unknown(self, number: ParsedNumber | str | None = None) -> UnknownCheck | None:
+        """Look in the call log for an unclear attempt (to `number`, else the latest one).
+
+        FOUND: it was placed (the number is then under the repeat window from the
+        attempt). NOT_FOUND: no call `settle_s` after the attempt: a redial is allowed.
+        UNCLEAR: too early to tell, or the log could not be read. None: nothing pending.
+        """
+        attempt = self._pending(number)
+        if attempt is None:
+            return None
+        key = attempt.number.e164
+        shown = attempt.number.formatted()
+        try:
+            found = await self.finder.find(attempt, exclude=self._excluded(attempt))
+        except MyOperatorError as exc:
+            return UnknownCheck(
+                CheckKind.UNCLEAR, attempt,
+                f"Could not look in the call log ({exc.message}). The call to {shown} may "
+                "have been placed.",
+            )
+        current = self._unknown.get(key) is attempt
+        if found is not None:
+            self._claimed.add(found.id)
+            if current:
+                del self._unknown[key]
+                self._last_placed[key] = max(self._last_placed.get(key, 0.0), attempt.at)
+            return UnknownCheck(
+                CheckKind.FOUND, attempt,
+                f"The call to {shown} was placed (it is in the call log).", log=found,
+            )
+        if self._clock() - attempt.at >= self.settle_s:
+            if current:
+                del self._unknown[key]
+            return UnknownCheck(
+                CheckKind.NOT_FOUND, attempt,
+                f"The call to {shown} is not in the call log: it was not placed. "
+                "You can call again.",
+            )
+        return UnknownCheck(
+            CheckKind.UNCLEAR, attempt,
+            f"The call to {shown} is not in the call log yet: it may still have been "
+            "placed (did your phone ring?).",
+        )
+
+    def dismiss_unknown(self, number: ParsedNumber | str) -> bool:
+        """The person says the unclear call was not placed: allow a redial. Returns whether
+        anything was pending."""
+        attempt = self._pending(number)
+        if attempt is None:
+            return False
+        del self._unknown[attempt.number.e164]
+        return True
+
+    # -- following a placed call ------------------------------------------------------
+
+    async def follow(self, target: DialAttempt | str) -> CallLog | None:
+        """Wait until the attempt's (or the unique id's) call is in the call log.
+
+        Looks with growing pauses (cache first, then one narrow search) for
+        `follow_active_s`, then only listens to the sync engine until
+        `follow_timeout_s`; returns None if the call never showed up.
+        """
+        attempt = target if isinstance(target, DialAttempt) else self._by_unique_id.get(target)
+        if attempt is None:
+            raise KeyError(f"no placed call with id {target!r}")
+        loop = asyncio.get_running_loop()
+        heard: asyncio.Future[CallLog] = loop.create_future()
+
+        def on_new_calls(calls: Sequence[CallLog]) -> None:
+            for call in calls:
+                if not heard.done() and self.finder.matches(
+                    call, attempt, self._excluded(attempt)
+                ):
+                    heard.set_result(call)
+
+        unsubscribe = self.finder.subscribe(on_new_calls)
+        polls = iter(self._follow_polls)
+        pause = self._follow_polls[-1]
+        try:
+            while True:
+                pause = next(polls, pause)
+                if await self._wait_or_heard(heard, pause):
+                    found: CallLog | None = heard.result()
+                else:
+                    elapsed = self._clock() - attempt.at
+                    try:
+                        found = await self.finder.find(
+                            attempt, fetch=elapsed < self._follow_active_s,
+                            exclude=self._excluded(attempt),
+                        )
+                    except MyOperatorError as exc:
+                        log.info("following call %s: %s", attempt.seq, exc.message)
+                        found = None
+                if found is not None:
+                    self._claimed.add(found.id)
+                    return found
+                if self._clock() - attempt.at >= self._follow_timeout_s:
+                    return None
+        finally:
+            unsubscribe()
+
+    async def _wait_or_heard(self, heard: asyncio.Future[CallLog], seconds: float) -> bool:
+        """Sleep `seconds` unless the sync engine reports the call first."""
+        if heard.done():
+            return True
+        sleeper: asyncio.Future[Any] = asyncio.ensure_future(self._sleep(seconds))
+        waiting: list[asyncio.Future[Any]] = [sleeper, heard]
+        try:
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sleeper
+        return heard.done()
+
+
+# ---------------------------------------------------------------------------------------
+# Remembered choices
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{4,15}")
+MAX_RECENT: Final = 10
+DIALER_FILE_NAME: Final = "dialer.json"
+DEMO_DIALER_FILE_NAME: Final = "demo-dialer.json"
+
+
+class DialerSettings:
+    """The dialer's remembered choices: who "me" is, the default country, recent numbers.
+
+    A small JSON file (Qt-free, so the command line could share it), written atomically;
+    a damaged file is ignored, not fatal. With `path` None nothing is written.
+    """
+
+    def __init__(self, path: Path | None, *, max_recent: int = MAX_RECENT) -> None:
+        self.path = path
+        self._max_recent = max_recent
+        self._me: str | None = None
+        self._cc = DEFAULT_COUNTRY_CODE
+        self._recent: list[str] = []
+        if path is not None:
+            self._load(path)
+
+    @classmethod
+    def for_paths(cls, paths: AppPaths, *, demo: bool = False) -> DialerSettings:
+        """The file of the account (or of the demo, whose users are not the account's)."""
+        return cls(paths.config_dir / (DEMO_DIALER_FILE_NAME if demo else DIALER_FILE_NAME))
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable dialer settings %s: %s", path, exc)
+            return
+        if not isinstance(data, dict):
+            return
+        me = data.get("me")
+        if isinstance(me, str):
+            try:
+                self._me = validate_uuid(me)
+            except ValidationError:
+                self._me = None
+        cc = data.get("country_code")
+        if isinstance(cc, str) and cc.isdigit() and 1 <= len(cc) <= 3:
+            self._cc = cc
+        recent = data.get("recent")
+        if isinstance(recent, list):
+            kept = [n for n in recent if isinstance(n, str) and _E164.fullmatch(n)]
+            self._recent = list(dict.fromkeys(kept))[: self._max_recent]
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        data = {"me": self._me, "country_code": self._cc, "recent": self._recent}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self.path.with_name(self.path.name + ".part")
+            partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
+            os.replace(partial, self.path)
+        except OSError as exc:
+            log.warning("could not save the dialer settings to %s: %s", self.path, exc)
+
+    @property
+    def me_uuid(self) -> str | None:
+        return self._me
+
+    def set_me_uuid(self, uuid: str | None) -> None:
+        self._me = validate_uuid(uuid, field="support_user_id") if uuid else None
+        self._save()
+
+    @property
+    def country_code(self) -> str:
+        return self._cc
+
+    def set_country_code(self, cc: str) -> None:
+        if not (cc.isdigit() and 1 <= len(cc) <= 3):
+            raise ValueError(f"not a country dialling code: {cc!r}")
+        self._cc = cc
+        self._save()
+
+    @property
+    def recent_numbers(self) -> tuple[str, ...]:
+        """E.164 numbers, most recent first, no repeats."""
+        return tuple(self._recent)
+
+    def add_recent(self, e164: str) -> None:
+        if not _E164.fullmatch(e164):
+            raise ValueError(f"not an E.164 number: {e164!r}")
+        self._recent = [e164, *(n for n in self._recent if n != e164)][: self._max_recent]
+        self._save()
+
+    def clear_recent(self) -> None:
+        self._recent = []
+        self._save()

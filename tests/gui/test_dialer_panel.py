@@ -1,0 +1,451 @@
+"""The dialer panel and presenter over the emulated service (in-process, one ManualClock).
+
+Every "one click is one request" claim is counted at the server: the click-to-call
+requests that reached it (``state.requests_to("/clickOcall")``) and the calls it placed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QGuiApplication, QKeyEvent
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop_app.api.client import MyOperatorClient
+from desktop_app.api.models import User
+from desktop_app.sandbox import SandboxApp, SandboxState
+from desktop_app.services.clock import ManualClock
+from desktop_app.services.dialer import DialerSettings, DialGuard
+from desktop_app.ui.clipboard_dial import SHORTCUT, ClipboardDialer
+from desktop_app.ui.dialer_dock import (
+    KIND_CHECKING,
+    KIND_ERROR,
+    KIND_OUTCOME,
+    KIND_PLACED,
+    KIND_UNKNOWN,
+    DialerPanel,
+    DialerPresenter,
+    agents_from_users,
+    bind_dialer,
+    make_dialer_dock,
+)
+from tests.gui.conftest import wait_until
+from tests.unit.services.test_dial_guard import (
+    CLICK,
+    ClickTransport,
+    T,
+    agent_of,
+    make_client,
+    make_sandbox,
+)
+
+CUSTOMER = "98123 45678"
+PARSED = "✓ +91 98123 45678 · India"
+
+
+@dataclass
+class Rig:
+    clock: ManualClock
+    app: SandboxApp
+    transport: ClickTransport
+    client: MyOperatorClient
+    guard: DialGuard
+    settings: DialerSettings
+    presenter: DialerPresenter
+    panel: DialerPanel
+    agent: str
+    statuses: list[tuple[str, str]] = field(default_factory=list)
+    logged: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> SandboxState:
+        return self.app.sandbox
+
+    def posts(self) -> int:
+        return len(self.state.requests_to(CLICK))
+
+    def kinds(self) -> list[str]:
+        return [kind for _text, kind in self.statuses]
+
+    def click_call(self, qtbot: QtBot) -> None:
+        qtbot.mouseClick(self.panel.call_button, Qt.MouseButton.LeftButton)
+
+    async def settle(self) -> None:
+        """Let a started dial finish (its request is served in-process)."""
+        await wait_until(lambda: not self.presenter.busy)
+
+    async def advance_until(
+        self, condition: Callable[[], bool], step: float = 5.0, within: float = 10.0
+    ) -> None:
+        """Move the clock whenever something sleeps on it, until `condition` holds."""
+        async with asyncio.timeout(within):
+            while not condition():
+                await asyncio.sleep(0.01)
+                if self.clock.sleeping:
+                    self.clock.advance(step)
+
+
+@pytest.fixture
+async def rig(qtbot: QtBot, tmp_path: Path) -> AsyncIterator[Rig]:
+    clock = ManualClock(T)
+    app = make_sandbox(clock)
+    transport = ClickTransport(app)
+    client = make_client(transport, clock)
+    guard = DialGuard(client, None, clock, sleep=clock.sleep, settle_s=60.0)
+    agent = agent_of(app.sandbox)
+    settings = DialerSettings(tmp_path / "dialer.json")
+    settings.set_me_uuid(agent)
+    presenter = DialerPresenter(
+        guard, settings, sleep=clock.sleep, check_delays_s=(10.0, 10.0, 20.0, 30.0, 60.0)
+    )
+    panel = DialerPanel()
+    qtbot.addWidget(panel)
+    bind_dialer(panel, presenter)
+    panel.set_agents([(u.uuid, u.name) for u in app.sandbox.users if u.is_enabled])
+    rig = Rig(clock, app, transport, client, guard, settings, presenter, panel, agent)
+    presenter.statusChanged.connect(lambda text, kind: rig.statuses.append((text, kind)))
+    presenter.callLogged.connect(rig.logged.append)
+    panel.resize(340, 640)
+    panel.show()
+    yield rig
+    await presenter.aclose()
+    await client.aclose()
+
+
+# ------------------------------------------------------------------------ the field
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["+91 98123 45678", "098123 45678", "(0)98-123-45678", "98123\u00a045678", "0091 9812345678",
+     "tel:+91-98123-45678"],
+)
+async def test_pasted_forms_show_the_parsed_number(rig: Rig, text: str) -> None:
+    rig.panel.number_edit.setText(text)
+    assert rig.panel.parsed_label.text() == PARSED
+    assert rig.panel.call_button.isEnabled()
+    assert rig.posts() == 0
+
+
+async def test_pasting_with_the_keyboard(rig: Rig, qtbot: QtBot) -> None:
+    QGuiApplication.clipboard().setText(" +91 (0)98123-45678 ")
+    rig.panel.number_edit.setFocus()
+    qtbot.keyClick(rig.panel.number_edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert rig.panel.parsed_label.text() == PARSED
+
+
+async def test_what_cannot_be_dialled_is_refused_live(rig: Rig) -> None:
+    rig.panel.number_edit.setText("98123 4567")
+    assert "not a valid phone number for +91" in rig.panel.parsed_label.text()
+    assert not rig.panel.call_button.isEnabled()
+    rig.panel.number_edit.setText("call me")
+    assert "not a phone number" in rig.panel.parsed_label.text()
+    assert not rig.panel.call_button.isEnabled()
+    rig.panel.number_edit.clear()
+    assert "Type or paste a number" in rig.panel.parsed_label.text()
+
+
+async def test_the_country_reads_national_numbers(rig: Rig) -> None:
+    rig.panel.set_country("44")
+    assert rig.panel.country_code() == "44"
+    rig.panel.number_edit.setText("020 7946 0958")
+    assert rig.panel.parsed_label.text() == "✓ +44 20 7946 0958 · United Kingdom"
+
+
+async def test_keypad_buttons_and_digit_keys(rig: Rig, qtbot: QtBot) -> None:
+    panel = rig.panel
+    for key in "98123":
+        qtbot.mouseClick(panel.keypad_buttons[key], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.keypad_buttons["⌫"], Qt.MouseButton.LeftButton)
+    assert panel.number_text() == "9812"
+    rig.panel.call_button.setFocus()
+    for key in (Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5, Qt.Key.Key_6, Qt.Key.Key_7):
+        qtbot.keyClick(panel, key)  # typed while the field does not have the focus
+    assert panel.number_text() == "981234567"
+    qtbot.keyClick(panel, Qt.Key.Key_8)
+    assert panel.parsed_label.text() == PARSED
+    assert rig.posts() == 0
+
+
+async def test_the_agent_defaults_to_me_and_can_be_remembered(rig: Rig, qtbot: QtBot) -> None:
+    combo = rig.panel.agent_combo
+    assert rig.panel.agent_uuid() == rig.agent
+    assert combo.currentText().endswith("(me)")
+    assert not rig.panel.remember_button.isEnabled()
+    other = next(i for i in range(combo.count()) if combo.itemData(i) != rig.agent)
+    combo.setCurrentIndex(other)
+    chosen = rig.panel.agent_uuid()
+    qtbot.mouseClick(rig.panel.remember_button, Qt.MouseButton.LeftButton)
+    assert rig.settings.me_uuid == chosen
+    assert DialerSettings(rig.settings.path).me_uuid == chosen
+    assert combo.currentText().endswith("(me)") and rig.panel.agent_uuid() == chosen
+
+    fresh = DialerPanel()
+    qtbot.addWidget(fresh)
+    bind_dialer(fresh, DialerPresenter(rig.guard, DialerSettings(rig.settings.path)))
+    fresh.set_agents([(u.uuid, u.name) for u in rig.state.users if u.is_enabled])
+    assert fresh.agent_uuid() == chosen
+
+
+def test_agents_from_users_leaves_out_the_disabled() -> None:
+    users = (
+        User(uuid="a", name="Asha"), User(uuid="b", name="", email="b@example.com"),
+        User(uuid="c", name="Off", is_enabled=False), User(uuid="d", name="On", is_enabled=True),
+    )
+    assert agents_from_users(users) == [("a", "Asha"), ("b", "b@example.com"), ("d", "On")]
+
+
+async def test_no_agent_no_call(rig: Rig) -> None:
+    rig.panel.set_me("")
+    rig.panel.set_agents([])
+    rig.panel.number_edit.setText(CUSTOMER)
+    assert not rig.panel.call_button.isEnabled()
+
+
+# ------------------------------------------------------------------------ the guard
+
+
+async def test_call_is_disabled_while_in_flight(rig: Rig, qtbot: QtBot) -> None:
+    panel = rig.panel
+    panel.number_edit.setText(CUSTOMER)
+    rig.transport.hold()
+    rig.click_call(qtbot)
+    assert not panel.call_button.isEnabled()
+    assert panel.call_button.text() == "Calling…"
+    await wait_until(lambda: rig.guard.in_flight)
+    # A double click, Enter, a held Enter: none of them gets through.
+    rig.click_call(qtbot)
+    panel.number_edit.setFocus()
+    qtbot.keyClick(panel.number_edit, Qt.Key.Key_Return)
+    held = QKeyEvent(
+        QEvent.Type.KeyPress, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier, "\r", True
+    )
+    QApplication.sendEvent(panel.number_edit, held)
+    rig.presenter.request_call(CUSTOMER, "91", rig.agent)  # even past the button
+    rig.transport.release()
+    await rig.settle()
+    assert rig.posts() == 1
+    assert len(rig.state.placed_calls) == 1
+    assert rig.kinds()[-1] == KIND_PLACED
+    assert panel.call_button.isEnabled()
+    assert rig.panel.recent_model.numbers() == ["+919812345678"]
+
+
+async def test_enter_places_the_call_once(rig: Rig, qtbot: QtBot) -> None:
+    rig.panel.number_edit.setText(CUSTOMER)
+    rig.panel.number_edit.setFocus()
+    qtbot.keyClick(rig.panel.number_edit, Qt.Key.Key_Return)
+    qtbot.keyClick(rig.panel.number_edit, Qt.Key.Key_Return)
+    await rig.settle()
+    assert rig.posts() == 1
+
+
+async def test_the_same_number_within_30_s_asks_in_the_panel(rig: Rig, qtbot: QtBot) -> None:
+    panel = rig.panel
+    panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    rig.clock.advance(5)
+    rig.click_call(qtbot)
+    await rig.settle()
+    await wait_until(panel.confirmation_visible)
+    assert panel.confirm_label.text() == "You called 098123 45678 5 s ago. Call again?"
+    assert rig.posts() == 1
+    qtbot.mouseClick(panel.confirm_no, Qt.MouseButton.LeftButton)
+    assert not panel.confirmation_visible()
+    assert rig.statuses[-1][1] == KIND_PLACED  # back to what it said before
+    assert rig.posts() == 1
+
+    rig.click_call(qtbot)
+    await rig.settle()
+    await wait_until(panel.confirmation_visible)
+    qtbot.mouseClick(panel.confirm_yes, Qt.MouseButton.LeftButton)
+    await rig.settle()
+    assert not panel.confirmation_visible()
+    assert rig.posts() == 2
+    assert rig.kinds()[-1] == KIND_PLACED
+
+
+async def test_an_unclear_call_is_checked_in_the_log(rig: Rig, qtbot: QtBot) -> None:
+    panel = rig.panel
+    rig.state.faults.add("503:path=/clickOcall,count=1,after=1")
+    panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    text, kind = rig.statuses[-1]
+    assert kind == KIND_UNKNOWN
+    assert "may have been placed" in text
+    assert "may have been placed" in panel.status_label.text()
+    assert panel.check_button.isVisible()
+    # No redial while it is unclear, unless asked and confirmed.
+    rig.clock.advance(2)
+    rig.click_call(qtbot)
+    await rig.settle()
+    await wait_until(panel.confirmation_visible)
+    assert "may have been placed" in panel.confirm_label.text()
+    qtbot.mouseClick(panel.confirm_no, Qt.MouseButton.LeftButton)
+    assert rig.posts() == 1
+    # The app looks in the call log by itself, and finds the call once it is logged.
+    await rig.advance_until(lambda: KIND_OUTCOME in rig.kinds())
+    checking = rig.kinds().index(KIND_CHECKING)
+    assert rig.kinds().index(KIND_UNKNOWN) < checking < rig.kinds().index(KIND_OUTCOME)
+    assert "checking the call log" in rig.statuses[checking][0]
+    (placed,) = rig.state.placed_calls
+    assert rig.logged == [placed.unique_id]
+    final = rig.statuses[-1][0]
+    assert final.startswith("The call to 098123 45678 was placed: ")
+    assert rig.posts() == 1
+
+
+async def test_not_in_the_log_allows_a_redial(rig: Rig, qtbot: QtBot) -> None:
+    rig.state.faults.add("500:path=/clickOcall,count=1")  # refused before it was placed
+    rig.panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    assert rig.kinds()[-1] == KIND_UNKNOWN
+    await rig.advance_until(lambda: "was not placed" in rig.panel.status_label.text())
+    assert rig.posts() == 1 and not rig.state.placed_calls
+    rig.click_call(qtbot)
+    await rig.settle()
+    assert rig.posts() == 2
+    assert rig.kinds()[-1] == KIND_PLACED
+
+
+async def test_check_again_looks_now(rig: Rig, qtbot: QtBot) -> None:
+    rig.state.faults.add("drop:path=/clickOcall,count=1,after=1")
+    rig.panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    searches = len(rig.state.requests_to("/search"))
+    qtbot.mouseClick(rig.panel.check_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: len(rig.state.requests_to("/search")) == searches + 1)
+    await wait_until(lambda: rig.kinds()[-1] == KIND_UNKNOWN)
+    assert rig.kinds()[-2] == KIND_CHECKING
+    assert "not in the call log yet" in rig.panel.status_label.text()
+    assert rig.posts() == 1
+
+
+async def test_a_timeout_is_shown_as_may_have_been_placed(rig: Rig, qtbot: QtBot) -> None:
+    rig.transport.timeouts = 1
+    rig.panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    assert rig.kinds()[-1] == KIND_UNKNOWN
+    assert len(rig.state.placed_calls) == 1
+    assert rig.posts() == 1
+
+
+async def test_failures_say_nothing_was_placed(rig: Rig, qtbot: QtBot) -> None:
+    rig.transport.offline = True
+    rig.panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    text, kind = rig.statuses[-1]
+    assert kind == KIND_ERROR and "was not placed" in text
+    assert rig.posts() == 0
+    assert rig.panel.recent_model.numbers() == []
+
+
+async def test_the_outcome_is_shown_once_the_call_is_logged(rig: Rig, qtbot: QtBot) -> None:
+    rig.panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    assert rig.kinds()[-1] == KIND_PLACED
+    (placed,) = rig.state.placed_calls
+    await rig.advance_until(lambda: rig.logged == [placed.unique_id])
+    text, kind = rig.statuses[-1]
+    assert kind == KIND_OUTCOME
+    source = rig.state.call_by_id(placed.unique_id)
+    assert source is not None
+    if source.status == 1:
+        assert text.startswith("Call to 098123 45678: Answered")
+    else:
+        assert text == "Call to 098123 45678: Not answered."
+    assert rig.panel.status_label.text() == text
+
+
+# ------------------------------------------------------------------------ prefill
+
+
+async def test_call_back_and_links_prefill_without_dialling(rig: Rig) -> None:
+    panel = rig.panel
+    assert panel.prefill("+919812345678")  # Call back from the feed / call detail
+    assert panel.number_text() == "098123 45678"
+    assert panel.parsed_label.text() == PARSED
+    assert panel.status_label.text() == "Ready to call +91 98123 45678: press Call."
+    assert panel.prefill("tel:+44-20-7946-0958")
+    assert panel.country_code() == "44"
+    assert panel.number_text() == "020 7946 0958"
+    assert not panel.prefill("tel:+91abc")
+    assert "does not hold a phone number" in panel.status_label.text()
+    assert panel.number_text() == "020 7946 0958"  # a refused link changes nothing
+    assert rig.posts() == 0
+
+
+async def test_recent_numbers_prefill(rig: Rig, qtbot: QtBot) -> None:
+    rig.panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    rig.panel.number_edit.clear()
+    view = rig.panel.recent_view
+    index = rig.panel.recent_model.index(0, 0)
+    assert index.data() == "098123 45678"
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center()
+    )
+    assert rig.panel.number_text() == "098123 45678"
+    assert rig.posts() == 1
+
+
+async def test_dial_number_from_clipboard(rig: Rig, qtbot: QtBot) -> None:
+    clipboard = QGuiApplication.clipboard()
+    dialer = ClipboardDialer(rig.panel)
+    prefilled: list[str] = []
+    rejected: list[str] = []
+    dialer.prefilled.connect(prefilled.append)
+    dialer.rejected.connect(rejected.append)
+    assert dialer.action.shortcut().toString() == SHORTCUT
+
+    clipboard.setText("Hi, please call Rahul on +91 98123 45678 after 4 pm. Thanks!")
+    dialer.action.trigger()
+    assert prefilled == ["+919812345678"]
+    assert rig.panel.number_text() == "098123 45678"
+
+    clipboard.setText("Rahul 98123 45679 or Asha 98123 45670")
+    dialer.action.trigger()
+    assert rejected and "2 different numbers" in rejected[-1]
+    assert rig.panel.number_text() == "098123 45678"
+
+    clipboard.setText("no number here")
+    assert not dialer.dial_from_clipboard()
+    assert "No phone number" in rig.panel.status_label.text()
+    assert rig.posts() == 0
+
+
+async def test_the_shortcut_reaches_the_action(rig: Rig, qtbot: QtBot) -> None:
+    QGuiApplication.clipboard().setText("+91 98123 45678")
+    dialer = ClipboardDialer(rig.panel)
+    rig.panel.addAction(dialer.action)
+    rig.panel.activateWindow()
+    rig.panel.number_edit.setFocus()
+    await wait_until(rig.panel.isActiveWindow, within=2)
+    qtbot.keyClick(
+        rig.panel.number_edit, Qt.Key.Key_D,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert rig.panel.number_text() == "098123 45678"
+    assert rig.posts() == 0
+
+
+async def test_the_dock_wraps_the_panel(rig: Rig) -> None:
+    dock = make_dialer_dock(rig.panel)
+    assert dock.objectName() == "dialerDock"
+    assert dock.widget() is rig.panel
+    rig.panel.setParent(None)
+    dock.deleteLater()
