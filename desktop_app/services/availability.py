@@ -1,0 +1,239 @@
+"""Do not disturb: silence notifications, and optionally stop the cloud ringing the agent.
+
+Silencing is local and always works. Stopping calls is a ``PUT /user`` of the agent's
+``receive_calls`` (off when DND starts, on when it ends), and that can fail. The state
+never pretends: `receiving_calls` is what the service was last told successfully (None
+when a request may or may not have taken effect), and a failure leaves a plain sentence
+in `error` with `retry_action` saying what `retry` would send. The one that matters is
+the way back: if calls cannot be switched on again, DND is off (notifications resume) but
+the agent is told, until a retry succeeds, that calls still do not reach them.
+
+Setting ``receive_calls`` is idempotent, so a retry after an unknown outcome is safe.
+Whether this app switched calls off is kept in a small key-value store (the cache's
+``meta``), so after a restart the app still knows to switch them back on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
+
+from desktop_app.api.errors import MyOperatorError, OutcomeUnknown
+
+log = logging.getLogger(__name__)
+
+#: Meta key: "1" while this app has switched the agent's calls off.
+META_CALLS_OFF = "dnd.calls_off"
+
+RetryAction = Literal["calls_off", "calls_on"]
+
+
+class ReceiveCallsSwitch(Protocol):
+    """The part of `MyOperatorClient` DND uses."""
+
+    async def set_receives_calls(self, uuid: str, receives_calls: bool) -> str | None: ...
+
+
+class MetaStore(Protocol):
+    """Where the "calls are off" flag survives a restart (`CallStore` is one)."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str | int | float | None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DndState:
+    """What the DND switch, the tray and the status line show."""
+
+    on: bool = False
+    #: The agent asked DND to stop calls too.
+    stop_calls: bool = False
+    #: What the service was last told successfully; None: unknown (a request may or may
+    #: not have taken effect, or DND never touched it).
+    receiving_calls: bool | None = None
+    busy: bool = False
+    error: str | None = None
+    retry_action: RetryAction | None = None
+
+    @property
+    def calls_stopped(self) -> bool | None:
+        """True when calls are known to be off, None when they may be."""
+        if self.receiving_calls is None:
+            return None if self.stop_calls or self.retry_action else False
+        return not self.receiving_calls
+
+    @property
+    def text(self) -> str:
+        """One sentence for a status line or a tooltip."""
+        if self.error:
+            return self.error
+        if self.busy:
+            return "Updating your availability…"
+        if not self.on:
+            return "Notifications on"
+        if self.receiving_calls is False:
+            return "Do not disturb: notifications silenced, calls are not routed to you"
+        return "Do not disturb: notifications silenced"
+
+
+StateListener = Callable[[DndState], None]
+
+
+class DndController:
+    """The DND switch; `my_uuid` None (not yet known) allows silencing only."""
+
+    def __init__(
+        self,
+        client: ReceiveCallsSwitch | None,
+        my_uuid: str | None = None,
+        *,
+        meta: MetaStore | None = None,
+    ) -> None:
+        self._client = client
+        self.my_uuid = my_uuid
+        self._meta = meta
+        self._listeners: list[StateListener] = []
+        calls_off = meta is not None and meta.get_meta(META_CALLS_OFF) == "1"
+        # Calls this app switched off before a restart are still off: show DND as on, so
+        # ending it switches them back on.
+        self._state = (
+            DndState(on=True, stop_calls=True, receiving_calls=False) if calls_off else DndState()
+        )
+
+    @property
+    def state(self) -> DndState:
+        return self._state
+
+    @property
+    def can_stop_calls(self) -> bool:
+        """Whether "also stop calls" is possible (the agent's uuid and a client known)."""
+        return self._client is not None and bool(self.my_uuid)
+
+    def add_listener(self, listener: StateListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _set(self, state: DndState) -> DndState:
+        if state != self._state:
+            self._state = state
+            for listener in list(self._listeners):
+                try:
+                    listener(state)
+                except Exception:
+                    log.exception("DND listener failed")
+        return state
+
+    # -- the switch -----------------------------------------------------------------------
+
+    async def turn_on(self, *, stop_calls: bool = False) -> DndState:
+        """Silence notifications; with `stop_calls`, also stop calls reaching the agent."""
+        state = self._state
+        if state.busy:
+            return state
+        if not stop_calls:
+            return self._set(replace(state, on=True))
+        if not self.can_stop_calls:
+            return self._set(
+                replace(
+                    state, on=True, error="Notifications are silenced, but calls cannot be "
+                    "stopped: your MyOperator user is not known yet."
+                )
+            )
+        self._set(replace(state, on=True, stop_calls=True))
+        return await self._switch(receive=False)
+
+    async def turn_off(self) -> DndState:
+        """End DND: notifications resume; calls DND stopped are switched back on."""
+        state = self._state
+        if state.busy:
+            return state
+        # Calls need switching on unless they are known to be on (e.g. stopping them was
+        # refused outright); after an unknown outcome they may be off, and "on" is safe.
+        needs_calls_on = state.receiving_calls is not True and (
+            state.stop_calls or state.retry_action is not None
+        )
+        if not needs_calls_on:
+            return self._set(DndState(receiving_calls=state.receiving_calls))
+        self._set(replace(state, on=False, stop_calls=False))
+        return await self._switch(receive=True)
+
+    async def set_on(self, on: bool, *, stop_calls: bool = False) -> DndState:
+        return await (self.turn_on(stop_calls=stop_calls) if on else self.turn_off())
+
+    async def retry(self) -> DndState:
+        """Send again what failed (a safe repeat: the switch is idempotent)."""
+        action = self._state.retry_action
+        if action is None or self._state.busy:
+            return self._state
+        return await self._switch(receive=action == "calls_on")
+
+    async def _switch(self, *, receive: bool) -> DndState:
+        uuid = self.my_uuid
+        if self._client is None or not uuid:
+            return self._set(
+                replace(self._state, error="Your MyOperator user is not known yet: "
+                        "calls cannot be switched.", retry_action=None)
+            )
+        if not receive:
+            self._remember_calls_off(True)  # before sending: a crash must not forget it
+        self._set(replace(self._state, busy=True, error=None, retry_action=None))
+        try:
+            await self._client.set_receives_calls(uuid, receive)
+        except MyOperatorError as exc:
+            return self._set(self._failed(exc, receive=receive))
+        except BaseException:
+            # Cancelled (the app is closing): nothing is known about the outcome.
+            self._set(
+                replace(self._state, busy=False, receiving_calls=None,
+                        retry_action="calls_on" if receive else "calls_off")
+            )
+            raise
+        if receive:
+            self._remember_calls_off(False)
+        return self._set(
+            replace(self._state, busy=False, receiving_calls=receive, error=None,
+                    retry_action=None)
+        )
+
+    def _failed(self, exc: MyOperatorError, *, receive: bool) -> DndState:
+        unknown = isinstance(exc, OutcomeUnknown)
+        known = None if unknown else not receive  # a clear refusal changed nothing
+        if receive:
+            log.warning("switching calls back on failed: %s", exc.message)
+            error = (
+                "Calls may still not reach you: switching them back on failed "
+                f"({exc.message}). Retry, or switch 'receive calls' on in MyOperator."
+                if unknown
+                else "Calls still do not reach you: switching them back on failed "
+                f"({exc.message}). Retry, or switch 'receive calls' on in MyOperator."
+            )
+            return replace(self._state, busy=False, receiving_calls=known, error=error,
+                           retry_action="calls_on")
+        log.warning("switching calls off failed: %s", exc.message)
+        error = (
+            "Notifications are silenced, but calls may still reach you: stopping them "
+            f"failed ({exc.message})."
+            if unknown
+            else "Notifications are silenced, but calls still reach you: stopping them "
+            f"failed ({exc.message})."
+        )
+        if not unknown:
+            self._remember_calls_off(False)
+        return replace(self._state, busy=False, receiving_calls=known, error=error,
+                       retry_action="calls_off")
+
+    def _remember_calls_off(self, off: bool) -> None:
+        if self._meta is not None:
+            self._meta.set_meta(META_CALLS_OFF, "1" if off else None)
+
+    def dismiss_error(self) -> DndState:
+        """The agent read the message and chose not to retry (calls stay as they are)."""
+        return self._set(replace(self._state, error=None, retry_action=None))

@@ -1,0 +1,440 @@
+"""The system tray, or the window standing in for it, and the presenter behind both.
+
+Where a tray exists the app lives in it: an icon with the number of missed calls still to
+call back, a menu (Show window, Do not disturb, Callback list, Quit), notifications as tray
+messages, and closing the window hides it (saying so the first time). Where none exists
+(``QSystemTrayIcon.isSystemTrayAvailable()`` is False on many Linux desktops, offscreen
+and Xvfb, and there ``showMessage`` silently does nothing) notifications go to the
+in-window `NotificationBanner`, the banner says once that the tray is unavailable, and
+closing the window quits, since nothing would be left to bring it back. `choose_tray`
+makes that decision from injectable probes, so it is tested without a desktop.
+
+Tray messages cannot carry buttons, so their actions live in the app: clicking a message
+opens the window on that call and puts the notification, with Call back / Open / Mark
+handled, in the banner.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
+
+from desktop_app.services.availability import DndController, DndState
+from desktop_app.services.notifier import (
+    MissedCallNotice,
+    MissedCallsSummary,
+    Notification,
+    Notifier,
+)
+from desktop_app.ui.notification_banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
+from desktop_app.ui.presenters import _TaskOwner
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "MyOperator Desktop"
+#: Settings keys (QSettings) this module owns.
+KEY_CLOSE_NOTICE_SHOWN = "tray/closeNoticeShown"
+KEY_TRAY_UNAVAILABLE_SHOWN = "tray/unavailableNoticeShown"
+KEY_DND_STOPS_CALLS = "tray/dndStopsCalls"
+
+CLOSE_NOTICE_TITLE = "MyOperator Desktop is still running"
+CLOSE_NOTICE_TEXT = (
+    "It keeps watching for missed calls. Open it from the tray icon; Quit is in its menu."
+)
+MESSAGE_TIMEOUT_MS = 10_000
+
+NotificationTarget = Literal["tray", "window"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrayChoice:
+    """Where the app lives and where notifications go."""
+
+    tray_icon: bool  # show an icon in the system tray
+    notifications: NotificationTarget  # tray messages, or the in-window banner
+    close_to_tray: bool  # closing the window hides it instead of quitting
+
+
+def choose_tray(tray_available: bool, supports_messages: bool) -> TrayChoice:
+    """The rule: a tray icon where a tray exists; tray messages where it can show them;
+    everything in the window otherwise (and closing the window then quits)."""
+    if not tray_available:
+        return TrayChoice(tray_icon=False, notifications="window", close_to_tray=False)
+    return TrayChoice(
+        tray_icon=True,
+        notifications="tray" if supports_messages else "window",
+        close_to_tray=True,
+    )
+
+
+def _setting_flag(settings: QSettings, key: str) -> bool:
+    value: Any = settings.value(key, False)
+    return value is True or str(value).lower() in ("true", "1")
+
+
+class TrayController(QObject):
+    """The tray icon and its menu, or the in-window fallback; see the module docstring.
+
+    Build it with the app's settings and the banner the window shows, call `start`, feed
+    it `notify`, `set_unhandled_count` and `set_dnd_state`, and route the window's close
+    request through `handle_close`.
+    """
+
+    showWindowRequested = Signal()
+    openCallRequested = Signal(str)
+    """A call id the agent wants to see (a clicked notification, "Open")."""
+    callBackRequested = Signal(str)
+    """An E.164 number to ring back (prefill the dialer; its guard still applies)."""
+    markHandledRequested = Signal(str)
+    """An E.164 number the agent has dealt with."""
+    worklistRequested = Signal()
+    """Show the callback list."""
+    dndRequested = Signal(bool, bool)
+    """(on, also stop calls) chosen from the menu."""
+    dndRetryRequested = Signal()
+    quitRequested = Signal()
+
+    def __init__(
+        self,
+        settings: QSettings,
+        banner: NotificationBanner,
+        *,
+        window: QWidget | None = None,
+        tray_available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
+        supports_messages: Callable[[], bool] = QSystemTrayIcon.supportsMessages,
+        tray_factory: Callable[[QObject], QSystemTrayIcon] = QSystemTrayIcon,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("trayController")
+        self._settings = settings
+        self.banner = banner
+        self._window = window
+        self.choice = choose_tray(bool(tray_available()), bool(supports_messages()))
+        self._count = 0
+        self._dnd = DndState()
+        self._last_message: Notification | None = None
+        self._latest_notice: MissedCallNotice | None = None
+
+        self.menu = QMenu()
+        self.menu.setObjectName("trayMenu")
+        self.show_action = self._action("trayShowWindow", "Show window", self._show_window)
+        self.call_back_action = self._action("trayCallBack", "Call back", self._call_back_latest)
+        self.call_back_action.setVisible(False)
+        self.menu.addSeparator()
+        self.dnd_action = self._action("trayDnd", "Do not disturb", None)
+        self.dnd_action.setCheckable(True)
+        self.dnd_action.toggled.connect(self._on_dnd_toggled)
+        self.stop_calls_action = self._action(
+            "trayDndStopsCalls", "Also stop calls during Do not disturb", None
+        )
+        self.stop_calls_action.setCheckable(True)
+        self.stop_calls_action.setChecked(_setting_flag(settings, KEY_DND_STOPS_CALLS))
+        self.stop_calls_action.toggled.connect(self._on_stop_calls_toggled)
+        self.worklist_action = self._action("trayWorklist", "Callback list", self._worklist)
+        self.menu.addSeparator()
+        self.quit_action = self._action("trayQuit", "Quit", self.quitRequested.emit)
+
+        self.tray: QSystemTrayIcon | None = None
+        if self.choice.tray_icon:
+            self.tray = tray_factory(self)
+            self.tray.setObjectName("trayIcon")
+            self.tray.setContextMenu(self.menu)
+            self.tray.activated.connect(self._on_activated)
+            self.tray.messageClicked.connect(self._on_message_clicked)
+        self._update_icon()
+
+        banner.callBackRequested.connect(self.callBackRequested)
+        banner.openCallRequested.connect(self._open_call)
+        banner.markHandledRequested.connect(self.markHandledRequested)
+        banner.openWorklistRequested.connect(self._worklist)
+        banner.retryRequested.connect(self.dndRetryRequested)
+
+    def _action(self, name: str, text: str, slot: Callable[[], None] | None) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if slot is not None:
+            action.triggered.connect(slot)
+        self.menu.addAction(action)
+        return action
+
+    # -- state ----------------------------------------------------------------------------
+
+    @property
+    def uses_tray(self) -> bool:
+        return self.tray is not None
+
+    @property
+    def unhandled_count(self) -> int:
+        return self._count
+
+    @property
+    def stop_calls_with_dnd(self) -> bool:
+        return self.stop_calls_action.isChecked()
+
+    def start(self) -> None:
+        """Show the tray icon (keeping the app alive with the window closed), or say once
+        that the tray is unavailable."""
+        if self.tray is not None:
+            QApplication.setQuitOnLastWindowClosed(False)
+            self.tray.show()
+            return
+        if not _setting_flag(self._settings, KEY_TRAY_UNAVAILABLE_SHOWN):
+            self._settings.setValue(KEY_TRAY_UNAVAILABLE_SHOWN, True)
+            self.banner.set_notice(TRAY_UNAVAILABLE_TEXT)
+
+    def stop(self) -> None:
+        if self.tray is not None:
+            self.tray.hide()
+
+    # -- notifications --------------------------------------------------------------------
+
+    @Slot(object)
+    def notify(self, note: Notification) -> None:
+        """Announce one notification: a tray message, or a card in the window."""
+        if isinstance(note, MissedCallNotice):
+            self._latest_notice = note
+            self.call_back_action.setText(f"Call back {note.caller}")
+            self.call_back_action.setVisible(True)
+        if self.tray is not None and self.choice.notifications == "tray":
+            self._last_message = note
+            self.tray.showMessage(
+                note.title, note.message, QSystemTrayIcon.MessageIcon.Information,
+                MESSAGE_TIMEOUT_MS,
+            )
+            return
+        self.banner.show_notification(note)
+        if self._window is not None and not self._window.isActiveWindow():
+            QApplication.alert(self._window)
+
+    def _on_message_clicked(self) -> None:
+        note = self._last_message
+        self._show_window()
+        if note is None:
+            return
+        self.banner.show_notification(note)  # its actions, one click away
+        if isinstance(note, MissedCallNotice):
+            self.openCallRequested.emit(note.call_id)
+        elif isinstance(note, MissedCallsSummary):
+            self.worklistRequested.emit()
+
+    def _call_back_latest(self) -> None:
+        if self._latest_notice is not None:
+            self.callBackRequested.emit(self._latest_notice.caller_e164)
+
+    @Slot(str)
+    def forget_number(self, number: str) -> None:
+        """The number was called back or handled: drop its menu entry."""
+        if self._latest_notice is not None and self._latest_notice.caller_e164 == number:
+            self._latest_notice = None
+            self.call_back_action.setVisible(False)
+
+    # -- count and do not disturb ---------------------------------------------------------
+
+    @Slot(int)
+    def set_unhandled_count(self, count: int) -> None:
+        """Missed calls still to call back: shown on the icon, its tooltip and the menu."""
+        self._count = max(0, count)
+        self.worklist_action.setText(
+            f"Callback list ({self._count})" if self._count else "Callback list"
+        )
+        self._update_icon()
+
+    @Slot(object)
+    def set_dnd_state(self, state: DndState) -> None:
+        """Reflect the DND state (without asking for it again); show a failure plainly."""
+        self._dnd = state
+        blocked = self.dnd_action.blockSignals(True)
+        self.dnd_action.setChecked(state.on)
+        self.dnd_action.blockSignals(blocked)
+        self.dnd_action.setEnabled(not state.busy)
+        if state.error:
+            self.banner.set_notice(state.error, retry=state.retry_action is not None)
+            if self.tray is not None and self.choice.notifications == "tray":
+                self._last_message = None
+                self.tray.showMessage(
+                    "Do not disturb", state.error, QSystemTrayIcon.MessageIcon.Warning,
+                    MESSAGE_TIMEOUT_MS,
+                )
+        elif self.banner.notice.isVisibleTo(self.banner) and self.banner.retry_button.isVisible():
+            self.banner.set_notice("")  # the problem it reported is solved
+        self._update_icon()
+
+    def _on_dnd_toggled(self, on: bool) -> None:
+        self.dndRequested.emit(on, self.stop_calls_action.isChecked())
+
+    def _on_stop_calls_toggled(self, checked: bool) -> None:
+        self._settings.setValue(KEY_DND_STOPS_CALLS, checked)
+
+    def tooltip(self) -> str:
+        lines = [APP_NAME]
+        if self._count:
+            noun = "call" if self._count == 1 else "calls"
+            lines.append(f"{self._count} missed {noun} to call back")
+        if self._dnd.on or self._dnd.error:
+            lines.append(self._dnd.text)
+        return "\n".join(lines)
+
+    def _update_icon(self) -> None:
+        if self.tray is None:
+            return
+        self.tray.setIcon(tray_icon(self._count, dnd=self._dnd.on))
+        self.tray.setToolTip(self.tooltip())
+
+    # -- the window -----------------------------------------------------------------------
+
+    def handle_close(self, window: QWidget | None = None) -> bool:
+        """The window's close button: with a tray, hide the window (saying so the first
+        time) and return True; without one return False (the caller quits)."""
+        if not self.choice.close_to_tray:
+            return False
+        target = window if window is not None else self._window
+        if target is not None:
+            target.hide()
+        if not _setting_flag(self._settings, KEY_CLOSE_NOTICE_SHOWN):
+            self._settings.setValue(KEY_CLOSE_NOTICE_SHOWN, True)
+            if self.tray is not None:
+                self._last_message = None
+                self.tray.showMessage(
+                    CLOSE_NOTICE_TITLE, CLOSE_NOTICE_TEXT,
+                    QSystemTrayIcon.MessageIcon.Information, MESSAGE_TIMEOUT_MS,
+                )
+        return True
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self._show_window()
+
+    def _show_window(self) -> None:
+        if self._window is not None:
+            if self._window.isMinimized():
+                self._window.showNormal()
+            else:
+                self._window.show()
+            self._window.raise_()
+            self._window.activateWindow()
+        self.showWindowRequested.emit()
+
+    def _open_call(self, call_id: str) -> None:
+        self._show_window()
+        self.openCallRequested.emit(call_id)
+
+    def _worklist(self) -> None:
+        self._show_window()
+        self.worklistRequested.emit()
+
+
+def tray_icon(count: int, *, dnd: bool = False) -> QIcon:
+    """The app's tray icon drawn in code: a handset on a blue disc (grey under DND) with a
+    red count badge."""
+    icon = QIcon()
+    for size in (16, 22, 32, 48, 64):
+        icon.addPixmap(_paint_tray(size, count, dnd))
+    return icon
+
+
+def _paint_tray(size: int, count: int, dnd: bool) -> QPixmap:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    s = size / 32.0
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#6b7280") if dnd else QColor("#1d5fbf"))
+    painter.drawEllipse(QRectF(1 * s, 1 * s, 30 * s, 30 * s))
+    # A handset: two ear/mouth pieces joined by a curved grip.
+    handset = QPainterPath(QPointF(9 * s, 8 * s))
+    handset.cubicTo(QPointF(6 * s, 14 * s), QPointF(14 * s, 24 * s), QPointF(22 * s, 24 * s))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    pen = painter.pen()
+    pen.setStyle(Qt.PenStyle.SolidLine)
+    pen.setColor(QColor("#ffffff"))
+    pen.setWidthF(4.2 * s)
+    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+    painter.setPen(pen)
+    painter.drawPath(handset)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#ffffff"))
+    for x, y in ((9.2, 8.2), (21.8, 23.8)):  # the ear and mouth pieces
+        painter.drawEllipse(QPointF(x * s, y * s), 3.4 * s, 3.4 * s)
+    if count > 0:
+        text = "99+" if count > 99 else str(count)
+        badge_w = (12 + 5 * (len(text) - 1)) * s
+        rect = QRectF(size - badge_w, 0, badge_w, 14 * s)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#d92d20"))
+        painter.drawRoundedRect(rect, 7 * s, 7 * s)
+        font = QFont()
+        font.setBold(True)
+        font.setPixelSize(max(6, round(10 * s)))
+        painter.setFont(font)
+        painter.setPen(QColor("#ffffff"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    painter.end()
+    return pixmap
+
+
+# ---------------------------------------------------------------------------- presenter
+
+
+class NotificationPresenter(_TaskOwner):
+    """Bridges the notifier and the DND switch to Qt: notifications and DND states as
+    signals, DND requests run as named tasks (the switch may call the API)."""
+
+    notified = Signal(object)
+    """A `Notification` to show."""
+    dndStateChanged = Signal(object)
+    """A new `DndState`."""
+
+    def __init__(
+        self, notifier: Notifier, dnd: DndController, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("notificationPresenter")
+        self.notifier = notifier
+        self.dnd = dnd
+        self._detach: list[Callable[[], None]] = [
+            notifier.add_listener(self._on_note),
+            dnd.add_listener(self._on_dnd),
+        ]
+        notifier.set_silenced(dnd.state.on)
+
+    def attach(self, engine: Any) -> None:
+        """Check for missed calls after every sync of `engine` (a `SyncEngine`)."""
+        self._detach.append(self.notifier.attach(engine))
+
+    def _on_note(self, note: Notification) -> None:
+        self.notified.emit(note)
+
+    def _on_dnd(self, state: DndState) -> None:
+        self.notifier.set_silenced(state.on)
+        self.dndStateChanged.emit(state)
+
+    @Slot()
+    def check_now(self) -> None:
+        self.notifier.check()
+
+    @Slot(bool, bool)
+    def set_dnd(self, on: bool, stop_calls: bool) -> None:
+        """Switch DND; silencing takes effect at once, the API call (if any) follows."""
+        self.notifier.set_silenced(on)
+        self._spawn(self.dnd.set_on(on, stop_calls=stop_calls), f"dnd-{'on' if on else 'off'}")
+
+    @Slot()
+    def retry_dnd(self) -> None:
+        self._spawn(self.dnd.retry(), "dnd-retry")
+
+    async def aclose(self) -> None:
+        for detach in self._detach:
+            detach()
+        self._detach.clear()
+        await super().aclose()

@@ -1,0 +1,190 @@
+"""Do not disturb against the emulated service (in-process): what is sent, and what the
+state says when sending fails. No Qt."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from desktop_app.api.budget import RequestBudget
+from desktop_app.api.client import MyOperatorClient, RetryPolicy
+from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.services.availability import META_CALLS_OFF, DndController, DndState
+from tests.conftest import FAKE_TOKEN
+
+BASIC = "0123456789abcdef0123456789abcdef"
+
+
+class Meta:
+    """A stand-in for the cache's meta table."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get_meta(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set_meta(self, key: str, value: str | int | float | None) -> None:
+        if value is None:
+            self.values.pop(key, None)
+        else:
+            self.values[key] = str(value)
+
+
+@pytest.fixture
+def app() -> SandboxApp:
+    return create_app(
+        SandboxConfig(seed=3, n_logs=50, days=2, now=1_700_000_000, clock=lambda: 1_700_000_000,
+                      rate_limit=None, tokens={FAKE_TOKEN: 2, BASIC: 8})
+    )
+
+
+@pytest.fixture
+def state(app: SandboxApp) -> SandboxState:
+    return app.sandbox
+
+
+def make_client(app: SandboxApp, token: str = FAKE_TOKEN) -> MyOperatorClient:
+    return MyOperatorClient(
+        token, base_url="http://sandbox", transport=httpx.ASGITransport(app=app),
+        budget=RequestBudget.unlimited(), retry=RetryPolicy(attempts=1),
+    )
+
+
+@pytest.fixture
+async def client(app: SandboxApp) -> AsyncIterator[MyOperatorClient]:
+    c = make_client(app)
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+def me(state: SandboxState) -> str:
+    return state.users[0].uuid
+
+
+def puts(state: SandboxState) -> list[dict[str, str]]:
+    return [r.params for r in state.requests_to("/user", "PUT")]
+
+
+def receive_calls(state: SandboxState, uuid: str) -> int:
+    user = state.find_user(uuid)
+    assert user is not None
+    return user.receive_calls
+
+
+async def test_silencing_alone_sends_nothing(
+    client: MyOperatorClient, state: SandboxState, me: str
+) -> None:
+    dnd = DndController(client, me)
+    seen: list[DndState] = []
+    dnd.add_listener(seen.append)
+    assert (await dnd.turn_on()).on
+    assert (await dnd.turn_off()).on is False
+    assert puts(state) == []
+    assert [s.on for s in seen] == [True, False]
+    assert seen[0].text == "Do not disturb: notifications silenced"
+
+
+async def test_stopping_calls_switches_receive_calls_off_and_back_on(
+    client: MyOperatorClient, state: SandboxState, me: str
+) -> None:
+    meta = Meta()
+    dnd = DndController(client, me, meta=meta)
+    seen: list[DndState] = []
+    dnd.add_listener(seen.append)
+
+    on = await dnd.turn_on(stop_calls=True)
+    assert on.on and on.receiving_calls is False and on.calls_stopped is True
+    assert on.error is None and not on.busy
+    assert "calls are not routed to you" in on.text
+    assert puts(state) == [{"uuid": me, "receive_calls": "2"}]
+    assert receive_calls(state, me) == 2
+    assert meta.values == {META_CALLS_OFF: "1"}
+    assert any(s.busy for s in seen)  # the switch shows it is working meanwhile
+
+    off = await dnd.turn_off()
+    assert not off.on and off.receiving_calls is True and off.calls_stopped is False
+    assert puts(state)[1:] == [{"uuid": me, "receive_calls": "1"}]
+    assert receive_calls(state, me) == 1
+    assert meta.values == {}
+
+
+async def test_failing_to_switch_calls_back_on_is_said_plainly_and_can_be_retried(
+    client: MyOperatorClient, state: SandboxState, me: str
+) -> None:
+    meta = Meta()
+    dnd = DndController(client, me, meta=meta)
+    await dnd.turn_on(stop_calls=True)
+
+    state.faults.add("503:path=/user,method=PUT,count=1")
+    failed = await dnd.turn_off()
+    assert not failed.on  # notifications are back…
+    assert failed.retry_action == "calls_on"  # …but calls may not be
+    assert failed.receiving_calls is None and failed.calls_stopped is None
+    assert failed.error is not None and failed.error.startswith("Calls may still not reach you")
+    assert failed.text == failed.error
+    assert meta.values == {META_CALLS_OFF: "1"}  # still owed a "calls on"
+    assert receive_calls(state, me) == 2
+
+    retried = await dnd.retry()
+    assert retried.error is None and retried.retry_action is None
+    assert retried.receiving_calls is True and receive_calls(state, me) == 1
+    assert meta.values == {}
+    assert len(puts(state)) == 3  # off, the failed on, the retry
+
+
+async def test_a_refusal_to_stop_calls_keeps_dnd_and_says_calls_still_ring(
+    app: SandboxApp, state: SandboxState, me: str
+) -> None:
+    """A Basic user may not update users in the sandbox: the PUT is refused (403)."""
+    meta = Meta()
+    async with make_client(app, BASIC) as basic:
+        dnd = DndController(basic, me, meta=meta)
+        state_after = await dnd.turn_on(stop_calls=True)
+        assert state_after.on and state_after.receiving_calls is True
+        assert state_after.calls_stopped is False
+        assert state_after.error is not None
+        assert state_after.error.startswith("Notifications are silenced, but calls still reach")
+        assert state_after.retry_action == "calls_off"
+        assert meta.values == {}
+
+        off = await dnd.turn_off()  # calls were never stopped: nothing to switch back on
+        assert off == DndState(receiving_calls=True)
+    assert len(puts(state)) == 1
+
+
+async def test_after_a_restart_calls_this_app_stopped_are_switched_back_on(
+    client: MyOperatorClient, state: SandboxState, me: str
+) -> None:
+    meta = Meta()
+    await DndController(client, me, meta=meta).turn_on(stop_calls=True)
+
+    restarted = DndController(client, me, meta=meta)
+    assert restarted.state.on and restarted.state.receiving_calls is False
+    await restarted.turn_off()
+    assert receive_calls(state, me) == 1 and meta.values == {}
+
+
+async def test_without_my_uuid_only_silencing_is_possible(
+    client: MyOperatorClient, state: SandboxState
+) -> None:
+    dnd = DndController(client, None)
+    assert not dnd.can_stop_calls
+    result = await dnd.turn_on(stop_calls=True)
+    assert result.on and result.error is not None and "not known yet" in result.error
+    assert puts(state) == []
+    assert (await dnd.turn_off()).error is None
+
+
+async def test_set_on_and_dismiss(client: MyOperatorClient, state: SandboxState, me: str) -> None:
+    dnd = DndController(client, me)
+    state.faults.add("500:path=/user,method=PUT,count=1")
+    failed = await dnd.set_on(True, stop_calls=True)
+    assert failed.retry_action == "calls_off" and failed.receiving_calls is None
+    dismissed = dnd.dismiss_error()
+    assert dismissed.error is None and dismissed.on
+    assert (await dnd.set_on(False)).on is False  # may be off: switched on to be sure
+    assert [p["receive_calls"] for p in puts(state)] == ["2", "1"]
