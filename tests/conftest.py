@@ -7,6 +7,7 @@ own log handlers wrote are searched for it; one hit fails the whole run.
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import os
@@ -39,6 +40,22 @@ def project_log_handler() -> Iterator[None]:
     yield
     root.removeHandler(handler)
     root.setLevel(previous)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Python's cyclic collector runs on the main thread only, after each test.
+
+    Left automatic, it runs on whichever thread allocates: a sandbox server thread or a
+    ``to_thread`` worker. A Qt object caught in a cycle is then destroyed off the GUI
+    thread, its timers fire for freed memory and the process segfaults in a later,
+    unrelated test (see desktop_app.ui.qt_fixes, which does the same for the app).
+    """
+    gc.disable()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    gc.collect()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
