@@ -2,9 +2,12 @@
 
 Everything that talks to the network or the disk is built here once and closed here once:
 one `MyOperatorClient` (one budget) per account, one cache database, one sync engine, one
-recording cache, and in demo mode the emulated service on a loopback port. Closing the
-window is a request: the services are shut down first (tasks cancelled, client closed,
-database closed, sandbox stopped), then the window closes and the loop ends.
+recording cache, and in demo mode the emulated service on a loopback port. The feed, the
+users directory, the dialer (behind its dial guard) and the missed-call notifier with its
+callback list all share them. Quitting is a request: the services are shut down first
+(tasks cancelled, client closed, database closed, sandbox stopped), then the window closes
+and the loop ends. One app runs per user: a second launch hands its ``tel:`` link over
+(`desktop_app.ui.single_instance`) and exits.
 """
 
 from __future__ import annotations
@@ -16,31 +19,63 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import qasync
-from PySide6.QtCore import QObject, QSettings, QTimer, Slot
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
 from desktop_app.api.errors import MyOperatorError
+from desktop_app.api.models import User
+from desktop_app.services.availability import DndController
+from desktop_app.services.dialer import CallLogFinder, DialerSettings, DialGuard
 from desktop_app.services.logs import configure_logging
+from desktop_app.services.notifier import Notifier
 from desktop_app.services.paths import AppPaths, app_paths
 from desktop_app.services.recordings import RecordingCache
 from desktop_app.services.sync import SyncEngine, SyncStatus
+from desktop_app.services.users import UsersService
+from desktop_app.services.worklist import Worklist
 from desktop_app.store import CallStore, StoreError
+from desktop_app.store.users import UserStore
 from desktop_app.ui.call_detail import CallDetailPanel
+from desktop_app.ui.clipboard_dial import ClipboardDialer
+from desktop_app.ui.dialer_dock import (
+    DialerPanel,
+    DialerPresenter,
+    agents_from_users,
+    bind_dialer,
+    make_dialer_dock,
+)
 from desktop_app.ui.feed_model import FeedModel
 from desktop_app.ui.feed_view import FeedPanel
-from desktop_app.ui.main_window import KEY_FEED_HEADER, KEY_GEOMETRY, KEY_STATE, MainWindow
+from desktop_app.ui.main_window import (
+    KEY_FEED_HEADER,
+    KEY_GEOMETRY,
+    KEY_STATE,
+    MainWindow,
+    make_dock,
+)
+from desktop_app.ui.notification_banner import NotificationBanner
 from desktop_app.ui.presenters import LIVE_SYNC_INTERVAL_S, FeedPresenter, SyncPresenter
 from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, install_pyside_workarounds
 from desktop_app.ui.recording_controller import RecordingController
+from desktop_app.ui.single_instance import (
+    InstanceUnreachable,
+    SingleInstance,
+    bring_to_front,
+    claim_or_forward,
+)
 from desktop_app.ui.start_panel import StartPanel
 from desktop_app.ui.theme import ThemeManager, mode_from_env
+from desktop_app.ui.tray import NotificationPresenter, TrayController
+from desktop_app.ui.users_dock import UsersDock, UsersPresenter
+from desktop_app.ui.worklist_dock import WorklistModel, WorklistPanel, WorklistPresenter
 
 if TYPE_CHECKING:  # the emulated service is imported only when the demo is opened
     from desktop_app.sandbox import SandboxConfig, SandboxServer
@@ -76,8 +111,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--reset-layout", action="store_true", help="start with the default window layout"
     )
-    parser.add_argument("uri", nargs="?", help="a tel: link to call (not used yet)")
+    parser.add_argument(
+        "uri", nargs="?",
+        help="a tel: or callto: link (or a number) to put in the dialer; nothing is dialled "
+        "until you press Call",
+    )
     return parser.parse_args(argv)
+
+
+#: Options of `parse_args` that take a value (skipped when picking links out of arguments).
+_VALUE_OPTIONS: Final = frozenset({"--base-url"})
+
+
+def links_in(argv: Iterable[str]) -> list[str]:
+    """The positional arguments of a command line (another launch's, forwarded): the
+    links or numbers to put in the dialer. Options and their values are left out."""
+    links: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            links.append(arg)
+    return links
 
 
 def open_settings(paths: AppPaths) -> QSettings:
@@ -103,22 +161,91 @@ class Workspace:
     client: MyOperatorClient
     store: CallStore
     engine: SyncEngine
+    users: UsersPresenter
+    users_dock: UsersDock
+    dialer: DialerPresenter
+    dialer_panel: DialerPanel
+    dialer_settings: DialerSettings
+    clipboard: ClipboardDialer
+    notifier: Notifier
+    dnd: DndController
+    notifications: NotificationPresenter
+    worklist: WorklistPresenter
+    worklist_panel: WorklistPanel
+    banner: NotificationBanner
+    tray: TrayController
     sandbox: SandboxServer | None = None
     _closed: bool = field(default=False, repr=False)
 
     def start(self, *, show: bool = True) -> None:
-        """Show the cache at once, then fetch filters and start syncing."""
+        """Show the cache at once, then fetch filters, users and start syncing."""
         self.feed.apply_now()
         self.feed.load_filters()
+        self.worklist.start()
         self.sync.start()
+        self.users.start()
+        self.tray.start()
         if show:
             self.window.show()
+
+    # -------------------------------------------------------------- actions
+
+    def show_dialer(self) -> None:
+        self.window.show_dock(self.window.dialer_dock)
+
+    def call_back(self, number: str) -> bool:
+        """Put `number` in the dialer, ready for one click on Call (never dials)."""
+        self.show_dialer()
+        return self.dialer_panel.prefill(number)
+
+    def open_links(self, links: Sequence[str]) -> None:
+        """``tel:``/``callto:`` links (or numbers) from the command line or another launch:
+        into the dialer, never dialled. A malformed one is refused with a sentence."""
+        if not links:
+            return
+        self.show_dialer()
+        for link in links:
+            if not self.dialer_panel.prefill(link):
+                self.window.show_message(
+                    f"Not a number to call: {self.dialer_panel.status_label.text()}"
+                )
+
+    def select_call(self, call_id: str) -> None:
+        """Make `call_id` the feed's current call (its detail shows), or show its detail
+        when the current view does not list it."""
+        row = self.model.row_of(call_id)
+        if row is None:
+            self.feed.select_call(call_id)
+            return
+        index = self.model.index(row, 0)
+        table = self.feed_panel.table
+        if table.currentIndex().row() == row:
+            self.feed.select_call(call_id)
+        else:
+            table.setCurrentIndex(index)
+        table.scrollTo(index)
+
+    def open_call(self, call_id: str) -> None:
+        """Show a call the agent asked for (a notification, the callback list)."""
+        self.select_call(call_id)
+        self.window.show_dock(self.window.feed_dock)
+        self.window.show_dock(self.window.detail_dock)
+
+    def show_worklist(self) -> None:
+        self.window.show_dock(self.window.worklist_dock)
+
+    # -------------------------------------------------------------- closing
 
     async def aclose(self) -> None:
         """Cancel tasks, close the client and the database, stop the sandbox. Idempotent."""
         if self._closed:
             return
         self._closed = True
+        self.tray.stop()
+        self.worklist.stop()
+        await self.notifications.aclose()
+        await self.users.aclose()
+        await self.dialer.aclose()
         self.recordings.cancel()
         self.detail.player.stop()
         await self.feed.aclose()
@@ -145,9 +272,20 @@ def build_workspace(
     sandbox: SandboxServer | None = None,
     engine: SyncEngine | None = None,
     remote_delay_ms: int = 600,
+    dialer_settings: DialerSettings | None = None,
+    tray_available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
+    tray_factory: Callable[[QObject], QSystemTrayIcon] = QSystemTrayIcon,
 ) -> Workspace:
-    """Build and wire one workspace; `Workspace.start` sets it going."""
+    """Build and wire one workspace; `Workspace.start` sets it going.
+
+    `dialer_settings` remember "me", the country and recent numbers (in memory only when
+    not given); the tray probes are for tests (offscreen has no tray).
+    """
     engine = engine if engine is not None else SyncEngine(client, store)
+    dialer_settings = dialer_settings if dialer_settings is not None else DialerSettings(None)
+    me = dialer_settings.me_uuid
+
+    # The log feed and the call detail.
     model = FeedModel(store)
     feed_panel = FeedPanel()
     feed_panel.attach_model(model)
@@ -155,11 +293,73 @@ def build_workspace(
     sync = SyncPresenter(engine, client.budget, interval_s=sync_interval_s)
     recordings = RecordingController(RecordingCache(recordings_dir, downloader=client))
     detail = CallDetailPanel(recordings)
-    window = MainWindow(feed_panel, detail, settings, demo=demo)
-    feed.setParent(window)
-    sync.setParent(window)
-    recordings.setParent(window)
-    model.setParent(window)
+
+    # The users directory; "me" is one answer shared with the dialer (its settings file).
+    users_service = UsersService(client, UserStore.sharing(store), me=dialer_settings)
+    users = UsersPresenter(users_service)
+    users_dock = UsersDock(users)
+
+    # The dialer: every call through the dial guard, which finds calls in the cache first.
+    guard = DialGuard(client, CallLogFinder(client, store, engine=engine))
+    dialer = DialerPresenter(guard, dialer_settings)
+    dialer_panel = DialerPanel()
+    bind_dialer(dialer_panel, dialer)
+    dialer_panel.set_agents(agents_from_users(users_service.users()))
+    dialer_dock = make_dialer_dock(dialer_panel)
+
+    # Missed calls: notifications (tray or banner), do not disturb, the callback list.
+    notifier = Notifier(store, my_uuid=me)
+    dnd = DndController(client, me, meta=store)
+    notifications = NotificationPresenter(notifier, dnd)
+    notifications.attach(engine)
+    worklist_model = WorklistModel()
+    worklist_panel = WorklistPanel()
+    worklist_panel.attach_model(worklist_model)
+    worklist = WorklistPresenter(Worklist(store, my_uuid=me), worklist_model)
+    worklist_dock = make_dock("worklistDock", "Callback list", worklist_panel)
+    banner = NotificationBanner()
+
+    window = MainWindow(
+        feed_panel, detail, settings, demo=demo, users_dock=users_dock,
+        dialer_dock=dialer_dock, worklist_dock=worklist_dock, notifications=banner,
+    )
+    for owned in (feed, sync, recordings, model, users, dialer, notifications, worklist,
+                  worklist_model):
+        owned.setParent(window)
+    tray = TrayController(
+        settings, banner, window=window, tray_available=tray_available,
+        supports_messages=QSystemTrayIcon.supportsMessages, tray_factory=tray_factory,
+        parent=window,
+    )
+    # The window's Ctrl+F serves the users list too (its own would make the key ambiguous).
+    for shortcut in users_dock.panel.findChildren(QShortcut):
+        if shortcut.key().matches(QKeySequence(QKeySequence.StandardKey.Find)) == (
+            QKeySequence.SequenceMatch.ExactMatch
+        ):
+            shortcut.setEnabled(False)
+
+    def focus_users_search() -> None:
+        users_dock.panel.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        users_dock.panel.search_box.selectAll()
+
+    window.add_search_target(users_dock, focus_users_search)
+    clipboard = ClipboardDialer(dialer_panel, window)
+    window.addAction(clipboard.action)
+    for action in (clipboard.action, None, tray.dnd_action, tray.stop_calls_action, None,
+                   tray.worklist_action):
+        if action is None:
+            window.call_menu.addSeparator()
+        else:
+            window.call_menu.addAction(action)
+
+    workspace = Workspace(
+        window=window, feed_panel=feed_panel, feed=feed, sync=sync, model=model,
+        detail=detail, recordings=recordings, client=client, store=store, engine=engine,
+        users=users, users_dock=users_dock, dialer=dialer, dialer_panel=dialer_panel,
+        dialer_settings=dialer_settings, clipboard=clipboard, notifier=notifier, dnd=dnd,
+        notifications=notifications, worklist=worklist, worklist_panel=worklist_panel,
+        banner=banner, tray=tray, sandbox=sandbox,
+    )
 
     def on_dates() -> None:
         feed.set_date_selection(*feed_panel.date_selection())
@@ -172,9 +372,6 @@ def build_workspace(
 
     def on_status(status: SyncStatus) -> None:
         window.set_connection_state(status.state)
-
-    def on_call_back(number: str) -> None:
-        window.show_message(f"Calling {number} back comes with the dialer in a later release.")
 
     feed_panel.searchTextChanged.connect(feed.set_search_text)
     feed_panel.dateSelectionChanged.connect(on_dates)
@@ -196,23 +393,84 @@ def build_workspace(
     window.refreshRequested.connect(sync.refresh_now)
     window.exportPathChosen.connect(feed.export_csv)
     window.playPauseRequested.connect(detail.player.toggle_play)
-    detail.callBackRequested.connect(on_call_back)
+
+    # "Me": chosen in the users list ("This is me") or the dialer ("Remember as me"), kept
+    # in the dialer's settings; the notifier, the callback list and DND follow it.
+    applied_me: list[str | None] = [me]
+
+    def apply_me() -> None:
+        uuid = dialer_settings.me_uuid
+        dialer_panel.set_me(uuid or "")
+        if uuid == applied_me[0]:
+            return
+        applied_me[0] = uuid
+        notifier.my_uuid = uuid
+        dnd.my_uuid = uuid
+        worklist.set_my_uuid(uuid or "")
+
+    def on_users(listed: Sequence[User]) -> None:
+        dialer_panel.set_agents(agents_from_users(listed))
+        apply_me()
+
+    def on_dialer_me(uuid: str) -> None:
+        users_service.set_my_uuid(uuid or None)  # its listeners re-list: see on_users
+
+    users.usersChanged.connect(on_users)
+    dialer.meChanged.connect(on_dialer_me)
+
+    # Every "call back" prefills the dialer and shows it; only its Call button dials.
+    users.callRequested.connect(workspace.call_back)
+    detail.callBackRequested.connect(workspace.call_back)
+    worklist_panel.callBackRequested.connect(workspace.call_back)
+    tray.callBackRequested.connect(workspace.call_back)
+    clipboard.prefilled.connect(lambda _number: workspace.show_dialer())
+    clipboard.rejected.connect(lambda _why: workspace.show_dialer())
+    dialer.callLogged.connect(workspace.select_call)
+
+    # Missed calls.
+    sync.newCalls.connect(worklist.on_new_calls)
+    worklist.undoChanged.connect(worklist_panel.set_undo)
+    worklist.countChanged.connect(tray.set_unhandled_count)
+    worklist.rowsChanged.connect(banner.keep_numbers)
+    worklist_panel.markHandledRequested.connect(worklist.mark_handled)
+    worklist_panel.markHandledRequested.connect(tray.forget_number)
+    worklist_panel.undoRequested.connect(worklist.undo)
+    worklist_panel.openCallRequested.connect(workspace.open_call)
+    notifications.notified.connect(tray.notify)
+    notifications.dndStateChanged.connect(tray.set_dnd_state)
+    tray.dndRequested.connect(notifications.set_dnd)
+    tray.dndRetryRequested.connect(notifications.retry_dnd)
+    tray.markHandledRequested.connect(worklist.mark_handled)
+    tray.markHandledRequested.connect(tray.forget_number)
+    tray.openCallRequested.connect(workspace.open_call)
+    tray.worklistRequested.connect(workspace.show_worklist)
+    tray.quitRequested.connect(window.quitRequested)
+    tray.set_dnd_state(dnd.state)
+
+    def on_close() -> None:
+        """The title bar's close: to the tray where there is one, else quit."""
+        if window.isVisible():
+            window.save_layout()
+        if not tray.handle_close(window):
+            window.quitRequested.emit()
+
+    window.closeRequested.connect(on_close)
 
     if theme is not None:
 
         def on_theme(_dark: bool) -> None:
-            window.apply_theme(theme.colors)
-            model.set_colors(theme.colors)
+            colors = theme.colors
+            window.apply_theme(colors)
+            model.set_colors(colors)
+            dialer_panel.apply_theme(colors)
+            banner.apply_theme(colors)
+            worklist_model.set_colors(colors)
 
         theme.themeChanged.connect(on_theme)
         on_theme(theme.is_dark)
     if restore_layout:
         window.restore_layout()
-    return Workspace(
-        window=window, feed_panel=feed_panel, feed=feed, sync=sync, model=model,
-        detail=detail, recordings=recordings, client=client, store=store, engine=engine,
-        sandbox=sandbox,
-    )
+    return workspace
 
 
 def _fresh_store(db: Path) -> CallStore:
@@ -236,6 +494,7 @@ class AppController(QObject):
         theme: ThemeManager | None = None,
         environ: Mapping[str, str] | None = None,
         sandbox_config: SandboxConfig | None = None,
+        workspace_options: Mapping[str, Any] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -245,10 +504,15 @@ class AppController(QObject):
         self._theme = theme
         self._env = dict(os.environ if environ is None else environ)
         self._sandbox_config = sandbox_config
+        #: Extra `build_workspace` arguments (tests: a stand-in tray).
+        self._workspace_options = dict(workspace_options or {})
         self.workspace: Workspace | None = None
         self.start_panel: StartPanel | None = None
         self._done: asyncio.Future[int] | None = None
         self._quitting = False
+        #: Links for the dialer (the command line's, another launch's) until a workspace
+        #: is open to take them.
+        self._pending_links: list[str] = [args.uri] if args.uri else []
         self._tasks: set[asyncio.Task[Any]] = set()
         # Python runs signal handlers only when Qt hands control back: tick now and then.
         self._wakeup = QTimer(self)
@@ -259,8 +523,6 @@ class AppController(QObject):
         """Open what the arguments ask for and return the exit code once everything closed."""
         self._done = asyncio.get_running_loop().create_future()
         self._wakeup.start()
-        if self._args.uri:
-            log.info("ignoring the command-line link: calling from links comes later")
         if self._args.reset_layout:
             settings = open_settings(self._paths)
             for key in (KEY_GEOMETRY, KEY_STATE, KEY_FEED_HEADER):
@@ -343,15 +605,34 @@ class AppController(QObject):
             sync_interval_s=interval,
             restore_layout=not self._args.reset_layout,
             sandbox=sandbox,
+            dialer_settings=DialerSettings.for_paths(self._paths, demo=demo),
+            **self._workspace_options,
         )
-        workspace.window.closeRequested.connect(self.request_quit)
+        workspace.window.quitRequested.connect(self.request_quit)
         self.workspace = workspace
         workspace.start()
         if self.start_panel is not None:
             self.start_panel.close_now()
             self.start_panel.deleteLater()
             self.start_panel = None
+        links, self._pending_links = self._pending_links, []
+        workspace.open_links(links)
+        log.info("workspace open (%s)", "demo" if demo else "account")
         return workspace
+
+    @Slot(list)
+    def handle_message(self, argv: list[str]) -> None:
+        """Another launch's arguments (see `SingleInstance.messageReceived`): come to the
+        front, and put its link in the dialer (untrusted text: parsed, never dialled)."""
+        links = links_in(str(arg) for arg in argv)
+        log.info("another launch handed over %d argument(s)", len(argv))
+        if self.workspace is not None and not self._quitting:
+            bring_to_front(self.workspace.window)
+            self.workspace.open_links(links)
+            return
+        self._pending_links.extend(links)
+        if self.start_panel is not None:
+            bring_to_front(self.start_panel)
 
     @Slot()
     def _on_demo_requested(self) -> None:
@@ -442,9 +723,28 @@ def _install_signal_handlers(controller: AppController, loop: asyncio.AbstractEv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the desktop app; returns the process exit code."""
-    args = parse_args(argv)
+    """Run the desktop app; returns the process exit code.
+
+    A second launch hands its arguments to the running app and exits 0 before it opens
+    any display connection; 1 when the running app does not answer.
+    """
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(raw)
     install_pyside_workarounds()
+    try:
+        instance = claim_or_forward(raw, listen=False)
+    except InstanceUnreachable as exc:
+        print(f"myoperator-desktop: {exc}", file=sys.stderr)
+        return 1
+    if instance is None:
+        return 0  # the running app has the link now
+    try:
+        return _run(args, instance)
+    finally:
+        instance.close()
+
+
+def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
     paths = app_paths()
     paths.ensure()
     configure_logging(log_dir=paths.log_dir)
@@ -453,6 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("MyOperator Desktop")
     app.setApplicationDisplayName("MyOperator Desktop")
     app.setDesktopFileName("myoperator-desktop")
+    instance.listen()  # needs the application; launches made meanwhile wait for it
     theme = ThemeManager(app, mode_from_env())
     theme.apply()
     collector = GuiThreadGarbageCollector(parent=app)
@@ -460,6 +761,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
             controller = AppController(args, paths, theme=theme)
+            instance.messageReceived.connect(controller.handle_message)
             _install_signal_handlers(controller, runner.get_loop())
             try:
                 return runner.run(controller.run())

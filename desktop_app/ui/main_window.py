@@ -1,8 +1,10 @@
 """The main window: docks, menus, shortcuts, status bar, and the saved layout.
 
 Every panel is a QDockWidget (move, float, tab, close; the View menu brings each back), so
-an agent can arrange the feed and the call detail the way their screen allows, and the
-arrangement comes back next time (``saveState``/``saveGeometry`` in the INI settings).
+an agent can arrange the feed, the call detail, the users, the dialer and the callback list
+the way their screen allows, and the arrangement comes back next time
+(``saveState``/``saveGeometry`` in the INI settings). The panels' docks are built by the
+composition root and handed in; a window built without them shows placeholders.
 
 The window holds no business logic: it forwards requests as signals and renders what the
 presenters report. Closing is a request too (`closeRequested`): the composition root shuts
@@ -11,6 +13,7 @@ the services down cleanly, then calls `close_now`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
@@ -42,35 +45,35 @@ from desktop_app.ui.theme import (
 
 APP_TITLE: Final = "MyOperator Desktop"
 DEMO_TEXT: Final = "Demo workspace — emulated MyOperator service, no real calls"
-#: Bumped when the dock set changes, so an old saved state is not forced onto new docks.
+#: Bumped when a saved state would misplace the docks. Adding a dock needs no bump: a
+#: state saved before it existed restores the others and leaves the new one where the
+#: default layout put it.
 LAYOUT_VERSION: Final = 1
 KEY_GEOMETRY: Final = "window/geometry"
 KEY_STATE: Final = "window/state"
 KEY_FEED_HEADER: Final = "feed/header"
 
+#: Docks a window built without its panel shows (object name, title, text).
 PLACEHOLDERS: Final = {
-    "users": (
-        "Users",
-        "The team's users, with add and edit for admins, are coming in a later release.",
-    ),
-    "dialer": (
-        "Dialer",
-        "One-click calling (MyOperator rings your phone, then the customer) is coming in a "
-        "later release.",
-    ),
+    "users": ("usersDock", "Users", "The team's users appear here."),
+    "dialer": ("dialerDock", "Dialer", "One-click calling appears here."),
+    "worklist": ("worklistDock", "Callback list", "Missed calls to call back appear here."),
 }
 
 
 class MainWindow(QMainWindow):
-    """Docks: Log feed, Call detail, Users, Dialer."""
+    """Docks: Log feed, Call detail, Users, Dialer, Callback list."""
 
     refreshRequested = Signal()
     #: The user chose where to export the current view.
     exportPathChosen = Signal(str)
     #: Space outside text fields.
     playPauseRequested = Signal()
-    #: The window was asked to close (title bar, Ctrl+Q); see `close_now`.
+    #: The window was asked to close (the title bar's button); see `close_now`. With a
+    #: tray that hides the window; without one it quits.
     closeRequested = Signal()
+    #: Quit the app (Ctrl+Q, File → Quit, the tray's Quit), tray or not.
+    quitRequested = Signal()
 
     def __init__(
         self,
@@ -79,6 +82,10 @@ class MainWindow(QMainWindow):
         settings: QSettings,
         *,
         demo: bool = False,
+        users_dock: QDockWidget | None = None,
+        dialer_dock: QDockWidget | None = None,
+        worklist_dock: QDockWidget | None = None,
+        notifications: QWidget | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -98,6 +105,7 @@ class MainWindow(QMainWindow):
         self._export_dialog: QFileDialog | None = None
         self._colors: ThemeColors = LIGHT_COLORS
         self._connection_state = ""
+        self._search_targets: list[tuple[QDockWidget, Callable[[], None]]] = []
         self.feed = feed
 
         # All panels are docks; the central widget only exists because QMainWindow needs one.
@@ -114,18 +122,17 @@ class MainWindow(QMainWindow):
             )
         self.detail = detail
         self.detail_dock = self._dock("detailDock", "Call detail", detail)
-        self.users_dock = self._dock(
-            "usersDock", PLACEHOLDERS["users"][0], _placeholder("usersPlaceholder",
-                                                                PLACEHOLDERS["users"][1])
+        self.users_dock = self._adopt(users_dock, "users")
+        self.dialer_dock = self._adopt(dialer_dock, "dialer")
+        self.worklist_dock = self._adopt(worklist_dock, "worklist")
+        self.docks = (
+            self.feed_dock, self.detail_dock, self.users_dock, self.dialer_dock,
+            self.worklist_dock,
         )
-        self.dialer_dock = self._dock(
-            "dialerDock", PLACEHOLDERS["dialer"][0], _placeholder("dialerPlaceholder",
-                                                                  PLACEHOLDERS["dialer"][1])
-        )
-        self.docks = (self.feed_dock, self.detail_dock, self.users_dock, self.dialer_dock)
         self._arrange_default()
         self._default_state = self.saveState(LAYOUT_VERSION)
 
+        self.notifications = notifications
         self._build_top(demo)
         self._build_actions()
         self._build_status_bar()
@@ -133,15 +140,19 @@ class MainWindow(QMainWindow):
     # -------------------------------------------------------------- layout
 
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setAccessibleName(title)
-        dock.setWidget(widget)
-        dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetClosable
-            | QDockWidget.DockWidgetFeature.DockWidgetMovable
-            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-        )
+        return make_dock(name, title, widget, self)
+
+    def _adopt(self, dock: QDockWidget | None, key: str) -> QDockWidget:
+        """A panel's dock built elsewhere (or a placeholder), made one of this window's."""
+        name, title, text = PLACEHOLDERS[key]
+        if dock is None:
+            return self._dock(name, title, _placeholder(f"{key}Placeholder", text))
+        dock.setParent(self)
+        if not dock.objectName():
+            dock.setObjectName(name)  # saveState finds docks by name
+        if not dock.accessibleName():
+            dock.setAccessibleName(dock.windowTitle() or title)
+        dock.setFeatures(_DOCK_FEATURES)
         return dock
 
     def _arrange_default(self) -> None:
@@ -149,18 +160,28 @@ class MainWindow(QMainWindow):
             if dock.isFloating():
                 dock.setFloating(False)
             self.removeDockWidget(dock)
+        # Left: the log feed (the users directory as a tab beside it: both are wide
+        # tables) with the callback list under it. Right: the call detail and the dialer.
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.feed_dock)
+        self.splitDockWidget(self.feed_dock, self.worklist_dock, Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.feed_dock, self.users_dock)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.detail_dock)
-        self.tabifyDockWidget(self.detail_dock, self.users_dock)
-        self.tabifyDockWidget(self.users_dock, self.dialer_dock)
+        self.tabifyDockWidget(self.detail_dock, self.dialer_dock)
         for dock in self.docks:
             dock.show()
+        self.feed_dock.raise_()
         self.detail_dock.raise_()
         width = max(self.width(), 900)
+        height = max(self.height(), 600)
         self.resizeDocks(
             [self.feed_dock, self.detail_dock],
             [int(width * 0.68), int(width * 0.32)],
             Qt.Orientation.Horizontal,
+        )
+        self.resizeDocks(
+            [self.feed_dock, self.worklist_dock],
+            [int(height * 0.72), int(height * 0.28)],
+            Qt.Orientation.Vertical,
         )
 
     def restore_layout(self) -> bool:
@@ -190,6 +211,7 @@ class MainWindow(QMainWindow):
         for dock in self.docks:
             dock.setFloating(False)
             dock.show()
+        self.feed_dock.raise_()
         self.detail_dock.raise_()
         for key in (KEY_STATE, KEY_FEED_HEADER):
             self._settings.remove(key)
@@ -216,6 +238,9 @@ class MainWindow(QMainWindow):
         )
         self.banner.setVisible(demo)
         layout.addWidget(self.banner)
+        if self.notifications is not None:
+            # Missed calls and notices (where no tray shows them), under the demo banner.
+            layout.addWidget(self.notifications)
         self._menu_bar = menu_bar
         self.setMenuWidget(top)
 
@@ -231,7 +256,7 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("actionExport", "&Export view as CSV…", "Ctrl+E")
         self.export_action.triggered.connect(self.ask_export_path)
         self.quit_action = self._action("actionQuit", "&Quit", "Ctrl+Q")
-        self.quit_action.triggered.connect(self.close)
+        self.quit_action.triggered.connect(self.quitRequested)
         self.find_action = self._action("actionFind", "&Find…", "Ctrl+F")
         self.find_action.triggered.connect(self._focus_search)
         self.refresh_action = self._action("actionRefresh", "&Refresh now", "F5")
@@ -245,11 +270,16 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
+        # Filled by the composition root (the dialer's and the tray's actions).
+        self.call_menu = self._menu_bar.addMenu("&Call")
+        self.call_menu.setObjectName("menuCall")
+
         view_menu = self._menu_bar.addMenu("&View")
         view_menu.setObjectName("menuView")
         for dock in self.docks:
             toggle = dock.toggleViewAction()
-            toggle.setObjectName(f"toggle_{dock.objectName()}")
+            if not toggle.objectName():
+                toggle.setObjectName(f"toggle_{dock.objectName()}")
             view_menu.addAction(toggle)
         view_menu.addSeparator()
         view_menu.addAction(self.find_action)
@@ -358,8 +388,21 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> QFileDialog | None:
         return self._export_dialog
 
+    def add_search_target(self, dock: QDockWidget, focus_search: Callable[[], None]) -> None:
+        """Ctrl+F inside `dock` calls `focus_search` (elsewhere it finds in the feed).
+
+        One window-wide Find, so a dock must not bind Ctrl+F itself: two shortcuts for one
+        key are ambiguous to Qt, which then triggers neither.
+        """
+        self._search_targets.append((dock, focus_search))
+
     @Slot()
     def _focus_search(self) -> None:
+        focus = QApplication.focusWidget()
+        for dock, focus_search in self._search_targets:
+            if focus is not None and dock.isAncestorOf(focus):
+                focus_search()
+                return
         if not self.feed_dock.isVisible():
             self.feed_dock.show()
         self.feed_dock.raise_()
@@ -385,6 +428,17 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------- closing
 
+    def show_dock(self, dock: QDockWidget) -> None:
+        """Show `dock` (closed, or a hidden tab) and bring the window up if it is hidden."""
+        if not self.isVisible() or self.isMinimized():
+            if self.isMinimized():
+                self.showNormal()
+            self.show()
+            self.raise_()
+            self.activateWindow()
+        dock.show()
+        dock.raise_()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing waits for the services to shut down; see `closeRequested`."""
         if self._closing_allowed:
@@ -398,6 +452,25 @@ class MainWindow(QMainWindow):
         """Close for real (after the services have stopped)."""
         self._closing_allowed = True
         self.close()
+
+
+_DOCK_FEATURES: Final = (
+    QDockWidget.DockWidgetFeature.DockWidgetClosable
+    | QDockWidget.DockWidgetFeature.DockWidgetMovable
+    | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+)
+
+
+def make_dock(
+    name: str, title: str, widget: QWidget, parent: QWidget | None = None
+) -> QDockWidget:
+    """A named dock (``saveState`` restores docks by object name) around `widget`."""
+    dock = QDockWidget(title, parent)
+    dock.setObjectName(name)
+    dock.setAccessibleName(title)
+    dock.setWidget(widget)
+    dock.setFeatures(_DOCK_FEATURES)
+    return dock
 
 
 def _placeholder(name: str, text: str) -> QLabel:

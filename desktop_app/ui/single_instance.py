@@ -49,6 +49,8 @@ from PySide6.QtCore import (
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QWidget
 
+from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, install_pyside_workarounds
+
 log = logging.getLogger(__name__)
 
 APP_ID: Final = "myoperator-desktop"
@@ -382,8 +384,9 @@ def _selftest(argv: Sequence[str]) -> int:
     parser.add_argument("--timeout", type=float, default=20.0)
     parser.add_argument("args", nargs="*")
     options = parser.parse_args(argv)
-    # As ``main`` should: decide before the application exists, so a second launch
-    # never creates one.
+    # As ``desktop_app.app.main`` does: the binding's workarounds first, then decide before
+    # the application exists, so a second launch never creates one.
+    install_pyside_workarounds()
     try:
         instance = claim_or_forward(options.args, app_id=options.app_id, listen=False)
     except InstanceUnreachable as exc:
@@ -395,6 +398,8 @@ def _selftest(argv: Sequence[str]) -> int:
         return 0
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     instance.listen()
+    collector = GuiThreadGarbageCollector(parent=app)
+    collector.start()
     received: list[list[str]] = []
 
     def on_message(args: list[str]) -> None:
@@ -407,8 +412,11 @@ def _selftest(argv: Sequence[str]) -> int:
     print(json.dumps({"role": "primary", "listening": instance.listening,
                       "server": instance.server_name}), flush=True)
     QTimer.singleShot(int(options.timeout * 1000), lambda: app.exit(3))
-    code = app.exec()
-    instance.close()
+    try:
+        code = app.exec()
+    finally:
+        collector.stop()
+        instance.close()
     return code
 
 

@@ -168,6 +168,7 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
     from desktop_app.api.budget import RequestBudget
     from desktop_app.api.client import MyOperatorClient, RetryPolicy
     from desktop_app.app import build_workspace, open_settings
+    from desktop_app.services.dialer import DialerSettings
     from desktop_app.store import CallStore
     from tests.conftest import FAKE_TOKEN
 
@@ -188,6 +189,7 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
         )
         options.setdefault("sync_interval_s", 3600.0)
         options.setdefault("remote_delay_ms", 50)
+        options.setdefault("dialer_settings", DialerSettings.for_paths(desktop_home))
         workspace = build_workspace(
             client=client,
             store=CallStore.open(desktop_home.database_file()),

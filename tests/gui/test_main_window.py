@@ -56,7 +56,7 @@ def dock_titles(window: MainWindow) -> dict[str, str]:
 # ------------------------------------------------------------------ window and docks
 
 
-async def test_window_opens_with_its_four_docks(
+async def test_window_opens_with_its_five_docks(
     open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
@@ -67,16 +67,23 @@ async def test_window_opens_with_its_four_docks(
             "detailDock": "Call detail",
             "usersDock": "Users",
             "dialerDock": "Dialer",
+            "worklistDock": "Callback list",
         }
         assert window.feed_dock.widget() is ws.feed_panel
         assert window.detail_dock.widget() is ws.detail
+        assert window.users_dock is ws.users_dock
+        assert window.dialer_dock.widget() is ws.dialer_panel
+        assert window.worklist_dock.widget() is ws.worklist_panel
         assert window.dockWidgetArea(window.feed_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
-        assert window.tabifiedDockWidgets(window.detail_dock)
-        for dock in (window.users_dock, window.dialer_dock):
-            text = dock.widget()
-            assert isinstance(text, QLabel) and "later release" in text.text()
+        assert window.dockWidgetArea(window.worklist_dock) == (
+            Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        assert window.tabifiedDockWidgets(window.feed_dock) == [window.users_dock]
+        assert window.tabifiedDockWidgets(window.detail_dock) == [window.dialer_dock]
+        assert not window.findChildren(QLabel, "usersPlaceholder")
+        assert not window.findChildren(QLabel, "dialerPlaceholder")
         toggles = {a.text() for a in window.view_menu.actions() if a.isCheckable()}
-        assert toggles == {"Log feed", "Call detail", "Users", "Dialer"}
+        assert toggles == {"Log feed", "Call detail", "Users", "Dialer", "Callback list"}
         assert window.windowTitle() == "MyOperator Desktop"
         assert not window.banner.isVisible()
 
@@ -117,7 +124,7 @@ async def test_layout_is_restored_by_the_next_window(
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, window.detail_dock)
         window.detail_dock.show()
         window.dialer_dock.close()
-        window.resize(700, 560)  # within the offscreen screen (800 x 800)
+        window.resize(790, 700)  # within the offscreen screen (800 x 800), above the minimum
         size = (window.width(), window.height())
         window.save_layout()
     settings_file = desktop_home.settings_file
@@ -164,7 +171,7 @@ def test_every_widget_is_named(qtbot: QtBot, desktop_home: AppPaths) -> None:
     for name in ("feedSearch", "feedDatePreset", "feedDateFrom", "feedDateTo", "feedLoadMore",
                  "feedTable", "feedCount", "feedFiltersToggle", "filterChips",
                  "statusConnection", "statusLastSync", "statusBudget", "demoBanner", "feedDock",
-                 "detailDock", "usersDock", "dialerDock"):
+                 "detailDock", "usersDock", "dialerDock", "worklistDock"):
         widget = window.findChild(QWidget, name)
         assert widget is not None, name
         assert widget.accessibleName(), name
@@ -277,10 +284,10 @@ async def test_shortcuts(
         assert dialog is not None and dialog.isVisible()  # shown without blocking the loop
         dialog.reject()
 
-        closing = signal_future(window.closeRequested)
+        quitting = signal_future(window.quitRequested)
         QTest.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
-        assert await asyncio.wait_for(closing, TIMEOUT) == ()
-        assert window.isVisible()  # closing waits for the services to stop
+        assert await asyncio.wait_for(quitting, TIMEOUT) == ()
+        assert window.isVisible()  # quitting waits for the services to stop
 
 
 async def test_export_writes_the_current_view(

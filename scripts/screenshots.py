@@ -1,0 +1,155 @@
+"""Regenerate the README's screenshots of the demo workspace (a real X server, no tray):
+
+    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshots.py
+
+Writes docs/screenshot-light.png, docs/screenshot-dark.png,
+docs/screenshot-users-dialer.png and docs/screenshot-missed-calls.png. Everything lives
+under a temporary MYOPERATOR_DESKTOP_HOME and runtime directory; the emulated service
+places the one call the dialer scene makes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+_scratch = tempfile.mkdtemp(prefix="myoperator-screenshots-")
+os.environ["MYOPERATOR_DESKTOP_HOME"] = str(Path(_scratch) / "home")
+os.environ["MYOPERATOR_DESKTOP_RUNTIME_DIR"] = str(Path(_scratch) / "run")
+
+import qasync  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from desktop_app.app import AppController, Workspace, parse_args  # noqa: E402
+from desktop_app.sandbox import SandboxConfig  # noqa: E402
+from desktop_app.services.paths import app_paths  # noqa: E402
+from desktop_app.store.calls import CallRow  # noqa: E402
+from desktop_app.ui.qt_fixes import install_pyside_workarounds  # noqa: E402
+from desktop_app.ui.theme import ThemeManager, ThemeMode  # noqa: E402
+
+DOCS = ROOT / "docs"
+SIZE = (1360, 860)
+
+
+async def until(condition: Callable[[], bool], within: float = 30.0) -> None:
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - a script polling Qt-side state
+            await asyncio.sleep(0.05)
+
+
+async def settle() -> None:
+    """Let Qt lay out and paint what changed."""
+    for _ in range(6):
+        await asyncio.sleep(0.05)
+        QApplication.processEvents()
+
+
+async def shoot(ws: Workspace, name: str) -> None:
+    await settle()
+    path = DOCS / name
+    if not ws.window.grab().save(str(path)):
+        raise RuntimeError(f"could not write {path}")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def select_feed_row(ws: Workspace, predicate: Callable[[object], bool]) -> None:
+    for row in range(min(ws.model.rowCount(), 40)):
+        call = ws.model.row_at(row)
+        if call is not None and predicate(call):
+            ws.feed_panel.table.selectRow(row)
+            return
+
+
+async def scenes(controller: AppController, theme: ThemeManager) -> None:
+    await until(lambda: controller.workspace is not None)
+    ws = controller.workspace
+    assert ws is not None and ws.sandbox is not None
+    window = ws.window
+    window.resize(*SIZE)
+    await until(lambda: ws.model.rowCount() > 30 and ws.sync.status.state == "idle")
+    await until(lambda: ws.users.model.rowCount() > 0 and not ws.users.refreshing)
+    await until(lambda: not ws.feed.remote_pending)
+
+    # The log feed with an answered call's detail (light).
+    ws.banner.clear()
+    ws.banner.set_notice("")
+    select_feed_row(ws, lambda c: isinstance(c, CallRow) and c.answered and c.has_recording)
+    await shoot(ws, "screenshot-light.png")
+
+    # Users and dialer: "me" chosen, one call placed, the next number from a tel: link.
+    agents = [u for u in ws.users.service.users() if u.is_enabled is not False]
+    me = next((u for u in agents if u.role is not None and u.role.label == "Basic"), agents[0])
+    ws.users.set_my_uuid(me.uuid)
+    window.show_dock(window.users_dock)
+    other = next(u for u in agents if u.uuid != me.uuid and u.number_e164)
+    ws.users_dock.panel.select_user(other.uuid)
+    ws.open_links(["tel:+91-98123-45678"])
+    ws.dialer_panel.call_button.click()
+    state = ws.sandbox.state
+    await until(lambda: bool(state.requests_to("/clickOcall")))
+    await until(lambda: not ws.dialer.busy)
+    ws.open_links(["tel:+91-80-4567-1234"])
+    await shoot(ws, "screenshot-users-dialer.png")
+
+    # Missed calls: one arrives while the app is open; the callback list and the banner.
+    window.show_dock(window.feed_dock)
+    window.show_dock(window.detail_dock)
+    ws.banner.set_notice("The system tray is unavailable; notifications appear here.")
+    for minutes_ago in (15, 0):  # a first try (dismissed), then the second one
+        missed = state.add_call(answered=False, incoming=True, caller_number="9837211131",
+                                department="Sales", start_time=state.clock() - 60 * minutes_ago)
+        before = len(state.requests_to("/search"))
+        window.refresh_action.trigger()
+        await until(lambda n=before: len(state.requests_to("/search")) > n
+                    and ws.sync.status.state == "idle")
+        await until(lambda i=missed.id: any(getattr(c.note, "call_id", "") == i
+                                            for c in ws.banner.cards))
+        if minutes_ago:
+            ws.banner.cards[0].dismiss_button.click()
+    await until(lambda: ws.worklist_panel.select_number("+919837211131"))
+    ws.select_call(missed.id)
+    await shoot(ws, "screenshot-missed-calls.png")
+
+    # The same window in the dark theme, as an agent leaves it.
+    ws.banner.clear()
+    ws.banner.set_notice("")
+    theme.set_mode(ThemeMode.DARK)
+    select_feed_row(ws, lambda c: isinstance(c, CallRow) and not c.answered)
+    await shoot(ws, "screenshot-dark.png")
+
+    window.quit_action.trigger()
+
+
+def main() -> int:
+    argparse.ArgumentParser(description=__doc__).parse_args()
+    install_pyside_workarounds()
+    os.environ.pop("MYOPERATOR_TOKEN", None)
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("MyOperator Desktop")
+    theme = ThemeManager(app, ThemeMode.LIGHT)
+    theme.apply()
+    paths = app_paths().ensure()
+    config = SandboxConfig(seed=7, n_logs=3000, live_calls_every=None)
+    controller = AppController(parse_args(["--demo"]), paths, theme=theme, environ={},
+                               sandbox_config=config)
+
+    async def run() -> int:
+        shots = asyncio.ensure_future(scenes(controller, theme))
+        code = await controller.run()
+        await shots
+        return code
+
+    with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
+        return runner.run(run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

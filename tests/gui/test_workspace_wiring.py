@@ -1,0 +1,500 @@
+"""The whole workspace wired together against the emulated service on a loopback port:
+the Users and Dialer docks, every way a number reaches the dialer (Call back, tel: links,
+the clipboard), missed calls in the banner and the callback list, the tray's close rule,
+and a clean shutdown.
+
+"Nothing is dialled" is counted at the server: ``state.requests_to("/clickOcall")``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDockWidget, QPushButton, QSystemTrayIcon
+
+from desktop_app.app import AppController, Workspace, links_in
+from desktop_app.sandbox import SandboxConfig, SandboxServer
+from desktop_app.services.notifier import MissedCallNotice, Notification
+from desktop_app.services.paths import AppPaths
+from desktop_app.ui.call_detail import callable_number
+from desktop_app.ui.dialer_dock import KIND_ERROR, DialerPanel, agents_from_users
+from desktop_app.ui.main_window import KEY_STATE
+from desktop_app.ui.notification_banner import TRAY_UNAVAILABLE_TEXT
+from desktop_app.ui.users_dock import UsersPanel
+from desktop_app.ui.worklist_dock import WorklistPanel
+from tests.gui.conftest import WorkspaceOpener, wait_until
+
+TIMEOUT = 15.0
+CLICK = "/clickOcall"
+
+
+async def first_sync(ws: Workspace) -> None:
+    await wait_until(lambda: ws.model.rowCount() > 0 and ws.sync.status.state == "idle", TIMEOUT)
+
+
+async def users_listed(ws: Workspace) -> None:
+    await wait_until(lambda: ws.users.model.rowCount() > 0 and not ws.users.refreshing, TIMEOUT)
+
+
+def in_front(dock: QDockWidget) -> bool:
+    """The dock is open and, if tabbed, its tab is the current one (Qt moves the others
+    off screen rather than hiding them)."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
+async def sync_again(ws: Workspace, server: SandboxServer) -> None:
+    """F5, and wait until that sync has finished (its listeners have run by then)."""
+    before = len(server.state.requests_to("/search"))
+    ws.window.refresh_action.trigger()
+    await wait_until(
+        lambda: len(server.state.requests_to("/search")) > before
+        and ws.sync.status.state == "idle",
+        TIMEOUT,
+    )
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_loop_running(qapp: QApplication) -> Iterator[None]:
+    """The app quits when its last window closes (and a tray turns that off): restore."""
+    previous = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)
+    yield
+    qapp.setQuitOnLastWindowClosed(previous)
+
+
+# --------------------------------------------------------------------- users and dialer
+
+
+async def test_users_and_dialer_docks_are_real_and_filled_from_the_service(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        window = ws.window
+        assert isinstance(window.users_dock.widget(), UsersPanel)
+        assert isinstance(window.dialer_dock.widget(), DialerPanel)
+        await users_listed(ws)
+        assert ws.users.model.rowCount() == len(feed_sandbox.state.users)
+        agents = agents_from_users(ws.users.service.users())
+        assert agents and ws.dialer_panel.agent_combo.count() == len(agents)
+        assert {ws.dialer_panel.agent_combo.itemData(i)
+                for i in range(ws.dialer_panel.agent_combo.count())} == {u for u, _ in agents}
+        assert len(feed_sandbox.state.requests_to("/user", "GET")) >= 1
+
+
+async def test_this_is_me_is_one_answer_for_users_dialer_and_missed_calls(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer, desktop_home: AppPaths
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        await users_listed(ws)
+        first, second = agents_from_users(ws.users.service.users())[:2]
+
+        ws.users.set_my_uuid(first[0])  # "This is me" in the users list
+        panel = ws.dialer_panel
+        assert panel.agent_uuid() == first[0]
+        assert panel.agent_combo.currentText() == f"{first[1]} (me)"
+        assert ws.dialer_settings.me_uuid == first[0]
+        assert ws.notifier.my_uuid == first[0]
+        assert ws.dnd.my_uuid == first[0]
+        assert ws.worklist.worklist.my_uuid == first[0]
+        assert first[0] in (desktop_home.config_dir / "dialer.json").read_text()
+
+        # "Remember as me" in the dialer answers for the users list too.
+        panel.agent_combo.setCurrentIndex(panel.agent_combo.findData(second[0]))
+        QTest.mouseClick(panel.remember_button, Qt.MouseButton.LeftButton)
+        assert ws.users.me_text.startswith(f"You: {second[1]}")
+        assert ws.notifier.my_uuid == second[0]
+        assert ws.worklist.worklist.my_uuid == second[0]
+
+
+async def test_call_back_from_the_call_detail_prefills_the_dialer_and_waits_for_call(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        await first_sync(ws)
+        await users_listed(ws)
+        window = ws.window
+        assert not in_front(window.dialer_dock)  # behind the Call detail tab
+        ws.feed_panel.table.selectRow(0)
+        call = ws.model.row_at(0)
+        assert call is not None
+        log = ws.store.get(call.id)
+        assert log is not None
+        number = callable_number(log)
+        button = ws.detail.findChild(QPushButton, "callDetailCallBack")
+        assert button is not None and button.isEnabled()
+
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+        panel = ws.dialer_panel
+        await wait_until(lambda: in_front(window.dialer_dock))  # raised over the detail
+        parsed = panel.parsed_number()
+        assert parsed is not None and parsed.e164 == number
+        assert feed_sandbox.state.requests_to(CLICK) == []  # a prefill never dials
+
+        panel.agent_combo.setCurrentIndex(0)
+        assert panel.call_button.isEnabled()
+        QTest.mouseClick(panel.call_button, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: not ws.dialer.busy and bool(panel.status_label.text()), TIMEOUT)
+        sent = feed_sandbox.state.requests_to(CLICK)
+        assert len(sent) == 1
+        assert sent[0].params["support_user_id"] == panel.agent_uuid()
+
+
+async def test_users_call_button_prefills_the_dialer(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        await users_listed(ws)
+        user = next(u for u in ws.users.service.users() if u.number_e164)
+        ws.users_dock.panel.select_user(user.uuid)
+        QTest.mouseClick(ws.users_dock.panel.button("call"), Qt.MouseButton.LeftButton)
+        parsed = ws.dialer_panel.parsed_number()
+        assert parsed is not None and parsed.e164 == user.number_e164
+        await wait_until(lambda: in_front(ws.window.dialer_dock))
+        assert feed_sandbox.state.requests_to(CLICK) == []
+
+
+async def test_clipboard_dialling_through_the_window_shortcut(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        window = ws.window
+        action = ws.clipboard.action
+        assert action in window.actions() and action in window.call_menu.actions()
+        assert action.shortcut().toString() == "Ctrl+Shift+D"
+        window.activateWindow()
+        await wait_until(window.isActiveWindow)  # window shortcuts need the active window
+        QGuiApplication.clipboard().setText("Hi, please call Rahul on +91 98123 45678 today.")
+        QTest.keyClick(window, Qt.Key.Key_D,
+                       Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        parsed = ws.dialer_panel.parsed_number()
+        assert parsed is not None and parsed.e164 == "+919812345678"
+        await wait_until(lambda: in_front(window.dialer_dock))
+
+        QGuiApplication.clipboard().setText("no number in here")
+        action.trigger()
+        assert ws.dialer_panel.status_label.property("kind") == KIND_ERROR
+        assert ws.dialer_panel.parsed_number() == parsed  # the field was left alone
+        assert feed_sandbox.state.requests_to(CLICK) == []
+
+
+async def test_ctrl_f_searches_the_users_list_when_it_has_focus_else_the_feed(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        window = ws.window
+        window.activateWindow()
+        await wait_until(window.isActiveWindow)
+        window.show_dock(window.users_dock)
+        users = ws.users_dock.panel
+        users.table.setFocus()
+        await wait_until(lambda: QApplication.focusWidget() is users.table)
+        QTest.keyClick(users.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+        assert QApplication.focusWidget() is users.search_box
+        window.show_dock(window.detail_dock)
+        button = ws.detail.findChild(QPushButton, "callDetailCallBack")
+        assert button is not None
+        button.setFocus()
+        await wait_until(lambda: QApplication.focusWidget() is button)
+        QTest.keyClick(button, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+        assert QApplication.focusWidget() is ws.feed_panel.search
+
+
+async def test_a_logged_dial_is_selected_in_the_feed(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        await first_sync(ws)
+        target = ws.model.row_at(5)
+        assert target is not None
+        shown: list[object] = []
+        ws.feed.callSelected.connect(shown.append)
+        ws.dialer.callLogged.emit(target.id)
+        assert ws.feed_panel.table.currentIndex().row() == 5
+        assert [getattr(c, "id", None) for c in shown] == [target.id]
+
+
+# ---------------------------------------------------------------------- tel: links
+
+
+def test_links_are_picked_out_of_a_command_line() -> None:
+    assert links_in(["--demo", "tel:+91-98123-45678"]) == ["tel:+91-98123-45678"]
+    assert links_in(["--base-url", "http://127.0.0.1:1", "callto:123"]) == ["callto:123"]
+    assert links_in(["--reset-layout"]) == []
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    from desktop_app.app import parse_args
+
+    return parse_args(list(argv))
+
+
+def _demo_config() -> SandboxConfig:
+    return SandboxConfig(seed=5, n_logs=300, rate_limit=None, live_calls_every=None)
+
+
+async def test_tel_links_at_startup_and_from_another_launch_prefill_the_dialer(
+    desktop_home: AppPaths,
+) -> None:
+    controller = AppController(
+        _args("--demo", "tel:+91-98123-45678"), desktop_home, environ={},
+        sandbox_config=_demo_config(),
+    )
+    run = asyncio.ensure_future(controller.run())
+    await wait_until(lambda: controller.workspace is not None, TIMEOUT)
+    ws = controller.workspace
+    assert ws is not None and ws.sandbox is not None
+    panel = ws.dialer_panel
+    parsed = panel.parsed_number()
+    assert parsed is not None and parsed.e164 == "+919812345678"
+    await wait_until(lambda: in_front(ws.window.dialer_dock))
+
+    ws.window.showMinimized()
+    assert ws.window.isMinimized()
+    controller.handle_message(["--demo", "callto:+91%2098765%2043210"])
+    assert not ws.window.isMinimized()  # brought to the front
+    parsed = panel.parsed_number()
+    assert parsed is not None and parsed.e164 == "+919876543210"
+
+    controller.handle_message(["tel:call-me-maybe"])  # untrusted: refused, said plainly
+    assert panel.status_label.property("kind") == KIND_ERROR
+    assert panel.status_label.text()
+    assert panel.parsed_number() == parsed
+    assert "Not a number to call" in ws.window.statusBar().currentMessage()
+    assert ws.sandbox.state.requests_to(CLICK) == []
+
+    ws.window.quit_action.trigger()
+    assert await asyncio.wait_for(run, TIMEOUT) == 0
+
+
+# ----------------------------------------------------------------------- missed calls
+
+
+async def test_a_missed_call_shows_once_in_the_banner_and_in_the_callback_list(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        assert not ws.tray.uses_tray  # offscreen: no tray, the window stands in
+        assert ws.banner.isVisible() and ws.banner.notice_text == TRAY_UNAVAILABLE_TEXT
+        await first_sync(ws)
+        notes: list[Notification] = []
+        ws.notifications.notified.connect(notes.append)
+
+        missed = feed_sandbox.state.add_call(
+            answered=False, incoming=True, caller_number="9812312345"
+        )
+        await sync_again(ws, feed_sandbox)
+        await wait_until(lambda: ws.worklist_panel.select_number("+919812312345"), TIMEOUT)
+        await sync_again(ws, feed_sandbox)  # the overlap fetches it again: no repeat
+
+        mine = [n for n in notes if isinstance(n, MissedCallNotice) and n.call_id == missed.id]
+        assert len(mine) == 1
+        cards = [c for c in ws.banner.cards if getattr(c.note, "call_id", None) == missed.id]
+        assert len(cards) == 1 and cards[0].isVisible()
+        assert "98123 12345" in cards[0].title_label.text()
+        row = ws.worklist.model.row_at(ws.worklist.model.row_of("+919812312345"))
+        assert row is not None and row.last_call_id == missed.id
+        assert ws.tray.unhandled_count == ws.worklist.count > 0
+
+        # Open: the call in the feed and its detail.
+        ws.show_dialer()
+        cards[0].buttons["open"].click()
+        await wait_until(lambda: in_front(ws.window.detail_dock))
+        assert ws.feed_panel.table.currentIndex().row() == ws.model.row_of(missed.id)
+
+        # Mark handled: gone from the list and the banner; Undo brings the row back.
+        cards[0].buttons["markHandled"].click()
+        assert ws.worklist.model.row_of("+919812312345") < 0
+        assert not [c for c in ws.banner.cards if getattr(c.note, "call_id", "") == missed.id]
+        assert ws.worklist_panel.undo_button.isEnabled()
+        QTest.mouseClick(ws.worklist_panel.undo_button, Qt.MouseButton.LeftButton)
+        assert ws.worklist.model.row_of("+919812312345") >= 0
+
+
+async def test_call_back_from_the_callback_list_and_the_banner_prefills_the_dialer(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        await first_sync(ws)
+        missed = feed_sandbox.state.add_call(
+            answered=False, incoming=True, caller_number="9812312399"
+        )
+        await sync_again(ws, feed_sandbox)
+        panel: WorklistPanel = ws.worklist_panel
+        await wait_until(lambda: panel.select_number("+919812312399"), TIMEOUT)
+
+        QTest.mouseClick(panel.call_back_button, Qt.MouseButton.LeftButton)
+        parsed = ws.dialer_panel.parsed_number()
+        assert parsed is not None and parsed.e164 == "+919812312399"
+        await wait_until(lambda: in_front(ws.window.dialer_dock))
+
+        ws.dialer_panel.number_edit.clear()
+        await wait_until(
+            lambda: any(getattr(c.note, "call_id", "") == missed.id for c in ws.banner.cards),
+            TIMEOUT,
+        )
+        card = next(c for c in ws.banner.cards if getattr(c.note, "call_id", "") == missed.id)
+        card.buttons["callBack"].click()
+        parsed = ws.dialer_panel.parsed_number()
+        assert parsed is not None and parsed.e164 == "+919812312399"
+        assert feed_sandbox.state.requests_to(CLICK) == []
+
+
+async def test_call_menu_holds_the_dialer_and_tray_actions(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        actions = ws.window.call_menu.actions()
+        for action in (ws.clipboard.action, ws.tray.dnd_action, ws.tray.stop_calls_action,
+                       ws.tray.worklist_action):
+            assert action in actions
+        ws.window.worklist_dock.close()
+        ws.tray.worklist_action.trigger()
+        await wait_until(lambda: in_front(ws.window.worklist_dock))
+        ws.tray.dnd_action.trigger()  # do not disturb: silencing needs no request
+        await wait_until(lambda: ws.notifier.silenced and ws.dnd.state.on, TIMEOUT)
+        assert ws.tray.dnd_action.isChecked()
+
+
+# ------------------------------------------------------------------------------ layout
+
+
+async def test_the_callback_list_is_in_the_view_menu_and_restored_with_the_layout(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        window = ws.window
+        toggle = window.worklist_dock.toggleViewAction()
+        assert toggle in window.view_menu.actions() and toggle.text() == "Callback list"
+        toggle.trigger()
+        assert not window.worklist_dock.isVisible()
+        window.save_layout()
+
+    async with open_workspace(feed_sandbox, start=False) as ws:
+        window = ws.window
+        window.show()
+        assert not window.worklist_dock.isVisible()
+        window.worklist_dock.toggleViewAction().trigger()
+        assert window.worklist_dock.isVisible()
+        window.removeDockWidget(window.worklist_dock)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, window.worklist_dock)
+        window.worklist_dock.show()
+        window.save_layout()
+
+    async with open_workspace(feed_sandbox, start=False) as ws:
+        window = ws.window
+        window.show()
+        assert window.dockWidgetArea(window.worklist_dock) == Qt.DockWidgetArea.RightDockWidgetArea
+        window.worklist_dock.close()
+        window.reset_layout_action.trigger()
+        assert window.worklist_dock.isVisible()
+        assert window.dockWidgetArea(window.worklist_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+
+
+async def test_a_layout_saved_before_the_callback_list_existed_still_shows_it(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer, desktop_home: AppPaths
+) -> None:
+    async with open_workspace(feed_sandbox, start=False) as ws:
+        window = ws.window
+        window.show()
+        window.removeDockWidget(window.worklist_dock)  # as an older version saved it
+        window.dialer_dock.close()
+        window.save_layout()
+    async with open_workspace(feed_sandbox, start=False) as ws:
+        window = ws.window
+        window.show()
+        assert not window.dialer_dock.isVisible()  # the saved layout applied
+        assert window.worklist_dock.isVisible()  # the new dock where the default puts it
+        assert window.dockWidgetArea(window.worklist_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+
+
+# ---------------------------------------------------------------------------- closing
+
+
+async def test_closing_without_a_tray_quits_and_everything_stops(desktop_home: AppPaths) -> None:
+    controller = AppController(
+        _args("--demo"), desktop_home, environ={}, sandbox_config=_demo_config()
+    )
+    run = asyncio.ensure_future(controller.run())
+    await wait_until(lambda: controller.workspace is not None, TIMEOUT)
+    ws = controller.workspace
+    assert ws is not None
+    await first_sync(ws)
+    await users_listed(ws)
+    assert not ws.tray.uses_tray
+
+    ws.window.close()  # the title bar's button
+    assert await asyncio.wait_for(run, TIMEOUT) == 0
+    await wait_until(lambda: not shiboken6.isValid(ws.window))
+    assert ws.users.closed and ws.dialer.closed and ws.notifications.closed
+    leftover = [
+        t.get_name() for t in asyncio.all_tasks()
+        if t.get_name().startswith(("users", "dialer", "dnd", "sync", "feed"))
+    ]
+    assert leftover == []
+    with pytest.raises(sqlite3.ProgrammingError):
+        ws.store.count()
+    assert QSettings(str(desktop_home.settings_file), QSettings.Format.IniFormat).contains(
+        KEY_STATE
+    )
+
+
+class SpyTray(QSystemTrayIcon):
+    """A tray icon that records its messages (offscreen has no tray to show them)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.messages: list[tuple[str, str]] = []
+
+    def showMessage(self, title: str, message: str, *args: object) -> None:
+        self.messages.append((title, message))
+
+
+async def test_with_a_tray_closing_hides_and_the_trays_quit_quits(
+    desktop_home: AppPaths, qapp: QApplication
+) -> None:
+    controller = AppController(
+        _args("--demo"), desktop_home, environ={}, sandbox_config=_demo_config(),
+        workspace_options={"tray_available": lambda: True, "tray_factory": SpyTray},
+    )
+    run = asyncio.ensure_future(controller.run())
+    await wait_until(lambda: controller.workspace is not None, TIMEOUT)
+    ws = controller.workspace
+    assert ws is not None and ws.tray.uses_tray
+    assert not qapp.quitOnLastWindowClosed()
+    await first_sync(ws)
+
+    ws.window.close()
+    await wait_until(lambda: not ws.window.isVisible())
+    assert not run.done()  # still running in the tray
+    tray = ws.tray.tray
+    assert isinstance(tray, SpyTray)
+    assert "MyOperator Desktop is still running" in [title for title, _ in tray.messages]
+
+    ws.tray.quit_action.trigger()
+    assert await asyncio.wait_for(run, TIMEOUT) == 0
+    assert ws.users.closed and ws.dialer.closed
+
+
+
+async def test_the_wired_docks_and_banner_are_named(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    async with open_workspace(feed_sandbox) as ws:
+        window = ws.window
+        for dock in window.docks:
+            assert dock.objectName() and dock.accessibleName(), dock.windowTitle()
+        for name in ("usersPanel", "dialerPanel", "worklistPanel", "notificationBanner",
+                     "worklistDock", "dialerDock", "usersDock"):
+            widget = window.findChild(QWidget, name)
+            assert widget is not None and widget.accessibleName(), name
+        assert window.call_menu.objectName() == "menuCall"
