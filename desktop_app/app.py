@@ -40,7 +40,7 @@ from desktop_app.services.paths import AppPaths, app_paths
 from desktop_app.services.recordings import RecordingCache
 from desktop_app.services.sync import SyncEngine, SyncStatus
 from desktop_app.services.users import UsersService
-from desktop_app.services.worklist import Worklist
+from desktop_app.services.worklist import WorkingHours, Worklist
 from desktop_app.store import CallStore, StoreError
 from desktop_app.store.users import UserStore
 from desktop_app.ui.call_detail import CallDetailPanel
@@ -136,6 +136,24 @@ def links_in(argv: Iterable[str]) -> list[str]:
         elif not arg.startswith("-"):
             links.append(arg)
     return links
+
+
+WORKING_HOURS_KEY = "worklist/working_hours"
+WORKING_DAYS_KEY = "worklist/working_days"
+
+
+def working_hours(settings: QSettings) -> tuple[WorkingHours, str | None]:
+    """The callback list's working hours from the settings file, written back so the keys
+    are there to edit; a value that does not parse falls back to the default, with why."""
+    default = WorkingHours()
+    hours_text = str(settings.value(WORKING_HOURS_KEY, "09:00-18:00"))
+    days_text = str(settings.value(WORKING_DAYS_KEY, "mon-sat"))
+    settings.setValue(WORKING_HOURS_KEY, hours_text)
+    settings.setValue(WORKING_DAYS_KEY, days_text)
+    try:
+        return WorkingHours.parse(hours_text, days_text), None
+    except ValueError as exc:
+        return default, f"Settings: {exc}; using the default working hours."
 
 
 def open_settings(paths: AppPaths) -> QSettings:
@@ -315,7 +333,8 @@ def build_workspace(
     worklist_model = WorklistModel()
     worklist_panel = WorklistPanel()
     worklist_panel.attach_model(worklist_model)
-    worklist = WorklistPresenter(Worklist(store, my_uuid=me), worklist_model)
+    hours, hours_problem = working_hours(settings)
+    worklist = WorklistPresenter(Worklist(store, my_uuid=me, hours=hours), worklist_model)
     worklist_dock = make_dock("worklistDock", "Callback list", worklist_panel)
     banner = NotificationBanner()
 
@@ -326,6 +345,8 @@ def build_workspace(
     for owned in (feed, sync, recordings, model, users, dialer, notifications, worklist,
                   worklist_model):
         owned.setParent(window)
+    if hours_problem:
+        window.show_message(hours_problem)
     tray = TrayController(
         settings, banner, window=window, tray_available=tray_available,
         supports_messages=QSystemTrayIcon.supportsMessages, tray_factory=tray_factory,
