@@ -7,9 +7,13 @@ the reference count of ``True`` by one; other calls of the binding lose referenc
 aborts with "Fatal Python error: bool_dealloc", at the latest at exit. An app that stays
 open all day emits far more than that.
 
-CPython 3.12 made ``True`` and ``False`` immortal, which hides such defects. The same is
-done here for older versions: their reference counts get a margin no process can use up,
-so the stray decrements are harmless. The probe below measures the defect first; on a
+Every call of a method that returns nothing (``setObjectName``, ``killTimer``,
+``postEvent``, …) likewise loses a reference to ``None``; qasync calls ``killTimer`` after
+every asyncio callback, so a busy session aborts with "none_dealloc" within the hour.
+
+CPython 3.12 made ``True``, ``False`` and ``None`` immortal, which hides such defects. The
+same is done here for older versions: their reference counts get a margin no process can
+use up, so the stray decrements are harmless. The probe below measures the defect first; on a
 fixed binding (or a newer CPython) nothing is touched.
 """
 
@@ -25,8 +29,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
-#: Added to the reference counts of True and False: 2**40 lost references would take a
-#: million emits a second for twelve days.
+#: Added to the reference counts of True, False and None: 2**40 lost references would take
+#: a million calls a second for twelve days.
 MARGIN: Final = 1 << 40
 
 _applied = False
@@ -49,27 +53,50 @@ def emit_loses_true() -> bool:
     return lost >= rounds
 
 
-def _add_references(obj: bool, count: int) -> None:
+def _add_references(obj: object, count: int) -> None:
     # ob_refcnt is the first field of every PyObject (a Py_ssize_t). Only on the GIL-holding
     # thread, as every refcount change is.
     refcnt = ctypes.c_ssize_t.from_address(id(obj))
     refcnt.value += count
 
 
+def void_calls_lose_none() -> bool:
+    """Whether a call of a method returning nothing lowers the reference count of None.
+
+    PySide6 6.12.0 does this for every void method (``setObjectName``, ``killTimer``,
+    ``postEvent`` …); qasync calls ``killTimer`` after every asyncio callback, so a
+    session aborts with "none_dealloc" after some tens of thousands of them.
+    """
+    probe = QObject()
+    rounds = 16
+    before = sys.getrefcount(None)
+    for _ in range(rounds):
+        probe.setObjectName("probe")
+    lost = before - sys.getrefcount(None)
+    if lost > 0:
+        _add_references(None, lost)  # give back what the probe itself took
+    return lost >= rounds
+
+
 def install_pyside_workarounds() -> bool:
-    """Protect True and False from the binding's lost references, if they need it.
+    """Protect True, False and None from the binding's lost references, if they need it.
 
     Idempotent; returns whether the protection is in place.
     """
     global _applied
     if _applied:
         return True
-    if sys.version_info >= (3, 12) or not emit_loses_true():
+    if sys.version_info >= (3, 12):
         return False
-    _add_references(True, MARGIN)
-    _add_references(False, MARGIN)
+    loses_true = emit_loses_true()
+    loses_none = void_calls_lose_none()
+    if not (loses_true or loses_none):
+        return False
+    for singleton in (True, False, None):
+        _add_references(singleton, MARGIN)
     _applied = True
-    log.info("PySide6 loses references to True: True and False made effectively immortal")
+    log.info("PySide6 loses references to True/None: True, False and None made effectively "
+             "immortal")
     return True
 
 
