@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -632,6 +633,9 @@ class AppController(QObject):
         workspace.window.quitRequested.connect(self.request_quit)
         self.workspace = workspace
         workspace.start()
+        # Everything built so far lives as long as the window: moved out of the collector's
+        # way, so a full collection on the GUI thread stays short (bench_loop_stall).
+        gc.freeze()
         if self.start_panel is not None:
             self.start_panel.close_now()
             self.start_panel.deleteLater()
