@@ -1,0 +1,143 @@
+"""Start to the first page of calls painted, in demo mode.
+
+Each run starts a fresh Python process (``QT_QPA_PLATFORM=offscreen``, an empty temporary
+``MYOPERATOR_DESKTOP_HOME``) that runs the real ``desktop_app.app.main(["--demo"])``, i.e.
+what ``python -m desktop_app --demo`` runs. The clock starts in this (parent) process just
+before the child is spawned, so the figure includes interpreter start-up and every import.
+It stops once the feed table's viewport has finished a paint while the model holds rows:
+the emulated service started, the empty demo cache opened, the window shown, the first
+sync page fetched over loopback, stored, and painted. The child then asks the app to quit
+through the window's own close request.
+
+The child has its own single-instance runtime directory, so no other running app is
+handed the launch. Bytecode is cached (``PYTHONPYCACHEPREFIX`` in a temporary directory,
+written by a first warm-up launch that is shown apart), as it is for an installed app.
+
+No app code is changed for this: the child wraps `desktop_app.app.build_workspace` (the
+composition root's module-level function) to get hold of the workspace it builds, and
+watches its public widgets with an event filter.
+
+    .venv/bin/python bench/bench_startup.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import _support
+
+TARGET_S = 1.0
+MARK = "BENCH_STARTUP "
+T0_ENV = "BENCH_STARTUP_T0"
+
+
+def child() -> int:
+    """The app, with marks: times are ``time.monotonic()`` (system-wide on Linux)."""
+    marks: dict[str, float] = {"interpreter": time.monotonic()}
+    from PySide6.QtCore import QTimer
+
+    from desktop_app import app as app_module
+    from desktop_app.app import Workspace
+
+    marks["imported"] = time.monotonic()
+    build = app_module.build_workspace
+
+    def build_and_watch(**kwargs: Any) -> Workspace:
+        marks["build_start"] = time.monotonic()
+        workspace = build(**kwargs)
+        marks["built"] = time.monotonic()
+        model = workspace.model
+
+        def on_rows(*_args: object) -> None:
+            if model.rowCount() and "rows" not in marks:
+                marks["rows"] = time.monotonic()
+
+        model.rowsInserted.connect(on_rows)
+        model.modelReset.connect(on_rows)
+
+        def painted() -> None:
+            marks["painted"] = time.monotonic()
+            QTimer.singleShot(0, workspace.window.closeRequested.emit)  # quit, the app's way
+
+        _support.on_painted(
+            workspace.feed_panel.table.viewport(), painted, lambda: model.rowCount() > 0
+        )
+        return workspace
+
+    app_module.build_workspace = build_and_watch
+    code = app_module.main(["--demo"])
+    marks["exited"] = time.monotonic()
+    print(MARK + json.dumps(marks), flush=True)
+    return code
+
+
+def one_run(pycache: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as home:
+        env = dict(
+            os.environ,
+            QT_QPA_PLATFORM="offscreen",
+            MYOPERATOR_DESKTOP_HOME=home,
+            # Its own single-instance lock: another app running must not take the launch.
+            MYOPERATOR_DESKTOP_RUNTIME_DIR=os.path.join(home, "run"),
+            # Bytecode cached as for any installed app, in a directory of this benchmark.
+            PYTHONPYCACHEPREFIX=pycache,
+        )
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        started = time.monotonic()
+        env[T0_ENV] = repr(started)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
+    if proc.returncode != 0 or not lines:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"the app run failed (exit code {proc.returncode})")
+    marks: dict[str, float] = json.loads(lines[-1][len(MARK):])
+    if "painted" not in marks:
+        raise SystemExit("the feed was never painted with rows")
+    return {name: value - started for name, value in marks.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        sys.exit(child())
+
+    with tempfile.TemporaryDirectory(prefix="bench-startup-pycache-") as pycache:
+        # The warm-up compiles the bytecode and warms the disk cache (Qt's plugins...).
+        warm_up = one_run(pycache)
+        runs = [one_run(pycache) for _ in range(args.runs)]
+    painted = [r["painted"] for r in runs]
+    _support.report(
+        "start → first page of calls painted (demo, median)",
+        _support.median(painted), TARGET_S, "s", note=f"{args.runs} runs + 1 warm-up",
+    )
+    _support.info("runs", _support.ms_list(painted))
+    _support.info("first launch (no bytecode cached yet: the warm-up)",
+                  f"{warm_up['painted'] * 1000:.0f} ms")
+    for name, label in (
+        ("interpreter", "python up"),
+        ("imported", "desktop_app.app + PySide6 imported"),
+        ("build_start", "sandbox up, cache open: building the window"),
+        ("built", "workspace built"),
+        ("rows", "first sync page in the model"),
+        ("painted", "painted"),
+    ):
+        _support.info(
+            f"{label:44}", f"{_support.median([r[name] for r in runs]) * 1000:6.0f} ms (median)"
+        )
+
+
+if __name__ == "__main__":
+    main()
