@@ -266,7 +266,7 @@ class Workspace:
         await self.users.aclose()
         await self.dialer.aclose()
         self.recordings.cancel()
-        self.detail.player.stop()
+        self.detail.player.shutdown()
         await self.feed.aclose()
         await self.sync.aclose()
         try:

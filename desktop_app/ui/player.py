@@ -3,13 +3,46 @@
 It is handed file paths only (`QUrl.fromLocalFile`): QtMultimedia's FFmpeg backend prints
 media URLs to stderr, and a recording link is a short-lived credential. Fetching, retrying
 and saving belong to `RecordingController`; this widget renders its state and plays.
+
+Threads and the GIL. The FFmpeg backend plays on threads of its own (demuxer, decoder,
+audio renderer). ``play``, ``pause``, ``stop`` and ``setPosition`` make it tear those
+objects down and build new ones; each old object is destroyed on its own thread, and its
+destructor, while holding a Qt connection lock, calls ``disconnectNotify`` on the
+`QAudioOutput` it listened to. That `QAudioOutput` was created from Python, so PySide
+looks for a Python override there, which takes the GIL. PySide6 6.12 releases the GIL
+around ``QMediaPlayer.setSource`` but not around ``play``/``pause``/``stop``/
+``setPosition``: the GUI thread then holds the GIL while it waits for that same
+connection lock, and the process hangs for good (seen in ``stop()`` at the end of a test:
+the GUI thread in ``QObject::disconnect``, the ``QFFmpeg::AudioRenderer`` thread in
+``~QObject`` -> ``Sbk_GetPyOverride`` -> ``PyGILState_Ensure``). ``stop()`` also waits for
+the audio renderer thread to run a blocking queued call; if that thread is meanwhile
+handing a Qt warning ("No audio device detected") to a Python message handler (pytest-qt
+installs one), it waits for the GIL too: the same hang, the GUI thread in ``QLatch::wait``.
+So:
+
+* those four are called through `QMetaObject.invokeMethod` (`_call_player`), which
+  PySide runs with the GIL released;
+* PySide's first lookup of ``connectNotify``/``disconnectNotify`` on the audio output is
+  made here, on the GUI thread (`_settle_overrides`): PySide remembers per object that
+  there is no Python override, so the backend's threads never need the GIL for it;
+* `shutdown` stops playback and lets go of the file, which ends the backend's threads,
+  before the widget is destroyed.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from PySide6.QtCore import QStandardPaths, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import (
+    Q_ARG,
+    QGenericArgumentHolder,
+    QMetaObject,
+    QStandardPaths,
+    Qt,
+    QUrl,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import (
@@ -70,10 +103,14 @@ class PlayerWidget(QWidget):
         self._controller = controller
         self._save_dialog: QFileDialog | None = None
 
-        self._audio = QAudioOutput(self)
-        self._audio.setVolume(DEFAULT_VOLUME / 100)
+        # The player first: children are destroyed in creation order, and the player's
+        # backend must not outlive the audio output it renders to.
         self._player = QMediaPlayer(self)
         self._player.setObjectName("mediaPlayer")
+        self._audio = QAudioOutput(self)
+        self._audio.setObjectName("audioOutput")
+        self._audio.setVolume(DEFAULT_VOLUME / 100)
+        _settle_overrides(self._audio)
         self._player.setAudioOutput(self._audio)
 
         self._build()
@@ -108,15 +145,15 @@ class PlayerWidget(QWidget):
         state = self._controller.state
         if state is RecordingState.READY:
             if self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
-                self._player.pause()
+                self._call_player("pause")
             else:
-                self._player.play()
+                self._call_player("play")
         elif state in (RecordingState.AVAILABLE, RecordingState.NOT_READY, RecordingState.ERROR):
             self._controller.fetch(autoplay=True)
 
     @Slot(int)
     def seek(self, position_ms: int) -> None:
-        self._player.setPosition(max(0, position_ms))
+        self._set_position(max(0, position_ms))
 
     @Slot(float)
     def set_speed(self, rate: float) -> None:
@@ -127,7 +164,34 @@ class PlayerWidget(QWidget):
 
     @Slot()
     def stop(self) -> None:
-        self._player.stop()
+        self._call_player("stop")
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Stop and let go of the file; the backend's playback threads end before this returns.
+
+        Call it when the player goes away (window closing, test teardown): the widget can
+        then be destroyed without the backend still working on its threads. Selecting a
+        call afterwards loads it again.
+        """
+        self._call_player("stop")
+        self._player.setSource(QUrl())  # PySide releases the GIL here; joins the threads
+
+    def _call_player(self, slot: str, *args: QGenericArgumentHolder) -> None:
+        """Call a QMediaPlayer slot with the GIL released (see the module docstring).
+
+        `QMetaObject.invokeMethod` with a direct connection runs the slot at once, on this
+        thread, and PySide drops the GIL around it; signals the slot emits reach their
+        Python slots as usual.
+        """
+        invoked = QMetaObject.invokeMethod(
+            self._player, slot, Qt.ConnectionType.DirectConnection, *args
+        )
+        if not invoked:
+            raise RuntimeError(f"QMediaPlayer.{slot} could not be invoked")
+
+    def _set_position(self, position_ms: int) -> None:
+        self._call_player("setPosition", Q_ARG("qint64", position_ms))
 
     # ------------------------------------------------------------ building
 
@@ -276,16 +340,15 @@ class PlayerWidget(QWidget):
 
     @Slot(str, bool)
     def _on_ready(self, path: str, autoplay: bool) -> None:
-        self._player.setSource(QUrl.fromLocalFile(path))
+        self._player.setSource(QUrl.fromLocalFile(path))  # PySide releases the GIL here
         self._apply_speed()
         if autoplay:
-            self._player.play()
+            self._call_player("play")
 
     def _unload(self) -> None:
         """Stop and let go of the file (so the cache may evict it, even on Windows)."""
         if not self._player.source().isEmpty():
-            self._player.stop()
-            self._player.setSource(QUrl())
+            self.shutdown()
         self._set_slider(0, maximum=0)
         self._elapsed.setText("0:00")
         self._total.setText("0:00")
@@ -364,7 +427,7 @@ class PlayerWidget(QWidget):
     @Slot(int)
     def _on_slider_value(self, value: int) -> None:
         """A user seek (keyboard, click, end of a drag); programmatic moves are blocked."""
-        self._player.setPosition(value)
+        self._set_position(value)
         self._elapsed.setText(format_ms(value))
 
     @Slot(int)
@@ -397,3 +460,19 @@ class PlayerWidget(QWidget):
             event.accept()
             return
         super().keyPressEvent(event)
+
+
+def _settle_overrides(audio: QAudioOutput) -> None:
+    """Make PySide's first Python-override lookups for the audio output's connection
+    notifications here, on the GUI thread (see the module docstring).
+
+    PySide checks once per object whether Python overrides ``connectNotify`` and
+    ``disconnectNotify`` and remembers the answer; only that first check needs the GIL.
+    One connection made and removed from Python performs both checks.
+    """
+
+    def nothing(_value: float) -> None:
+        return None
+
+    audio.volumeChanged.connect(nothing)
+    audio.volumeChanged.disconnect(nothing)

@@ -41,7 +41,7 @@ def controller(tmp_path: Path, downloader: FileDownloader) -> Iterator[Recording
 @pytest.fixture
 def panel(qtbot: QtBot, controller: RecordingController) -> CallDetailPanel:
     panel = CallDetailPanel(controller)
-    qtbot.addWidget(panel, before_close_func=lambda p: p.player.stop())
+    qtbot.addWidget(panel, before_close_func=lambda p: p.player.shutdown())
     panel.resize(520, 640)
     panel.show()
     return panel

@@ -144,7 +144,7 @@ def controller(cache: RecordingCache) -> Iterator[RecordingController]:
 @pytest.fixture
 def widget(qtbot: QtBot, controller: RecordingController) -> Iterator[PlayerWidget]:
     widget = PlayerWidget(controller)
-    qtbot.addWidget(widget, before_close_func=lambda w: w.stop())
+    qtbot.addWidget(widget, before_close_func=lambda w: w.shutdown())
     widget.show()
     yield widget
 
