@@ -14,7 +14,7 @@ GUI-thread garbage collector) over that cache, off screen:
   the real search box (`QTest.keyClicks`, the real ``textChanged`` → `FeedPresenter`
   debounce → `FeedModel.set_query` path), every keystroke allowed to settle. Per keystroke
   two times are taken: *user-perceived* (key press to the viewport painted, which includes
-  the presenter's 150 ms debounce) and *debounce excluded* (the model reset beginning,
+  the presenter's debounce) and *debounce excluded* (the model reset beginning,
   i.e. the debounce firing, to the viewport painted). Keystrokes that leave the query
   unchanged (a trailing space) update nothing and are skipped;
 - **RSS**: ``VmRSS`` of the app process after opening and searching (``VmHWM``: its peak),
@@ -219,7 +219,7 @@ def main() -> None:
         cost_of[slowest], KEYSTROKE_TARGET_MS, "ms", note=f"typing {slowest[1]!r}",
     )
     _support.report(
-        "search keystroke → updated view, user-perceived incl. 150 ms debounce (median)",
+        "search keystroke → updated view, user-perceived, debounce included (median)",
         _support.median([k["perceived_s"] for k in strokes]) * 1000, KEYSTROKE_TARGET_MS, "ms",
     )
     print("  per keystroke (median of runs): typed → matches, debounce excluded / perceived")

@@ -373,7 +373,7 @@ class FeedPresenter(_TaskOwner):
         api: FeedApi,
         *,
         clock: Callable[[], float] = time.time,
-        debounce_ms: int = 150,
+        debounce_ms: int = 0,
         remote_delay_ms: int = 600,
         parent: QObject | None = None,
     ) -> None:
@@ -453,7 +453,9 @@ class FeedPresenter(_TaskOwner):
 
     @Slot(str)
     def set_search_text(self, text: str) -> None:
-        """Typing: apply after a short pause (every keystroke would re-query)."""
+        """Typing: the cache answers on the next turn of the event loop, so keystrokes that
+        arrive together (a paste, fast typing) make one query, and a lone keystroke shows
+        its matches within a frame or two; the server is asked only after a longer pause."""
         self._text = text
         if not text.strip():
             self.apply_now()  # clearing is instant
