@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 
 from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
 
@@ -12,6 +13,12 @@ RAHUL = "uuid-rahul"
 NAMES = {ME: "Me Myself", ASHA: "Asha Verma", RAHUL: "Rahul Rao"}
 NUMBER = "+919837211131"
 OTHER = "+919812345678"
+
+IST = timezone(timedelta(hours=5, minutes=30))
+#: Monday 11 March 2024, 14:00 in India.
+T = int(datetime(2024, 3, 11, 14, 0, tzinfo=IST).timestamp())
+HOUR = 3600
+DAY = 86400
 
 
 def call(

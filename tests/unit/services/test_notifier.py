@@ -4,7 +4,6 @@ restarts, a summary instead of a flood, silence under Do not disturb. No Qt."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,17 @@ from desktop_app.services.sync import SyncEngine
 from desktop_app.services.worklist import Reach
 from desktop_app.store import CallStore
 from tests.unit.services.fakes import FakeLogSource
-from tests.unit.services.missed_builders import ASHA, ME, NUMBER, OTHER, RAHUL, call
-
-IST = timezone(timedelta(hours=5, minutes=30))
-#: Monday 11 March 2024, 14:00 in India.
-T = int(datetime(2024, 3, 11, 14, 0, tzinfo=IST).timestamp())
-HOUR = 3600
+from tests.unit.services.missed_builders import (
+    ASHA,
+    HOUR,
+    IST,
+    ME,
+    NUMBER,
+    OTHER,
+    RAHUL,
+    T,
+    call,
+)
 
 
 @pytest.fixture

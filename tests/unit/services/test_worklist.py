@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
@@ -20,13 +20,19 @@ from desktop_app.services.worklist import (
     format_try,
 )
 from desktop_app.store import CallStore
-from tests.unit.services.missed_builders import ASHA, ME, NUMBER, OTHER, RAHUL, call
+from tests.unit.services.missed_builders import (
+    ASHA,
+    DAY,
+    HOUR,
+    IST,
+    ME,
+    NUMBER,
+    OTHER,
+    RAHUL,
+    T,
+    call,
+)
 
-IST = timezone(timedelta(hours=5, minutes=30))
-#: Monday 11 March 2024, 14:00 in India.
-T = int(datetime(2024, 3, 11, 14, 0, tzinfo=IST).timestamp())
-HOUR = 3600
-DAY = 86400
 HOURS = WorkingHours(tz=IST)  # 09:00-18:00, Monday to Saturday
 
 
