@@ -23,6 +23,8 @@ import ctypes
 import gc
 import logging
 import sys
+import time
+from collections.abc import Callable
 from typing import Final
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -109,11 +111,25 @@ class GuiThreadGarbageCollector(QObject):
     timers; they go on firing for freed memory and the app crashes later in
     ``sendThroughObjectEventFilters``. So automatic collection is switched off while this
     object runs, and the same generational thresholds are checked on a GUI-thread timer.
+
+    CPython itself holds back full collections until the long-lived objects have grown by a
+    quarter; that count is not visible from Python, so full collections (the ones that
+    stall the window for tens of milliseconds) are instead spaced by `full_every_s`.
     """
 
-    def __init__(self, interval_ms: int = 500, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        interval_ms: int = 500,
+        parent: QObject | None = None,
+        *,
+        full_every_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("guiThreadGarbageCollector")
+        self._full_every_s = full_every_s
+        self._clock = clock
+        self._last_full = clock()
         self._thresholds = gc.get_threshold()
         self._was_enabled = gc.isenabled()
         self._timer = QTimer(self)
@@ -144,5 +160,9 @@ class GuiThreadGarbageCollector(QObject):
         if first > t0:
             generation = 0
             if second > t1:
-                generation = 2 if third > t2 else 1
+                generation = 1
+                now = self._clock()
+                if third > t2 and now - self._last_full >= self._full_every_s:
+                    generation = 2
+                    self._last_full = now
             gc.collect(generation)

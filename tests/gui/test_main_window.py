@@ -501,6 +501,33 @@ def test_garbage_is_collected_on_the_gui_thread_only(qapp: QApplication) -> None
     assert not collector.active
 
 
+def test_full_collections_are_spaced_out(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full collection stalls the window; the collector allows one a minute at most."""
+    import gc
+
+    from desktop_app.ui import qt_fixes
+
+    collected: list[int] = []
+    monkeypatch.setattr(qt_fixes.gc, "get_threshold", lambda: (10, 1, 1))
+    monkeypatch.setattr(qt_fixes.gc, "get_count", lambda: (50, 2, 2))  # every one crossed
+    monkeypatch.setattr(qt_fixes.gc, "collect", lambda generation=2: collected.append(generation))
+    now = [1000.0]
+    collector = qt_fixes.GuiThreadGarbageCollector(
+        interval_ms=60_000, full_every_s=60.0, clock=lambda: now[0]
+    )
+    enabled = gc.isenabled()
+    try:
+        for advance in (0.0, 61.0, 1.0, 58.0):
+            now[0] += advance
+            collector.check()
+    finally:
+        collector.deleteLater()
+    assert collected == [1, 2, 1, 1]
+    assert gc.isenabled() == enabled
+
+
 async def test_theme_follows_the_system_colour_scheme(qapp: QApplication) -> None:
     hints = qapp.styleHints()
     original_palette = qapp.palette()
