@@ -459,15 +459,26 @@ class UsersService:
 
     # -- changing -------------------------------------------------------------------------
 
-    async def add(self, new: NewUser) -> SaveResult:
-        """Add a user (sent at most once), then refresh; see the module docstring."""
-        params = validation.new_user_params(new)
+    def _refuse_duplicates(
+        self, params: Mapping[str, str], *, exclude_uuid: str | None = None
+    ) -> None:
+        """Raise FieldErrors when the params about to be sent reuse another user's contact
+        number or extension (the cache knows before the server says so)."""
         errors = self.uniqueness_errors(
-            number=(params["country_code"], params["contact_number"]),
+            number=(params["country_code"], params["contact_number"])
+            if "contact_number" in params
+            else None,
             extension=int(params["extension"]) if "extension" in params else None,
+            exclude_uuid=exclude_uuid,
         )
         if errors:
             raise FieldErrors(errors)
+
+
+    async def add(self, new: NewUser) -> SaveResult:
+        """Add a user (sent at most once), then refresh; see the module docstring."""
+        params = validation.new_user_params(new)
+        self._refuse_duplicates(params)
         known = frozenset(u.uuid for u in self._users)
         try:
             uuid = await self._client.add_user(new)
@@ -509,15 +520,7 @@ class UsersService:
     async def apply_update(self, update: UserUpdate, *, before: User | None = None) -> SaveResult:
         """Send `update` as it is (checked for uniqueness first), then refresh."""
         params = validation.user_update_params(update)
-        errors = self.uniqueness_errors(
-            number=(params["country_code"], params["contact_number"])
-            if "contact_number" in params
-            else None,
-            extension=int(params["extension"]) if "extension" in params else None,
-            exclude_uuid=update.uuid,
-        )
-        if errors:
-            raise FieldErrors(errors)
+        self._refuse_duplicates(params, exclude_uuid=update.uuid)
         try:
             message = await self._client.update_user(update)
         except OutcomeUnknown as exc:
