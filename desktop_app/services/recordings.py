@@ -2,17 +2,33 @@
 
 Recordings are played from local files only: QtMultimedia's FFmpeg backend prints media URLs
 to stderr, and a recording link is a short-lived credential. So a recording is fetched once
-(a fresh link each time, never stored), written atomically by the downloader (``.part``, then
-rename) and replayed from disk until evicted.
+(a fresh link each time, never stored) and replayed from disk until evicted.
+
+Several processes may share the cache directory (two app instances, the app and the command
+line). So a download goes to a partial file that belongs to its writer alone: its name
+carries the writer's machine, process id and a random part, and it is created with
+``O_EXCL``. Only a finished file is moved into place, by an atomic rename, so a reader sees
+the old file or the new one, never half of one; two writers of one recording both succeed
+and the last rename wins (same content). Leftover partial files are removed only when their
+writer is gone: its process is no longer alive on this machine, or the file has not been
+written for a day.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import hashlib
 import logging
 import os
+import re
+import secrets
+import shutil
+import socket
+import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -22,6 +38,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES: Final = 500 * 1024 * 1024
 PART_SUFFIX: Final = ".part"
+#: Partial files are hidden (a leading dot) so nothing lists them as recordings.
+STAGING_PREFIX: Final = ".dl-"
+#: A partial file not written for this long is abandoned, whoever its writer was.
+STALE_PARTIAL_AGE_S: Final = 24 * 60 * 60.0
+# ".dl-<host>-<pid>-<random>" plus, while the downloader writes it, its own ".part".
+_STAGING_NAME: Final = re.compile(
+    re.escape(STAGING_PREFIX) + r"(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-[0-9a-f]{16}"
+    + r"(?:" + re.escape(PART_SUFFIX) + r")?"
+)
 _MAX_NAME_LENGTH: Final = 255
 # Characters no recording name needs and some file system forbids or treats specially.
 _FORBIDDEN_CHARS: Final = frozenset('/\\:*?"<>|')
@@ -33,6 +58,58 @@ class Downloader(Protocol):
     async def download_recording(self, filename: str, destination: Path) -> Path:
         """Fetch a fresh link for `filename` and write the file to `destination` atomically."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who writes a partial file: a process on a machine (a short hash of its host name)."""
+
+    host: str
+    pid: int
+
+    @classmethod
+    def current(cls) -> Writer:
+        return cls(host=_host_tag(), pid=os.getpid())
+
+    def is_alive(self) -> bool:
+        """False only when certain: this machine, and no process with that id runs."""
+        return self.host != _host_tag() or pid_alive(self.pid)
+
+
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (True when it cannot be told).
+
+    Only POSIX can ask without side effects (signal 0); on Windows ``os.kill`` would end the
+    process, so there the age of the partial file alone decides.
+    """
+    if pid <= 0:
+        return False
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # EPERM: it exists, owned by someone else
+    return True
+
+
+def partial_writer(name: str) -> Writer | None:
+    """The writer encoded in a partial file's name (None: not one of ours, or a legacy name)."""
+    match = _STAGING_NAME.fullmatch(name)
+    if match is None:
+        return None
+    return Writer(host=match["host"], pid=int(match["pid"]))
+
+
+def is_partial_name(name: str) -> bool:
+    """A download in progress (or abandoned): ours, or a ``.part`` of an older version."""
+    return _STAGING_NAME.fullmatch(name) is not None or name.endswith(PART_SUFFIX)
 
 
 def safe_filename(filename: str) -> str:
@@ -76,12 +153,14 @@ class RecordingCache:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         downloader: Downloader,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if max_bytes < 0:
             raise ValueError("max_bytes must not be negative")
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self._downloader = downloader
+        self._clock = clock
         self._inflight: dict[str, asyncio.Task[Path]] = {}
         self._waiters: dict[str, int] = {}
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -104,10 +183,10 @@ class RecordingCache:
         name = safe_filename(filename)
         path = self.directory / name
         task = self._inflight.get(name)
-        if task is not None and task.cancelled():
+        if task is not None and (task.cancelled() or task.cancelling()):
             task = None  # abandoned by all its waiters a moment ago; start afresh
         if task is None:
-            if path.is_file():
+            if _is_regular_file(path):
                 self._touch(path)
                 return path
             task = asyncio.get_running_loop().create_task(
@@ -130,7 +209,7 @@ class RecordingCache:
     def cached_path(self, filename: str) -> Path | None:
         """The cached file of a recording without fetching it (None when absent)."""
         path = self.directory / safe_filename(filename)
-        return path if path.is_file() else None
+        return path if _is_regular_file(path) else None
 
     def size_bytes(self) -> int:
         """Bytes used by complete recordings (partial downloads are not counted)."""
@@ -144,12 +223,36 @@ class RecordingCache:
     # --------------------------------------------------------------- private
 
     async def _fetch(self, name: str, path: Path) -> Path:
+        staging = await asyncio.to_thread(self._reserve_partial)
+        try:
+            written = await self._downloader.download_recording(name, staging)
+            # os.replace never follows `path`: a symlink there is replaced, not written
+            # through, and a directory there fails rather than receiving the file.
+            await asyncio.to_thread(os.replace, written, path)
+        except BaseException:
+            # At once, not in a thread: a cancelled download must not linger. Both names
+            # are this writer's own (the downloader's ``.part`` of it too).
+            _unlink_quietly(staging)
+            _unlink_quietly(staging.with_name(staging.name + PART_SUFFIX))
+            raise
+        self._touch(path)
+        await asyncio.to_thread(self._evict, keep=path)
+        return path
+
+    def _reserve_partial(self) -> Path:
+        """Create this writer's own partial file (``O_EXCL``: never another's)."""
         # The user (or a cleaner) may have deleted the whole cache directory meanwhile.
         self.directory.mkdir(parents=True, exist_ok=True)
-        result = await self._downloader.download_recording(name, path)
-        self._touch(result)
-        await asyncio.to_thread(self._evict, keep=result)
-        return result
+        writer = Writer.current()
+        while True:
+            name = f"{STAGING_PREFIX}{writer.host}-{writer.pid}-{secrets.token_hex(8)}"
+            staging = self.directory / name
+            try:
+                fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            os.close(fd)
+            return staging
 
     def _forget(self, name: str, task: asyncio.Task[Path]) -> None:
         if self._inflight.get(name) is task:
@@ -163,24 +266,28 @@ class RecordingCache:
         stamp = max(time.time_ns(), self._last_stamp_ns + 1)
         self._last_stamp_ns = stamp
         try:
-            os.utime(path, ns=(stamp, stamp))
+            os.utime(path, ns=(stamp, stamp), follow_symlinks=_UTIME_FOLLOWS_LINKS)
         except OSError as exc:
             log.warning("Could not mark %s as recently used: %s", path.name, exc.strerror)
 
     def _entries(self) -> Iterator[tuple[Path, os.stat_result]]:
-        """Complete recordings with their stat (skips partial files and directories)."""
+        """Complete recordings with their stat: regular files only.
+
+        Partial and hidden files are skipped, and so are links and directories: a link's
+        size is not the cache's to count, nor its target's to stamp or delete.
+        """
         try:
             children = list(self.directory.iterdir())
         except FileNotFoundError:
             return
         for child in children:
-            if child.name.endswith(PART_SUFFIX) or child.name.startswith("."):
+            if is_partial_name(child.name) or child.name.startswith("."):
                 continue
             try:
-                st = child.stat()
+                st = child.lstat()
             except OSError:
                 continue
-            if child.is_file():
+            if stat.S_ISREG(st.st_mode):
                 yield child, st
 
     def _evict(self, *, keep: Path | None) -> None:
@@ -197,10 +304,86 @@ class RecordingCache:
                 log.debug("Evicted recording %s (%d bytes)", path.name, st.st_size)
 
     def _remove_stale_parts(self) -> None:
-        """Partial downloads left by a crash: nothing will ever finish them."""
-        for child in self.directory.glob("*" + PART_SUFFIX):
-            if child.is_file():
-                _unlink_quietly(child)
+        """Remove partial downloads whose writer is gone; never a live writer's.
+
+        Gone means: the process that wrote it no longer runs on this machine, or the file
+        has not been written for `STALE_PARTIAL_AGE_S` (a crash on another machine sharing
+        the directory, a reused process id, a name without a writer from an older version).
+        """
+        now = self._clock()
+        for child in list(self.directory.iterdir()):
+            if not is_partial_name(child.name):
+                continue
+            try:
+                st = child.lstat()
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            writer = partial_writer(child.name)
+            abandoned = now - st.st_mtime > STALE_PARTIAL_AGE_S
+            gone = abandoned or (writer is not None and not writer.is_alive())
+            if gone and _unlink_quietly(child):
+                log.debug("Removed an abandoned partial download %s", child.name)
+
+
+def save_copy(source: Path, destination: Path) -> Path:
+    """Copy a recording to `destination` atomically and return the file written.
+
+    For "Save as…". The copy goes to a hidden file of its own beside the target and is
+    renamed into place, so the target is either untouched or complete. The target is never
+    opened: a symlink there is replaced (its target is left alone), a directory receives
+    the file under the recording's own name, and a pipe, device or socket is refused.
+    """
+    target = Path(destination)
+    mode = _lstat_mode(target)
+    if mode is not None and stat.S_ISDIR(mode):
+        target = target / source.name
+        mode = _lstat_mode(target)
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise OSError(errno.EEXIST, f"{target.name} is {kind}")
+    partial = _create_exclusive(target.parent, f".{target.name[:100]}.", PART_SUFFIX)
+    try:
+        with source.open("rb") as src, partial.open("wb") as out:
+            shutil.copyfileobj(src, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        _unlink_quietly(partial)
+        raise
+    return target
+
+
+def _create_exclusive(directory: Path, prefix: str, suffix: str) -> Path:
+    """A new empty file with a random name that no one else can have created."""
+    while True:
+        path = directory / f"{prefix}{secrets.token_hex(8)}{suffix}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+
+
+def _lstat_mode(path: Path) -> int | None:
+    try:
+        return path.lstat().st_mode
+    except FileNotFoundError:
+        return None
+
+
+def _is_regular_file(path: Path) -> bool:
+    """A regular file itself (not a link to one, which may point outside the cache)."""
+    mode = _lstat_mode(path)
+    return mode is not None and stat.S_ISREG(mode)
+
+
+# Stamp a link itself, never its target; where the platform cannot (Windows), `get` and
+# `_entries` have already refused links, so following is harmless there.
+_UTIME_FOLLOWS_LINKS: Final = os.utime not in os.supports_follow_symlinks
 
 
 def _unlink_quietly(path: Path) -> bool:

@@ -1,15 +1,19 @@
 """The recording cache: hits, LRU eviction by size, shared downloads, crash leftovers,
-hostile file names, and "not ready yet" reaching the caller. No Qt.
+other processes sharing the directory, links and folders where files are expected,
+hostile file names, "not ready yet" reaching the caller, and "Save as…". No Qt.
 
 The first tests drive the real client against the emulated service in-process (counting
 the requests it receives); the rest use a scripted downloader to hold a download open or
-make it fail at a chosen moment.
+make it fail at a chosen moment. The tests about other writers run a real second Python
+process on the same directory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +26,16 @@ from hypothesis import strategies as st
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.api.errors import NotReadyYet, ServerError, ValidationError
 from desktop_app.sandbox import SandboxApp, SandboxCall, SandboxConfig, create_app
-from desktop_app.services.recordings import RecordingCache, safe_filename
+from desktop_app.services.recordings import (
+    PART_SUFFIX,
+    STALE_PARTIAL_AGE_S,
+    RecordingCache,
+    Writer,
+    is_partial_name,
+    partial_writer,
+    safe_filename,
+    save_copy,
+)
 from tests.conftest import FAKE_TOKEN
 
 NOW = 1_700_000_000.0
@@ -285,7 +298,9 @@ async def test_when_every_waiter_leaves_the_download_stops_and_leaves_nothing(
     cache = RecordingCache(tmp_path, downloader=downloader)
     waiter = asyncio.create_task(cache.get("a.mp3"))
     await downloader.started.wait()
-    assert files_in(tmp_path) == {"a.mp3.part"}
+    partials = files_in(tmp_path)
+    assert partials and all(is_partial_name(n) for n in partials)
+    assert {partial_writer(n) for n in partials} == {Writer.current()}
 
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -300,14 +315,48 @@ async def test_when_every_waiter_leaves_the_download_stops_and_leaves_nothing(
     assert downloader.calls == ["a.mp3", "a.mp3"]
 
 
-async def test_partial_files_left_by_a_crash_are_removed_at_start(tmp_path: Path) -> None:
-    (tmp_path / "a.mp3").write_bytes(b"x" * 10)
-    (tmp_path / "b.mp3.part").write_bytes(b"x" * 10)
-    (tmp_path / "c.mp3.part").write_bytes(b"")
+def ended_process_pid() -> int:
+    """The id of a real process that has ended (and been reaped)."""
+    with subprocess.Popen([sys.executable, "-c", "pass"]) as process:
+        assert process.wait(timeout=60) == 0
+    return process.pid
 
-    cache = RecordingCache(tmp_path, downloader=FakeDownloader())
 
-    assert files_in(tmp_path) == {"a.mp3"}
+def partial_name(writer: Writer, token: str = "0123456789abcdef", *, part: bool = False) -> str:
+    return f".dl-{writer.host}-{writer.pid}-{token}" + (PART_SUFFIX if part else "")
+
+
+def write_aged(path: Path, age_s: float, *, now: float = NOW) -> None:
+    path.write_bytes(b"x" * 10)
+    os.utime(path, (now - age_s, now - age_s))
+
+
+async def test_only_partial_files_whose_writer_is_gone_are_removed_at_start(
+    tmp_path: Path,
+) -> None:
+    me = Writer.current()
+    gone = Writer(me.host, ended_process_pid())
+    elsewhere = Writer("0badc0de" if me.host != "0badc0de" else "0badf00d", gone.pid)
+    fresh, old = 60.0, STALE_PARTIAL_AGE_S + 60.0
+    write_aged(tmp_path / "a.mp3", old)
+    expected_kept = {"a.mp3"}
+    for name, age, kept in [
+        (partial_name(gone), fresh, False),  # its process has ended
+        (partial_name(gone, "1" * 16, part=True), fresh, False),  # the client's own .part
+        (partial_name(me), fresh, True),  # a live writer (this very process)
+        (partial_name(me, "2" * 16), old, False),  # not written for a day: abandoned
+        (partial_name(elsewhere), fresh, True),  # another machine: cannot tell, recent
+        (partial_name(elsewhere, "3" * 16), old, False),
+        ("b.mp3.part", fresh, True),  # an older version's name: recent, maybe alive
+        ("c.mp3.part", old, False),
+    ]:
+        write_aged(tmp_path / name, age)
+        if kept:
+            expected_kept.add(name)
+
+    cache = RecordingCache(tmp_path, downloader=FakeDownloader(), clock=FakeClock())
+
+    assert files_in(tmp_path) == expected_kept
     assert cache.size_bytes() == 10
 
 
@@ -413,3 +462,194 @@ async def test_clear_removes_every_recording(tmp_path: Path) -> None:
 
     assert cache.size_bytes() == 0
     assert cache.cached_path("a.mp3") is None
+
+
+# A second app instance on the same cache directory: it downloads `argv[2]` through its own
+# RecordingCache, writing half the file, then waits for a line on stdin before finishing
+# (so the test decides when), writing the same bytes `FakeDownloader` writes.
+SECOND_INSTANCE = r"""
+import asyncio, os, sys
+from pathlib import Path
+from desktop_app.services.recordings import RecordingCache
+
+class HeldDownloader:
+    async def download_recording(self, filename, destination):
+        partial = destination.with_name(destination.name + ".part")
+        partial.write_bytes(b"\0" * 50)
+        print("started", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        partial.write_bytes(filename.encode().ljust(100, b"\0"))
+        os.replace(partial, destination)
+        return destination
+
+async def main():
+    cache = RecordingCache(Path(sys.argv[1]), downloader=HeldDownloader())
+    path = await cache.get(sys.argv[2])
+    print("done", path.name, path.read_bytes() == sys.argv[2].encode().ljust(100, b"\0"))
+
+asyncio.run(main())
+"""
+PROCESS_TIMEOUT_S = 60.0
+
+
+class SecondInstance:
+    """A real second process whose download of one recording is held open mid-way."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    @classmethod
+    async def start(cls, directory: Path, name: str) -> SecondInstance:
+        import desktop_app
+
+        env = dict(os.environ, PYTHONPATH=str(Path(desktop_app.__file__).parents[1]))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SECOND_INSTANCE, str(directory), name, env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), PROCESS_TIMEOUT_S)
+        if line != b"started\n":
+            _out, err = await asyncio.wait_for(process.communicate(), PROCESS_TIMEOUT_S)
+            pytest.fail(f"second instance did not start: {err.decode()[-2000:]}")
+        return cls(process)
+
+    def partials(self, directory: Path) -> set[str]:
+        return {n for n in files_in(directory) if (w := partial_writer(n)) and w.pid == self.pid}
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    async def finish(self) -> str:
+        """Let the download complete; the process's last line (stderr on failure)."""
+        out, err = await asyncio.wait_for(self.process.communicate(b"go\n"), PROCESS_TIMEOUT_S)
+        assert self.process.returncode == 0, err.decode()[-2000:]
+        return out.decode().strip()
+
+
+async def test_a_second_instance_starting_up_keeps_a_live_download(tmp_path: Path) -> None:
+    other = await SecondInstance.start(tmp_path, "a.mp3")
+    held = other.partials(tmp_path)
+    assert held
+
+    cache = RecordingCache(tmp_path, downloader=FakeDownloader(), clock=FakeClock())
+
+    assert other.partials(tmp_path) == held
+    assert await other.finish() == "done a.mp3 True"
+    assert cache.cached_path("a.mp3") == tmp_path / "a.mp3"
+    assert files_in(tmp_path) == {"a.mp3"}
+
+
+async def test_two_processes_downloading_one_recording_both_succeed(tmp_path: Path) -> None:
+    other = await SecondInstance.start(tmp_path, "a.mp3")
+    cache = RecordingCache(tmp_path, downloader=FakeDownloader(size=100), clock=FakeClock())
+
+    path = await cache.get("a.mp3")  # completes while the other download is half done
+
+    assert path.read_bytes() == b"a.mp3".ljust(100, b"\0")
+    assert other.partials(tmp_path)
+    assert await other.finish() == "done a.mp3 True"  # its rename replaced ours: same bytes
+    assert path.read_bytes() == b"a.mp3".ljust(100, b"\0")
+    assert files_in(tmp_path) == {"a.mp3"}
+
+
+async def test_a_link_in_the_cache_is_replaced_never_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.mp3"
+    outside.write_bytes(b"not the cache's" * 100)
+    os.utime(outside, ns=(1_000_000_000, 1_000_000_000))
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    (cache_dir / "a.mp3").symlink_to(outside)
+    downloader = FakeDownloader(size=100)
+    cache = RecordingCache(cache_dir, downloader=downloader)
+
+    assert cache.cached_path("a.mp3") is None
+    assert cache.size_bytes() == 0
+    path = await cache.get("a.mp3")
+
+    assert downloader.calls == ["a.mp3"]
+    assert not path.is_symlink() and path.read_bytes() == b"a.mp3".ljust(100, b"\0")
+    assert outside.read_bytes() == b"not the cache's" * 100
+    assert outside.stat().st_mtime_ns == 1_000_000_000
+
+
+async def test_a_folder_where_a_recording_belongs_is_an_error_not_a_destination(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.mp3").mkdir()
+    (tmp_path / "a.mp3" / "keep.txt").write_bytes(b"mine")
+    cache = RecordingCache(tmp_path, downloader=FakeDownloader())
+
+    with pytest.raises(OSError):
+        await cache.get("a.mp3")
+
+    assert files_in(tmp_path) == {"a.mp3"}
+    assert files_in(tmp_path / "a.mp3") == {"keep.txt"}
+
+
+def test_save_copy_writes_a_complete_copy_and_nothing_else(tmp_path: Path) -> None:
+    source = tmp_path / "rec.mp3"
+    source.write_bytes(b"audio" * 1000)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "kept.mp3").write_bytes(b"old")
+
+    written = save_copy(source, out / "kept.mp3")
+
+    assert written == out / "kept.mp3"
+    assert written.read_bytes() == b"audio" * 1000
+    assert files_in(out) == {"kept.mp3"}
+
+
+def test_save_copy_into_a_folder_writes_the_recording_inside_it(tmp_path: Path) -> None:
+    source = tmp_path / "rec.mp3"
+    source.write_bytes(b"audio")
+    folder = tmp_path / "Recordings"
+    folder.mkdir()
+
+    written = save_copy(source, folder)
+
+    assert written == folder / "rec.mp3"
+    assert files_in(folder) == {"rec.mp3"}
+    assert written.read_bytes() == b"audio"
+
+
+def test_save_copy_replaces_a_link_and_leaves_its_target_alone(tmp_path: Path) -> None:
+    source = tmp_path / "rec.mp3"
+    source.write_bytes(b"audio")
+    precious = tmp_path / "precious.txt"
+    precious.write_bytes(b"do not overwrite")
+    link = tmp_path / "out.mp3"
+    link.symlink_to(precious)
+
+    save_copy(source, link)
+
+    assert not link.is_symlink() and link.read_bytes() == b"audio"
+    assert precious.read_bytes() == b"do not overwrite"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_save_copy_refuses_a_pipe_without_opening_it(tmp_path: Path) -> None:
+    source = tmp_path / "rec.mp3"
+    source.write_bytes(b"audio")
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / "pipe")
+
+    with pytest.raises(OSError) as caught:
+        save_copy(source, out / "pipe")  # opening it would block until a reader came
+
+    assert caught.value.strerror == "pipe is not a regular file"
+    assert files_in(out) == {"pipe"}
+
+
+def test_a_failed_save_copy_leaves_no_partial_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+
+    with pytest.raises(FileNotFoundError):
+        save_copy(tmp_path / "missing.mp3", out / "kept.mp3")
+
+    assert files_in(out) == set()
