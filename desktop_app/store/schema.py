@@ -127,4 +127,27 @@ _USERS: tuple[str, ...] = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _MISSED_CALLS, _USERS)
+# The dial guard's memory (DialRecords): every click-to-call this machine sent, written
+# "in_flight" before the request leaves and settled after, so an unclear outcome (or a
+# crash mid-request) still blocks a redial after a restart and in a second instance.
+# Times are wall-clock epoch seconds (REAL): they must mean the same after a restart.
+_DIALS: tuple[str, ...] = (
+    """
+    CREATE TABLE dials (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        number       TEXT NOT NULL,
+        country_code TEXT NOT NULL,
+        national     TEXT NOT NULL,
+        agent_uuid   TEXT NOT NULL,
+        started_at   REAL NOT NULL,
+        ended_at     REAL,
+        state        TEXT NOT NULL,
+        unique_id    TEXT,
+        call_id      TEXT
+    )
+    """,
+    "CREATE INDEX dials_number ON dials(number, state)",
+    "CREATE INDEX dials_started ON dials(started_at)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _MISSED_CALLS, _USERS, _DIALS)
