@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import sys
 from collections.abc import Coroutine
 from enum import StrEnum
@@ -19,7 +18,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop_app.api.errors import MyOperatorError, NotReadyYet
 from desktop_app.api.models import CallLog
-from desktop_app.services.recordings import RecordingCache
+from desktop_app.services.recordings import RecordingCache, save_copy
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +143,11 @@ class RecordingController(QObject):
         self._fetch_task = task
 
     def save_to(self, destination: str | Path) -> None:
-        """Copy the ready recording to `destination` off the UI thread; emits saved/saveFailed."""
+        """Copy the ready recording to `destination` off the UI thread; emits saved/saveFailed.
+
+        The copy is atomic and never written through a link (see `save_copy`); a folder
+        receives it under the recording's name, and `saved` names the file written.
+        """
         source = self._path
         if source is None:
             self.saveFailed.emit("There is no recording to save yet.")
@@ -184,12 +187,12 @@ class RecordingController(QObject):
 
     async def _save(self, source: Path, destination: Path) -> None:
         try:
-            await asyncio.to_thread(shutil.copyfile, source, destination)
+            written = await asyncio.to_thread(save_copy, source, destination)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             self.saveFailed.emit(f"The recording could not be saved to {destination}: {reason}.")
             return
-        self.saved.emit(str(destination))
+        self.saved.emit(str(written))
 
     def _start(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro, name=name)

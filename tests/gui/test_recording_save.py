@@ -1,0 +1,83 @@
+"""'Save as…' through the recording presenter: the copy is atomic and never written
+through a link; a folder chosen as the target receives the file under the recording's name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from desktop_app.services.recordings import RecordingCache
+from desktop_app.ui.recording_controller import RecordingController, RecordingState
+from tests.gui.conftest import signal_future
+from tests.gui.test_player import make_call
+
+TIMEOUT = 10.0
+AUDIO = b"ID3 recorded audio" * 64
+
+
+class CopyDownloader:
+    async def download_recording(self, filename: str, destination: Path) -> Path:
+        await asyncio.to_thread(destination.write_bytes, AUDIO)
+        return destination
+
+
+@pytest.fixture
+async def controller(tmp_path: Path) -> RecordingController:
+    cache = RecordingCache(tmp_path / "recordings", downloader=CopyDownloader())
+    await cache.get("rec-1.mp3")
+    controller = RecordingController(cache)
+    controller.load_call(make_call())
+    assert controller.state is RecordingState.READY
+    return controller
+
+
+async def test_saving_into_a_folder_writes_the_recording_inside_it(
+    tmp_path: Path, controller: RecordingController
+) -> None:
+    folder = tmp_path / "Music"
+    folder.mkdir()
+    saved = signal_future(controller.saved)
+    failed = signal_future(controller.saveFailed)
+
+    controller.save_to(folder)
+    done, _ = await asyncio.wait({saved, failed}, timeout=TIMEOUT, return_when="FIRST_COMPLETED")
+
+    assert done == {saved}, failed.result() if failed.done() else "timed out"
+    assert saved.result() == (str(folder / "rec-1.mp3"),)
+    assert sorted(p.name for p in folder.iterdir()) == ["rec-1.mp3"]
+    assert (folder / "rec-1.mp3").read_bytes() == AUDIO
+
+
+async def test_saving_over_a_link_replaces_the_link_not_its_target(
+    tmp_path: Path, controller: RecordingController
+) -> None:
+    precious = tmp_path / "notes.txt"
+    precious.write_bytes(b"someone's notes")
+    link = tmp_path / "kept.mp3"
+    link.symlink_to(precious)
+    saved = signal_future(controller.saved)
+
+    controller.save_to(link)
+
+    assert await asyncio.wait_for(saved, TIMEOUT) == (str(link),)
+    assert precious.read_bytes() == b"someone's notes"
+    assert not link.is_symlink() and link.read_bytes() == AUDIO
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+async def test_saving_onto_a_pipe_is_refused_in_one_sentence(
+    tmp_path: Path, controller: RecordingController
+) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    failed = signal_future(controller.saveFailed)
+
+    controller.save_to(pipe)
+
+    (sentence,) = await asyncio.wait_for(failed, TIMEOUT)
+    assert sentence == f"The recording could not be saved to {pipe}: pipe is not a regular file."
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe", "recordings"]
