@@ -42,6 +42,7 @@ from desktop_app.api.errors import (
 )
 from desktop_app.api.models import CallLog, LogPage
 from desktop_app.services.clock import Clock, Sleep
+from desktop_app.services.tasks import describe_failure
 from desktop_app.store import CallQuery, CallStore
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,9 @@ META_OLDER_CURSOR = "sync.older_cursor"
 META_LAST_SUCCESS = "sync.last_success"
 META_API_TOTAL = "sync.api_total"
 
-SyncState = Literal["idle", "syncing", "backing_off", "offline", "auth_failed"]
+#: "failed": something other than the service went wrong (the cache could not be saved,
+#: a bug); the task supervisor restarts the loop and says when (`report_failure`).
+SyncState = Literal["idle", "syncing", "backing_off", "offline", "auth_failed", "failed"]
 
 
 class LogSource(Protocol):
@@ -259,6 +262,13 @@ class SyncEngine:
                 if report_failure:  # else the caller reports it, with the retry time
                     self._set_status(self._failure_status(exc, retry_in=None))
                 raise
+            except Exception as exc:
+                # Not the service's doing (a full disk, a bug): say so rather than show the
+                # status from before as if nothing had happened.
+                self._set_status(replace(
+                    before, state="failed", retry_at=None, message=describe_failure(exc)
+                ))
+                raise
             except BaseException:
                 self._set_status(before)
                 raise
@@ -450,7 +460,10 @@ class SyncEngine:
         """Sync every `interval_s` until cancelled, backing off on failures.
 
         Returns only when the token is rejected (status ``auth_failed``): retrying would
-        fail the same way until the user enters a new token.
+        fail the same way until the user enters a new token. The service's failures are
+        handled here (it knows Retry-After); anything else (the cache could not be saved,
+        a bug) ends the call with status "failed": run it under
+        `TaskSupervisor.keep_running`, which restarts it with a backoff.
         """
         failures = 0
         self._refresh.clear()  # a request made while no loop ran is served by the first sync
@@ -477,6 +490,14 @@ class SyncEngine:
             self._refresh.clear()
             failures = 0
             await self._wait(interval_s, wake_on_refresh=True)
+
+    def report_failure(self, sentence: str, *, retry_in: float | None) -> None:
+        """What the supervisor of `run` decided after the loop failed with something other
+        than the service's errors: shown as the "failed" status until the next sync."""
+        retry_at = None if retry_in is None else self._clock() + retry_in
+        self._set_status(
+            replace(self._status, state="failed", retry_at=retry_at, message=sentence)
+        )
 
     def _backoff(self, failures: int) -> float:
         """5 s, 10 s, 20 s … capped at 5 min, each shortened by up to `jitter` at random so

@@ -56,6 +56,7 @@ from desktop_app.services.dialer import (
     outcome_text,
 )
 from desktop_app.services.phone_input import ParsedNumber, PhoneInputError, parse_dialable
+from desktop_app.services.tasks import TaskFailure
 from desktop_app.ui.presenters import _TaskOwner
 from desktop_app.ui.theme import LIGHT_COLORS, ThemeColors
 
@@ -653,7 +654,38 @@ class DialerPresenter(_TaskOwner):
 
     def _start(self, number_text: str, cc: str, agent_uuid: str, *, confirmed: bool) -> None:
         self._set_busy(True)  # synchronously: a second click finds the button disabled
-        self._spawn(self._dial(number_text, cc, agent_uuid, confirmed), "dialer-dial")
+        self._spawn(
+            self._dial(number_text, cc, agent_uuid, confirmed), "dialer-dial",
+            on_failure=self._dial_failed,
+        )
+
+    def _dial_failed(self, failure: TaskFailure) -> None:
+        """The dial ended in something the guard does not answer for (never retried): the
+        Call button comes back and "Placing the call…" gives way to a sentence. The guard
+        counts such a request as possibly sent, so the outcome is shown as unclear."""
+        self._set_busy(False)
+        self._generation += 1
+        gen = self._generation
+        if self.guard.unknown_attempts:
+            self._status(
+                gen,
+                f"The call may or may not have been placed: {failure.sentence} "
+                "Press Check again to look in the call log before calling again.",
+                KIND_UNKNOWN,
+            )
+        else:
+            self._status(gen, f"The call was not placed: {failure.sentence}", KIND_ERROR)
+
+    def _task_failed(self, failure: TaskFailure) -> None:
+        """A follow-up or a check that failed: the status line says so instead of
+        "checking…" forever (the window's status bar has the details)."""
+        current = (f"dialer-follow-{self._generation}", f"dialer-check-{self._generation}",
+                   "dialer-check-now")
+        if failure.name in current:  # an older call's follow-up does not own the line
+            self._status(
+                self._generation, f"The call log could not be checked: {failure.sentence}",
+                KIND_ERROR,
+            )
 
     def _set_busy(self, busy: bool) -> None:
         if busy != self._busy:

@@ -13,6 +13,7 @@ the services down cleanly, then calls `close_now`.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Final
 
@@ -105,6 +106,8 @@ class MainWindow(QMainWindow):
         self._export_dialog: QFileDialog | None = None
         self._colors: ThemeColors = LIGHT_COLORS
         self._connection_state = ""
+        #: Background failures still standing (task name -> sentence), newest last.
+        self._problems: dict[str, str] = {}
         self._search_targets: list[tuple[QDockWidget, Callable[[], None]]] = []
         self.feed = feed
 
@@ -306,6 +309,12 @@ class MainWindow(QMainWindow):
             "Requests left in the account's shared budget (MyOperator allows about 20 a "
             "minute, 100 an hour and 500 a day for the whole account)"
         )
+        # A background task's failure, in words, until it recovers or is dismissed.
+        self.problem_label = self._status_label("statusProblem", "Problem", "")
+        self.problem_label.setTextFormat(Qt.TextFormat.RichText)
+        self.problem_label.linkActivated.connect(self._dismiss_problems)
+        self.problem_label.hide()
+        bar.addWidget(self.problem_label, 1)
         for label in (self.connection_label, self.last_sync_label, self.budget_label):
             bar.addPermanentWidget(label)
 
@@ -333,6 +342,7 @@ class MainWindow(QMainWindow):
             "idle": colors.answered_fg,
             "offline": colors.missed_fg,
             "auth_failed": colors.missed_fg,
+            "failed": colors.missed_fg,
             "backing_off": colors.banner_fg,
         }.get(self._connection_state)
         weight = "normal" if self._connection_state in ("idle", "syncing") else "bold"
@@ -357,6 +367,39 @@ class MainWindow(QMainWindow):
     @Slot(bool, str)
     def show_result(self, _ok: bool, text: str) -> None:
         self.show_message(text)
+
+    @Slot(str, str)
+    def show_problem(self, name: str, text: str) -> None:
+        """A background task (`name`) failed: say so until it recovers or is dismissed."""
+        self._problems.pop(name, None)
+        self._problems[name] = text
+        self._render_problems()
+
+    @Slot(str)
+    def clear_problem(self, name: str) -> None:
+        """The task `name` did its work again: its failure no longer stands."""
+        if self._problems.pop(name, None) is not None:
+            self._render_problems()
+
+    @property
+    def problem_text(self) -> str:
+        """The failure the status bar shows ("" when none stands)."""
+        return next(reversed(self._problems.values()), "")
+
+    def _dismiss_problems(self, _link: str = "") -> None:
+        self._problems.clear()
+        self._render_problems()
+
+    def _render_problems(self) -> None:
+        text = self.problem_text
+        others = len(self._problems) - 1
+        more = f" (and {others} more)" if others > 0 else ""
+        self.problem_label.setText(
+            f"{html.escape(text)}{more} <a href=\"dismiss\">Dismiss</a>" if text else ""
+        )
+        self.problem_label.setToolTip("\n".join(self._problems.values()))
+        self.problem_label.setAccessibleDescription(text)
+        self.problem_label.setVisible(bool(text))
 
     def apply_theme(self, colors: ThemeColors) -> None:
         self._colors = colors

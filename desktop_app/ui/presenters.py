@@ -1,9 +1,9 @@
 """Presenters: QObjects that own the app's asyncio tasks and turn services into signals.
 
-Widgets only render and forward; every coroutine the window needs runs here, with a strong
-reference, a name, and cancellation on close (qasync drops unreferenced tasks, and an
-``async def`` on a QWidget outlives its widget badly). Unexpected exceptions in a task go
-to ``sys.excepthook`` rather than vanish.
+Widgets only render and forward; every coroutine the window needs runs here, under a
+`TaskSupervisor` (desktop_app.services.tasks): a strong reference, a name, cancellation on
+close (qasync drops unreferenced tasks, and an ``async def`` on a QWidget outlives its
+widget badly), and failures logged and shown in words rather than lost.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import sys
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -28,6 +27,7 @@ from desktop_app.api.filters import build_filter_expression
 from desktop_app.api.models import CallLog, Direction, FilterGroup, LogPage
 from desktop_app.services.export import write_calls_csv
 from desktop_app.services.sync import SyncEngine, SyncResult, SyncStatus
+from desktop_app.services.tasks import FailureHandler, TaskFailure, TaskSupervisor
 from desktop_app.store import CallQuery, CallStore
 from desktop_app.ui.feed_model import FeedModel, row_from_log
 
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 #: Seconds between background syncs of a real account: 480 requests a day at most, under
 #: the account's 500 (shared with searches and recordings, which the budget also paces).
 LIVE_SYNC_INTERVAL_S = 180.0
+#: The sync loop's task name.
+SYNC_LOOP = "sync-loop"
 #: Calls a server page holds when the feed asks for more.
 SERVER_PAGE_SIZE = 100
 #: Days fetched per "load older calls".
@@ -43,48 +45,51 @@ OLDER_DAYS = 7
 
 
 class _TaskOwner(QObject):
-    """Named tasks with strong references; bugs reach the excepthook."""
+    """A presenter's tasks, run by its own `TaskSupervisor` (named, newest wins, failures
+    logged and reported, cancelled on close). The workspace adopts each owner's supervisor
+    into its own (`supervise_under`), so failures also reach the window's status bar."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._closed = False
+        self.tasks = TaskSupervisor(type(self).__name__)
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self.tasks.closed
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
-        if self._closed:
-            coro.close()
-            raise RuntimeError(f"{self.objectName()} is closed; {name} not started")
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
+    @property
+    def _closed(self) -> bool:
+        return self.tasks.closed
 
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            sys.excepthook(type(exc), exc, exc.__traceback__)
+    def supervise_under(self, root: TaskSupervisor) -> None:
+        """Report this owner's failures to `root` too, and close with it."""
+        self.tasks.label = self.objectName() or self.tasks.label
+        root.adopt(self.tasks)
+
+    def _spawn(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        name: str,
+        *,
+        on_failure: FailureHandler | None = None,
+    ) -> asyncio.Task[Any]:
+        """Start `coro` as `name` (cancelling an older one of that name); a failure is
+        reported, and `on_failure` (default `_task_failed`) puts the controls back."""
+        return self.tasks.spawn(
+            name, coro, on_failure=on_failure if on_failure is not None else self._task_failed
+        )
+
+    def _task_failed(self, failure: TaskFailure) -> None:
+        """Override to return a control to a usable state with `failure.text`."""
 
     def cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self.tasks.cancel_all()
 
     async def aclose(self) -> None:
         """Stop timers, cancel every task and wait until they have all finished."""
-        self._closed = True
         for timer in self.findChildren(QTimer):
             timer.stop()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.tasks.aclose()
 
 
 # ---------------------------------------------------------------------------- status
@@ -99,6 +104,11 @@ def connection_text(status: SyncStatus, now: float) -> str:
     retry = ""
     if status.retry_at is not None:
         retry = f"retrying in {max(0, math.ceil(status.retry_at - now))} s"
+    if status.state == "failed":
+        # The sentence says what failed ("The call cache could not be saved: the disk is
+        # full."); the countdown says the sync has not given up.
+        text = status.message or "Syncing failed."
+        return f"{text} {retry[0].upper()}{retry[1:]}." if retry else text
     if status.state == "backing_off":
         return f"Rate-limited: {retry}" if retry else "Rate-limited"
     if status.state == "offline":
@@ -154,7 +164,6 @@ class SyncPresenter(_TaskOwner):
         self._budget = budget
         self._interval_s = interval_s
         self._clock = clock
-        self._loop_task: asyncio.Task[Any] | None = None
         self._texts = ("", "", "")
         self._unsubscribe = [
             engine.add_listener(self._on_status),
@@ -171,7 +180,8 @@ class SyncPresenter(_TaskOwner):
 
     @property
     def running(self) -> bool:
-        return self._loop_task is not None and not self._loop_task.done()
+        """Whether the sync loop is alive (syncing, waiting, or waiting to restart)."""
+        return self.tasks.running(SYNC_LOOP)
 
     @property
     def connection_text(self) -> str:
@@ -189,7 +199,9 @@ class SyncPresenter(_TaskOwner):
         """Start the background sync loop (a first sync at once, then every interval)."""
         if self.running or self._closed:
             return
-        self._loop_task = self._spawn(self._engine.run(self._interval_s), "sync-loop")
+        self.tasks.keep_running(
+            SYNC_LOOP, lambda: self._engine.run(self._interval_s), on_failure=self._loop_failed
+        )
         self._ticker.start()
         self._update_texts()
 
@@ -198,6 +210,7 @@ class SyncPresenter(_TaskOwner):
         """F5: sync now (restarting the loop if it had stopped, e.g. after a bad token)."""
         if self.running:
             self._engine.request_refresh()
+            self.tasks.retry_now(SYNC_LOOP)  # F5 also cuts a restart's backoff short
         elif not self._closed:
             self.start()
 
@@ -212,7 +225,14 @@ class SyncPresenter(_TaskOwner):
         self._unsubscribe = []
         await super().aclose()
 
+    def _loop_failed(self, failure: TaskFailure) -> None:
+        """The loop died of something the engine does not handle (a full disk, a bug):
+        the status bar says what, and when the supervisor starts it again."""
+        self._engine.report_failure(failure.sentence, retry_in=failure.retry_in)
+
     def _on_status(self, status: SyncStatus) -> None:
+        if status.state == "idle":
+            self.tasks.report_recovered(SYNC_LOOP)
         self.statusChanged.emit(status)
         self._update_texts()
 
@@ -569,7 +589,8 @@ class FeedPresenter(_TaskOwner):
         if self._closed:
             return
         rows = self._model.rows_for_export()
-        self._spawn(self._export(Path(path), rows), "feed-export")
+        # Named by file: a second export elsewhere does not cancel the first.
+        self._spawn(self._export(Path(path), rows), f"feed-export:{path}")
 
     # --------------------------------------------------------------- tasks
 

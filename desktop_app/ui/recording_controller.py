@@ -1,24 +1,25 @@
 """The presenter between the recording cache and the player widget.
 
-It owns the asyncio tasks (fetch, save a copy) so the widget holds no coroutine and no
-business rule: the widget only renders `state`/`message` and plays the file it is handed.
+It owns the asyncio tasks (fetch, save a copy), run by its `TaskSupervisor` (see
+`desktop_app.ui.presenters._TaskOwner`), so the widget holds no coroutine and no business
+rule: the widget only renders `state`/`message` and plays the file it is handed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from collections.abc import Coroutine
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Final
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop_app.api.errors import MyOperatorError, NotReadyYet
 from desktop_app.api.models import CallLog
 from desktop_app.services.recordings import RecordingCache, save_copy
+from desktop_app.services.tasks import TaskFailure
+from desktop_app.ui.presenters import _TaskOwner
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,11 @@ class RecordingState(StrEnum):
 
 
 NOT_READY_MESSAGE = "Not ready yet — MyOperator is still processing this recording."
+#: The one fetch at a time: selecting another call starts a new one, which wins.
+FETCH_TASK: Final = "recording-fetch"
 
 
-class RecordingController(QObject):
+class RecordingController(_TaskOwner):
     """Fetches the selected call's recording into the cache and tells the player about it.
 
     Fetching is on demand (Play, Space, Retry) unless `auto_fetch`: each fetch spends a
@@ -70,8 +73,6 @@ class RecordingController(QObject):
         self._state = RecordingState.NONE
         self._message = ""
         self._path: Path | None = None
-        self._fetch_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------- reading
 
@@ -139,8 +140,10 @@ class RecordingController(QObject):
         if self._state in (RecordingState.FETCHING, RecordingState.READY):
             return
         self._set_state(RecordingState.FETCHING, "Fetching recording…")
-        task = self._start(self._fetch(call, call.filename, autoplay), f"recording-fetch:{call.id}")
-        self._fetch_task = task
+        self._spawn(
+            self._fetch(call, call.filename, autoplay), FETCH_TASK,
+            on_failure=lambda failure: self._fetch_failed(call, failure),
+        )
 
     def save_to(self, destination: str | Path) -> None:
         """Copy the ready recording to `destination` off the UI thread; emits saved/saveFailed.
@@ -152,13 +155,17 @@ class RecordingController(QObject):
         if source is None:
             self.saveFailed.emit("There is no recording to save yet.")
             return
-        self._start(self._save(source, Path(destination)), "recording-save")
+        # Named by destination: saving a second copy elsewhere does not cancel the first.
+        self._spawn(
+            self._save(source, Path(destination)), f"recording-save:{destination}",
+            on_failure=lambda failure: self.saveFailed.emit(
+                f"The recording could not be saved to {destination}: {failure.sentence}"
+            ),
+        )
 
     def cancel(self) -> None:
         """Cancel every task this controller started (the window calls it on close)."""
-        for task in list(self._tasks):
-            task.cancel()
-        self._fetch_task = None
+        self.cancel_tasks()
         if self._state is RecordingState.FETCHING:
             self._set_state(RecordingState.AVAILABLE, "Recording available — press Play.")
 
@@ -194,31 +201,16 @@ class RecordingController(QObject):
             return
         self.saved.emit(str(written))
 
-    def _start(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if self._fetch_task is task:
-            self._fetch_task = None
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            # A bug, not an expected failure: show it and let the excepthook report it.
-            if self._state is RecordingState.FETCHING:
-                self._set_state(
-                    RecordingState.ERROR, "Something went wrong fetching the recording."
-                )
-            sys.excepthook(type(exc), exc, exc.__traceback__)
+    def _fetch_failed(self, call: CallLog, failure: TaskFailure) -> None:
+        """A fetch that ended in something `_fetch` does not expect: never left "Fetching…"."""
+        if self._call is call and self._state is RecordingState.FETCHING:
+            self._set_state(
+                RecordingState.ERROR,
+                f"Something went wrong fetching the recording: {failure.sentence}",
+            )
 
     def _cancel_fetch(self) -> None:
-        if self._fetch_task is not None:
-            self._fetch_task.cancel()
-            self._fetch_task = None
+        self.tasks.cancel(FETCH_TASK)
 
     def _become_ready(self, path: Path, *, autoplay: bool) -> None:
         self._path = path

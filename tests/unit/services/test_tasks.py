@@ -1,0 +1,341 @@
+"""The task supervisor: named tasks, newest wins, failures reported in words (never in
+silence), loops restarted with a backoff, everything cancelled on close.
+
+Waits go through a `ManualClock`: nothing really sleeps, and a test advances time only
+once the supervisor is known to be waiting (`next_sleep`). The full disk is real: SQLite's
+``max_page_count`` on the real cache file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import random
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from desktop_app.api.budget import RequestBudget
+from desktop_app.api.client import MyOperatorClient, RetryPolicy
+from desktop_app.api.errors import NetworkError
+from desktop_app.sandbox import SandboxConfig, create_app
+from desktop_app.services.clock import ManualClock
+from desktop_app.services.sync import SyncEngine, SyncStatus
+from desktop_app.services.tasks import (
+    Backoff,
+    SupervisorClosed,
+    TaskFailure,
+    TaskSupervisor,
+    describe_failure,
+    is_operational,
+)
+from desktop_app.store import CallStore
+from tests.conftest import FAKE_TOKEN
+
+T = 1_700_000_000
+NO_JITTER = Backoff(base_s=5.0, cap_s=40.0, jitter=0.0)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T)
+
+
+@pytest.fixture
+async def supervisor(clock: ManualClock) -> AsyncIterator[TaskSupervisor]:
+    bugs: list[BaseException] = []
+    sup = TaskSupervisor("test", backoff=NO_JITTER, sleep=clock.sleep, bug_hook=bugs.append)
+    sup.bugs = bugs  # type: ignore[attr-defined]  # what the hook received, for asserts
+    yield sup
+    await sup.aclose()
+
+
+def listen(sup: TaskSupervisor) -> list[TaskFailure]:
+    heard: list[TaskFailure] = []
+    sup.add_failure_listener(heard.append)
+    return heard
+
+
+def fill_the_disk(store: CallStore) -> None:
+    """No room for one more page in the cache file: SQLite answers "database or disk is
+    full", as on a real full disk."""
+    conn = store.connection
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def free_the_disk(store: CallStore) -> None:
+    store.connection.execute("PRAGMA max_page_count = 1073741823")
+
+
+# ------------------------------------------------------------------ named, newest wins
+
+
+async def test_a_new_task_under_a_running_name_cancels_the_old_one(
+    supervisor: TaskSupervisor,
+) -> None:
+    gate = asyncio.Event()
+    first = supervisor.spawn("search", gate.wait())
+    second = supervisor.spawn("search", gate.wait())
+    await asyncio.sleep(0)
+    assert first.cancelled()
+    assert supervisor.task("search") is second
+    other = supervisor.spawn("export", gate.wait())  # another name runs alongside
+    gate.set()
+    await asyncio.gather(second, other)
+    assert not supervisor.running("search") and supervisor.names == []
+
+
+async def test_a_cancelled_task_is_not_a_failure(supervisor: TaskSupervisor) -> None:
+    heard = listen(supervisor)
+    task = supervisor.spawn("wait", asyncio.Event().wait())
+    await asyncio.sleep(0)
+    assert supervisor.cancel("wait")
+    await asyncio.gather(task, return_exceptions=True)
+    assert heard == [] and supervisor.bugs == []  # type: ignore[attr-defined]
+    assert not supervisor.cancel("wait")  # nothing left to cancel
+
+
+# --------------------------------------------------------------- failures, never silent
+
+
+async def test_a_one_shot_failure_reaches_its_owner_the_listeners_and_the_log(
+    supervisor: TaskSupervisor, caplog: pytest.LogCaptureFixture
+) -> None:
+    heard = listen(supervisor)
+    handled: list[TaskFailure] = []
+
+    async def dial() -> None:
+        raise NetworkError("The click-to-call request could not be sent: could not connect.")
+
+    caplog.set_level(logging.ERROR, logger="desktop_app.services.tasks")
+    task = supervisor.spawn("dial", dial(), on_failure=handled.append)
+    await asyncio.gather(task, return_exceptions=True)
+
+    assert [f.name for f in handled] == ["dial"] and heard == handled
+    assert handled[0].retry_in is None  # a one-shot is never retried
+    assert handled[0].text == "The click-to-call request could not be sent: could not connect."
+    assert "background task test/dial failed" in caplog.text
+    assert supervisor.bugs == []  # type: ignore[attr-defined]  # the world failing, not a bug
+    assert not supervisor.running("dial")
+
+
+async def test_a_bug_also_goes_to_the_bug_hook_and_a_failing_listener_hides_nothing(
+    supervisor: TaskSupervisor,
+) -> None:
+    def broken_listener(_failure: TaskFailure) -> None:
+        raise RuntimeError("listener bug")
+
+    supervisor.add_failure_listener(broken_listener)
+    heard = listen(supervisor)
+
+    async def buggy() -> None:
+        raise KeyError("oops")
+
+    await asyncio.gather(supervisor.spawn("buggy", buggy()), return_exceptions=True)
+    assert [f.sentence for f in heard] == ["Something unexpected went wrong (KeyError: 'oops')."]
+    assert [type(e) for e in supervisor.bugs] == [KeyError]  # type: ignore[attr-defined]
+
+
+async def test_a_childs_failures_reach_the_parent_and_its_bug_hook(clock: ManualClock) -> None:
+    parent_bugs: list[BaseException] = []
+    parent = TaskSupervisor("workspace", bug_hook=parent_bugs.append)
+    child = parent.adopt(TaskSupervisor("dialer", bug_hook=None))
+    heard = listen(parent)
+    recovered: list[str] = []
+    parent.add_recovery_listener(recovered.append)
+
+    async def fails() -> None:
+        raise ZeroDivisionError("division by zero")
+
+    await asyncio.gather(child.spawn("dial", fails()), return_exceptions=True)
+    assert [f.name for f in heard] == ["dial"]
+    assert [type(e) for e in parent_bugs] == [ZeroDivisionError]
+
+    await child.spawn("dial", asyncio.sleep(0))  # the same work succeeds next time
+    assert recovered == ["dial"]
+
+    await parent.aclose()
+    assert child.closed  # closing the workspace closes every owner under it
+
+
+# ---------------------------------------------------------------- loops stay alive
+
+
+async def test_a_loop_is_restarted_with_a_growing_backoff_until_it_recovers(
+    supervisor: TaskSupervisor, clock: ManualClock
+) -> None:
+    heard = listen(supervisor)
+    runs = 0
+    done = asyncio.Event()
+
+    async def loop() -> None:
+        nonlocal runs
+        runs += 1
+        if runs <= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        done.set()
+        await asyncio.Event().wait()  # a healthy loop runs until cancelled
+
+    task = supervisor.keep_running("sync", loop)
+    for expected in (5.0, 10.0, 20.0):
+        assert await clock.next_sleep() == expected
+        clock.advance(expected)
+    await asyncio.wait_for(done.wait(), 5)
+    assert [f.retry_in for f in heard] == [5.0, 10.0, 20.0]
+    assert heard[0].text == "A file could not be written: the disk is full. Retrying in 5 s."
+    assert supervisor.failures_in_a_row("sync") == 3 and not task.done()
+    supervisor.report_recovered("sync")  # the owner saw it work: the backoff starts afresh
+    assert supervisor.failures_in_a_row("sync") == 0
+
+
+async def test_refresh_cuts_a_restart_wait_short(
+    supervisor: TaskSupervisor, clock: ManualClock
+) -> None:
+    runs = 0
+
+    async def loop() -> None:
+        nonlocal runs
+        runs += 1
+        raise OSError(errno.EIO, "I/O error")
+
+    supervisor.keep_running("sync", loop)
+    assert await clock.next_sleep() == 5.0
+    supervisor.retry_now("sync")  # no time passes
+    assert await clock.next_sleep() == 10.0
+    assert runs == 2
+
+
+async def test_a_loop_that_returns_is_not_restarted(supervisor: TaskSupervisor) -> None:
+    runs = 0
+
+    async def loop() -> None:
+        nonlocal runs
+        runs += 1
+
+    await supervisor.keep_running("sync", loop)
+    assert runs == 1 and not supervisor.running("sync")
+
+
+# --------------------------------------------------------------------------- closing
+
+
+async def test_closing_cancels_and_awaits_everything_and_refuses_new_work(
+    supervisor: TaskSupervisor,
+) -> None:
+    ended: list[str] = []
+
+    async def work(name: str) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            ended.append(name)
+
+    supervisor.spawn("a", work("a"))
+    supervisor.spawn("b", work("b"))
+    await asyncio.sleep(0)
+    await supervisor.aclose()
+    assert sorted(ended) == ["a", "b"]
+    coro = work("late")
+    with pytest.raises(SupervisorClosed):
+        supervisor.spawn("late", coro)
+    assert coro.cr_frame is None  # closed, not left "never awaited"
+
+
+# ------------------------------------------------------------------------- sentences
+
+
+def test_a_real_full_sqlite_file_is_described_in_plain_words(tmp_path: Path) -> None:
+    store = CallStore.open(tmp_path / "calls.db")
+    try:
+        fill_the_disk(store)
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            for i in range(500):  # the first rows may still fit in free space
+                store.set_meta(f"k{i}", "x" * 2000)
+    finally:
+        store.close()
+    assert describe_failure(caught.value) == (
+        "The call cache could not be saved: the disk is full."
+    )
+    assert is_operational(caught.value)
+
+
+def test_a_group_is_described_by_its_first_leaf_and_the_token_never_shows() -> None:
+    group = ExceptionGroup(
+        "unhandled errors in a TaskGroup",
+        [OverflowError(f"connect(): port must be 0-65535 (token={FAKE_TOKEN})")],
+    )
+    sentence = describe_failure(group)
+    assert sentence.startswith("Something unexpected went wrong (OverflowError: connect()")
+    assert FAKE_TOKEN not in sentence
+    assert not is_operational(group)
+    assert is_operational(ExceptionGroup("x", [NetworkError("down")]))
+
+
+def test_backoff_doubles_up_to_its_cap_and_jitter_only_shortens() -> None:
+    rng = random.Random(3)
+    assert [NO_JITTER.delay(n, rng) for n in (1, 2, 3, 4, 5)] == [5.0, 10.0, 20.0, 40.0, 40.0]
+    jittered = Backoff(base_s=10.0, cap_s=10.0, jitter=0.5)
+    assert all(5.0 <= jittered.delay(1, rng) <= 10.0 for _ in range(50))
+    with pytest.raises(ValueError):
+        Backoff(base_s=10.0, cap_s=5.0)
+
+
+# ------------------------------------------- the sync loop: a real full disk, then room
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CallStore]:
+    s = CallStore.open(tmp_path / "calls.db")
+    yield s
+    s.close()
+
+
+async def test_a_full_disk_does_not_end_the_sync_loop(
+    store: CallStore, clock: ManualClock, supervisor: TaskSupervisor
+) -> None:
+    """The issue's evidence: ``database or disk is full`` ended the loop for good. Under
+    the supervisor the status says why and when it retries, and once there is room again
+    the next sync succeeds by itself."""
+    app = create_app(SandboxConfig(
+        seed=5, n_logs=400, days=30, now=T, clock=clock, rate_limit=None,
+        tokens={FAKE_TOKEN: 2},
+    ))
+    client = MyOperatorClient(
+        FAKE_TOKEN, base_url="http://sandbox", transport=httpx.ASGITransport(app=app),
+        budget=RequestBudget((), clock=clock, sleep=clock.sleep),
+        retry=RetryPolicy(attempts=1), sleep=clock.sleep,
+    )
+    engine = SyncEngine(client, store, clock=clock, sleep=clock.sleep, jitter=0.0)
+    statuses: list[SyncStatus] = []
+    engine.add_listener(statuses.append)
+    heard = listen(supervisor)
+
+    def report(failure: TaskFailure) -> None:
+        engine.report_failure(failure.sentence, retry_in=failure.retry_in)
+
+    fill_the_disk(store)
+    try:
+        supervisor.keep_running("sync-loop", lambda: engine.run(3600.0), on_failure=report)
+        assert await clock.next_sleep() == 5.0  # failed, waiting to restart: alive
+        assert [f.sentence for f in heard] == [
+            "The call cache could not be saved: the disk is full."
+        ]
+        status = engine.status
+        assert status.state == "failed" and status.retry_at == T + 5.0
+        assert status.message == "The call cache could not be saved: the disk is full."
+        assert supervisor.running("sync-loop")
+        assert store.count() == 0  # nothing half-stored
+
+        free_the_disk(store)
+        clock.advance(5.0)
+        assert await clock.next_sleep() == 3600.0  # synced; waiting for the next interval
+        assert engine.status.state == "idle" and store.count() > 0
+        assert len(heard) == 1  # no new failure
+    finally:
+        await supervisor.aclose()
+        await client.aclose()
