@@ -7,11 +7,15 @@ A database written by a newer version of the app is refused rather than guessed 
 
 from __future__ import annotations
 
+import calendar
 import logging
+import re
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Final
 
 from desktop_app.store.schema import MIGRATIONS
 
@@ -21,6 +25,12 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 # Result codes that mean "this file is damaged", as opposed to busy/locked/full.
 _CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+# Damaged copies set aside are deleted once older than this, except the newest few: enough
+# time to look at one (or send it in), without keeping every copy forever.
+SET_ASIDE_KEEP_S: Final = 7 * 24 * 60 * 60.0
+SET_ASIDE_KEEP_NEWEST: Final = 3
+_STAMP_FORMAT: Final = "%Y%m%dT%H%M%SZ"
 
 # The probe is a module attribute so a test can simulate a build without FTS5.
 _FTS5_PROBE = "CREATE VIRTUAL TABLE temp.fts5_probe USING fts5(x, tokenize='trigram')"
@@ -66,10 +76,11 @@ def open_database_ex(
     check_fts5()
     path.parent.mkdir(parents=True, exist_ok=True)
     moved: Path | None = None
+    now = clock()
     try:
         conn = _connect_checked(path)
     except _Corrupt as exc:
-        moved = _move_aside(path, clock())
+        moved = _move_aside(path, now)
         log.warning("cache %s is damaged (%s); moved to %s, starting empty", path, exc, moved)
         try:
             conn = _connect_checked(path)
@@ -80,6 +91,7 @@ def open_database_ex(
     except BaseException:
         conn.close()
         raise
+    remove_old_set_aside(path, now)
     return conn, moved
 
 
@@ -104,8 +116,11 @@ def _connect_checked(path: Path) -> sqlite3.Connection:
 
 
 def _move_aside(path: Path, now: float) -> Path:
-    """Rename the damaged file (and its WAL/SHM companions) to ``<name>.corrupt-<stamp>``."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    """Rename the damaged file (and its WAL/SHM companions) to ``<name>.corrupt-<stamp>``.
+
+    The stamp (UTC, from the caller's clock) is what `remove_old_set_aside` ages it by.
+    """
+    stamp = time.strftime(_STAMP_FORMAT, time.gmtime(now))
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
     while target.exists():
@@ -117,6 +132,57 @@ def _move_aside(path: Path, now: float) -> Path:
         if companion.exists():
             companion.rename(target.with_name(target.name + suffix))
     return target
+
+
+def remove_old_set_aside(
+    path: Path,
+    now: float,
+    *,
+    keep_s: float = SET_ASIDE_KEEP_S,
+    keep_newest: int = SET_ASIDE_KEEP_NEWEST,
+) -> list[Path]:
+    """Delete the damaged copies of `path` set aside more than `keep_s` ago; return them.
+
+    The newest `keep_newest` copies stay whatever their age. Age comes from the stamp in
+    the name, written with the same injected clock: a rename keeps the file's own mtime,
+    which is its last write, long before the damage was found. Names that do not parse,
+    links and folders are left alone; a file that cannot be deleted is logged and kept.
+    """
+    pattern = re.compile(
+        re.escape(path.name) + r"\.corrupt-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?(?:-wal|-shm)?"
+    )
+    copies: dict[tuple[int, int], list[Path]] = {}
+    try:
+        children = list(path.parent.iterdir())
+    except OSError as exc:
+        log.warning("Could not list %s for old damaged caches: %s", path.parent, exc.strerror)
+        return []
+    for child in children:
+        match = pattern.fullmatch(child.name)
+        if match is None:
+            continue
+        try:
+            when = calendar.timegm(time.strptime(match["stamp"], _STAMP_FORMAT))
+        except ValueError:
+            continue
+        copies.setdefault((when, int(match["n"] or 1)), []).append(child)
+    removed: list[Path] = []
+    for key in sorted(copies, reverse=True)[max(keep_newest, 0) :]:
+        if now - key[0] <= keep_s:
+            continue
+        for file in copies[key]:
+            try:
+                if not stat.S_ISREG(file.lstat().st_mode):
+                    continue
+                file.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("Could not delete the old damaged cache %s: %s", file, exc.strerror)
+                continue
+            removed.append(file)
+            log.info("Deleted the old damaged cache %s", file.name)
+    return removed
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -162,3 +162,80 @@ def test_transaction_rolls_back_everything_on_error(store: CallStore) -> None:
     assert store.coverage() == []
     store.upsert_calls([make_log("b", 2)])  # the connection is usable afterwards
     assert store.count() == 1
+
+
+DAY = 24 * 60 * 60.0
+# Far from the machine's date on purpose: only the injected clock may decide an age.
+T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+
+
+def set_aside_names(directory: Path) -> set[str]:
+    return {p.name for p in directory.glob("calls.db.corrupt-*")}
+
+
+def damage_and_open(path: Path, now: float) -> Path:
+    path.write_bytes(b"not a database " * 300)
+    with CallStore.open(path, clock=lambda: now) as store:
+        assert store.moved_aside is not None
+        return store.moved_aside
+
+
+def test_damaged_copies_are_deleted_after_a_week_keeping_the_newest_few(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "calls.db"
+    copies = [damage_and_open(path, T0 + day * DAY) for day in range(4)]
+    assert set_aside_names(tmp_path) == {c.name for c in copies}
+
+    # A week after the second copy: only the oldest is both old and beyond the newest 3.
+    with CallStore.open(path, clock=lambda: T0 + 7 * DAY + 1) as store:
+        assert store.moved_aside is None
+    assert set_aside_names(tmp_path) == {c.name for c in copies[1:]}
+
+    # Long after: the newest three are still there to look at.
+    with CallStore.open(path, clock=lambda: T0 + 365 * DAY):
+        pass
+    assert set_aside_names(tmp_path) == {c.name for c in copies[1:]}
+
+
+def test_old_damaged_copies_go_with_their_wal_and_shm_and_nothing_else_goes(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "calls.db"
+    old = ["20231101T000000Z", "20231102T000000Z", "20231102T000000Z-2"]
+    young = ["20231110T000000Z", "20231111T000000Z", "20231112T000000Z"]
+    for stamp in old + young:
+        for suffix in ("", "-wal", "-shm"):
+            (tmp_path / f"calls.db.corrupt-{stamp}{suffix}").write_bytes(b"x")
+    (tmp_path / "calls.db.corrupt-yesterday").write_bytes(b"mine")
+    (tmp_path / "other.db.corrupt-20200101T000000Z").write_bytes(b"not this cache's")
+    (tmp_path / "calls.db.corrupt-20200101T000000Z").mkdir()
+
+    removed = db_module.remove_old_set_aside(path, T0, keep_newest=0)
+
+    assert {p.name for p in removed} == {
+        f"calls.db.corrupt-{stamp}{suffix}" for stamp in old for suffix in ("", "-wal", "-shm")
+    }
+    assert set_aside_names(tmp_path) == {
+        f"calls.db.corrupt-{stamp}{suffix}" for stamp in young for suffix in ("", "-wal", "-shm")
+    } | {"calls.db.corrupt-yesterday", "calls.db.corrupt-20200101T000000Z"}
+    assert (tmp_path / "other.db.corrupt-20200101T000000Z").exists()
+
+
+def test_the_age_of_a_damaged_copy_is_read_from_the_injected_clock(tmp_path: Path) -> None:
+    path = tmp_path / "calls.db"
+    for stamp in ("20231101T000000Z", "20231102T000000Z", "20231103T000000Z",
+                  "20231104T000000Z"):
+        (tmp_path / f"calls.db.corrupt-{stamp}").write_bytes(b"x")
+
+    # Years old by the machine's date, days old by the clock the store is given.
+    with CallStore.open(path, clock=lambda: T0 - 8 * DAY):
+        pass
+    assert len(set_aside_names(tmp_path)) == 4
+
+    with CallStore.open(path, clock=lambda: T0):
+        pass
+    assert set_aside_names(tmp_path) == {
+        "calls.db.corrupt-20231102T000000Z", "calls.db.corrupt-20231103T000000Z",
+        "calls.db.corrupt-20231104T000000Z",
+    }
