@@ -8,11 +8,9 @@
   request handling does not share the measured process's GIL (a real account's service is
   remote; only the demo runs it in-process);
 - `on_painted` / `paint_after`: a callback / future once a widget finished a paint;
-- `run_in_app`: a coroutine run as `desktop_app.app.main` runs the app (workarounds,
+- `run_in_app`: a coroutine run as `desktop_app.app.main` runs the app (binding check,
   theme, GUI-thread garbage collector, qasync loop); `open_workspace`: the app's own
   `build_workspace` on a cache under a given home, request budget lifted;
-- `protect_none`: keeps a long benchmark from aborting on PySide6 6.12's lost references
-  to None (see `void_call_loses_none`).
 
 Run as a script (``python bench/_support.py sandbox --logs N --latency MS``) it is that
 separate service process: it prints its base URL and serves until stdin closes.
@@ -22,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import math
 import os
 import statistics
@@ -166,46 +163,8 @@ def paint_after(
     return future
 
 
-def void_call_loses_none() -> bool:
-    """Whether PySide returns None from a void method without a reference to it.
-
-    PySide6 6.12.0 on CPython 3.11 does (``QObject.killTimer``, ``QCoreApplication.
-    postEvent``/``processEvents``/``sendPostedEvents``...: one reference per call). qasync
-    calls ``killTimer`` after every asyncio callback, so a 25,000-call sync empties None's
-    count and the process aborts with "Fatal Python error: none_dealloc". The app's
-    `install_pyside_workarounds` protects True and False only.
-    """
-    from PySide6.QtCore import QObject
-
-    probe = QObject()
-    probe.killTimer(-1)  # the first call caches PySide's signature data
-    rounds = 16
-    before = sys.getrefcount(None)
-    for _ in range(rounds):
-        probe.killTimer(-1)
-    lost = before - sys.getrefcount(None)
-    if lost > 0:
-        ctypes.c_ssize_t.from_address(id(None)).value += lost  # what the probe took
-    return lost >= rounds
-
-
-def protect_none() -> bool:
-    """Give None the same margin the app gives True and False (this process only), so a
-    benchmark's long run cannot abort; the figures are not affected. See
-    `void_call_loses_none`."""
-    global _none_protected
-    if _none_protected or sys.version_info >= (3, 12) or not void_call_loses_none():
-        return _none_protected
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
-    _none_protected = True
-    return True
-
-
-_none_protected = False
-
-
 def run_in_app(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run `main()` the way `desktop_app.app.main` runs the app: the PySide workarounds,
+    """Run `main()` the way `desktop_app.app.main` runs the app: the binding check,
     one QApplication with the app's theme, the GUI-thread garbage collector, and the
     coroutine on a qasync loop driven by Qt's event loop."""
     use_offscreen()
@@ -213,11 +172,12 @@ def run_in_app(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     from PySide6.QtWidgets import QApplication
 
     import desktop_app.app  # noqa: F401 - as in the app, everything is imported first
-    from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, install_pyside_workarounds
+    from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, binding_defect
     from desktop_app.ui.theme import ThemeManager, mode_from_env
 
-    install_pyside_workarounds()
-    protect_none()
+    defect = binding_defect()
+    if defect is not None:
+        raise SystemExit(defect)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("MyOperator Desktop")

@@ -40,6 +40,7 @@ from desktop_app.services.notifier import Notifier
 from desktop_app.services.paths import AppPaths, app_paths
 from desktop_app.services.recordings import RecordingCache
 from desktop_app.services.sync import SyncEngine, SyncStatus
+from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.services.users import UsersService
 from desktop_app.services.worklist import WorkingHours, Worklist
 from desktop_app.store import CallStore, StoreError
@@ -63,8 +64,13 @@ from desktop_app.ui.main_window import (
     make_dock,
 )
 from desktop_app.ui.notification_banner import NotificationBanner
-from desktop_app.ui.presenters import LIVE_SYNC_INTERVAL_S, FeedPresenter, SyncPresenter
-from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, install_pyside_workarounds
+from desktop_app.ui.presenters import (
+    LIVE_SYNC_INTERVAL_S,
+    SYNC_LOOP,
+    FeedPresenter,
+    SyncPresenter,
+)
+from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, binding_defect
 from desktop_app.ui.recording_controller import RecordingController
 from desktop_app.ui.single_instance import (
     InstanceUnreachable,
@@ -193,6 +199,9 @@ class Workspace:
     worklist_panel: WorklistPanel
     banner: NotificationBanner
     tray: TrayController
+    #: Every background task of the workspace runs under it (each presenter's supervisor
+    #: is adopted here); its failures reach the status bar.
+    tasks: TaskSupervisor
     sandbox: SandboxServer | None = None
     _closed: bool = field(default=False, repr=False)
 
@@ -269,6 +278,7 @@ class Workspace:
         self.detail.player.shutdown()
         await self.feed.aclose()
         await self.sync.aclose()
+        await self.tasks.aclose()  # whatever is left: nothing outlives the window
         try:
             await self.client.aclose()
         except Exception:  # closing must go on whatever the transport says
@@ -294,12 +304,15 @@ def build_workspace(
     dialer_settings: DialerSettings | None = None,
     tray_available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
     tray_factory: Callable[[QObject], QSystemTrayIcon] = QSystemTrayIcon,
+    tasks: TaskSupervisor | None = None,
 ) -> Workspace:
     """Build and wire one workspace; `Workspace.start` sets it going.
 
     `dialer_settings` remember "me", the country and recent numbers (in memory only when
-    not given); the tray probes are for tests (offscreen has no tray).
+    not given); the tray probes are for tests (offscreen has no tray); `tasks` is the
+    supervisor of every background task (tests: a short restart backoff).
     """
+    tasks = tasks if tasks is not None else TaskSupervisor("workspace")
     engine = engine if engine is not None else SyncEngine(client, store)
     dialer_settings = dialer_settings if dialer_settings is not None else DialerSettings(None)
     me = dialer_settings.me_uuid
@@ -346,6 +359,16 @@ def build_workspace(
     for owned in (feed, sync, recordings, model, users, dialer, notifications, worklist,
                   worklist_model):
         owned.setParent(window)
+    for owner in (feed, sync, recordings, users, dialer, notifications):
+        owner.supervise_under(tasks)
+
+    def on_task_failed(failure: TaskFailure) -> None:
+        """Every background failure in words; the sync loop's is the connection's text."""
+        if failure.name != SYNC_LOOP:
+            window.show_problem(failure.name, failure.text)
+
+    tasks.add_failure_listener(on_task_failed)
+    tasks.add_recovery_listener(window.clear_problem)
     if hours_problem:
         window.show_message(hours_problem)
     tray = TrayController(
@@ -380,7 +403,7 @@ def build_workspace(
         users=users, users_dock=users_dock, dialer=dialer, dialer_panel=dialer_panel,
         dialer_settings=dialer_settings, clipboard=clipboard, notifier=notifier, dnd=dnd,
         notifications=notifications, worklist=worklist, worklist_panel=worklist_panel,
-        banner=banner, tray=tray, sandbox=sandbox,
+        banner=banner, tray=tray, tasks=tasks, sandbox=sandbox,
     )
 
     def on_dates() -> None:
@@ -535,7 +558,9 @@ class AppController(QObject):
         #: Links for the dialer (the command line's, another launch's) until a workspace
         #: is open to take them.
         self._pending_links: list[str] = [args.uri] if args.uri else []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSupervisor("app")
+        #: True while `run` is suspended in its await (see `run_controller`).
+        self.running = False
         # Python runs signal handlers only when Qt hands control back: tick now and then.
         self._wakeup = QTimer(self)
         self._wakeup.setInterval(250)
@@ -543,6 +568,13 @@ class AppController(QObject):
 
     async def run(self) -> int:
         """Open what the arguments ask for and return the exit code once everything closed."""
+        self.running = True
+        try:
+            return await self._run()
+        finally:
+            self.running = False
+
+    async def _run(self) -> int:
         self._done = asyncio.get_running_loop().create_future()
         self._wakeup.start()
         if self._args.reset_layout:
@@ -664,7 +696,14 @@ class AppController(QObject):
         if self.start_panel is not None:
             self.start_panel.demo_button.setEnabled(False)
             self.start_panel.demo_button.setText("Opening the demo workspace…")
-        self._spawn(self.open_demo(), "open-demo")
+        self._tasks.spawn("open-demo", self.open_demo(), on_failure=self._demo_failed)
+
+    def _demo_failed(self, failure: TaskFailure) -> None:
+        """The demo did not open (logged by the supervisor): the button works again."""
+        if self.start_panel is not None:
+            self.start_panel.demo_button.setEnabled(True)
+            self.start_panel.demo_button.setText("Open the &demo workspace")
+            self.start_panel.demo_button.setToolTip(f"The demo could not be opened: {failure.text}")
 
     # -------------------------------------------------------------- closing
 
@@ -674,7 +713,7 @@ class AppController(QObject):
         if self._quitting:
             return
         self._quitting = True
-        self._spawn(self._quit(), "quit")
+        self._tasks.spawn("quit", self._quit())
 
     async def _quit(self) -> None:
         try:
@@ -693,9 +732,7 @@ class AppController(QObject):
             await self.workspace.aclose()
         if self.start_panel is not None:
             self.start_panel.hide()
-        for task in list(self._tasks):
-            if task is not asyncio.current_task():
-                task.cancel()
+        self._tasks.cancel_all()  # all but this one (the "quit" task may be running it)
 
     def close_windows(self) -> None:
         """Close and delete the windows on this (the GUI) thread.
@@ -712,27 +749,6 @@ class AppController(QObject):
             self.start_panel.deleteLater()
             self.start_panel = None
 
-    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is None:
-            return
-        if isinstance(exc, MyOperatorError | StoreError | OSError | RuntimeError):
-            log.error("%s failed: %s", task.get_name(), exc)
-            if self.start_panel is not None:
-                self.start_panel.demo_button.setEnabled(True)
-                self.start_panel.demo_button.setText("Open the demo workspace")
-            return
-        sys.excepthook(type(exc), exc, exc.__traceback__)
-
 
 # ------------------------------------------------------------------------------- main
 
@@ -747,15 +763,23 @@ def _install_signal_handlers(controller: AppController, loop: asyncio.AbstractEv
             signal.signal(sig, handler)
 
 
+#: Exit code of a start refused because the installed Qt binding is defective.
+BROKEN_BINDING_EXIT: Final = 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the desktop app; returns the process exit code.
 
     A second launch hands its arguments to the running app and exits 0 before it opens
-    any display connection; 1 when the running app does not answer.
+    any display connection; 1 when the running app does not answer; `BROKEN_BINDING_EXIT`
+    on a Qt binding that would crash it.
     """
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw)
-    install_pyside_workarounds()
+    defect = binding_defect()
+    if defect is not None:
+        print(f"myoperator-desktop: {defect}", file=sys.stderr)
+        return BROKEN_BINDING_EXIT
     try:
         instance = claim_or_forward(raw, listen=False)
     except InstanceUnreachable as exc:
@@ -767,6 +791,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, instance)
     finally:
         instance.close()
+
+
+def run_controller(runner: asyncio.Runner, controller: AppController) -> int:
+    """Run `controller` to its exit code on `runner`'s qasync loop.
+
+    WORKAROUND: Qt can end its event loop underneath asyncio (the desktop session ends,
+    something calls ``QApplication.quit()``): qasync's loop then stops while
+    `controller.run` is still waiting, and ``run_until_complete`` raises RuntimeError
+    ("Event loop stopped before Future completed"). Without this the app exits with a
+    traceback and skips the shutdown: the HTTP client, the cache database and the demo's
+    server thread are left open. The task supervisor cannot prevent it (the loop itself
+    stopped, not a task). Told apart from the controller's own RuntimeError by its state
+    (still suspended in `run`), not by the message's words.
+    test: tests/gui/test_task_supervision.py::test_qt_quitting_under_the_loop_still_shuts_down
+    """
+    try:
+        return runner.run(controller.run())
+    except RuntimeError:
+        if not controller.running:
+            raise  # the controller's own failure, not the loop stopping under it
+        runner.run(controller.shutdown())
+        controller.close_windows()
+        return 0
 
 
 def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
@@ -788,14 +835,6 @@ def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
             controller = AppController(args, paths, theme=theme)
             instance.messageReceived.connect(controller.handle_message)
             _install_signal_handlers(controller, runner.get_loop())
-            try:
-                return runner.run(controller.run())
-            except RuntimeError as exc:
-                if "stopped before Future completed" not in str(exc):
-                    raise
-                # Qt quit underneath us (e.g. the session ended): still close cleanly.
-                runner.run(controller.shutdown())
-                controller.close_windows()
-                return 0
+            return run_controller(runner, controller)
     finally:
         collector.stop()

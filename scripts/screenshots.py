@@ -32,7 +32,7 @@ from desktop_app.app import AppController, Workspace, parse_args  # noqa: E402
 from desktop_app.sandbox import SandboxConfig  # noqa: E402
 from desktop_app.services.paths import app_paths  # noqa: E402
 from desktop_app.store.calls import CallRow  # noqa: E402
-from desktop_app.ui.qt_fixes import install_pyside_workarounds  # noqa: E402
+from desktop_app.ui.qt_fixes import binding_defect  # noqa: E402
 from desktop_app.ui.theme import ThemeManager, ThemeMode  # noqa: E402
 
 DOCS = ROOT / "docs"
@@ -130,7 +130,9 @@ async def scenes(controller: AppController, theme: ThemeManager) -> None:
 
 def main() -> int:
     argparse.ArgumentParser(description=__doc__).parse_args()
-    install_pyside_workarounds()
+    defect = binding_defect()
+    if defect is not None:
+        raise SystemExit(defect)
     os.environ.pop("MYOPERATOR_TOKEN", None)
     app = QApplication(sys.argv[:1])
     app.setApplicationName("MyOperator Desktop")

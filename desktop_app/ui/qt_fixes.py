@@ -1,41 +1,28 @@
-"""Workarounds for defects of the Qt binding, each checked at runtime before it is applied.
+"""The Qt binding's health at start-up, and the one binding workaround the app still needs.
 
-PySide6 6.12.0 on CPython 3.11: ``SignalInstance.emit()`` returns ``True`` without taking a
-reference to it, so every emit from Python (a Python-defined signal or a C++ one) lowers
-the reference count of ``True`` by one; other calls of the binding lose references to
-``True`` too. ``True`` starts with a few hundred references; once they are gone CPython
-aborts with "Fatal Python error: bool_dealloc", at the latest at exit. An app that stays
-open all day emits far more than that.
-
-Every call of a method that returns nothing (``setObjectName``, ``killTimer``,
-``postEvent``, …) likewise loses a reference to ``None``; qasync calls ``killTimer`` after
-every asyncio callback, so a busy session aborts with "none_dealloc" within the hour.
-
-CPython 3.12 made ``True``, ``False`` and ``None`` immortal, which hides such defects. The
-same is done here for older versions: their reference counts get a margin no process can
-use up, so the stray decrements are harmless. The probe below measures the defect first; on a
-fixed binding (or a newer CPython) nothing is touched.
+PySide6 6.12.0 on CPython 3.11 returns ``True`` from every ``SignalInstance.emit()`` and
+``None`` from every void method (``setObjectName``, ``killTimer``…) without taking a
+reference to it. Each emit or call lowers the reference count by one; an app open all day
+empties it and CPython aborts with "Fatal Python error: bool_dealloc" (or none_dealloc).
+CPython 3.12 made those objects immortal, which hides the defect; 6.11.3, 6.10.3 and
+6.8.3 do not have it. The project does not ship such a binding (requirements.lock pins a
+sound one), and `binding_defect` refuses one that got installed anyway: there is no safe
+way to run on it.
 """
 
 from __future__ import annotations
 
-import ctypes
 import gc
-import logging
 import sys
 import time
 from collections.abc import Callable
 from typing import Final
 
+import PySide6
 from PySide6.QtCore import QObject, QTimer, Signal
 
-log = logging.getLogger(__name__)
-
-#: Added to the reference counts of True, False and None: 2**40 lost references would take
-#: a million calls a second for twelve days.
-MARGIN: Final = 1 << 40
-
-_applied = False
+#: More lost references than this in `PROBE_ROUNDS` calls is the defect, not noise.
+PROBE_ROUNDS: Final = 16
 
 
 class _Probe(QObject):
@@ -45,66 +32,44 @@ class _Probe(QObject):
 def emit_loses_true() -> bool:
     """Whether an emit lowers the reference count of True (the PySide6 6.12.0 defect)."""
     probe = _Probe()
-    rounds = 16
     before = sys.getrefcount(True)
-    for _ in range(rounds):
+    for _ in range(PROBE_ROUNDS):
         probe.fired.emit()
-    lost = before - sys.getrefcount(True)
-    if lost > 0:
-        _add_references(True, lost)  # give back what the probe itself took
-    return lost >= rounds
-
-
-def _add_references(obj: object, count: int) -> None:
-    # ob_refcnt is the first field of every PyObject (a Py_ssize_t). Only on the GIL-holding
-    # thread, as every refcount change is.
-    refcnt = ctypes.c_ssize_t.from_address(id(obj))
-    refcnt.value += count
+    return before - sys.getrefcount(True) >= PROBE_ROUNDS
 
 
 def void_calls_lose_none() -> bool:
-    """Whether a call of a method returning nothing lowers the reference count of None.
-
-    PySide6 6.12.0 does this for every void method (``setObjectName``, ``killTimer``,
-    ``postEvent`` …); qasync calls ``killTimer`` after every asyncio callback, so a
-    session aborts with "none_dealloc" after some tens of thousands of them.
-    """
+    """Whether a call of a method returning nothing lowers the reference count of None."""
     probe = QObject()
-    rounds = 16
+    probe.setObjectName("probe")  # the first call caches PySide's signature data
     before = sys.getrefcount(None)
-    for _ in range(rounds):
+    for _ in range(PROBE_ROUNDS):
         probe.setObjectName("probe")
-    lost = before - sys.getrefcount(None)
-    if lost > 0:
-        _add_references(None, lost)  # give back what the probe itself took
-    return lost >= rounds
+    return before - sys.getrefcount(None) >= PROBE_ROUNDS
 
 
-def install_pyside_workarounds() -> bool:
-    """Protect True, False and None from the binding's lost references, if they need it.
+def binding_defect() -> str | None:
+    """One sentence naming the fix when the installed binding would crash the app, else None.
 
-    Idempotent; returns whether the protection is in place.
+    The probe costs a few dozen references on a defective binding, far fewer than True
+    and None hold at start-up.
     """
-    global _applied
-    if _applied:
-        return True
-    if sys.version_info >= (3, 12):
-        return False
-    loses_true = emit_loses_true()
-    loses_none = void_calls_lose_none()
-    if not (loses_true or loses_none):
-        return False
-    for singleton in (True, False, None):
-        _add_references(singleton, MARGIN)
-    _applied = True
-    log.info("PySide6 loses references to True/None: True, False and None made effectively "
-             "immortal")
-    return True
+    if not (emit_loses_true() or void_calls_lose_none()):
+        return None
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    return (
+        f"PySide6 {PySide6.__version__} loses references on every signal under Python "
+        f"{python} and would crash this app: install the versions in requirements.lock "
+        "(`make demo` does), or PySide6 6.11.3."
+    )
 
 
 class GuiThreadGarbageCollector(QObject):
     """Runs Python's cyclic garbage collector on the GUI thread only.
 
+    WORKAROUND: Qt objects must be destroyed on their own thread, and Python's collector
+    knows no threads. Without this (any binding release), the process segfaults minutes
+    later; `tests/gui/test_binding.py` fails if the collector lets a worker collect.
     Left automatic, the collector runs in whichever thread happens to allocate when a
     threshold is crossed: a ``to_thread`` worker, or the demo's sandbox server. A Qt object
     caught in a reference cycle is then destroyed on that thread, where Qt cannot stop its

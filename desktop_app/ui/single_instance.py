@@ -49,7 +49,7 @@ from PySide6.QtCore import (
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, install_pyside_workarounds
+from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector
 
 log = logging.getLogger(__name__)
 
@@ -384,9 +384,8 @@ def _selftest(argv: Sequence[str]) -> int:
     parser.add_argument("--timeout", type=float, default=20.0)
     parser.add_argument("args", nargs="*")
     options = parser.parse_args(argv)
-    # As ``desktop_app.app.main`` does: the binding's workarounds first, then decide before
-    # the application exists, so a second launch never creates one.
-    install_pyside_workarounds()
+    # As ``desktop_app.app.main`` does: decide before the application exists, so a second
+    # launch never creates one.
     try:
         instance = claim_or_forward(options.args, app_id=options.app_id, listen=False)
     except InstanceUnreachable as exc:

@@ -88,15 +88,6 @@ async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> Non
             await asyncio.sleep(0.01)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def pyside_workarounds() -> None:
-    """PySide6 6.12.0 loses a reference to True on every emit (see desktop_app.ui.qt_fixes);
-    without the fix a long GUI session aborts with "bool_dealloc"."""
-    from desktop_app.ui.qt_fixes import install_pyside_workarounds
-
-    install_pyside_workarounds()
-
-
 @pytest.fixture(autouse=True)
 def destroy_deleted_objects(qapp: QApplication) -> Iterator[None]:
     """Objects handed to ``deleteLater()`` during a test are destroyed when it ends, on the

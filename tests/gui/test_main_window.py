@@ -440,42 +440,6 @@ async def test_closing_the_start_panel_quits(desktop_home: AppPaths) -> None:
 # --------------------------------------------------------------- binding workarounds
 
 
-def test_emitting_all_day_cannot_free_true(qapp: QApplication) -> None:
-    """PySide6 6.12.0 loses a reference to True per emit; the workaround leaves a margin."""
-    import sys
-
-    from PySide6.QtCore import QObject, Signal
-
-    from desktop_app.ui.qt_fixes import MARGIN, install_pyside_workarounds
-
-    class Emitter(QObject):
-        fired = Signal(bool)
-
-    install_pyside_workarounds()
-    emitter = Emitter()
-    before = sys.getrefcount(True)
-    for _ in range(5000):  # well beyond the few hundred references True starts with
-        emitter.fired.emit(True)
-    assert sys.getrefcount(True) > MARGIN // 2
-    assert before - sys.getrefcount(True) <= 5000
-
-
-def test_calling_void_methods_all_day_cannot_free_none(qapp: QApplication) -> None:
-    """PySide6 6.12.0 loses a reference to None per void call (qasync's killTimer after
-    every callback); the workaround leaves a margin."""
-    import sys
-
-    from PySide6.QtCore import QObject
-
-    from desktop_app.ui.qt_fixes import MARGIN, install_pyside_workarounds
-
-    install_pyside_workarounds()
-    target = QObject()
-    for _ in range(20_000):  # far beyond the references None starts with
-        target.setObjectName("x")
-    assert sys.getrefcount(None) > MARGIN // 2
-
-
 def test_garbage_is_collected_on_the_gui_thread_only(qapp: QApplication) -> None:
     import gc
 
