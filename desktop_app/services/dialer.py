@@ -8,7 +8,11 @@ who already picked up once. So the guard
 - reports an unclear outcome (timeout, dropped connection, 5xx after sending) as "may have
   been placed" and blocks that number until `check_unknown` has looked for the call in the
   call log and not found it, or the person explicitly confirms a redial;
-- never resends anything by itself: every request comes from one `dial` call.
+- never resends anything by itself: every request comes from one `dial` call;
+- remembers all of this in `DialRecords` (the cache file), each dial written as "in
+  flight" before its request leaves: a restart, a crash mid-request or a second instance
+  on the same file still sees a call that may have been placed, and never sends it twice.
+  If the dial cannot be recorded, it is not sent.
 
 `follow` then waits for a placed call's own log to show how it went (answered, talk time).
 Qt-free: the dialer dock adapts it; tests drive it with a manual clock.
@@ -46,6 +50,7 @@ from desktop_app.services.paths import AppPaths
 from desktop_app.services.phone_input import ParsedNumber, PhoneInputError, parse_dialable
 from desktop_app.services.sync import LogSource, SyncEngine
 from desktop_app.store import CallQuery, CallStore
+from desktop_app.store.dials import DialRecord, DialRecordError, DialRecords, DialState, NumberView
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,8 @@ MATCH_SLACK_S: Final = 15.0
 FOLLOW_POLLS_S: Final = (8.0, 7.0, 10.0, 15.0, 20.0, 30.0, 60.0, 120.0, 180.0)
 FOLLOW_ACTIVE_S: Final = 600.0
 FOLLOW_TIMEOUT_S: Final = 3600.0
+#: Other dials started this long before an attempt may own logs it could match.
+_ATTRIBUTION_HORIZON_S: Final = 2 * FOLLOW_TIMEOUT_S
 
 
 class ClickToCallClient(Protocol):
@@ -91,7 +98,8 @@ class DialKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class DialAttempt:
-    """One request that was sent (or is being sent); `at` is the guard's clock."""
+    """One request that was sent (or is being sent); `at` is the guard's clock (wall-clock
+    epoch seconds, as stored). `seq` is the dial's record id in `DialRecords`."""
 
     seq: int
     number: ParsedNumber
@@ -249,6 +257,14 @@ def _ago(seconds: float) -> str:
     return f"{max(1, round(seconds))} s ago"
 
 
+def _attempt(record: DialRecord) -> DialAttempt:
+    """A stored dial as the attempt the guard and its presenter work with."""
+    return DialAttempt(
+        record.id, ParsedNumber(record.country_code, record.national), record.agent_uuid,
+        record.started_at, record.unique_id,
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # The guard
 
@@ -257,9 +273,14 @@ class DialGuard:
     """One click, at most one click-to-call; see the module docstring.
 
     `finder` is a `CallLogFinder`, or a `CallStore` (the cache, plus narrow searches with
-    `client` when it can search), or None (searches only). All methods run on one event
-    loop; the in-flight check happens before the first ``await``, so concurrent `dial`
-    calls (a double click) cannot both pass it.
+    `client` when it can search), or None (searches only). `records` is where the guard
+    remembers its dials (`DialRecords.sharing(store)` in the app): what it knows then
+    survives a restart and is shared with a second instance on the same file. Without
+    it the guard remembers in memory only, for as long as it lives.
+
+    All methods run on one event loop; the in-flight check and the record of the dial
+    happen before the first ``await``, so concurrent `dial` calls (a double click) cannot
+    both pass them, and the record exists before the request can leave.
     """
 
     def __init__(
@@ -268,6 +289,7 @@ class DialGuard:
         finder: CallLogFinder | CallStore | None = None,
         clock: Clock = time.time,
         *,
+        records: DialRecords | None = None,
         sleep: Sleep = asyncio.sleep,
         repeat_window_s: float = REPEAT_WINDOW_S,
         double_click_s: float = DOUBLE_CLICK_S,
@@ -281,6 +303,7 @@ class DialGuard:
             finder = CallLogFinder(searcher, finder, clock=clock)
         self._client = client
         self.finder = finder
+        self.records = records if records is not None else DialRecords.in_memory()
         self._clock = clock
         self._sleep = sleep
         self.repeat_window_s = repeat_window_s
@@ -290,12 +313,10 @@ class DialGuard:
         self._follow_active_s = follow_active_s
         self._follow_timeout_s = follow_timeout_s
         self._in_flight: DialAttempt | None = None
-        self._last_request_end: float | None = None
-        self._last_placed: dict[str, float] = {}
-        self._unknown: dict[str, DialAttempt] = {}
-        self._by_unique_id: dict[str, DialAttempt] = {}
+        #: Logs this guard attributed to an attempt, also ones the records could not keep.
         self._claimed: set[str] = set()
-        self._seq = 0
+        #: The last unresolved attempts read, answered when the records cannot be read.
+        self._last_unresolved: tuple[DialAttempt, ...] = ()
 
     # -- state ------------------------------------------------------------------------
 
@@ -304,15 +325,32 @@ class DialGuard:
         return self._in_flight is not None
 
     @property
+    def _mine(self) -> int | None:
+        """The record this guard is sending right now (in flight for it, unclear for
+        everyone else)."""
+        return None if self._in_flight is None else self._in_flight.seq
+
+    @property
     def unknown_attempts(self) -> tuple[DialAttempt, ...]:
-        """Attempts that may have been placed, not yet resolved, oldest first."""
-        return tuple(sorted(self._unknown.values(), key=lambda a: a.seq))
+        """Attempts that may have been placed, not yet resolved, oldest first: the latest
+        per number, from this run, an earlier run, or another instance on the same file."""
+        try:
+            records = self.records.unresolved(self._mine)
+        except DialRecordError as exc:
+            log.warning("could not read the dial records (%s); using the last read", exc)
+            return self._last_unresolved
+        self._last_unresolved = tuple(_attempt(r) for r in records)
+        return self._last_unresolved
 
     def is_blocked(self, number: ParsedNumber) -> bool:
-        return number.e164 in self._unknown
+        return any(a.number.e164 == number.e164 for a in self.unknown_attempts)
 
     def seconds_since_placed(self, number: ParsedNumber) -> float | None:
-        at = self._last_placed.get(number.e164)
+        try:
+            at = self.records.view(number.e164, self._mine).last_placed_at
+        except DialRecordError as exc:
+            log.warning("could not read the dial records: %s", exc)
+            return None
         return None if at is None else self._clock() - at
 
     # -- dialling ---------------------------------------------------------------------
@@ -326,7 +364,8 @@ class DialGuard:
         confirmed: bool = False,
     ) -> DialOutcome:
         """Send one click-to-call, unless a rule says not to (see `DialKind`): nothing is
-        sent while another dial is in flight or within `double_click_s` after one ended.
+        sent while another dial is in flight or within `double_click_s` after one ended,
+        and nothing is sent unless the dial could be recorded first.
 
         `confirmed` is the person's explicit "call again anyway": it passes the repeat
         window and the block of an unclear earlier attempt, never the in-flight check.
@@ -350,37 +389,56 @@ class DialGuard:
                 else exc.message
             )
             return DialOutcome(DialKind.FAILED, message, error=exc)
-        key = parsed.e164
         shown = parsed.formatted()
         now = self._clock()
-        ended = self._last_request_end
-        if ended is not None and 0.0 <= now - ended < self.double_click_s:
-            return DialOutcome(
-                DialKind.BUSY, "That click was already handled.", number=parsed
+
+        def refusal(view: NumberView) -> DialOutcome | None:
+            """The rules, over what every run and instance recorded for this number."""
+            ended = view.last_request_end
+            if ended is not None and 0.0 <= now - ended < self.double_click_s:
+                return DialOutcome(
+                    DialKind.BUSY, "That click was already handled.", number=parsed
+                )
+            if view.unresolved is not None and not confirmed:
+                return DialOutcome(
+                    DialKind.BLOCKED,
+                    f"The last call to {shown} may have been placed and is not in the call "
+                    "log yet. Call again anyway?",
+                    number=parsed, attempt=_attempt(view.unresolved),
+                )
+            last = view.last_placed_at
+            if last is not None and now - last < self.repeat_window_s and not confirmed:
+                return DialOutcome(
+                    DialKind.NEEDS_CONFIRMATION,
+                    f"You called {shown} {_ago(now - last)}. Call again?",
+                    number=parsed,
+                )
+            return None
+
+        try:
+            # Recorded as in flight before anything is sent: a crash from here on leaves
+            # a record every later run reads as "may have been placed".
+            reserved = self.records.reserve(
+                parsed.country_code, parsed.national, params["support_user_id"], now, refusal
             )
-        if key in self._unknown and not confirmed:
+        except DialRecordError as exc:
             return DialOutcome(
-                DialKind.BLOCKED,
-                f"The last call to {shown} may have been placed and is not in the call log "
-                "yet. Call again anyway?",
-                number=parsed, attempt=self._unknown[key],
+                DialKind.FAILED,
+                f"The call to {shown} was not placed: this computer could not record it "
+                f"first ({exc}).",
+                number=parsed, error=exc,
             )
-        last = self._last_placed.get(key)
-        if last is not None and now - last < self.repeat_window_s and not confirmed:
-            return DialOutcome(
-                DialKind.NEEDS_CONFIRMATION,
-                f"You called {shown} {_ago(now - last)}. Call again?",
-                number=parsed,
-            )
-        self._seq += 1
-        attempt = DialAttempt(self._seq, parsed, params["support_user_id"], now)
+        if isinstance(reserved, DialOutcome):
+            return reserved
+        attempt = DialAttempt(reserved, parsed, params["support_user_id"], now)
         self._in_flight = attempt  # before the first await: a double click stops here
+        state = DialState.UNKNOWN  # a cancellation or a bug: the request may have left
+        unique_id: str | None = None
         try:
             placed = await self._client.click_to_call(
                 params["customer_number"], params["customer_cc"], params["support_user_id"]
             )
         except OutcomeUnknown as exc:
-            self._unknown[key] = attempt
             return DialOutcome(
                 DialKind.UNKNOWN,
                 f"The call to {shown} may have been placed: MyOperator gave no clear answer. "
@@ -388,6 +446,7 @@ class DialGuard:
                 number=parsed, attempt=attempt, sent=True, error=exc,
             )
         except NetworkError as exc:
+            state = DialState.NOT_PLACED
             return DialOutcome(
                 DialKind.FAILED,
                 f"Could not reach MyOperator: the call to {shown} was not placed. "
@@ -395,6 +454,7 @@ class DialGuard:
                 number=parsed, error=exc,
             )
         except RateLimited as exc:
+            state = DialState.NOT_PLACED
             wait = "" if exc.retry_after is None else (
                 f" Try again in {max(1, math.ceil(exc.retry_after))} s."
             )
@@ -405,48 +465,73 @@ class DialGuard:
                 number=parsed, sent=True, retry_after=exc.retry_after, error=exc,
             )
         except TokenRejected as exc:
+            state = DialState.NOT_PLACED
             return DialOutcome(
                 DialKind.FAILED, "The API token was rejected: the call was not placed.",
                 number=parsed, sent=True, error=exc,
             )
         except MyOperatorError as exc:
+            state = DialState.NOT_PLACED
             return DialOutcome(
                 DialKind.FAILED,
                 f"MyOperator refused the call to {shown}: {exc.message}",
                 number=parsed, sent=True, error=exc,
             )
-        except BaseException:
-            # Cancelled mid-request, or a bug: the request may have left. Assume it did.
-            self._unknown[key] = attempt
-            raise
+        else:
+            state = DialState.PLACED
+            unique_id = placed.unique_id
         finally:
             self._in_flight = None
-            self._last_request_end = self._clock()
-        attempt = replace(attempt, unique_id=placed.unique_id)
-        self._unknown.pop(key, None)
-        self._last_placed[key] = attempt.at
-        if attempt.unique_id is not None:
-            self._by_unique_id[attempt.unique_id] = attempt
+            self._settle(attempt, state, unique_id)
+        attempt = replace(attempt, unique_id=unique_id)
         return DialOutcome(
             DialKind.PLACED,
             f"Call placed: your phone rings first, then {shown}.",
             number=parsed, attempt=attempt, sent=True,
         )
 
+    def _settle(self, attempt: DialAttempt, state: DialState, unique_id: str | None) -> None:
+        """Record how the request ended. A request that may have reached the service
+        replaces the number's earlier unclear attempts (the person confirmed it). If the
+        record cannot be written it stays "in flight", which reads as "may have been
+        placed": the safe side."""
+        try:
+            self.records.settle(
+                attempt.seq, state, self._clock(), unique_id=unique_id,
+                supersede=state in (DialState.PLACED, DialState.UNKNOWN),
+            )
+        except DialRecordError as exc:
+            log.warning(
+                "could not record how dial %s ended (%s): it counts as maybe placed",
+                attempt.seq, exc,
+            )
+
     # -- unclear outcomes -------------------------------------------------------------
 
     def _excluded(self, attempt: DialAttempt) -> set[str]:
         """Logs that cannot be this attempt's: already attributed, or another placed
         attempt's own id (so one log never answers for two attempts)."""
-        others = {uid for uid in self._by_unique_id if uid != attempt.unique_id}
-        return self._claimed | others
+        try:
+            others = self.records.attributed_call_ids(
+                attempt.seq, attempt.at - _ATTRIBUTION_HORIZON_S
+            )
+        except DialRecordError as exc:
+            log.warning("could not read the dial records: %s", exc)
+            others = set()
+        return (self._claimed | others) - ({attempt.unique_id} - {None})
 
     def _pending(self, number: ParsedNumber | str | None) -> DialAttempt | None:
+        attempts = self.unknown_attempts
         if number is None:
-            attempts = self.unknown_attempts
             return attempts[-1] if attempts else None
         key = number.e164 if isinstance(number, ParsedNumber) else number
-        return self._unknown.get(key)
+        return next((a for a in reversed(attempts) if a.number.e164 == key), None)
+
+    def _resolve(self, attempt: DialAttempt, state: DialState, call_id: str | None) -> None:
+        try:
+            self.records.resolve(attempt.seq, state, call_id)
+        except DialRecordError as exc:
+            log.warning("could not record that dial %s is settled: %s", attempt.seq, exc)
 
     async def check_unknown(self, number: ParsedNumber | str | None = None) -> UnknownCheck | None:
         """Look in the call log for an unclear attempt (to `number`, else the latest one).
@@ -454,11 +539,12 @@ class DialGuard:
         FOUND: it was placed (the number is then under the repeat window from the
         attempt). NOT_FOUND: no call `settle_s` after the attempt: a redial is allowed.
         UNCLEAR: too early to tell, or the log could not be read. None: nothing pending.
+        The attempt may come from an earlier run or another instance: the answer is
+        recorded for all of them.
         """
         attempt = self._pending(number)
         if attempt is None:
             return None
-        key = attempt.number.e164
         shown = attempt.number.formatted()
         try:
             found = await self.finder.find(attempt, exclude=self._excluded(attempt))
@@ -468,19 +554,15 @@ class DialGuard:
                 f"Could not look in the call log ({exc.message}). The call to {shown} may "
                 "have been placed.",
             )
-        current = self._unknown.get(key) is attempt
         if found is not None:
             self._claimed.add(found.id)
-            if current:
-                del self._unknown[key]
-                self._last_placed[key] = max(self._last_placed.get(key, 0.0), attempt.at)
+            self._resolve(attempt, DialState.FOUND, found.id)
             return UnknownCheck(
                 CheckKind.FOUND, attempt,
                 f"The call to {shown} was placed (it is in the call log).", log=found,
             )
         if self._clock() - attempt.at >= self.settle_s:
-            if current:
-                del self._unknown[key]
+            self._resolve(attempt, DialState.NOT_FOUND, None)
             return UnknownCheck(
                 CheckKind.NOT_FOUND, attempt,
                 f"The call to {shown} is not in the call log: it was not placed. "
@@ -494,12 +576,9 @@ class DialGuard:
 
     def dismiss_unknown(self, number: ParsedNumber | str) -> bool:
         """The person says the unclear call was not placed: allow a redial. Returns whether
-        anything was pending."""
-        attempt = self._pending(number)
-        if attempt is None:
-            return False
-        del self._unknown[attempt.number.e164]
-        return True
+        anything was pending. Raises `DialRecordError` if that could not be recorded."""
+        key = number.e164 if isinstance(number, ParsedNumber) else number
+        return self.records.dismiss(key, self._mine)
 
     # -- following a placed call ------------------------------------------------------
 
@@ -510,7 +589,7 @@ class DialGuard:
         `follow_active_s`, then only listens to the sync engine until
         `follow_timeout_s`; returns None if the call never showed up.
         """
-        attempt = target if isinstance(target, DialAttempt) else self._by_unique_id.get(target)
+        attempt = target if isinstance(target, DialAttempt) else self._placed(target)
         if attempt is None:
             raise KeyError(f"no placed call with id {target!r}")
         loop = asyncio.get_running_loop()
@@ -543,11 +622,27 @@ class DialGuard:
                         found = None
                 if found is not None:
                     self._claimed.add(found.id)
+                    self._claim(attempt, found.id)
                     return found
                 if self._clock() - attempt.at >= self._follow_timeout_s:
                     return None
         finally:
             unsubscribe()
+
+    def _placed(self, unique_id: str) -> DialAttempt | None:
+        """The recorded attempt the service gave `unique_id` (this run or an earlier one)."""
+        try:
+            record = self.records.by_unique_id(unique_id)
+        except DialRecordError as exc:
+            log.warning("could not read the dial records: %s", exc)
+            return None
+        return None if record is None else _attempt(record)
+
+    def _claim(self, attempt: DialAttempt, call_id: str) -> None:
+        try:
+            self.records.claim(attempt.seq, call_id)
+        except DialRecordError as exc:
+            log.warning("could not record the call of dial %s: %s", attempt.seq, exc)
 
     async def _wait_or_heard(self, heard: asyncio.Future[CallLog], seconds: float) -> bool:
         """Sleep `seconds` unless the sync engine reports the call first."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ from desktop_app.services.dialer import (
 from desktop_app.services.phone_input import parse_dialable
 from desktop_app.services.sync import SyncEngine
 from desktop_app.store import CallStore
+from desktop_app.store.dials import DialRecords
 from tests.conftest import FAKE_TOKEN
 
 T = 1_700_000_000
@@ -433,6 +435,162 @@ async def test_follow_hears_the_sync_engine_without_requests_of_its_own(
         assert env.searches() - searches == 1  # the sync's page, nothing else
     finally:
         store.close()
+
+
+# ------------------------------------------------------ restarts and second instances
+
+
+def guard_on(env: Env, path: Path) -> DialGuard:
+    """A guard remembering in the cache file at `path`: a (re)started app, or a second
+    instance, with the same client and clock."""
+    return DialGuard(
+        env.client, None, env.clock, records=DialRecords.open(path), sleep=env.clock.sleep,
+        settle_s=SETTLE_S,
+    )
+
+
+async def test_an_unclear_dial_still_blocks_after_a_restart(env: Env, tmp_path: Path) -> None:
+    path = tmp_path / "cache.db"
+    before = guard_on(env, path)
+    env.arm("drop:path=/clickOcall,count=1,after=1")  # placed, answer lost
+    assert (await before.dial(CUSTOMER, "91", env.agent)).kind is DialKind.UNKNOWN
+    before.records.close()  # quit
+    env.clock.advance(22)
+    after = guard_on(env, path)
+    try:
+        (pending,) = after.unknown_attempts
+        assert pending.number.e164 == CUSTOMER_E164 and pending.at == T
+        again = await after.dial(CUSTOMER, "91", env.agent)
+        assert again.kind is DialKind.BLOCKED
+        assert "may have been placed" in again.message
+        assert env.posts() == 1
+        # The log check settles it: the call was placed 22 s ago, so a redial asks first.
+        result = await after.check_unknown(CUSTOMER_E164)
+        assert result is not None and result.kind is CheckKind.FOUND
+        assert result.log is not None and result.log.id == env.state.placed_calls[0].unique_id
+        third = await after.dial(CUSTOMER, "91", env.agent)
+        assert third.kind is DialKind.NEEDS_CONFIRMATION
+        assert third.message == "You called 098123 45678 22 s ago. Call again?"
+        assert env.posts() == 1
+    finally:
+        after.records.close()
+
+
+async def test_the_repeat_window_and_the_double_click_outlive_a_restart(
+    env: Env, tmp_path: Path
+) -> None:
+    path = tmp_path / "cache.db"
+    before = guard_on(env, path)
+    assert (await before.dial(CUSTOMER, "91", env.agent)).kind is DialKind.PLACED
+    before.records.close()
+    after = guard_on(env, path)
+    try:
+        # The same instant: the rest of the click that was being handled at the quit.
+        assert (await after.dial(CUSTOMER, "91", env.agent)).kind is DialKind.BUSY
+        env.clock.advance(5)
+        assert (await after.dial(CUSTOMER, "91", env.agent)).kind is DialKind.NEEDS_CONFIRMATION
+        assert after.seconds_since_placed(parse_dialable(CUSTOMER)) == 5
+        assert env.posts() == 1
+    finally:
+        after.records.close()
+
+
+async def test_a_second_instance_sees_a_dial_in_flight_and_its_outcome(
+    env: Env, tmp_path: Path
+) -> None:
+    path = tmp_path / "cache.db"
+    first, second = guard_on(env, path), guard_on(env, path)
+    try:
+        env.transport.hold()
+        sending = asyncio.ensure_future(first.dial(CUSTOMER, "91", env.agent))
+        await asyncio.sleep(0)
+        assert first.in_flight and not first.is_blocked(parse_dialable(CUSTOMER))
+        env.clock.advance(3)
+        # Recorded before it was sent: the other instance holds back, even before the
+        # request reaches the service (the first instance may be about to send it).
+        assert second.is_blocked(parse_dialable(CUSTOMER))
+        held = await second.dial(CUSTOMER, "91", env.agent)
+        assert held.kind is DialKind.BLOCKED
+        env.transport.release()
+        assert (await sending).kind is DialKind.PLACED
+        env.clock.advance(2)
+        again = await second.dial(CUSTOMER, "91", env.agent)
+        assert again.kind is DialKind.NEEDS_CONFIRMATION
+        assert env.posts() == 1
+        # And what the second one settles, the first one knows.
+        env.arm("503:path=/clickOcall,count=1,after=1")
+        assert (await second.dial(CUSTOMER, "91", env.agent, confirmed=True)).kind is (
+            DialKind.UNKNOWN
+        )
+        env.clock.advance(25)
+        assert first.is_blocked(parse_dialable(CUSTOMER))
+        assert (await first.dial(CUSTOMER, "91", env.agent)).kind is DialKind.BLOCKED
+        result = await first.check_unknown()
+        assert result is not None and result.kind is CheckKind.FOUND
+        assert not second.is_blocked(parse_dialable(CUSTOMER))
+        assert env.posts() == 2
+    finally:
+        first.records.close()
+        second.records.close()
+
+
+async def test_a_cancelled_dial_counts_as_maybe_placed_after_a_restart(
+    env: Env, tmp_path: Path
+) -> None:
+    path = tmp_path / "cache.db"
+    before = guard_on(env, path)
+    env.transport.hold()
+    sending = asyncio.ensure_future(before.dial(CUSTOMER, "91", env.agent))
+    await asyncio.sleep(0)
+    sending.cancel()  # the app closed mid-request
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    env.transport.release()
+    before.records.close()
+    env.clock.advance(2)
+    after = guard_on(env, path)
+    try:
+        assert (await after.dial(CUSTOMER, "91", env.agent)).kind is DialKind.BLOCKED
+    finally:
+        after.records.close()
+
+
+@pytest.mark.parametrize("trouble", ["read-only", "full"])
+async def test_a_dial_that_cannot_be_recorded_is_not_sent(
+    env: Env, tmp_path: Path, trouble: str
+) -> None:
+    path = tmp_path / "cache.db"
+    DialRecords.open(path).close()
+    if trouble == "read-only":
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
+        expected = "the cache database is read-only"
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(sqlite3.OperationalError, match="full"):  # fill what is left
+            for i in range(1000):
+                conn.execute(
+                    "INSERT INTO dials (number, country_code, national, agent_uuid, "
+                    "started_at, state) VALUES (?, '1', '', '', ?, 'not_placed')",
+                    (f"+1{i:010d}", T),
+                )
+        expected = "the disk is full"
+    records = DialRecords(conn, owns_connection=True)
+    guard = DialGuard(env.client, None, env.clock, records=records)
+    try:
+        outcome = await guard.dial(CUSTOMER, "91", env.agent)
+        assert outcome.kind is DialKind.FAILED and not outcome.sent
+        assert outcome.message == (
+            f"The call to 098123 45678 was not placed: this computer could not record it "
+            f"first ({expected})."
+        )
+        assert env.posts() == 0
+        assert not guard.in_flight
+    finally:
+        guard.records.close()
 
 
 # ---------------------------------------------------------------------------- settings
