@@ -44,6 +44,7 @@ from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.services.users import UsersService
 from desktop_app.services.worklist import WorkingHours, Worklist
 from desktop_app.store import CallStore, StoreError
+from desktop_app.store.dials import DialRecords
 from desktop_app.store.users import UserStore
 from desktop_app.ui.call_detail import CallDetailPanel
 from desktop_app.ui.clipboard_dial import ClipboardDialer
@@ -332,7 +333,10 @@ def build_workspace(
     users_dock = UsersDock(users)
 
     # The dialer: every call through the dial guard, which finds calls in the cache first.
-    guard = DialGuard(client, CallLogFinder(client, store, engine=engine))
+    guard = DialGuard(
+        client, CallLogFinder(client, store, engine=engine),
+        records=DialRecords.sharing(store),  # what it knows outlives a restart
+    )
     dialer = DialerPresenter(guard, dialer_settings)
     dialer_panel = DialerPanel()
     bind_dialer(dialer_panel, dialer)
