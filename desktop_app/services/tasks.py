@@ -149,7 +149,9 @@ class TaskSupervisor:
     """Owns named asyncio tasks; see the module docstring.
 
     `bug_hook` receives failures that are not `is_operational` (default: the excepthook,
-    so a test fails on a bug); only the outermost supervisor's hook is used.
+    so a test fails on a bug); only the outermost supervisor's hook is used. A supervisor
+    given no `backoff` or `sleep` uses the nearest parent's (tests set them once, on the
+    workspace's).
     """
 
     def __init__(
@@ -157,13 +159,13 @@ class TaskSupervisor:
         label: str = "",
         *,
         backoff: Backoff | None = None,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep | None = None,
         rng: random.Random | None = None,
         bug_hook: BugHook | None = _excepthook,
     ) -> None:
         self.label = label
-        self.backoff = backoff or Backoff()
-        self._sleep = sleep
+        self._backoff = backoff
+        self._sleep_given = sleep
         self._rng = rng or random.Random()
         self._bug_hook = bug_hook
         self._parent: TaskSupervisor | None = None
@@ -193,6 +195,24 @@ class TaskSupervisor:
 
     def running(self, name: str) -> bool:
         return self.task(name) is not None
+
+    @property
+    def backoff(self) -> Backoff:
+        """The restart backoff: this supervisor's, else the nearest parent's."""
+        node: TaskSupervisor | None = self
+        while node is not None:
+            if node._backoff is not None:
+                return node._backoff
+            node = node._parent
+        return Backoff()
+
+    def _sleep(self, seconds: float) -> Awaitable[None]:
+        node: TaskSupervisor | None = self
+        while node is not None:
+            if node._sleep_given is not None:
+                return node._sleep_given(seconds)
+            node = node._parent
+        return asyncio.sleep(seconds)
 
     @property
     def names(self) -> list[str]:
@@ -259,9 +279,7 @@ class TaskSupervisor:
         the time until the restart; `retry_now` cuts that wait short."""
         self._streaks.pop(name, None)
         wake = self._wake[name] = asyncio.Event()
-        return self.spawn(
-            name, self._keep_running(name, factory, on_failure, backoff or self.backoff, wake)
-        )
+        return self.spawn(name, self._keep_running(name, factory, on_failure, backoff, wake))
 
     def retry_now(self, name: str) -> None:
         """End the backoff of a `keep_running` task now (the person pressed Refresh)."""
@@ -344,7 +362,7 @@ class TaskSupervisor:
         name: str,
         factory: Callable[[], Awaitable[object]],
         on_failure: FailureHandler | None,
-        backoff: Backoff,
+        backoff: Backoff | None,
         wake: asyncio.Event,
     ) -> None:
         while True:
@@ -355,7 +373,7 @@ class TaskSupervisor:
             except Exception as exc:  # reported below; anything else ends the task
                 failures = self._streaks.get(name, 0) + 1
                 self._streaks[name] = failures
-                delay = backoff.delay(failures, self._rng)
+                delay = (backoff or self.backoff).delay(failures, self._rng)
                 self._fail(
                     name, exc, on_failure, retry_in=delay, first_in_streak=failures == 1
                 )
