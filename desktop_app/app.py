@@ -30,7 +30,7 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
+from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.api.models import User
 from desktop_app.services.availability import DndController
@@ -780,6 +780,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw)
+    try:  # the same check as the `myoperator` command's: one sentence, exit 2
+        args.base_url = base_url_from(args.base_url, os.environ)
+    except ValueError as exc:
+        print(f"myoperator-desktop: {exc}", file=sys.stderr)
+        return 2
     defect = binding_defect()
     if defect is not None:
         print(f"myoperator-desktop: {defect}", file=sys.stderr)
