@@ -9,26 +9,32 @@ outcome, never resent, because a resent click-to-call rings a customer twice.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import random
+import stat
+import unicodedata
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import httpx
 
 from desktop_app.api import parsing, validation
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.errors import (
-    MalformedResponse,
+    InvalidBaseUrl,
     MyOperatorError,
     NetworkError,
     NotFound,
     OutcomeUnknown,
+    PermissionDenied,
     RateLimited,
     ServerError,
+    TokenRejected,
     ValidationError,
 )
 from desktop_app.api.models import (
@@ -44,11 +50,100 @@ from desktop_app.api.models import (
 from desktop_app.api.redact import install_redacting_filter, redact, register_secret
 
 LIVE_BASE_URL: Final = "https://developers.myoperator.co"
+#: Where the command and the desktop app read a base URL other than the live one.
+BASE_URL_ENV: Final = "MYOPERATOR_BASE_URL"
 log = logging.getLogger(__name__)
 # httpx logs every request's full URL, token included, on its own logger.
 install_redacting_filter(logging.getLogger("httpx"))
 
 _RETRYABLE_STATUSES = frozenset({502, 503, 504})
+# Answers to a mutation that say the service did NOT act on it: only these are refusals.
+# Anything else after the request left (429, 5xx, an HTML page, garbled JSON) is an
+# unknown outcome: a 429 or a 502 may come from a proxy after the service acted.
+_CLEAR_REFUSALS = (ValidationError, TokenRejected, PermissionDenied, NotFound)
+
+
+def normalize_base_url(text: str, *, source: str = "The API base URL") -> str:
+    """The base URL every request is built on, checked once, before anything is sent.
+
+    Accepts ``http``/``https`` with a host, an optional port (1-65535) and path; a trailing
+    ``/`` is dropped. Refuses anything httpx would choke on later (with a traceback) and
+    anything that would put a secret or a stray query into every request. `source` names
+    where the value came from in the message (``--base-url``, ``MYOPERATOR_BASE_URL``).
+    Raises `InvalidBaseUrl` with one sentence.
+    """
+    raw = text.strip()
+    shown = _shown_url(raw)
+
+    def refuse(reason: str) -> InvalidBaseUrl:
+        return InvalidBaseUrl(f"{source} {shown} is not a usable address: {reason}.")
+
+    if not raw:
+        raise InvalidBaseUrl(f"{source} is empty: give an address such as {LIVE_BASE_URL}.")
+    if any(c.isspace() or unicodedata.category(c)[0] == "C" for c in raw):
+        raise refuse("it contains spaces or control characters")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        reason = "the port must be a number from 1 to 65535" if "Port" in str(exc) else (
+            "it is not a well-formed URL"
+        )
+        raise refuse(reason) from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise refuse("it must start with http:// or https://")
+    if parts.username is not None or parts.password is not None:
+        raise refuse("it must not carry a user name or password")
+    if parts.query or parts.fragment or raw.endswith(("?", "#")):
+        raise refuse("it must not have a query (?) or fragment (#)")
+    host = parts.hostname or ""
+    if not host:
+        raise refuse("it has no host name")
+    if not _plausible_host(host):
+        raise refuse("its host name is not valid")
+    if port is not None and not 1 <= port <= 65535:
+        raise refuse("the port must be a number from 1 to 65535")
+    try:
+        httpx.URL(raw)
+    except (httpx.InvalidURL, ValueError):
+        raise refuse("it is not a well-formed URL") from None
+    return raw.rstrip("/")
+
+
+def base_url_from(given: str | None, environ: Mapping[str, str]) -> str:
+    """The base URL to use: `given` (``--base-url``), else ``$MYOPERATOR_BASE_URL``, else
+    the live service; checked by `normalize_base_url`, the message naming its source."""
+    if given is not None:
+        return normalize_base_url(given, source="--base-url")
+    from_env = environ.get(BASE_URL_ENV, "")
+    if from_env.strip():
+        return normalize_base_url(from_env, source=BASE_URL_ENV)
+    return LIVE_BASE_URL
+
+
+def _shown_url(text: str) -> str:
+    """A URL quoted back: bounded, on one line, and cut before anything secret-looking."""
+    for mark in ("?", "#"):
+        text = text.split(mark, 1)[0] + ("…" if mark in text else "")
+    scheme, sep, rest = text.rpartition("://")
+    if "@" in rest:
+        text = f"{scheme}{sep}…@{rest.rsplit('@', 1)[1]}"
+    text = "".join(c if c.isprintable() and not c.isspace() else " " for c in text)
+    return repr(text if len(text) <= 60 else text[:59] + "…")
+
+
+def _plausible_host(host: str) -> bool:
+    """A DNS name (letters of any script, digits, ``-``, ``.``, ``_``) or an IP literal."""
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        return True
+    labels = host.rstrip(".").split(".")
+    return all(
+        label and all(c.isalnum() or c in "-_" for c in label) for label in labels
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +179,7 @@ class MyOperatorClient:
             raise ValidationError("No API token is configured.", field="token")
         register_secret(token)
         self._token = token
-        self.base_url = base_url.rstrip("/")
+        self.base_url = normalize_base_url(base_url)
         self.budget = budget if budget is not None else RequestBudget()
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
@@ -200,8 +295,10 @@ class MyOperatorClient:
 
         The link is used once and forgotten: it expires, and it is a credential of sorts.
         """
-        link = await self.recording_link(filename)
         partial = destination.with_name(destination.name + ".part")
+        for path in (destination, partial):
+            await asyncio.to_thread(_refuse_unless_regular_or_absent, path)
+        link = await self.recording_link(filename)
         try:
             await self._download(link.url, partial, progress)
             await asyncio.to_thread(os.replace, partial, destination)
@@ -334,23 +431,53 @@ class MyOperatorClient:
     ) -> dict[str, Any]:
         await self.budget.acquire(max_wait=self._retry.max_budget_wait_s)
         request = self._request(method, path, params)
-        unknown = (
-            f"The {operation} request may or may not have reached MyOperator: "
-            "check before trying again."
-        )
+
+        def unknown(reason: str) -> OutcomeUnknown:
+            return OutcomeUnknown(
+                f"The {operation} request was sent to MyOperator but {reason}: it may or may "
+                "not have taken effect, so check before trying again.",
+                operation=operation,
+            )
+
         try:
             return await self._send_once(request)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Never left this machine: nothing happened at the server.
             raise _network_error(exc, f"The {operation} request could not be sent") from None
         except (httpx.HTTPError, TimeoutError):
-            raise OutcomeUnknown(unknown, operation=operation) from None
+            raise unknown("no complete answer came back") from None
+        except _CLEAR_REFUSALS:
+            raise  # the service said what it refused: nothing was done
         except RateLimited as exc:
+            # Still pause every request, but a 429 is no proof the request was not acted
+            # on (the sandbox's `429:after=1` places the call, then answers 429).
             if exc.retry_after is not None:
                 self.budget.penalize(exc.retry_after)
-            raise
-        except (ServerError, MalformedResponse):
-            raise OutcomeUnknown(unknown, operation=operation) from None
+            raise unknown("the answer was \"rate-limited\"") from None
+        except ServerError:
+            raise unknown("the answer was a server error") from None
+        except MyOperatorError:
+            raise unknown("its answer could not be read") from None
+
+
+def _refuse_unless_regular_or_absent(path: Path) -> None:
+    """A download replaces only a regular file: never a device, FIFO, socket or symlink
+    (``os.replace`` over ``/dev/null`` run as root swaps the device for a file)."""
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ValidationError(
+            f"{path} cannot be checked ({exc.strerror or 'not accessible'}).",
+            field="destination",
+        ) from None
+    if not stat.S_ISREG(mode):
+        raise ValidationError(
+            f"{path} is not a regular file: a recording is saved only as a new or regular "
+            "file.",
+            field="destination",
+        )
 
 
 def _content_length(headers: httpx.Headers) -> int | None:

@@ -75,3 +75,13 @@ class OutcomeUnknown(MyOperatorError):
     def __init__(self, message: str, *, operation: str) -> None:
         super().__init__(message)
         self.operation = operation
+
+
+class InvalidBaseUrl(ValidationError, ValueError):
+    """A base URL (``--base-url``, ``$MYOPERATOR_BASE_URL``) no request could be sent to.
+
+    Also a `ValueError`, so start-up code that knows nothing of the API can catch it.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="base_url")

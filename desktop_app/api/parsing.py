@@ -386,11 +386,13 @@ def _snippet(body: bytes) -> str:
 
 
 def _non_json(status: int, headers: Mapping[str, str], body: bytes) -> MyOperatorError:
+    """The error for an answer that is not JSON. Its text is read, never quoted: a body
+    can be a whole HTML page or carry anything at all."""
     text = _snippet(body)
     if _NOT_READY_WORDING.search(text):
-        return NotReadyYet(f"The recording is not ready yet: try again in a minute. ({text})")
+        return NotReadyYet("The recording is not ready yet: try again in a minute.")
     if status == 404:
-        return NotFound(f"MyOperator answered 404 Not Found{f': {text}' if text else '.'}")
+        return NotFound("MyOperator answered 404 Not Found.")
     if _looks_like_html(headers, body):
         return ServerError(
             f"MyOperator is unavailable: something in front of it answered with an HTML "
@@ -398,12 +400,10 @@ def _non_json(status: int, headers: Mapping[str, str], body: bytes) -> MyOperato
             status=status,
         )
     if status >= 500:
-        return ServerError(
-            f"MyOperator had a server error (HTTP {status}){f': {text}' if text else '.'}",
-            status=status,
-        )
-    detail = f": {text}" if text else " (empty body)."
-    return MalformedResponse(f"MyOperator sent an answer that is not JSON (HTTP {status}){detail}")
+        return ServerError(f"MyOperator had a server error (HTTP {status}).", status=status)
+    if not text:
+        return MalformedResponse(f"MyOperator sent an empty answer (HTTP {status}).")
+    return MalformedResponse(f"MyOperator sent an answer that is not JSON (HTTP {status}).")
 
 
 def _decode(body: bytes) -> tuple[bool, Any]:
@@ -454,9 +454,7 @@ def interpret_response(status: int, headers: Mapping[str, str], body: bytes) -> 
     if not isinstance(data, dict):
         if status >= 500:
             raise ServerError(f"MyOperator had a server error (HTTP {status}).", status=status)
-        raise MalformedResponse(
-            f"MyOperator sent JSON that is not an object (HTTP {status}): {_snippet(body)}"
-        )
+        raise MalformedResponse(f"MyOperator sent JSON that is not an object (HTTP {status}).")
     verdict = _envelope_status(data.get("status"))
     code = _as_int(data.get("code"))
     if verdict is None and code is None:  # {"status": 400, ...}: a code in the status key
@@ -473,7 +471,7 @@ def interpret_response(status: int, headers: Mapping[str, str], body: bytes) -> 
             return data
         if not (status >= 400 or (code is not None and code >= 400)):
             raise MalformedResponse(
-                f"MyOperator sent an answer without a status (HTTP {status}): {_snippet(body)}"
+                f"MyOperator sent an answer without a status (HTTP {status})."
             )
     raise _error_for(code, status, message, headers)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -195,6 +196,29 @@ async def test_a_fresh_recording_is_not_ready_yet(
     assert not await asyncio.to_thread(lambda: list(tmp_path.iterdir()))
 
 
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "dev_null"])
+async def test_a_download_never_replaces_anything_but_a_regular_file(
+    api: MyOperatorClient, state: SandboxState, tmp_path: Path, kind: str
+) -> None:
+    """Run as root, ``os.replace`` over /dev/null swaps the device for a file."""
+    target = tmp_path / "target"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink":
+        (tmp_path / "real.mp3").write_bytes(b"keep")
+        target.symlink_to(tmp_path / "real.mp3")
+    else:
+        target = Path(os.devnull)
+    before = target.lstat()
+    with pytest.raises(ValidationError) as caught:
+        await api.download_recording("anything.mp3", target)
+    assert "not a regular file" in caught.value.message
+    after = target.lstat()
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+    assert state.requests_to("/recordings/link") == []  # refused before asking
+    assert not await asyncio.to_thread(os.path.lexists, f"{target}.part")
+
+
 # --------------------------------------------------------------- mutations
 
 
@@ -323,15 +347,52 @@ async def test_click_to_call_is_sent_once_whatever_the_server_does(
     assert sleeps.waits == []
 
 
-async def test_a_rate_limited_click_to_call_is_not_placed_nor_retried(
+@pytest.mark.parametrize(("after", "placed"), [(",after=1", 1), ("", 0)])
+async def test_a_429_to_a_click_to_call_is_an_unknown_outcome_never_a_retry(
+    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps, after: str, placed: int
+) -> None:
+    """A 429 may come after the call was queued (a proxy, or `after=1` here): the client
+    cannot tell the two apart, so neither may be reported as "not placed, retry"."""
+    agent = (await api.all_users())[0]
+    state.faults.add(f"429:path=/clickOcall,retry_after=5{after}")
+    with pytest.raises(OutcomeUnknown) as caught:
+        await api.click_to_call("9812345678", "91", agent.uuid)
+    assert not isinstance(caught.value, RateLimited)
+    assert "may or may not" in caught.value.message
+    assert len(state.requests_to("/clickOcall")) == 1
+    assert len(state.placed_calls) == placed
+    assert sleeps.waits == []
+    assert api.budget.wait_time() == pytest.approx(5, abs=1)  # everyone still pauses
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+async def test_a_429_to_a_user_change_is_an_unknown_outcome(
+    api: MyOperatorClient, state: SandboxState, method: str
+) -> None:
+    someone = (await api.all_users())[0]
+    state.faults.add(f"429:path=/user,method={method},after=1,retry_after=0")
+    with pytest.raises(OutcomeUnknown) as caught:
+        if method == "POST":
+            await api.add_user(NewUser(name="Once Only", contact_number="9123456780",
+                                       country_code="91"))
+        else:
+            await api.update_user(UserUpdate(uuid=someone.uuid, name="Once Only"))
+    assert caught.value.operation == ("add user" if method == "POST" else "update user")
+    assert len(state.requests_to("/user", method)) == 1
+    # The change was made: that is why "retry" would have been the wrong advice.
+    state.faults.clear()
+    assert [u.name for u in await api.all_users()].count("Once Only") == 1
+
+
+async def test_a_spent_budget_refuses_a_click_to_call_before_sending_it(
     api: MyOperatorClient, state: SandboxState
 ) -> None:
+    """Only a refusal that provably sent nothing stays "rate-limited"."""
     agent = (await api.all_users())[0]
-    state.faults.add("429:path=/clickOcall,retry_after=5")
+    api.budget.penalize(RetryPolicy().max_budget_wait_s + 60)
     with pytest.raises(RateLimited):
         await api.click_to_call("9812345678", "91", agent.uuid)
-    assert len(state.requests_to("/clickOcall")) == 1
-    assert state.placed_calls == []
+    assert state.requests_to("/clickOcall") == []
 
 
 @pytest.mark.parametrize("path,method", [("/user", "POST"), ("/user", "PUT")])
@@ -382,7 +443,7 @@ async def test_a_429_pauses_the_whole_budget(
     assert sum(sleeps.waits) == pytest.approx(30, abs=1)
     agent = (await api.all_users())[0]
     state.faults.add("429:count=1,retry_after=30")
-    with pytest.raises(RateLimited):
+    with pytest.raises(OutcomeUnknown):
         await api.click_to_call("9812345678", "91", agent.uuid)
     assert api.budget.wait_time() == pytest.approx(30, abs=1)
 
