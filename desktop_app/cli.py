@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
+import re
+import stat
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
+from desktop_app.api.client import BASE_URL_ENV, LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import (
     MyOperatorError,
     NotFound,
@@ -35,6 +38,7 @@ from desktop_app.services.formatting import (
     format_number,
     iso_utc,
 )
+from desktop_app.services.phone_input import PhoneInputError, parse_dialable
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -44,7 +48,11 @@ EXIT_FAILED = 5
 EXIT_OUTCOME_UNKNOWN = 6
 
 TOKEN_ENV = "MYOPERATOR_TOKEN"
-BASE_URL_ENV = "MYOPERATOR_BASE_URL"
+# Numbers on the command line are plain ASCII: int() would also take "١٢", "1_0", " 5 "
+# and "+5", which no one means to type as a count or a port.
+_ASCII_INT = re.compile(r"[0-9]+")
+_ASCII_SIGNED_INT = re.compile(r"-?[0-9]+")
+_ASCII_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+")
 
 
 class UsageError(Exception):
@@ -57,7 +65,7 @@ class UsageError(Exception):
 def parse_time(text: str) -> int:
     """Unix seconds, or ISO 8601 (a time without a zone is local time)."""
     text = text.strip()
-    if text.lstrip("-").isdigit():
+    if _ASCII_SIGNED_INT.fullmatch(text):
         return int(text)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -86,20 +94,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"myoperator: {message} (see `{self.prog} --help`)\n")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _add_global_options(parser: argparse.ArgumentParser, *, default: Any) -> None:
+    """The options every command takes. Declared once, added at the top and to every
+    subcommand, so `myoperator logs --base-url URL` works as well as the other order."""
+    parser.add_argument(
+        "--base-url",
+        default=default,
+        metavar="URL",
+        help=f"API base URL (default ${BASE_URL_ENV} or {LIVE_BASE_URL})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="myoperator",
         description="Command-line access to a MyOperator account. The API token is read "
         f"from ${TOKEN_ENV}.",
     )
-    parser.add_argument(
-        "--base-url",
-        default=os.environ.get(BASE_URL_ENV, LIVE_BASE_URL),
-        help=f"API base URL (default ${BASE_URL_ENV} or {LIVE_BASE_URL})",
-    )
+    _add_global_options(parser, default=None)
+    # The subcommands' copies default to SUPPRESS: given after the subcommand, the value
+    # lands in the namespace; not given there, the top level's value is left alone.
+    shared = _Parser(add_help=False)
+    _add_global_options(shared, default=argparse.SUPPRESS)
+
+    def add_parser(
+        group: argparse._SubParsersAction[_Parser], name: str, help: str
+    ) -> _Parser:
+        return group.add_parser(name, help=help, parents=[shared])
+
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    logs = commands.add_parser("logs", help="list calls from the call log")
+    logs = add_parser(commands, "logs", "list calls from the call log")
     logs.add_argument("--from", dest="start", type=parse_time_arg, help="ISO 8601 or unix seconds")
     logs.add_argument("--to", dest="end", type=parse_time_arg, help="ISO 8601 or unix seconds")
     logs.add_argument("--search", help="number, name, email, comment or unique id")
@@ -110,53 +135,56 @@ def _build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--limit", type=_positive_int, default=50, help="at most N calls (50)")
     logs.add_argument("--json", action="store_true", help="machine-readable output")
 
-    filters = commands.add_parser("filters", help="list the account's log filters")
+    filters = add_parser(commands, "filters", "list the account's log filters")
     filters.add_argument("--json", action="store_true")
 
-    users = commands.add_parser("users", help="list the team's users")
+    users = add_parser(commands, "users", "list the team's users")
     users.add_argument("--search", help="name, email or number")
     users.add_argument("--all", action="store_true", help="everyone in one request")
     users.add_argument("--json", action="store_true")
 
-    user = commands.add_parser("user", help="add or update a user")
+    user = add_parser(commands, "user", "add or update a user")
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    add = user_commands.add_parser("add", help="add a user")
+    add = add_parser(user_commands, "add", "add a user")
     add.add_argument("--name", required=True)
     add.add_argument("--contact-number", required=True, help="without the country code")
     add.add_argument("--country-code", default="91", help="dialling code (default 91)")
     _add_optional_user_fields(add)
-    update = user_commands.add_parser("update", help="update a user's fields")
+    update = add_parser(user_commands, "update", "update a user's fields")
     update.add_argument("uuid")
     update.add_argument("--name")
     update.add_argument("--contact-number", help="without the country code")
     update.add_argument("--country-code", help="dialling code, needed with --contact-number")
     _add_optional_user_fields(update)
 
-    call = commands.add_parser("call", help="click-to-call: ring the agent, then the customer")
+    call = add_parser(commands, "call", "click-to-call: ring the agent, then the customer")
     call.add_argument("number", help="the customer's number")
     call.add_argument("--cc", default="91", help="the customer's dialling code (default 91)")
     call.add_argument("--agent", required=True, metavar="UUID", help="the agent's user uuid")
     call.add_argument("--json", action="store_true")
 
-    recording = commands.add_parser("recording", help="download a call recording")
+    recording = add_parser(commands, "recording", "download a call recording")
     recording.add_argument("filename", help="the call's recording file name")
     recording.add_argument("-o", "--output", type=Path, help="where to save it")
 
-    sandbox = commands.add_parser("sandbox", help="run the emulated MyOperator service")
+    sandbox = add_parser(commands, "sandbox", "run the emulated MyOperator service")
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--port", type=_port, default=8765, help="1-65535 (8765)")
     sandbox.add_argument("--logs", type=_positive_int, default=5000, help="calls to generate")
-    sandbox.add_argument("--seed", type=int, default=7)
-    sandbox.add_argument("--latency", type=int, default=0, metavar="MS")
+    sandbox.add_argument("--seed", type=_signed_int, default=7)
+    sandbox.add_argument("--latency", type=_non_negative_int, default=0, metavar="MS")
     sandbox.add_argument("--fault", action="append", default=[], metavar="SPEC")
-    sandbox.add_argument("--live-calls", type=float, default=None, metavar="SECONDS")
+    sandbox.add_argument(
+        "--live-calls", type=_positive_seconds, default=None, metavar="SECONDS",
+        help="a new call every SECONDS (more than 0)",
+    )
     sandbox.add_argument("--no-rate-limit", action="store_true", help="lift the emulated limit")
     sandbox.add_argument("--tour", action="store_true", help="print a short tour of commands")
     return parser
 
 
 def _add_optional_user_fields(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--extension", type=int)
+    parser.add_argument("--extension", type=_non_negative_int)
     parser.add_argument("--email")
     parser.add_argument("--alternate-contact-number")
     parser.add_argument("--alternate-cc", help="dialling code of the alternate number")
@@ -172,13 +200,43 @@ def parse_time_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _whole_number(text: str, pattern: re.Pattern[str] = _ASCII_INT) -> int:
+    if not pattern.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number written with the digits 0-9, not {text!r}"
+        )
+    return int(text)
+
+
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    return _whole_number(text)
+
+
+def _signed_int(text: str) -> int:
+    return _whole_number(text, _ASCII_SIGNED_INT)
+
+
+def _port(text: str) -> int:
+    if _ASCII_SIGNED_INT.fullmatch(text) and not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {text}")
+    return _whole_number(text)
+
+
+def _positive_seconds(text: str) -> float:
+    if not _ASCII_DECIMAL.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds greater than 0 (such as 20 or 2.5), not {text!r}"
+        )
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
     return value
 
 
@@ -350,7 +408,12 @@ async def _cmd_user(client: MyOperatorClient, args: argparse.Namespace, out: Tex
 
 
 async def _cmd_call(client: MyOperatorClient, args: argparse.Namespace, out: TextIO) -> int:
-    placed = await client.click_to_call(args.number, args.cc, args.agent)
+    # The dialer's own parsing: a number the desktop accepts, the command accepts too.
+    try:
+        number = parse_dialable(args.number, args.cc)
+    except PhoneInputError as exc:
+        raise UsageError(exc.message) from None
+    placed = await client.click_to_call(number.national, number.country_code, args.agent)
     if args.json:
         json.dump({"placed": True, "unique_id": placed.unique_id}, out)
         out.write("\n")
@@ -363,16 +426,52 @@ async def _cmd_call(client: MyOperatorClient, args: argparse.Namespace, out: Tex
     return EXIT_OK
 
 
-def _recording_target(filename: str, output: Path | None) -> Path:
-    """Where to save: the given file, or the recording's own name inside a given folder."""
+_FILE_KINDS = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def recording_target(filename: str, output: Path | None) -> Path:
+    """Where to save: the given file, or the recording's own name inside a given folder.
+
+    Only a new file or an existing regular one is written (a symlink counts as what it
+    points to). A device, FIFO or socket is refused with a `UsageError`: the download
+    ends in a rename, and renaming over ``/dev/full`` as root replaces the device.
+    """
     name = Path(filename).name
+    if not name or name in (".", ".."):
+        raise UsageError(f"{filename!r} is not a recording file name.")
     if output is None:
-        return Path(name)
-    return output / name if output.is_dir() else output
+        target = Path(name)
+    elif output.is_dir():
+        target = output / name
+    else:
+        target = output
+    if target.is_symlink():
+        resolved = target.resolve()
+        if not resolved.exists():
+            raise UsageError(f"{target} is a link to nothing: give a file or a folder.")
+        target = resolved
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        if not target.parent.is_dir():
+            raise UsageError(f"The folder {target.parent} does not exist.") from None
+        return target
+    if stat.S_ISREG(mode):
+        return target
+    kind = next((what for test, what in _FILE_KINDS if test(mode)), "not a regular file")
+    raise UsageError(
+        f"{output if output is not None else target} is {kind}: save the recording to a "
+        "regular file or into a folder."
+    )
 
 
 async def _cmd_recording(client: MyOperatorClient, args: argparse.Namespace, out: TextIO) -> int:
-    target = _recording_target(args.filename, args.output)
+    target = recording_target(args.filename, args.output)
     await client.download_recording(args.filename, target)
     out.write(f"Saved {target}\n")
     return EXIT_OK
@@ -389,14 +488,16 @@ _COMMANDS: dict[str, Callable[[MyOperatorClient, argparse.Namespace, TextIO], Aw
 
 
 def exit_code_for(error: MyOperatorError) -> int:
+    """The documented exit code. An unknown outcome is checked first: whatever else the
+    error resembles, "it may have happened" must never read as "retry"."""
+    if isinstance(error, OutcomeUnknown):
+        return EXIT_OUTCOME_UNKNOWN
     if isinstance(error, ValidationError):
         return EXIT_INVALID
     if isinstance(error, TokenRejected | PermissionDenied):
         return EXIT_AUTH
     if isinstance(error, RateLimited):
         return EXIT_RATE_LIMITED
-    if isinstance(error, OutcomeUnknown):
-        return EXIT_OUTCOME_UNKNOWN
     return EXIT_FAILED
 
 
@@ -407,10 +508,11 @@ def _message_for(error: MyOperatorError) -> str:
 
 
 async def _run_api_command(args: argparse.Namespace, out: TextIO) -> int:
+    base_url = base_url_from(args.base_url, os.environ)
     token = os.environ.get(TOKEN_ENV, "")
     if not token.strip():
         raise UsageError(f"Set {TOKEN_ENV} to the account's API token.")
-    async with MyOperatorClient(token, base_url=args.base_url) as client:
+    async with MyOperatorClient(token, base_url=base_url) as client:
         return await _COMMANDS[args.command](client, args, out)
 
 
@@ -459,7 +561,7 @@ A short tour. In another terminal:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    parser = _build_parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.command == "sandbox":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,15 +13,22 @@ from pathlib import Path
 import pytest
 
 from desktop_app.sandbox import BASIC_TOKEN, SandboxServer
+from desktop_app.services.phone_input import parse_dialable
 from tests.conftest import FAKE_TOKEN
 
 pytestmark = pytest.mark.e2e
 
 
 def run(
-    server: SandboxServer, *args: str, token: str = FAKE_TOKEN, cwd: Path | None = None
+    server: SandboxServer,
+    *args: str,
+    token: str = FAKE_TOKEN,
+    cwd: Path | None = None,
+    base_url_env: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, MYOPERATOR_TOKEN=token, MYOPERATOR_BASE_URL=server.base_url)
+    """The command as a user runs it; $MYOPERATOR_BASE_URL is the server unless given."""
+    base_url = server.base_url if base_url_env is None else base_url_env
+    env = dict(os.environ, MYOPERATOR_TOKEN=token, MYOPERATOR_BASE_URL=base_url)
     result = subprocess.run(
         [sys.executable, "-m", "desktop_app.cli", *args],
         env=env, capture_output=True, text=True, timeout=60, cwd=cwd,
@@ -108,6 +117,12 @@ def test_recording_download(server: SandboxServer, tmp_path: Path) -> None:
         (("filters",), FAKE_TOKEN, "malformed", 5),
         (("call", "9812345678", "--agent", "AGENT"), FAKE_TOKEN,
          "502:path=/clickOcall,after=1", 6),
+        (("call", "9812345678", "--agent", "AGENT"), FAKE_TOKEN,
+         "429:path=/clickOcall,after=1", 6),
+        (("call", "9812345678", "--agent", "AGENT"), FAKE_TOKEN,
+         "malformed:path=/clickOcall,after=1", 6),
+        (("user", "update", "AGENT", "--name", "Maybe"), FAKE_TOKEN,
+         "429:path=/user,method=PUT,after=1", 6),
     ],
 )
 def test_failures_give_one_sentence_and_the_documented_code(
@@ -128,3 +143,102 @@ def test_a_missing_token_is_invalid_input(server: SandboxServer) -> None:
     result = run(server, "filters", token="")
     assert result.returncode == 2
     assert "MYOPERATOR_TOKEN" in result.stderr
+
+
+# ------------------------------------------------- an unclear call is never "retry"
+
+
+def test_a_call_placed_then_answered_429_is_unknown_never_retry(server: SandboxServer) -> None:
+    agent = server.state.users[0].uuid
+    server.state.faults.add("429:path=/clickOcall,after=1,retry_after=1")
+    before = len(server.state.placed_calls)
+    result = run(server, "call", "9812345678", "--agent", agent)
+    assert len(server.state.placed_calls) == before + 1  # the service did place it
+    assert result.returncode == 6, result.stderr
+    message = result.stderr.strip()
+    assert "may or may not" in message and "retry in" not in message
+    assert len(message.splitlines()) == 1
+
+
+# ------------------------------------------------------------ bad input: one sentence
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999", "localhost:8765"])
+@pytest.mark.parametrize("where", ["flag", "env"])
+def test_an_unusable_base_url_is_one_sentence(
+    server: SandboxServer, url: str, where: str
+) -> None:
+    before = len(server.state.requests)
+    if where == "flag":
+        result = run(server, "filters", "--base-url", url)
+    else:
+        result = run(server, "filters", base_url_env=url)
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and message.startswith("myoperator: ")
+    assert ("--base-url" if where == "flag" else "MYOPERATOR_BASE_URL") in message
+    assert len(server.state.requests) == before
+
+
+def test_global_options_work_after_the_command(server: SandboxServer) -> None:
+    # $MYOPERATOR_BASE_URL points nowhere: only the flag after the command can succeed.
+    nowhere = "http://127.0.0.1:9"
+    logs = run(server, "logs", "--base-url", server.base_url, "--limit", "2", "--json",
+               base_url_env=nowhere)
+    assert logs.returncode == 0, logs.stderr
+    assert len(json.loads(logs.stdout)) == 2
+    users = run(server, "users", "--all", "--json", "--base-url", server.base_url,
+                base_url_env=nowhere)
+    assert users.returncode == 0, users.stderr
+    before = run(server, "--base-url", server.base_url, "filters", base_url_env=nowhere)
+    assert before.returncode == 0, before.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink_to_fifo", "socket"])
+def test_recording_output_must_be_a_file_or_a_folder(
+    server: SandboxServer, tmp_path: Path, kind: str
+) -> None:
+    """Run as root, `-o /dev/full` used to replace the device with a regular file."""
+    special = tmp_path / kind
+    if kind == "socket":
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(special))
+    else:
+        os.mkfifo(special)
+    kind_before = stat.S_IFMT(special.stat().st_mode)
+    target = special
+    if kind == "symlink_to_fifo":
+        target = tmp_path / "link"
+        target.symlink_to(special)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    logs = json.loads(run(server, "logs", "--limit", "40", "--json").stdout)
+    name = next(e["recording"] for e in logs if e["recording"])
+    result = run(server, "recording", name, "-o", str(target))
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert stat.S_IFMT(target.stat().st_mode) == kind_before  # never replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no .part left either
+
+
+def test_a_malformed_answer_is_described_not_echoed(server: SandboxServer) -> None:
+    server.state.faults.add("malformed:path=/search")
+    result = run(server, "logs", "--limit", "3")
+    assert result.returncode == 5
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and len(message) < 120, message
+    assert "{" not in message and "hits" not in message
+
+
+@pytest.mark.parametrize("number", ["٩٨١٢٣٤٥٦٧٨", "９８１２３４５６７８", "098123‑45678"])
+def test_call_reads_numbers_as_the_desktop_dialer_does(
+    server: SandboxServer, number: str
+) -> None:
+    agent = server.state.users[0].uuid
+    before = len(server.state.placed_calls)
+    result = run(server, "call", number, "--agent", agent, "--json")
+    assert result.returncode == 0, result.stderr
+    placed = server.state.placed_calls[before:]
+    expected = parse_dialable(number, "91")
+    assert [(p.customer_cc, p.customer_number) for p in placed] == [
+        (expected.country_code, expected.national)
+    ]
