@@ -170,12 +170,13 @@ def test_an_unusable_base_url_is_one_sentence(
 ) -> None:
     before = len(server.state.requests)
     if where == "flag":
-        result = run(server, "filters", "--base-url", url)
+        result = run(server, "--base-url", url, "filters")
     else:
         result = run(server, "filters", base_url_env=url)
     assert result.returncode == 2, result.stderr
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1 and message.startswith("myoperator: ")
+    assert "is not a usable address" in message
     assert ("--base-url" if where == "flag" else "MYOPERATOR_BASE_URL") in message
     assert len(server.state.requests) == before
 
