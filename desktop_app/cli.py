@@ -450,6 +450,7 @@ def recording_target(filename: str, output: Path | None) -> Path:
         target = output / name
     else:
         target = output
+    shown = target  # the path as given, before following a link
     if target.is_symlink():
         resolved = target.resolve()
         if not resolved.exists():
@@ -465,8 +466,7 @@ def recording_target(filename: str, output: Path | None) -> Path:
         return target
     kind = next((what for test, what in _FILE_KINDS if test(mode)), "not a regular file")
     raise UsageError(
-        f"{output if output is not None else target} is {kind}: save the recording to a "
-        "regular file or into a folder."
+        f"{shown} is {kind}: save the recording to a regular file or into a folder."
     )
 
 

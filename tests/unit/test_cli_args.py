@@ -179,3 +179,11 @@ def test_a_dangling_link_or_a_missing_folder_is_refused(tmp_path: Path) -> None:
         recording_target("x.mp3", dangling)
     with pytest.raises(UsageError, match="does not exist"):
         recording_target("x.mp3", tmp_path / "no" / "such" / "x.mp3")
+
+
+def test_a_fifo_named_like_the_recording_inside_the_folder_is_refused(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "x.mp3")
+    with pytest.raises(UsageError) as caught:
+        recording_target("x.mp3", tmp_path)
+    assert str(tmp_path / "x.mp3") in str(caught.value) and "FIFO" in str(caught.value)
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "x.mp3").st_mode)
