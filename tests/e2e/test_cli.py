@@ -95,9 +95,16 @@ def test_user_add_update_and_call(server: SandboxServer) -> None:
     assert len(server.state.placed_calls) == before + 1
 
 
+def settled_recording(server: SandboxServer) -> str:
+    """A recording of the generated history: the calls other tests place through the
+    command are the newest in the log, and theirs are not ready for minutes."""
+    placed = {p.unique_id for p in server.state.placed_calls}
+    logs = json.loads(run(server, "logs", "--limit", "60", "--json").stdout)
+    return str(next(e["recording"] for e in logs if e["recording"] and e["id"] not in placed))
+
+
 def test_recording_download(server: SandboxServer, tmp_path: Path) -> None:
-    logs = json.loads(run(server, "logs", "--limit", "40", "--json").stdout)
-    name = next(e["recording"] for e in logs if e["recording"])
+    name = settled_recording(server)
     result = run(server, "recording", name, "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / name).stat().st_size > 1000
@@ -212,8 +219,7 @@ def test_recording_output_must_be_a_file_or_a_folder(
         target = tmp_path / "link"
         target.symlink_to(special)
     before = sorted(p.name for p in tmp_path.iterdir())
-    logs = json.loads(run(server, "logs", "--limit", "40", "--json").stdout)
-    name = next(e["recording"] for e in logs if e["recording"])
+    name = settled_recording(server)
     result = run(server, "recording", name, "-o", str(target))
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert len(result.stderr.strip().splitlines()) == 1
