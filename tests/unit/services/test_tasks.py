@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import inspect
 import logging
 import random
 import sqlite3
@@ -243,7 +244,7 @@ async def test_closing_cancels_and_awaits_everything_and_refuses_new_work(
     coro = work("late")
     with pytest.raises(SupervisorClosed):
         supervisor.spawn("late", coro)
-    assert coro.cr_frame is None  # closed, not left "never awaited"
+    assert inspect.getcoroutinestate(coro) == inspect.CORO_CLOSED  # not "never awaited"
 
 
 # ------------------------------------------------------------------------- sentences
