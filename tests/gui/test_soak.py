@@ -3,9 +3,11 @@ schedule, and its driver's steps on the real workspace against the emulated serv
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import random
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -129,3 +131,34 @@ async def test_the_driver_searches_selects_plays_and_opens_the_dialer(
         assert driver.counts.get("dialer opened") == 1, driver.counts
         assert ws.dialer_panel.number_text() != ""
         assert ws.window.detail_dock.isVisible()  # back to the call detail
+
+
+async def test_the_crash_watch_reports_every_exception_nobody_handled(
+    soak: ModuleType, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The hooks it chains to: quiet ones, restored after the test.
+    monkeypatch.setattr(sys, "excepthook", lambda *_args: None)
+    monkeypatch.setattr(threading, "excepthook", lambda _args: None)
+    loop = asyncio.get_running_loop()
+    watch = soak.CrashWatch()
+    watch.install(loop)
+    try:
+
+        def in_a_callback() -> None:
+            raise RuntimeError("raised in a loop callback")
+
+        def in_a_thread() -> None:
+            raise ZeroDivisionError("raised in a thread")
+
+        loop.call_soon(in_a_callback)
+        thread = threading.Thread(target=in_a_thread)
+        thread.start()
+        thread.join()
+        sys.excepthook(ValueError, ValueError("reached sys.excepthook"), None)
+        await wait_until(lambda: watch.count == 3, TIMEOUT)
+    finally:
+        loop.set_exception_handler(None)
+    out = capsys.readouterr().out
+    assert out.count(soak.MARK) == 3
+    for text in ("raised in a loop callback", "raised in a thread", "reached sys.excepthook"):
+        assert text in out
