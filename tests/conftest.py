@@ -45,6 +45,9 @@ def project_log_handler() -> Iterator[None]:
 def pytest_configure(config: pytest.Config) -> None:
     """Python's cyclic collector runs on the main thread only, after each test.
 
+    WORKAROUND: what `desktop_app.ui.qt_fixes.GuiThreadGarbageCollector` does for the app
+    (tests/gui/test_binding.py shows what it prevents).
+
     Left automatic, it runs on whichever thread allocates: a sandbox server thread or a
     ``to_thread`` worker. A Qt object caught in a cycle is then destroyed off the GUI
     thread, its timers fire for freed memory and the process segfaults in a later,
@@ -74,7 +77,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"\nTOKEN LEAK: the canary token surfaced in: {', '.join(sorted(set(_leaks)))}")
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    # pytest-randomly names its seed in the header, which -q hides: a failure seen once in
+    # CI must be repeatable with `--randomly-seed=N`.
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int) and getattr(config.option, "randomly_reorganize", True):
+        terminalreporter.write_line(f"random order: --randomly-seed={seed}")
     if not _leaks:
         checked = len(_project_log.getvalue())
         terminalreporter.write_line(

@@ -4,7 +4,9 @@ It is handed file paths only (`QUrl.fromLocalFile`): QtMultimedia's FFmpeg backe
 media URLs to stderr, and a recording link is a short-lived credential. Fetching, retrying
 and saving belong to `RecordingController`; this widget renders its state and plays.
 
-Threads and the GIL. The FFmpeg backend plays on threads of its own (demuxer, decoder,
+WORKAROUND (every PySide6 release tried, 6.8.3 to 6.12.0): threads and the GIL, below.
+`tests/gui/test_player.py::test_transport_calls_release_the_gil` fails if `_call_player`
+goes. The FFmpeg backend plays on threads of its own (demuxer, decoder,
 audio renderer). ``play``, ``pause``, ``stop`` and ``setPosition`` make it tear those
 objects down and build new ones; each old object is destroyed on its own thread, and its
 destructor, while holding a Qt connection lock, calls ``disconnectNotify`` on the
@@ -16,9 +18,10 @@ connection lock, and the process hangs for good (seen in ``stop()`` at the end o
 the GUI thread in ``QObject::disconnect``, the ``QFFmpeg::AudioRenderer`` thread in
 ``~QObject`` -> ``Sbk_GetPyOverride`` -> ``PyGILState_Ensure``). ``stop()`` also waits for
 the audio renderer thread to run a blocking queued call; if that thread is meanwhile
-handing a Qt warning ("No audio device detected") to a Python message handler (pytest-qt
-installs one), it waits for the GIL too: the same hang, the GUI thread in ``QLatch::wait``.
-So:
+handing a Qt warning ("No audio device detected") to a Python message handler, it waits
+for the GIL too: the same hang, the GUI thread in ``QLatch::wait``. So the app installs no
+Python message handler (a handler swapped while those threads log also crashes: see the
+``--no-qt-log`` note in pyproject.toml), and:
 
 * those four are called through `QMetaObject.invokeMethod` (`_call_player`), which
   PySide runs with the GIL released;

@@ -35,6 +35,8 @@ def _qapp() -> QApplication:
 class GuiTestLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is untyped
     """qasync's loop, closed without leaving live Qt timers behind.
 
+    WORKAROUND (qasync 0.28): test_loop_smoke fails if this override goes.
+
     qasync runs ``call_later``/``call_soon`` callbacks on Qt timers of one QObject, the
     loop's ``_timer``. ``close()`` only marks that object stopped: timers still pending
     (every ``wait_for``/``timeout`` deadline that did not expire, for instance) stay

@@ -385,3 +385,42 @@ def test_interactive_widgets_are_named_for_tests_and_assistive_tech(
         (QComboBox, "playerSpeed"),
     ):
         assert child(widget, kind, name).accessibleName()
+
+
+async def test_transport_calls_release_the_gil(
+    monkeypatch: pytest.MonkeyPatch,
+    widget: PlayerWidget,
+    controller: RecordingController,
+    cache: RecordingCache,
+) -> None:
+    """play/pause/seek/stop reach QMediaPlayer through `QMetaObject.invokeMethod`, which
+    PySide runs without the GIL: called directly, they can deadlock with the FFmpeg
+    backend's threads (see the player module's docstring)."""
+    from desktop_app.ui import player as player_module
+
+    invoked: list[str] = []
+    real_invoke = player_module.QMetaObject.invokeMethod
+
+    class SpyMetaObject:
+        @staticmethod
+        def invokeMethod(target: QObject, slot: str, *args: object) -> object:
+            invoked.append(slot)
+            return real_invoke(target, slot, *args)  # type: ignore[call-overload]
+
+    def direct_call_refused(*_args: object) -> None:
+        raise AssertionError("called with the GIL held")
+
+    monkeypatch.setattr(player_module, "QMetaObject", SpyMetaObject)
+    for slot in ("play", "pause", "stop", "setPosition"):
+        monkeypatch.setattr(widget.player, slot, direct_call_refused)
+    await cache.get("rec-1.mp3")
+    controller.load_call(make_call())
+    started = signal_future(widget.playbackStarted)
+
+    widget.toggle_play()
+    await asyncio.wait_for(started, TIMEOUT)
+    widget.seek(500)
+    widget.toggle_play()
+    widget.stop()
+
+    assert invoked == ["play", "setPosition", "pause", "stop"]
