@@ -73,7 +73,11 @@ class Writer:
 
     def is_alive(self) -> bool:
         """False only when certain: this machine, and no process with that id runs."""
-        return self.host != _host_tag() or pid_alive(self.pid)
+        return not self.can_be_asked() or pid_alive(self.pid)
+
+    def can_be_asked(self) -> bool:
+        """Whether `is_alive` really asks: another process on this machine, under POSIX."""
+        return self.host == _host_tag() and os.name == "posix" and self.pid != os.getpid()
 
 
 def _host_tag() -> str:
@@ -306,9 +310,12 @@ class RecordingCache:
     def _remove_stale_parts(self) -> None:
         """Remove partial downloads whose writer is gone; never a live writer's.
 
-        Gone means: the process that wrote it no longer runs on this machine, or the file
-        has not been written for `STALE_PARTIAL_AGE_S` (a crash on another machine sharing
-        the directory, a reused process id, a name without a writer from an older version).
+        Gone means: the process that wrote it no longer runs on this machine. Where that
+        cannot be asked (another machine sharing the directory, Windows, a name without a
+        writer from an older version, or this process's own leftover from a reused id),
+        the file has not been written for `STALE_PARTIAL_AGE_S`. A live writer's file is
+        never judged by its age: the injected clock and the file system's clock may
+        disagree (a clock set back or forward), and a slow download must not lose its file.
         """
         now = self._clock()
         for child in list(self.directory.iterdir()):
@@ -321,8 +328,10 @@ class RecordingCache:
             if not stat.S_ISREG(st.st_mode):
                 continue
             writer = partial_writer(child.name)
-            abandoned = now - st.st_mtime > STALE_PARTIAL_AGE_S
-            gone = abandoned or (writer is not None and not writer.is_alive())
+            if writer is not None and writer.can_be_asked():
+                gone = not pid_alive(writer.pid)
+            else:
+                gone = now - st.st_mtime > STALE_PARTIAL_AGE_S
             if gone and _unlink_quietly(child):
                 log.debug("Removed an abandoned partial download %s", child.name)
 

@@ -336,6 +336,7 @@ async def test_only_partial_files_whose_writer_is_gone_are_removed_at_start(
 ) -> None:
     me = Writer.current()
     gone = Writer(me.host, ended_process_pid())
+    running = Writer(me.host, os.getppid())  # another live process on this machine
     elsewhere = Writer("0badc0de" if me.host != "0badc0de" else "0badf00d", gone.pid)
     fresh, old = 60.0, STALE_PARTIAL_AGE_S + 60.0
     write_aged(tmp_path / "a.mp3", old)
@@ -344,6 +345,7 @@ async def test_only_partial_files_whose_writer_is_gone_are_removed_at_start(
         (partial_name(gone), fresh, False),  # its process has ended
         (partial_name(gone, "1" * 16, part=True), fresh, False),  # the client's own .part
         (partial_name(me), fresh, True),  # a live writer (this very process)
+        (partial_name(running), old, True),  # a live writer whose clock looks a day off
         (partial_name(me, "2" * 16), old, False),  # not written for a day: abandoned
         (partial_name(elsewhere), fresh, True),  # another machine: cannot tell, recent
         (partial_name(elsewhere, "3" * 16), old, False),
