@@ -10,7 +10,6 @@ import pytest
 from desktop_app.sandbox import BASIC_TOKEN, SandboxConfig, SandboxServer
 from tests.conftest import FAKE_TOKEN
 
-
 #: The generated history ends this long before the service's clock. Anchored at the clock
 #: itself, how recent the newest call is depends on the time of day (calls follow Indian
 #: office hours), and a call that ended under `recording_delay_s` ago has no recording yet.
@@ -25,7 +24,7 @@ def live_server() -> Iterator[SandboxServer]:
         rate_limit=None,
         tokens={FAKE_TOKEN: 2, BASIC_TOKEN: 8},
     )
-    assert HISTORY_AGE_S > config.recording_delay_s
+    assert config.recording_delay_s < HISTORY_AGE_S
     with SandboxServer(config) as server:
         yield server
 
