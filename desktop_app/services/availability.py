@@ -10,7 +10,9 @@ the agent is told, until a retry succeeds, that calls still do not reach them.
 
 Setting ``receive_calls`` is idempotent, so a retry after an unknown outcome is safe.
 Whether this app switched calls off is kept in a small key-value store (the cache's
-``meta``), so after a restart the app still knows to switch them back on.
+``meta``), so after a restart the app still knows to switch them back on. That note can
+fail too (a full disk): then nothing is sent (before calls off) or what the service did is
+kept and the missing note is said (after calls on), and the switch is never left busy.
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from desktop_app.api.errors import MyOperatorError, OutcomeUnknown
+from desktop_app.api.redact import install_redacting_filter
+from desktop_app.services.tasks import describe_failure
 
 log = logging.getLogger(__name__)
+# A failed cache write is logged with its traceback: redacted at the source.
+install_redacting_filter(log)
 
 #: Meta key: "1" while this app has switched the agent's calls off.
 META_CALLS_OFF = "dnd.calls_off"
@@ -183,25 +189,43 @@ class DndController:
                         "calls cannot be switched.", retry_action=None)
             )
         if not receive:
-            self._remember_calls_off(True)  # before sending: a crash must not forget it
+            # Before sending: a crash must not forget it. Unable to note it, send nothing:
+            # calls switched off by an app that forgot doing so would never come back on.
+            problem = self._remember_calls_off(True)
+            if problem is not None:
+                return self._set(
+                    replace(self._state, busy=False, retry_action="calls_off",
+                            error="Notifications are silenced, but calls were not "
+                            f"stopped ({problem}).")
+                )
         self._set(replace(self._state, busy=True, error=None, retry_action=None))
         try:
-            await self._client.set_receives_calls(uuid, receive)
+            return self._set(await self._send(self._client, uuid, receive=receive))
+        finally:
+            # Whatever ended the switch (cancelled on close, a bug), it must not stay busy:
+            # turn_on/turn_off/retry ignore a busy switch, so it would never work again.
+            if self._state.busy:
+                self._set(
+                    replace(self._state, busy=False, receiving_calls=None,
+                            retry_action="calls_on" if receive else "calls_off")
+                )
+
+    async def _send(self, client: ReceiveCallsSwitch, uuid: str, *, receive: bool) -> DndState:
+        """The PUT, and the state it leaves: what the service was told, and any problem."""
+        try:
+            await client.set_receives_calls(uuid, receive)
         except MyOperatorError as exc:
-            return self._set(self._failed(exc, receive=receive))
-        except BaseException:
-            # Cancelled (the app is closing): nothing is known about the outcome.
-            self._set(
-                replace(self._state, busy=False, receiving_calls=None,
-                        retry_action="calls_on" if receive else "calls_off")
-            )
-            raise
+            return self._failed(exc, receive=receive)
+        done = replace(self._state, busy=False, receiving_calls=receive, error=None,
+                       retry_action=None)
         if receive:
-            self._remember_calls_off(False)
-        return self._set(
-            replace(self._state, busy=False, receiving_calls=receive, error=None,
-                    retry_action=None)
-        )
+            problem = self._remember_calls_off(False)
+            if problem is not None:  # calls are on: say so, and what was not noted
+                return replace(
+                    done, error="Calls reach you again, but the app could not note it "
+                    f"({problem}): after a restart it may switch them on once more."
+                )
+        return done
 
     def _failed(self, exc: MyOperatorError, *, receive: bool) -> DndState:
         unknown = isinstance(exc, OutcomeUnknown)
@@ -226,13 +250,24 @@ class DndController:
             f"failed ({exc.message})."
         )
         if not unknown:
+            # Not noted: after a restart DND shows on, and ending it sends a harmless "on".
             self._remember_calls_off(False)
         return replace(self._state, busy=False, receiving_calls=known, error=error,
                        retry_action="calls_off")
 
-    def _remember_calls_off(self, off: bool) -> None:
-        if self._meta is not None:
+    def _remember_calls_off(self, off: bool) -> str | None:
+        """Note in the cache whether this app switched calls off; on failure, why not (in
+        words, for the state's sentence: a full disk must not leave the switch stuck)."""
+        if self._meta is None:
+            return None
+        try:
             self._meta.set_meta(META_CALLS_OFF, "1" if off else None)
+        except Exception as exc:
+            problem = describe_failure(exc).rstrip(".")
+            log.error("noting that calls are %s failed: %s", "off" if off else "on", problem,
+                      exc_info=True)
+            return problem[:1].lower() + problem[1:]
+        return None
 
     def dismiss_error(self) -> DndState:
         """The agent read the message and chose not to retry (calls stay as they are)."""

@@ -3,7 +3,10 @@ state says when sending fails. No Qt."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +15,7 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
 from desktop_app.services.availability import META_CALLS_OFF, DndController, DndState
+from desktop_app.store import CallStore
 from tests.conftest import FAKE_TOKEN
 
 BASIC = "0123456789abcdef0123456789abcdef"
@@ -188,3 +192,72 @@ async def test_set_on_and_dismiss(client: MyOperatorClient, state: SandboxState,
     assert dismissed.error is None and dismissed.on
     assert (await dnd.set_on(False)).on is False  # may be off: switched on to be sure
     assert [p["receive_calls"] for p in puts(state)] == ["2", "1"]
+
+
+# ------------------------------------------- the cache refusing a write never sticks the switch
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CallStore]:
+    s = CallStore.open(tmp_path / "calls.db")
+    yield s
+    s.close()
+
+
+def fill_the_disk(store: CallStore) -> None:
+    """A real full cache file: SQLite answers "database or disk is full"."""
+    conn = store.connection
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+    for size in (2000, 200, 20, 1):  # use up the free space left, down to the last bytes
+        with contextlib.suppress(sqlite3.OperationalError):
+            for i in range(500):
+                store.set_meta(f"filler{size}-{i}", "x" * size)
+
+
+async def test_calls_back_on_are_kept_when_the_cache_cannot_note_it(
+    client: MyOperatorClient, state: SandboxState, me: str, store: CallStore
+) -> None:
+    """The PUT succeeded, then noting it in the cache failed: the switch was left busy
+    for good (turn_on, turn_off and retry all return early on a busy switch)."""
+    dnd = DndController(client, me, meta=store)
+    await dnd.turn_on(stop_calls=True)
+    assert store.get_meta(META_CALLS_OFF) == "1"
+    store.connection.execute("PRAGMA query_only = ON")  # the cache refuses every write
+
+    off = await dnd.turn_off()
+    assert not off.busy
+    assert off.receiving_calls is True and receive_calls(state, me) == 1  # what is true
+    assert off.retry_action is None  # nothing to send again
+    assert off.error is not None and off.text == off.error
+    assert off.error.startswith("Calls reach you again, but the app could not note it (")
+    assert off.error.count(".") == 1 and off.error.endswith(".")  # one sentence
+
+    # The switch still works.
+    store.connection.execute("PRAGMA query_only = OFF")
+    again = await dnd.turn_on(stop_calls=True)
+    assert again.on and again.receiving_calls is False and again.error is None
+    assert [p["receive_calls"] for p in puts(state)] == ["2", "1", "2"]
+
+
+async def test_a_full_cache_stops_nothing_and_the_retry_sends_once_there_is_room(
+    client: MyOperatorClient, state: SandboxState, me: str, store: CallStore
+) -> None:
+    """Calls off must be noted before sending (so a restart switches them back on): a
+    full disk there sends nothing and says so."""
+    dnd = DndController(client, me, meta=store)
+    fill_the_disk(store)
+
+    failed = await dnd.turn_on(stop_calls=True)
+    assert failed.on and not failed.busy  # notifications are silenced all the same
+    assert failed.error == (
+        "Notifications are silenced, but calls were not stopped (the call cache could not "
+        "be saved: the disk is full)."
+    )
+    assert failed.retry_action == "calls_off"
+    assert puts(state) == [] and store.get_meta(META_CALLS_OFF) is None
+
+    store.connection.execute("PRAGMA max_page_count = 1073741823")
+    retried = await dnd.retry()
+    assert retried.error is None and retried.receiving_calls is False
+    assert receive_calls(state, me) == 2 and store.get_meta(META_CALLS_OFF) == "1"
