@@ -33,6 +33,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.api.models import User
+from desktop_app.services import excepthook
 from desktop_app.services.availability import DndController
 from desktop_app.services.dialer import CallLogFinder, DialerSettings, DialGuard
 from desktop_app.services.logs import configure_logging
@@ -778,6 +779,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     any display connection; 1 when the running app does not answer; `BROKEN_BINDING_EXIT`
     on a Qt binding that would crash it.
     """
+    # First: an exception nobody handled must reach stderr and the log redacted.
+    excepthook.install()
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw)
     try:  # the same check as the `myoperator` command's: one sentence, exit 2

@@ -29,7 +29,6 @@ import logging
 import math
 import random
 import sqlite3
-import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -37,7 +36,9 @@ from typing import Any, Final, TypeVar
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.api.redact import install_redacting_filter, redact
 from desktop_app.services.clock import Sleep
+from desktop_app.services.excepthook import report_bug
 from desktop_app.store import StoreError
+from desktop_app.store.dials import DialRecordError
 
 log = logging.getLogger(__name__)
 # A failure's traceback may quote a URL with the token in it: redact at the source, so
@@ -106,6 +107,8 @@ def describe_failure(exc: BaseException) -> str:
             text = f"The call cache could not be used: {leaf}"
     elif isinstance(leaf, StoreError):
         text = str(leaf)
+    elif isinstance(leaf, DialRecordError):  # its text is the reason ("the disk is full")
+        text = f"The dial records in the call cache could not be used: {leaf}"
     elif isinstance(leaf, OSError):
         if leaf.errno == errno.ENOSPC:
             text = f"A file could not be written: {DISK_FULL}"
@@ -124,7 +127,9 @@ def is_operational(exc: BaseException) -> bool:
     bug in this app; bugs also go to the supervisor's bug hook (the excepthook)."""
     if isinstance(exc, BaseExceptionGroup):
         return all(is_operational(e) for e in exc.exceptions)
-    return isinstance(exc, MyOperatorError | StoreError | sqlite3.Error | OSError)
+    return isinstance(
+        exc, MyOperatorError | StoreError | DialRecordError | sqlite3.Error | OSError
+    )
 
 
 def _first_leaf(exc: BaseException) -> BaseException:
@@ -137,10 +142,6 @@ def _sqlite_code(exc: sqlite3.Error) -> int:
     return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
 
 
-def _excepthook(exc: BaseException) -> None:
-    sys.excepthook(type(exc), exc, exc.__traceback__)
-
-
 class SupervisorClosed(RuntimeError):
     """A task was started after `aclose`: the owner is shutting down."""
 
@@ -149,7 +150,8 @@ class TaskSupervisor:
     """Owns named asyncio tasks; see the module docstring.
 
     `bug_hook` receives failures that are not `is_operational` (default: the excepthook,
-    so a test fails on a bug); only the outermost supervisor's hook is used. A supervisor
+    through `excepthook.report_bug`: redacted, and a test fails on a bug); only the
+    outermost supervisor's hook is used. A supervisor
     given no `backoff` or `sleep` uses the nearest parent's (tests set them once, on the
     workspace's).
     """
@@ -161,7 +163,7 @@ class TaskSupervisor:
         backoff: Backoff | None = None,
         sleep: Sleep | None = None,
         rng: random.Random | None = None,
-        bug_hook: BugHook | None = _excepthook,
+        bug_hook: BugHook | None = report_bug,
     ) -> None:
         self.label = label
         self._backoff = backoff

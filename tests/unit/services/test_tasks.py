@@ -14,6 +14,8 @@ import inspect
 import logging
 import random
 import sqlite3
+import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.errors import NetworkError
 from desktop_app.sandbox import SandboxConfig, create_app
+from desktop_app.services import excepthook
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.sync import SyncEngine, SyncStatus
 from desktop_app.services.tasks import (
@@ -35,6 +38,7 @@ from desktop_app.services.tasks import (
     is_operational,
 )
 from desktop_app.store import CallStore
+from desktop_app.store.dials import DialRecordError, DialRecords
 from tests.conftest import FAKE_TOKEN
 
 T = 1_700_000_000
@@ -340,3 +344,82 @@ async def test_a_full_disk_does_not_end_the_sync_loop(
     finally:
         await supervisor.aclose()
         await client.aclose()
+
+
+# ------------------------------------------------------- bugs: loud, but never the token
+
+
+async def test_a_bug_carrying_the_token_reaches_stderr_redacted(
+    clock: ManualClock, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default bug hook used Python's own excepthook: the raw exception text (a URL
+    with the token) on stderr. Here no redacting hook was installed (as in a test or the
+    CLI): the supervisor's hook must redact all the same."""
+    monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)
+    sup = TaskSupervisor("test", sleep=clock.sleep)  # the default bug hook
+
+    async def buggy() -> None:
+        raise ValueError(f"cannot parse https://api.example/search?token={FAKE_TOKEN}&x=1")
+
+    try:
+        await asyncio.gather(sup.spawn("buggy", buggy()), return_exceptions=True)
+    finally:
+        await sup.aclose()
+    err = capsys.readouterr().err
+    assert "ValueError: cannot parse https://api.example/search?token=***&x=1" in err
+    assert "Traceback (most recent call last)" in err  # still loud: where it happened
+    assert FAKE_TOKEN not in err
+
+
+def test_the_installed_hook_redacts_stderr_and_the_log_for_the_main_and_other_threads(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    excepthook.install()
+    assert sys.excepthook is excepthook.redacting_excepthook
+
+    caplog.set_level(logging.ERROR, logger="desktop_app.services.excepthook")
+    try:
+        raise KeyError(f"token={FAKE_TOKEN}")
+    except KeyError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+
+    def in_a_thread() -> None:
+        raise RuntimeError(f"GET /recordings/link?token={FAKE_TOKEN}")
+
+    thread = threading.Thread(target=in_a_thread, name="downloader")
+    thread.start()
+    thread.join()
+
+    err = capsys.readouterr().err
+    assert "KeyError: 'token=***'" in err
+    assert "Exception in thread downloader:" in err
+    assert "RuntimeError: GET /recordings/link?token=***" in err
+    assert caplog.text.count("unhandled exception") == 2
+    assert "token=***" in caplog.text
+    assert FAKE_TOKEN not in err and FAKE_TOKEN not in caplog.text
+
+
+async def test_a_dial_record_that_cannot_be_written_is_the_world_failing_not_a_bug(
+    supervisor: TaskSupervisor, store: CallStore
+) -> None:
+    """DialRecordError is neither StoreError nor OSError: it was called a bug ("Something
+    unexpected…") and sent to the excepthook."""
+    heard = listen(supervisor)
+    records = DialRecords.sharing(store)
+    store.connection.execute("PRAGMA query_only = ON")  # a real refusal to write
+
+    async def dial() -> None:
+        records.reserve("91", "9876543210", "agent-1", float(T), lambda _view: None)
+
+    await asyncio.gather(supervisor.spawn("dial", dial()), return_exceptions=True)
+    assert [type(f.error) for f in heard] == [DialRecordError]
+    assert is_operational(heard[0].error)
+    assert heard[0].sentence == (
+        "The dial records in the call cache could not be used: the cache database is "
+        "read-only."
+    )
+    assert supervisor.bugs == []  # type: ignore[attr-defined]
