@@ -9,6 +9,10 @@ a loopback port, with the faults of the issue made real.
 
 Each failure must be in the window in words, the sync loop must stay alive and succeed by
 itself once the fault is gone, and the dialer must come back from "Placing the call…".
+
+Restart backoffs (and the engine's own waits) run on a `ManualClock`: a test learns that
+the loop is waiting from `next_sleep` and moves time on by hand; everything else is
+awaited on the signal or the supervisor's callback that announces it.
 """
 
 from __future__ import annotations
@@ -17,30 +21,45 @@ import argparse
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Iterator
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, SignalInstance
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
-from desktop_app.app import AppController, Workspace, build_workspace, open_settings, run_controller
+from desktop_app.app import (
+    AppController,
+    Workspace,
+    build_workspace,
+    main,
+    open_settings,
+    run_controller,
+)
 from desktop_app.sandbox import SandboxServer
+from desktop_app.services import excepthook
+from desktop_app.services.clock import ManualClock
 from desktop_app.services.dialer import DialerSettings
 from desktop_app.services.paths import AppPaths
-from desktop_app.services.sync import SyncEngine
-from desktop_app.services.tasks import Backoff, TaskSupervisor
+from desktop_app.services.sync import SyncEngine, SyncStatus
+from desktop_app.services.tasks import Backoff, TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore
+from desktop_app.ui.dialer_dock import KIND_IN_FLIGHT
+from desktop_app.ui.presenters import SYNC_LOOP
 from tests.conftest import FAKE_TOKEN
-from tests.gui.conftest import GuiTestLoop, WorkspaceOpener, wait_until
+from tests.gui.conftest import GuiTestLoop, WorkspaceOpener
 
+#: A safety net only: every wait ends on a signal, a callback or a manual clock's sleep.
 TIMEOUT = 15.0
 PLACING = "Placing the call…"
-#: Short, so a restart happens within a test; the loop's own waits stay long (an hour).
-FAST = Backoff(base_s=0.3, cap_s=0.6, jitter=0.0)
+#: Restarts wait on a `ManualClock`: time moves only when a test advances it.
+STEP = Backoff(base_s=5.0, cap_s=10.0, jitter=0.0)
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +79,58 @@ def fill_the_disk(store: CallStore) -> None:
 
 def free_the_disk(store: CallStore) -> None:
     store.connection.execute("PRAGMA max_page_count = 1073741823")
+
+
+def emitted(
+    signal: SignalInstance, accept: Callable[..., bool] = lambda *_args: True
+) -> asyncio.Future[tuple[Any, ...]]:
+    """A future resolved by the signal's first emission whose arguments `accept` takes.
+    Connect it before the action that emits."""
+    future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+
+    def slot(*args: Any) -> None:
+        if not future.done() and accept(*args):
+            future.set_result(args)
+
+    signal.connect(slot)
+    future.add_done_callback(lambda _done: signal.disconnect(slot))
+    return future
+
+
+def failure_heard(
+    tasks: TaskSupervisor, accept: Callable[[TaskFailure], bool]
+) -> asyncio.Future[TaskFailure]:
+    """A future resolved by the first failure `accept` takes that reaches `tasks` (after
+    the window's own listener: the window shows it by then)."""
+    future: asyncio.Future[TaskFailure] = asyncio.get_running_loop().create_future()
+
+    def listener(failure: TaskFailure) -> None:
+        if not future.done() and accept(failure):
+            future.set_result(failure)
+
+    unsubscribe = tasks.add_failure_listener(listener)
+    future.add_done_callback(lambda _done: unsubscribe())
+    return future
+
+
+def synced(ws: Workspace) -> asyncio.Future[tuple[Any, ...]]:
+    """Resolved when a sync succeeds (status "idle")."""
+
+    def idle(status: SyncStatus) -> bool:
+        return status.state == "idle"
+
+    return emitted(ws.sync.statusChanged, idle)
+
+
+async def settle(future: asyncio.Future[Any]) -> Any:
+    async with asyncio.timeout(TIMEOUT):
+        return await future
+
+
+async def restart_wait(clock: ManualClock) -> float:
+    """The seconds of the next wait on `clock` (a restart's backoff, the engine's)."""
+    async with asyncio.timeout(TIMEOUT):
+        return await clock.next_sleep()
 
 
 def closed_port() -> int:
@@ -88,17 +159,19 @@ class RedirectedTransport(httpx.AsyncBaseTransport):
 @contextlib.asynccontextmanager
 async def workspace_through(
     server: SandboxServer, home: AppPaths, transport: httpx.AsyncBaseTransport,
-    tasks: TaskSupervisor,
+    tasks: TaskSupervisor, clock: ManualClock,
 ) -> AsyncIterator[Workspace]:
-    """A workspace (not started) whose client speaks through `transport`."""
+    """A workspace (not started) whose client speaks through `transport`; the engine's
+    waits (its backoff, the interval) are on `clock`."""
     client = MyOperatorClient(
         FAKE_TOKEN, base_url=server.base_url, transport=transport,
         budget=RequestBudget.unlimited(),
         retry=RetryPolicy(attempts=1),
     )
     store = CallStore.open(home.database_file())
-    # The engine's own backoff (the service unreachable) is short too.
-    engine = SyncEngine(client, store, backoff_base_s=0.3, backoff_cap_s=0.6, jitter=0.0)
+    engine = SyncEngine(
+        client, store, sleep=clock.sleep, backoff_base_s=5.0, backoff_cap_s=10.0, jitter=0.0
+    )
     workspace = build_workspace(
         client=client, store=store, engine=engine,
         settings=open_settings(home), recordings_dir=home.recordings_dir(),
@@ -113,8 +186,12 @@ async def workspace_through(
         workspace.window.deleteLater()
 
 
-def dial(ws: Workspace, server: SandboxServer, number: str = "9876543210") -> None:
-    """Type a number, pick a real agent of the service, press Call."""
+def dial(
+    ws: Workspace, server: SandboxServer, number: str = "9876543210"
+) -> asyncio.Future[tuple[Any, ...]]:
+    """Type a number, pick a real agent of the service, press Call; the future resolves
+    with the dialer's first status after "Placing the call…"."""
+    answered = emitted(ws.dialer.statusChanged, lambda _text, kind: kind != KIND_IN_FLIGHT)
     panel = ws.dialer_panel
     user = server.state.users[0]
     panel.set_agents([(user.uuid, user.name)])
@@ -122,6 +199,7 @@ def dial(ws: Workspace, server: SandboxServer, number: str = "9876543210") -> No
     panel.number_edit.setText(number)
     assert panel.call_button.isEnabled(), (panel.parsed_label.text(), panel.agent_uuid())
     QTest.mouseClick(panel.call_button, Qt.MouseButton.LeftButton)
+    return answered
 
 
 def settled(ws: Workspace) -> bool:
@@ -136,27 +214,34 @@ async def test_a_full_disk_is_shown_and_the_sync_recovers_by_itself(
     open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
 ) -> None:
     """Today's main: the loop ended, the status went back to "idle", no request again."""
-    tasks = TaskSupervisor("workspace", backoff=FAST)
+    clock = ManualClock()
+    tasks = TaskSupervisor("workspace", backoff=STEP, sleep=clock.sleep)
     async with open_workspace(feed_sandbox, start=False, tasks=tasks) as ws:
         fill_the_disk(ws.store)
-        ws.start()
-        label = ws.window.connection_label
-        await wait_until(
-            lambda: "The call cache could not be saved: the disk is full. Retrying in"
-            in label.text(), TIMEOUT,
-        )
-        assert ws.sync.running  # the loop is alive, waiting to restart
-        assert ws.sync.status.state == "failed"
         # The users list shares the cache file: its failure is in the status bar.
-        await wait_until(lambda: "the disk is full" in ws.window.problem_text, TIMEOUT)
+        other_failure = failure_heard(
+            tasks, lambda f: f.name != SYNC_LOOP and "the disk is full" in f.text
+        )
+        ws.start()
+        assert await restart_wait(clock) == STEP.base_s  # the loop failed and waits: alive
+        label = ws.window.connection_label
+        # (the countdown's figure runs on the real clock: not asserted)
+        assert label.text().startswith(
+            "The call cache could not be saved: the disk is full. Retrying in "
+        )
+        assert ws.sync.running
+        assert ws.sync.status.state == "failed"
+        await settle(other_failure)
+        assert "the disk is full" in ws.window.problem_text
         assert ws.window.problem_label.isVisible()
         assert ws.model.rowCount() == 0
 
         requests_before = len(feed_sandbox.state.requests_to("/search"))
         free_the_disk(ws.store)
-        await wait_until(
-            lambda: ws.sync.status.state == "idle" and ws.model.rowCount() > 0, TIMEOUT
-        )
+        recovered = synced(ws)
+        clock.advance(STEP.base_s)  # the restart's time has come
+        await settle(recovered)
+        assert ws.model.rowCount() > 0
         assert len(feed_sandbox.state.requests_to("/search")) > requests_before
         assert "disk is full" not in label.text()
 
@@ -167,29 +252,37 @@ async def test_a_bad_port_is_shown_the_dialer_comes_back_and_the_sync_recovers(
     """Port 99999 killed the sync, users and dialer tasks (12 tracebacks) and left the
     dialer on "Placing the call…" forever."""
     bugs: list[BaseException] = []
-    tasks = TaskSupervisor("workspace", backoff=FAST, bug_hook=bugs.append)
+    clock = ManualClock()
+    tasks = TaskSupervisor("workspace", backoff=STEP, sleep=clock.sleep, bug_hook=bugs.append)
     transport = RedirectedTransport(99999)
-    async with workspace_through(feed_sandbox, desktop_home, transport, tasks) as ws:
+    async with workspace_through(feed_sandbox, desktop_home, transport, tasks, clock) as ws:
+        other_failure = failure_heard(tasks, lambda f: f.name != SYNC_LOOP)  # users, filters
         ws.start()
+        assert await restart_wait(clock) == STEP.base_s
         label = ws.window.connection_label
-        await wait_until(lambda: "Retrying in" in label.text(), TIMEOUT)
         assert label.text().startswith("Something unexpected went wrong (OverflowError")
+        assert "Retrying in " in label.text()
         assert ws.sync.running
-        await wait_until(lambda: ws.window.problem_text != "", TIMEOUT)  # users, filters
+        await settle(other_failure)
+        assert ws.window.problem_text != ""
 
-        dial(ws, feed_sandbox)
-        await wait_until(lambda: settled(ws), TIMEOUT)
-        assert "placed" in ws.dialer_panel.status_label.text()  # a sentence about the call
+        text, _kind = await settle(dial(ws, feed_sandbox))
+        assert settled(ws)
+        assert "placed" in text  # a sentence about the call
         assert feed_sandbox.state.requests_to("/clickOcall") == []
         # Loud, not silent: not the service's failure, so the excepthook hears of it too
         # (once per task, not once per restart).
         assert bugs and all(isinstance(b, ExceptionGroup) for b in bugs)
         reported = len(bugs)
+        clock.advance(STEP.base_s)  # a restart that fails again: the backoff grows
+        assert await restart_wait(clock) == 2 * STEP.base_s
+        assert len(bugs) == reported
 
         transport.port = feed_sandbox.port  # the fault is gone
-        await wait_until(
-            lambda: ws.sync.status.state == "idle" and ws.model.rowCount() > 0, TIMEOUT
-        )
+        recovered = synced(ws)
+        clock.advance(2 * STEP.base_s)
+        await settle(recovered)
+        assert ws.model.rowCount() > 0
         assert "Something unexpected" not in label.text()
         assert len(bugs) == reported
 
@@ -199,21 +292,43 @@ async def test_a_refused_connection_means_not_placed_and_the_sync_comes_back(
 ) -> None:
     port = closed_port()
     transport = RedirectedTransport(port)
-    tasks = TaskSupervisor("workspace", backoff=FAST)
-    async with workspace_through(feed_sandbox, desktop_home, transport, tasks) as ws:
+    clock = ManualClock()
+    tasks = TaskSupervisor("workspace", backoff=STEP, sleep=clock.sleep)
+    async with workspace_through(feed_sandbox, desktop_home, transport, tasks, clock) as ws:
         ws.start()
+        assert await restart_wait(clock) == 5.0  # the engine's own backoff: offline
         label = ws.window.connection_label
-        await wait_until(lambda: label.text().startswith("Offline since"), TIMEOUT)
+        assert label.text().startswith("Offline since")
 
-        dial(ws, feed_sandbox)
-        await wait_until(lambda: settled(ws), TIMEOUT)
-        assert "was not placed" in ws.dialer_panel.status_label.text()
+        text, _kind = await settle(dial(ws, feed_sandbox))
+        assert settled(ws)
+        assert "was not placed" in text
         assert feed_sandbox.state.requests_to("/clickOcall") == []
 
         transport.port = feed_sandbox.port
-        await wait_until(
-            lambda: ws.sync.status.state == "idle" and ws.model.rowCount() > 0, TIMEOUT
-        )
+        recovered = synced(ws)
+        clock.advance(5.0)
+        await settle(recovered)
+        assert ws.model.rowCount() > 0
+
+
+def test_main_installs_the_redacting_excepthook_before_anything_else(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An exception nobody handles (an async slot's, a task's bug) reaches
+    `sys.excepthook`: the app's is the redacting one from the first line of `main`."""
+    monkeypatch.setattr(sys, "excepthook", sys.__excepthook__)  # restored after the test
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
+    assert main(["--base-url", "ftp://example.com"]) == 2  # refused early, hook in place
+    assert sys.excepthook is excepthook.redacting_excepthook
+    capsys.readouterr()
+    try:
+        raise LookupError(f"https://example.com/search?token={FAKE_TOKEN}")
+    except LookupError as exc:
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+    err = capsys.readouterr().err
+    assert "LookupError: https://example.com/search?token=***" in err
+    assert FAKE_TOKEN not in err
 
 
 def test_qt_quitting_under_the_loop_still_shuts_down(
