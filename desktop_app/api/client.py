@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -48,6 +48,7 @@ from desktop_app.api.models import (
     UserUpdate,
 )
 from desktop_app.api.redact import install_redacting_filter, redact, register_secret
+from desktop_app.partial_files import PART_SUFFIX, reserve_partial
 
 LIVE_BASE_URL: Final = "https://developers.myoperator.co"
 #: Where the command and the desktop app read a base URL other than the live one.
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 # httpx logs every request's full URL, token included, on its own logger.
 install_redacting_filter(logging.getLogger("httpx"))
 
+_Result = TypeVar("_Result")
 _RETRYABLE_STATUSES = frozenset({502, 503, 504})
 # Answers to a mutation that say the service did NOT act on it: only these are refusals.
 # Anything else after the request left (429, 5xx, an HTML page, garbled JSON) is an
@@ -185,6 +187,10 @@ class MyOperatorClient:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._rng = rng or random.Random()
+        #: The operation of the latest mutation (click-to-call, add or update user) whose
+        #: request was handed to the network; None until one is. A caller interrupted
+        #: while it was in flight reads it: that outcome is unknown, not "not done".
+        self.mutation_sent: str | None = None
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
@@ -291,19 +297,25 @@ class MyOperatorClient:
         *,
         progress: Callable[[int, int | None], None] | None = None,
     ) -> Path:
-        """Fetch a fresh link and download to `destination` atomically (`.part`, then rename).
+        """Fetch a fresh link and download to `destination` atomically.
 
+        The body goes to a partial file of this download's own beside `destination`
+        (random name, ``O_EXCL``), is flushed to disk, then renamed into place: two
+        downloads to one target both succeed (the last rename wins), a failing one deletes
+        only its own partial file, and a crash never leaves a truncated `destination`.
         The link is used once and forgotten: it expires, and it is a credential of sorts.
         """
-        partial = destination.with_name(destination.name + ".part")
-        for path in (destination, partial):
-            await asyncio.to_thread(_refuse_unless_regular_or_absent, path)
+        await asyncio.to_thread(_refuse_unless_regular_or_absent, destination)
         link = await self.recording_link(filename)
+        partial = await asyncio.to_thread(
+            reserve_partial, destination.parent, suffix=PART_SUFFIX
+        )
         try:
             await self._download(link.url, partial, progress)
             await asyncio.to_thread(os.replace, partial, destination)
         except BaseException:
-            await asyncio.to_thread(partial.unlink, missing_ok=True)
+            # At once, not in a thread: a cancelled download must not leave its file.
+            partial.unlink(missing_ok=True)
             raise
         return destination
 
@@ -329,12 +341,17 @@ class MyOperatorClient:
                         raise error
                     total = _content_length(response.headers)
                     received = 0
+                    # "wb" truncates only this download's own file (an earlier attempt).
                     with partial.open("wb") as out:
                         async for chunk in response.aiter_bytes():
                             out.write(chunk)
                             received += len(chunk)
                             if progress is not None:
                                 progress(received, total)
+                        out.flush()
+                        # On disk before the rename: after a crash the destination holds
+                        # the old file or the whole new one, never a truncated one.
+                        await asyncio.to_thread(os.fsync, out.fileno())
                     if total is not None and received != total:
                         raise NetworkError("The recording download was cut short.")
                     return
@@ -352,25 +369,24 @@ class MyOperatorClient:
     ) -> CallPlaced:
         """Ask the cloud to ring the agent, then the customer. Sent at most once."""
         params = validation.click_to_call_params(customer_number, customer_cc, support_user_id)
-        body = await self._mutate("POST", "/clickOcall", params, operation="click-to-call")
-        return parsing.parse_call_placed(body)
+        return await self._mutate(
+            "POST", "/clickOcall", params, operation="click-to-call",
+            read=parsing.parse_call_placed,
+        )
 
     async def add_user(self, user: NewUser) -> str | None:
         """Create a user; returns the new user's uuid when the service says it."""
         params = validation.new_user_params(user)
-        body = await self._mutate("POST", "/user", params, operation="add user")
-        data = body.get("data")
-        if isinstance(data, Mapping):
-            uuid = data.get("uuid") or data.get("user_uuid") or data.get("id")
-            return str(uuid) if uuid not in (None, "") else None
-        return None
+        return await self._mutate(
+            "POST", "/user", params, operation="add user", read=_new_user_uuid
+        )
 
     async def update_user(self, update: UserUpdate) -> str | None:
         """Change the given fields; returns the service's message."""
         params = validation.user_update_params(update)
-        body = await self._mutate("PUT", "/user", params, operation="update user")
-        message = body.get("message")
-        return str(message) if message is not None else None
+        return await self._mutate(
+            "PUT", "/user", params, operation="update user", read=_answer_message
+        )
 
     async def set_receives_calls(self, uuid: str, receives_calls: bool) -> str | None:
         """The do-not-disturb switch integrations use: a PUT of just uuid and receive_calls."""
@@ -427,8 +443,17 @@ class MyOperatorClient:
         raise last_error
 
     async def _mutate(
-        self, method: str, path: str, params: Mapping[str, str], *, operation: str
-    ) -> dict[str, Any]:
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        operation: str,
+        read: Callable[[dict[str, Any]], _Result],
+    ) -> _Result:
+        """Send once and `read` the answer; anything short of a clear answer after the
+        request was handed over is `OutcomeUnknown`, whatever raised it (a parsing bug
+        included), because only a clear answer proves what the service did."""
         await self.budget.acquire(max_wait=self._retry.max_budget_wait_s)
         request = self._request(method, path, params)
 
@@ -439,8 +464,11 @@ class MyOperatorClient:
                 operation=operation,
             )
 
+        # From here on the request may reach the service. Set before the first await, so
+        # a caller interrupted (Ctrl-C, cancellation) while it is in flight can tell.
+        self.mutation_sent = operation
         try:
-            return await self._send_once(request)
+            return read(await self._send_once(request))
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Never left this machine: nothing happened at the server.
             raise _network_error(exc, f"The {operation} request could not be sent") from None
@@ -458,6 +486,25 @@ class MyOperatorClient:
             raise unknown("the answer was a server error") from None
         except MyOperatorError:
             raise unknown("its answer could not be read") from None
+        except Exception:
+            # A bug, not the service: kept in the app's log (INFO and up) with its
+            # traceback, yet below what Python prints unasked on the command's terminal.
+            log.info("Reading the answer to a %s request failed", operation, exc_info=True)
+            raise unknown("its answer could not be read") from None
+
+
+def _new_user_uuid(body: dict[str, Any]) -> str | None:
+    """The new user's uuid, when the answer to an add says it."""
+    data = body.get("data")
+    if isinstance(data, Mapping):
+        uuid = data.get("uuid") or data.get("user_uuid") or data.get("id")
+        return str(uuid) if uuid not in (None, "") else None
+    return None
+
+
+def _answer_message(body: dict[str, Any]) -> str | None:
+    message = body.get("message")
+    return str(message) if message is not None else None
 
 
 def _refuse_unless_regular_or_absent(path: Path) -> None:

@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import hashlib
 import logging
 import os
 import re
-import secrets
 import shutil
-import socket
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -33,13 +30,15 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from desktop_app.api.errors import ValidationError
+from desktop_app.partial_files import PART_SUFFIX as PART_SUFFIX
+from desktop_app.partial_files import STAGING_PREFIX as STAGING_PREFIX
+from desktop_app.partial_files import create_exclusive as _create_exclusive
+from desktop_app.partial_files import host_tag as _host_tag
+from desktop_app.partial_files import reserve_partial
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES: Final = 500 * 1024 * 1024
-PART_SUFFIX: Final = ".part"
-#: Partial files are hidden (a leading dot) so nothing lists them as recordings.
-STAGING_PREFIX: Final = ".dl-"
 #: A partial file not written for this long is abandoned, whoever its writer was.
 STALE_PARTIAL_AGE_S: Final = 24 * 60 * 60.0
 # ".dl-<host>-<pid>-<random>" plus, while the downloader writes it, its own ".part".
@@ -78,10 +77,6 @@ class Writer:
     def can_be_asked(self) -> bool:
         """Whether `is_alive` really asks: another process on this machine, under POSIX."""
         return self.host == _host_tag() and os.name == "posix" and self.pid != os.getpid()
-
-
-def _host_tag() -> str:
-    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
 
 
 def pid_alive(pid: int) -> bool:
@@ -247,16 +242,7 @@ class RecordingCache:
         """Create this writer's own partial file (``O_EXCL``: never another's)."""
         # The user (or a cleaner) may have deleted the whole cache directory meanwhile.
         self.directory.mkdir(parents=True, exist_ok=True)
-        writer = Writer.current()
-        while True:
-            name = f"{STAGING_PREFIX}{writer.host}-{writer.pid}-{secrets.token_hex(8)}"
-            staging = self.directory / name
-            try:
-                fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                continue
-            os.close(fd)
-            return staging
+        return reserve_partial(self.directory, mode=0o600)
 
     def _forget(self, name: str, task: asyncio.Task[Path]) -> None:
         if self._inflight.get(name) is task:
@@ -363,18 +349,6 @@ def save_copy(source: Path, destination: Path) -> Path:
         _unlink_quietly(partial)
         raise
     return target
-
-
-def _create_exclusive(directory: Path, prefix: str, suffix: str) -> Path:
-    """A new empty file with a random name that no one else can have created."""
-    while True:
-        path = directory / f"{prefix}{secrets.token_hex(8)}{suffix}"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return path
 
 
 def _lstat_mode(path: Path) -> int | None:

@@ -9,11 +9,14 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
 
+from desktop_app.api import client as client_module
+from desktop_app.api import parsing
 from desktop_app.api.budget import RequestBudget, Window
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.errors import (
@@ -70,11 +73,17 @@ def sleeps(clock: FakeClock) -> Sleeps:
     return Sleeps(clock)
 
 
-def make_client(app: SandboxApp, sleeps: Sleeps, token: str = FAKE_TOKEN) -> MyOperatorClient:
+def make_client(
+    app: SandboxApp,
+    sleeps: Sleeps,
+    token: str = FAKE_TOKEN,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> MyOperatorClient:
     return MyOperatorClient(
         token,
         base_url="http://sandbox",
-        transport=httpx.ASGITransport(app=app),
+        transport=transport or httpx.ASGITransport(app=app),
         budget=RequestBudget.unlimited(clock=sleeps.clock, sleep=sleeps),
         sleep=sleeps,
     )
@@ -184,7 +193,7 @@ async def test_recording_downloads_real_audio_from_a_link_without_the_token(
     saved = await api.download_recording(call.filename, tmp_path / "r.mp3")
     data = await asyncio.to_thread(saved.read_bytes)
     assert data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xe3")
-    assert not await asyncio.to_thread((tmp_path / "r.mp3.part").exists)
+    assert os.listdir(tmp_path) == ["r.mp3"]  # no partial file left beside it
 
 
 async def test_a_fresh_recording_is_not_ready_yet(
@@ -210,13 +219,164 @@ async def test_a_download_never_replaces_anything_but_a_regular_file(
     else:
         target = Path(os.devnull)
     before = target.lstat()
+    names_before = sorted(os.listdir(target.parent))
     with pytest.raises(ValidationError) as caught:
         await api.download_recording("anything.mp3", target)
     assert "not a regular file" in caught.value.message
     after = target.lstat()
     assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
     assert state.requests_to("/recordings/link") == []  # refused before asking
-    assert not await asyncio.to_thread(os.path.lexists, f"{target}.part")
+    assert sorted(os.listdir(target.parent)) == names_before  # no partial file either
+
+
+@dataclass
+class Gate:
+    """Holds one download halfway through its body until the test releases it."""
+
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    cut_short: bool = False  # after the release, end the body early (every attempt)
+
+
+class HeldBodies(httpx.AsyncBaseTransport):
+    """The sandbox in-process, each recording body stopped halfway at its download's gate,
+    so two downloads can be caught in the middle of writing at the same moment."""
+
+    def __init__(self, app: SandboxApp) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._gates: dict[asyncio.Task[object], Gate] = {}
+
+    def hold(self, download: asyncio.Task[object], gate: Gate | None = None) -> Gate:
+        self._gates[download] = gate = gate or Gate()
+        return gate
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        task = asyncio.current_task()
+        if not request.url.path.startswith("/media/") or task not in self._gates:
+            return response
+        body = await response.aread()
+        return httpx.Response(
+            response.status_code, headers=response.headers,
+            stream=_HeldBody(body, self._gates[task]),
+        )
+
+
+class _HeldBody(httpx.AsyncByteStream):
+    def __init__(self, body: bytes, gate: Gate) -> None:
+        self._body, self._gate = body, gate
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        half = len(self._body) // 2
+        yield self._body[:half]
+        self._gate.reached.set()
+        await self._gate.release.wait()
+        if not self._gate.cut_short:
+            yield self._body[half:]
+
+
+def partial_files(folder: Path) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if name.endswith(".part"))
+
+
+@pytest.fixture
+async def held(
+    app: SandboxApp, sleeps: Sleeps
+) -> AsyncIterator[tuple[MyOperatorClient, HeldBodies]]:
+    transport = HeldBodies(app)
+    async with make_client(app, sleeps, transport=transport) as client:
+        yield client, transport
+
+
+async def a_recording(api: MyOperatorClient, state: SandboxState) -> tuple[str, bytes]:
+    call = next(c for c in (await api.search_logs(page_size=50)).logs if c.has_recording)
+    assert call.filename is not None
+    return call.filename, state.recordings.audio_for(call.filename)
+
+
+async def test_two_downloads_to_one_target_both_succeed(
+    held: tuple[MyOperatorClient, HeldBodies], state: SandboxState, tmp_path: Path
+) -> None:
+    """Two `myoperator recording -o X` runs at once: each writes its own partial file."""
+    api, transport = held
+    name, audio = await a_recording(api, state)
+    target = tmp_path / "r.mp3"
+    first = asyncio.create_task(api.download_recording(name, target))
+    second = asyncio.create_task(api.download_recording(name, target))
+    gates = transport.hold(first), transport.hold(second)  # type: ignore[arg-type]
+    async with asyncio.timeout(10):
+        for gate in gates:
+            await gate.reached.wait()
+        mid_way = partial_files(tmp_path)
+        assert len(mid_way) == 2 and all(n.startswith(".") for n in mid_way), mid_way
+        gates[0].release.set()
+        assert await first == target
+        assert target.read_bytes() == audio
+        gates[1].release.set()
+        assert await second == target
+    assert target.read_bytes() == audio
+    assert os.listdir(tmp_path) == ["r.mp3"]
+
+
+@pytest.mark.parametrize("failure", ["cancelled", "cut short"])
+async def test_a_failing_download_deletes_only_its_own_partial_file(
+    held: tuple[MyOperatorClient, HeldBodies], state: SandboxState, tmp_path: Path,
+    failure: str,
+) -> None:
+    api, transport = held
+    name, audio = await a_recording(api, state)
+    target = tmp_path / "r.mp3"
+    target.write_bytes(b"the previous copy")
+    survivor = asyncio.create_task(api.download_recording(name, target))
+    failing = asyncio.create_task(api.download_recording(name, target))
+    gate = transport.hold(survivor)  # type: ignore[arg-type]
+    failing_gate = transport.hold(failing, Gate(cut_short=True))  # type: ignore[arg-type]
+    async with asyncio.timeout(10):
+        await gate.reached.wait()
+        await failing_gate.reached.wait()
+        survivors_partial = set(partial_files(tmp_path))
+        if failure == "cancelled":
+            failing.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await failing
+        else:
+            failing_gate.release.set()
+            with pytest.raises(NetworkError):
+                await failing
+        assert len(survivors_partial) == 2
+        survivors_partial &= set(partial_files(tmp_path))
+        assert len(survivors_partial) == 1  # the failed one removed its own, and only that
+        assert target.read_bytes() == b"the previous copy"  # untouched by the failure
+        gate.release.set()
+        assert await survivor == target
+    assert target.read_bytes() == audio
+    assert os.listdir(tmp_path) == ["r.mp3"]
+
+
+async def test_a_download_is_on_disk_before_it_replaces_the_target(
+    api: MyOperatorClient, state: SandboxState, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A crash right after the rename must not leave a truncated recording: the file is
+    flushed to disk (fsync) before it is renamed over the target."""
+    name, audio = await a_recording(api, state)
+    events: list[tuple[str, int]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.fstat(fd).st_ino))
+        real_fsync(fd)
+
+    def replace(source: str | Path, destination: str | Path) -> None:
+        events.append(("replace", os.lstat(source).st_ino))
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    saved = await api.download_recording(name, tmp_path / "r.mp3")
+    monkeypatch.undo()
+    assert saved.read_bytes() == audio
+    assert events == [("fsync", saved.stat().st_ino), ("replace", saved.stat().st_ino)]
 
 
 # --------------------------------------------------------------- mutations
@@ -408,6 +568,53 @@ async def test_user_changes_are_never_resent(
         else:
             await api.update_user(UserUpdate(uuid=someone.uuid, name="Once"))
     assert len(state.requests_to(path, method)) == 1
+
+
+@pytest.mark.parametrize("operation", ["click-to-call", "add user", "update user"])
+async def test_a_failure_reading_the_answer_is_an_unknown_outcome_whatever_raised_it(
+    api: MyOperatorClient, state: SandboxState, monkeypatch: pytest.MonkeyPatch,
+    operation: str,
+) -> None:
+    """A bug in reading the answer (not a MyOperatorError) after the request was sent must
+    not escape as itself: the service may well have acted on the request."""
+    someone = (await api.all_users())[0]
+
+    def broken(body: object) -> None:
+        raise KeyError("a parsing bug")
+
+    reader = {"click-to-call": "parse_call_placed", "add user": "_new_user_uuid",
+              "update user": "_answer_message"}[operation]
+    monkeypatch.setattr(parsing if operation == "click-to-call" else client_module,
+                        reader, broken)
+    assert api.mutation_sent is None
+    with pytest.raises(OutcomeUnknown) as caught:
+        if operation == "click-to-call":
+            await api.click_to_call("9812345678", "91", someone.uuid)
+        elif operation == "add user":
+            await api.add_user(NewUser(name="Read Fails", contact_number="9123456780",
+                                       country_code="91"))
+        else:
+            await api.update_user(UserUpdate(uuid=someone.uuid, name="Read Fails"))
+    assert caught.value.operation == operation
+    assert "may or may not" in caught.value.message
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert api.mutation_sent == operation
+    changes = state.placed_calls if operation == "click-to-call" else [
+        u for u in state.users if u.name == "Read Fails"
+    ]
+    assert len(changes) == 1  # it did happen: "unknown" was the honest answer
+
+
+async def test_only_a_change_handed_to_the_network_counts_as_sent(
+    api: MyOperatorClient, state: SandboxState
+) -> None:
+    agent = (await api.all_users())[0]
+    with pytest.raises(ValidationError):
+        await api.click_to_call("12", "91", agent.uuid)
+    api.budget.penalize(RetryPolicy().max_budget_wait_s + 60)
+    with pytest.raises(RateLimited):
+        await api.click_to_call("9812345678", "91", agent.uuid)
+    assert api.mutation_sent is None and state.requests_to("/clickOcall") == []
 
 
 # ------------------------------------------------------ budget and secrecy
