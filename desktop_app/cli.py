@@ -15,6 +15,7 @@ import re
 import stat
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -46,6 +47,7 @@ EXIT_AUTH = 3
 EXIT_RATE_LIMITED = 4
 EXIT_FAILED = 5
 EXIT_OUTCOME_UNKNOWN = 6
+EXIT_INTERRUPTED = 130
 
 TOKEN_ENV = "MYOPERATOR_TOKEN"
 # Numbers on the command line are plain ASCII: int() would also take "١٢", "1_0", " 5 "
@@ -507,12 +509,45 @@ def _message_for(error: MyOperatorError) -> str:
     return error.message
 
 
-async def _run_api_command(args: argparse.Namespace, out: TextIO) -> int:
+# What may have happened when a change was sent and no clear answer was read, per operation.
+_MAY_HAVE_HAPPENED = {
+    "click-to-call": "the call may have been placed, so check the call log",
+    "add user": "the user may have been added, so check the user list",
+    "update user": "the change may have been made, so check the user",
+}
+
+
+def outcome_unknown_message(operation: str) -> str:
+    """The one sentence for a change whose outcome is unknown: it must never read as
+    "nothing happened, run it again" (a second click-to-call rings the customer twice)."""
+    may = _MAY_HAVE_HAPPENED.get(operation, "it may have taken effect, so check")
+    return (
+        f"The {operation} request was sent but its outcome is unknown: {may} "
+        "before trying again."
+    )
+
+
+@dataclass
+class _Session:
+    """What `main` must know when the run ends abnormally: whether a change was sent."""
+
+    client: MyOperatorClient | None = None
+
+    @property
+    def mutation_sent(self) -> str | None:
+        return self.client.mutation_sent if self.client is not None else None
+
+
+async def _run_api_command(
+    args: argparse.Namespace, out: TextIO, session: _Session | None = None
+) -> int:
     base_url = base_url_from(args.base_url, os.environ)
     token = os.environ.get(TOKEN_ENV, "")
     if not token.strip():
         raise UsageError(f"Set {TOKEN_ENV} to the account's API token.")
     async with MyOperatorClient(token, base_url=base_url) as client:
+        if session is not None:
+            session.client = client
         return await _COMMANDS[args.command](client, args, out)
 
 
@@ -563,21 +598,36 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     parser = build_parser()
     args = parser.parse_args(argv)
+    session = _Session()
+
+    def unknown_outcome(operation: str) -> int:
+        print(f"myoperator: {outcome_unknown_message(operation)}", file=sys.stderr)
+        return EXIT_OUTCOME_UNKNOWN
+
     try:
         if args.command == "sandbox":
             return _run_sandbox(args, out)
-        return asyncio.run(_run_api_command(args, out))
+        return asyncio.run(_run_api_command(args, out, session))
     except UsageError as exc:
         print(f"myoperator: {redact(str(exc))}", file=sys.stderr)
         return EXIT_INVALID
     except MyOperatorError as exc:
         print(f"myoperator: {_message_for(exc)}", file=sys.stderr)
         return exit_code_for(exc)
-    except KeyboardInterrupt:
-        return 130
-    except OSError as exc:
-        print(f"myoperator: {redact(exc.strerror or str(exc))}", file=sys.stderr)
-        return EXIT_FAILED
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Ctrl-C before a change was sent: nothing happened. After: no one knows.
+        if session.mutation_sent is not None:
+            return unknown_outcome(session.mutation_sent)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        # Once a change was sent, any failure (a bug, a closed stdout) leaves its outcome
+        # unknown to the caller: exit 5 ("failed") would invite a second attempt.
+        if session.mutation_sent is not None:
+            return unknown_outcome(session.mutation_sent)
+        if isinstance(exc, OSError):
+            print(f"myoperator: {redact(exc.strerror or str(exc))}", file=sys.stderr)
+            return EXIT_FAILED
+        raise
 
 
 if __name__ == "__main__":
