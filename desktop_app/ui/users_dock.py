@@ -12,11 +12,15 @@ Wiring for the main window::
 Every coroutine runs in the presenter (`_TaskOwner`: strong references, names, cancelled
 on close). The panel opens `UserDialog` with ``open()`` and connects it to a
 `UserEditSession`, which runs the save, re-checks an unknown outcome and answers the
-dialog: field errors beside fields, other failures as a sentence, success closes it.
+dialog: field errors beside fields, other failures as a sentence, success closes it. Each
+session's save runs under its own task name (a second dialog's save must not cancel a PUT
+still on its way), and a save, refresh or switch that ends in anything unexpected gives
+its control back with a sentence saying what is not known.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Coroutine
 from typing import Any
 
@@ -46,6 +50,7 @@ from desktop_app.api.errors import (
 )
 from desktop_app.api.models import User
 from desktop_app.services.formatting import DEFAULT_HOME_REGION
+from desktop_app.services.tasks import FailureHandler, TaskFailure
 from desktop_app.services.users import (
     FORM_FIELDS,
     FieldErrors,
@@ -62,6 +67,14 @@ from desktop_app.ui.user_dialog import UserDialog
 from desktop_app.ui.users_model import Column, UsersModel, UsersProxyModel, shown_number
 
 _CHECKING = "MyOperator gave no clear answer: checking whether it was saved…"
+_REFRESH_TASK = "users-refresh"
+_RECEIVES_CALLS_TASK = "users-receives-calls-"
+
+
+def _reason(failure: TaskFailure) -> str:
+    """The failure's sentence as a clause inside another sentence."""
+    text = failure.sentence.rstrip(".")
+    return text[:1].lower() + text[1:]
 
 
 def _saved_text(result: SaveResult) -> str:
@@ -107,6 +120,8 @@ class UsersPresenter(_TaskOwner):
         self._status = ""
         self._refreshing = False
         self._pending: set[str] = set()
+        #: Numbers the edit sessions, so each one's save runs under its own task name.
+        self._session_numbers = itertools.count(1)
         self._permissions = service.permissions()
         self._unsubscribe = service.add_listener(self._on_service_changed)
         self._model.set_users(service.users())
@@ -171,7 +186,7 @@ class UsersPresenter(_TaskOwner):
         if self._refreshing or self.closed:
             return
         self._set_refreshing(True)
-        self._spawn(self._refresh(), "users-refresh")
+        self._spawn(self._refresh(), _REFRESH_TASK)
 
     @Slot(str)
     def set_search_text(self, text: str) -> None:
@@ -206,7 +221,7 @@ class UsersPresenter(_TaskOwner):
             return
         self._pending.add(uuid)
         self.pendingChanged.emit()
-        self._spawn(self._toggle(uuid, on), f"users-receives-calls-{uuid}")
+        self._spawn(self._toggle(uuid, on), f"{_RECEIVES_CALLS_TASK}{uuid}")
 
     @Slot(str)
     def set_my_uuid(self, uuid: str) -> None:
@@ -214,11 +229,13 @@ class UsersPresenter(_TaskOwner):
         self._service.set_my_uuid(uuid or None)
 
     def start_add(self) -> UserEditSession:
-        return UserEditSession(self, None)
+        return UserEditSession(self, None, number=next(self._session_numbers))
 
     def start_edit(self, uuid: str) -> UserEditSession | None:
         user = self._service.get(uuid)
-        return None if user is None else UserEditSession(self, user)
+        if user is None:
+            return None
+        return UserEditSession(self, user, number=next(self._session_numbers))
 
     async def aclose(self) -> None:
         self._unsubscribe()
@@ -291,9 +308,22 @@ class UsersPresenter(_TaskOwner):
         self._refreshing = on
         self.refreshingChanged.emit(on)
 
-    def _run(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+    def _task_failed(self, failure: TaskFailure) -> None:
+        """A refresh or a switch that ended in something unexpected (a cache that cannot
+        be written, a bug): the status line says so instead of "Refreshing…" forever."""
+        if failure.name == _REFRESH_TASK:
+            self._set_status(f"Could not refresh the users: {failure.sentence}")
+        elif failure.name.startswith(_RECEIVES_CALLS_TASK):
+            self._set_status(
+                "Check the list before switching again: the change may or may not have "
+                f"been saved ({_reason(failure)})."
+            )
+
+    def _run(
+        self, coro: Coroutine[Any, Any, Any], name: str, on_failure: FailureHandler
+    ) -> None:
         """For the edit sessions: their saves are this presenter's tasks too."""
-        self._spawn(coro, name)
+        self._spawn(coro, name, on_failure=on_failure)
 
 
 class UserEditSession(QObject):
@@ -312,9 +342,14 @@ class UserEditSession(QObject):
     recheckAvailable = Signal(bool)
     succeeded = Signal(str)
 
-    def __init__(self, presenter: UsersPresenter, original: User | None) -> None:
+    def __init__(
+        self, presenter: UsersPresenter, original: User | None, *, number: int = 0
+    ) -> None:
         super().__init__(presenter)
         self.setObjectName("userEditSession")
+        #: In the task names: a save of another dialog must not replace this one's (newest
+        #: wins would cancel a PUT whose outcome nobody then checks).
+        self.number = number
         self._presenter = presenter
         self._service = presenter.service
         self._original = original
@@ -335,14 +370,19 @@ class UserEditSession(QObject):
         if self._busy or self._pending is not None or self._presenter.closed:
             return
         self._set_busy(True)
-        self._presenter._run(self._save(form), "users-save")
+        self._presenter._run(
+            self._save(form), f"users-save-{self.number}", on_failure=self._save_failed
+        )
 
     @Slot()
     def recheck(self) -> None:
         if self._busy or self._pending is None or self._presenter.closed:
             return
         self._set_busy(True)
-        self._presenter._run(self._verify(self._pending), "users-recheck")
+        self._presenter._run(
+            self._verify(self._pending), f"users-recheck-{self.number}",
+            on_failure=self._save_failed,
+        )
 
     @Slot()
     def release(self) -> None:
@@ -412,6 +452,28 @@ class UserEditSession(QObject):
         self._finish()
         self.messageChanged.emit(check.message, "warning")
         self.recheckAvailable.emit(True)
+
+    def _save_failed(self, failure: TaskFailure) -> None:
+        """A save or a re-check that ended in something unexpected (a cache that cannot
+        be written, a bug): whether the change arrived is not known. The dialog works
+        again, keeps what was typed and says so; with a change still to check, only
+        "Check again" is offered."""
+        reason = _reason(failure)
+        if self._pending is not None:
+            text = (
+                "Check again before saving again: it could not be checked whether it was "
+                f"saved ({reason})."
+            )
+        else:
+            text = (
+                "Check the list before saving again: it may or may not have been saved "
+                f"({reason})."
+            )
+        self._presenter._set_status(text)
+        self._finish()
+        self.messageChanged.emit(text, "warning")
+        if self._pending is not None:
+            self.recheckAvailable.emit(True)
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy

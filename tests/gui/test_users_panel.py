@@ -1,7 +1,9 @@
 """The Users directory against the emulated service (in-process): the table, search and
 sort, every field rule beside its field, every server rejection with the dialog still open
 and its text kept, edits that send only what changed, an unanswered save re-checked before
-any retry, the receives-calls switch, call and copy."""
+any retry, the receives-calls switch, call and copy; saves of two dialogs never cancel
+each other, and an unexpected failure (a cache that refuses writes) never leaves a control
+on "Saving…" or "Refreshing…"."""
 
 from __future__ import annotations
 
@@ -25,9 +27,9 @@ from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.models import ContactType, User
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
 from desktop_app.services.users import UsersService
-from desktop_app.store import UserStore
+from desktop_app.store import CallStore, UserStore
 from desktop_app.ui.user_dialog import CountryCodeBox, UserDialog
-from desktop_app.ui.users_dock import UsersDock, UsersPanel, UsersPresenter
+from desktop_app.ui.users_dock import UserEditSession, UsersDock, UsersPanel, UsersPresenter
 from desktop_app.ui.users_model import Column, UsersModel
 from tests.conftest import FAKE_TOKEN
 from tests.gui.conftest import signal_future, wait_until
@@ -51,6 +53,8 @@ class Rig:
     service: UsersService
     presenter: UsersPresenter
     panel: UsersPanel
+    #: The cache file the users list lives in (shared with the calls, as in the app).
+    cache: CallStore
 
     def user(self, name: str) -> User:
         return next(u for u in self.service.users() if u.name == name)
@@ -72,16 +76,18 @@ async def users_rig(
     *,
     token: str = FAKE_TOKEN,
     extra_cached: Iterable[User] = (),
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Rig]:
     """The panel over a refreshed cache (plus `extra_cached` users only the cache has)."""
     client = MyOperatorClient(
         token,
         base_url="http://sandbox",
-        transport=httpx.ASGITransport(app=app),
+        transport=transport if transport is not None else httpx.ASGITransport(app=app),
         budget=RequestBudget.unlimited(),
         retry=RetryPolicy(attempts=2, backoff_base_s=0.01, backoff_cap_s=0.02),
     )
-    store = UserStore.open(tmp_path / "cache.db")
+    cache = CallStore.open(tmp_path / "cache.db")
+    store = UserStore.sharing(cache)
     await UsersService(client, store).refresh()
     extra = tuple(extra_cached)
     if extra:
@@ -93,14 +99,14 @@ async def users_rig(
     panel.resize(1000, 600)
     panel.show()
     try:
-        yield Rig(app.sandbox, service, presenter, panel)
+        yield Rig(app.sandbox, service, presenter, panel, cache)
     finally:
         dialog = panel.dialog
         if dialog is not None:
             dialog.reject()
         await presenter.aclose()
         await client.aclose()
-        store.close()
+        cache.close()
 
 
 def type_into(dialog: UserDialog, **values: str) -> None:
@@ -682,3 +688,163 @@ async def test_the_dock_holds_the_panel(qtbot: QtBot, app: SandboxApp, tmp_path:
         assert dock.objectName() == "usersDock" and dock.windowTitle() == "Users"
         assert isinstance(dock.panel, UsersPanel) and dock.widget() is dock.panel
         assert dock.toggle_action.text() == "Users"
+
+
+# ------------------------------------------------- nothing cancelled, nothing stuck
+
+
+class HeldPuts(httpx.AsyncBaseTransport):
+    """The in-process service with every PUT held until `release`: a save stays on its
+    way for as long as a test needs, with no timing involved."""
+
+    def __init__(self, app: SandboxApp) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+        self._gate = asyncio.Event()
+        #: One item per PUT that reached the transport (and is held there).
+        self.arrived: asyncio.Queue[None] = asyncio.Queue()
+
+    def release(self) -> None:
+        self._gate.set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            self.arrived.put_nowait(None)
+            await self._gate.wait()
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def session_of(rig: Rig, name: str) -> UserEditSession:
+    sessions = [
+        s for s in rig.presenter.findChildren(UserEditSession)
+        if s.original is not None and s.original.name == name
+    ]
+    assert len(sessions) == 1
+    return sessions[0]
+
+
+async def test_a_save_from_a_new_dialog_does_not_cancel_one_still_on_its_way(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    """Both saves ran as "users-save": the second cancelled the first PUT (its outcome
+    never checked, its session busy for good)."""
+    transport = HeldPuts(app)
+    async with users_rig(qtbot, app, tmp_path, transport=transport) as rig:
+        first = await edit_dialog(rig, "Rohan Verma")
+        first_session = session_of(rig, "Rohan Verma")
+        type_into(first, name="Rohan Two")
+        first_saved = signal_future(first_session.succeeded)
+        QTest.mouseClick(first.save_button, Qt.MouseButton.LeftButton)
+        await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
+        first.reject()  # closed while its save is on its way
+
+        second = await edit_dialog(rig, "Deepa Patel")
+        type_into(second, name="Deepa Two")
+        second_closed = signal_future(second.finished)
+        QTest.mouseClick(second.save_button, Qt.MouseButton.LeftButton)
+        await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
+        transport.release()
+
+        await asyncio.wait_for(first_saved, TIMEOUT)  # its session heard the answer
+        assert not first_session.busy
+        assert await asyncio.wait_for(second_closed, TIMEOUT) == (1,)
+        assert [r.params.get("name") for r in rig.state.requests_to("/user", "PUT")] == [
+            "Rohan Two", "Deepa Two",
+        ]
+        assert {"Rohan Two", "Deepa Two"} <= set(rig.names())
+
+
+async def test_an_unexpected_failure_of_a_save_frees_the_dialog_and_keeps_the_form(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    """The cache refuses the write after the PUT (the list's refresh): the dialog stayed
+    on "Saving…" for good. Whether it was saved is not known to the dialog: it says so."""
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        dialog = await edit_dialog(rig, "Rohan Verma")
+        session = session_of(rig, "Rohan Verma")
+        type_into(dialog, name="Rohan Two")
+        form = dialog.form()
+        rig.cache.connection.execute("PRAGMA query_only = ON")  # a real refusal to write
+        answered = signal_future(session.messageChanged)
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        text, kind = await asyncio.wait_for(answered, TIMEOUT)
+        assert (text, kind) == (
+            "Check the list before saving again: it may or may not have been saved (the "
+            "call cache could not be used: attempt to write a readonly database).",
+            "warning",
+        )
+        assert dialog.message == text and not session.busy
+        assert dialog.isVisible() and dialog.form() == form  # what was typed is kept
+        assert dialog.save_button.isEnabled()
+        assert rig.presenter.status_text == text
+
+
+async def test_an_unexpected_failure_of_a_refresh_is_on_the_panels_line(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.cache.connection.execute("PRAGMA query_only = ON")
+        statuses: list[str] = []
+        rig.presenter.statusTextChanged.connect(statuses.append)
+        failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def on_status(text: str) -> None:
+            if text.startswith("Could not") and not failed.done():
+                failed.set_result(text)
+
+        rig.presenter.statusTextChanged.connect(on_status)
+        rig.presenter.refresh()
+        assert await asyncio.wait_for(failed, TIMEOUT) == (
+            "Could not refresh the users: The call cache could not be used: attempt to "
+            "write a readonly database."
+        )
+        assert statuses == ["Refreshing the users…", failed.result()]
+        status = rig.panel.findChild(QLabel, "usersStatus")
+        assert status is not None and status.text() == rig.presenter.status_text
+        assert not rig.presenter.refreshing and rig.panel.button("refresh").isEnabled()
+        assert len(rig.names()) == 12  # the cached list stays
+
+
+async def test_a_recheck_that_fails_unexpectedly_offers_check_again_not_save(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    """No clear answer to the add, then the re-check's list cannot be stored: still
+    unknown, so Save stays off (it could add the user twice) and Check again is offered."""
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.state.faults.add("503:path=/user,method=POST,after=1,count=1")
+        dialog = add_dialog(rig)
+        rig.cache.connection.execute("PRAGMA query_only = ON")
+        await saved_answer(rig, dialog)
+        assert dialog.message.startswith("Check again before saving again: it could not be")
+        assert dialog.recheck_button.isVisible() and dialog.recheck_button.isEnabled()
+        assert not dialog.save_button.isEnabled()
+        assert dialog.form().name == "Kavya Menon"
+
+        rig.cache.connection.execute("PRAGMA query_only = OFF")
+        closed = signal_future(dialog.finished)
+        QTest.mouseClick(dialog.recheck_button, Qt.MouseButton.LeftButton)
+        assert await asyncio.wait_for(closed, TIMEOUT) == (1,)
+        assert len(rig.state.requests_to("/user", "POST")) == 1  # never resent
+
+
+async def test_a_switch_that_fails_unexpectedly_says_so_and_works_again(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        deepa = rig.user("Deepa Patel")
+        rig.cache.connection.execute("PRAGMA query_only = ON")
+        rig.presenter.set_receives_calls(deepa.uuid, True)
+        assert rig.presenter.is_pending(deepa.uuid)
+        finished = signal_future(rig.presenter.pendingChanged)  # the next one: it ended
+        failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def on_status(text: str) -> None:
+            if text.startswith("Check the list") and not failed.done():
+                failed.set_result(text)
+
+        rig.presenter.statusTextChanged.connect(on_status)
+        assert "may or may not have been saved" in await asyncio.wait_for(failed, TIMEOUT)
+        await asyncio.wait_for(finished, TIMEOUT)
+        assert not rig.presenter.is_pending(deepa.uuid)
