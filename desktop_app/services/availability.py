@@ -201,6 +201,15 @@ class DndController:
         self._set(replace(self._state, busy=True, error=None, retry_action=None))
         try:
             return self._set(await self._send(self._client, uuid, receive=receive))
+        except Exception as exc:  # not the service's answer (a bug, a broken transport)
+            what = "switching calls back on" if receive else "stopping calls"
+            self._set(
+                replace(self._state, busy=False, receiving_calls=None,
+                        retry_action="calls_on" if receive else "calls_off",
+                        error=f"It is not known whether {what} worked "
+                        f"({_clause(describe_failure(exc))}): retry to be sure.")
+            )
+            raise  # the task's supervisor reports it too
         finally:
             # Whatever ended the switch (cancelled on close, a bug), it must not stay busy:
             # turn_on/turn_off/retry ignore a busy switch, so it would never work again.
@@ -263,12 +272,18 @@ class DndController:
         try:
             self._meta.set_meta(META_CALLS_OFF, "1" if off else None)
         except Exception as exc:
-            problem = describe_failure(exc).rstrip(".")
+            problem = _clause(describe_failure(exc))
             log.error("noting that calls are %s failed: %s", "off" if off else "on", problem,
                       exc_info=True)
-            return problem[:1].lower() + problem[1:]
+            return problem
         return None
 
     def dismiss_error(self) -> DndState:
         """The agent read the message and chose not to retry (calls stay as they are)."""
         return self._set(replace(self._state, error=None, retry_action=None))
+
+
+def _clause(sentence: str) -> str:
+    """A failure's sentence as a clause inside another sentence."""
+    text = sentence.rstrip(".")
+    return text[:1].lower() + text[1:]

@@ -261,3 +261,38 @@ async def test_a_full_cache_stops_nothing_and_the_retry_sends_once_there_is_room
     retried = await dnd.retry()
     assert retried.error is None and retried.receiving_calls is False
     assert receive_calls(state, me) == 2 and store.get_meta(META_CALLS_OFF) == "1"
+
+
+class BugOnce:
+    """The real client behind a switch whose first call hits a bug in this app (not an
+    answer of the service): what the transport layer can no longer produce on demand."""
+
+    def __init__(self, client: MyOperatorClient) -> None:
+        self._client = client
+        self.bugs = 0
+
+    async def set_receives_calls(self, uuid: str, receives_calls: bool) -> str | None:
+        if self.bugs == 0:
+            self.bugs += 1
+            raise KeyError(f"token={FAKE_TOKEN}")
+        return await self._client.set_receives_calls(uuid, receives_calls)
+
+
+async def test_a_failure_that_is_no_answer_leaves_the_switch_usable_and_unclear(
+    client: MyOperatorClient, state: SandboxState, me: str
+) -> None:
+    dnd = DndController(BugOnce(client), me, meta=Meta())
+    with pytest.raises(KeyError):  # still raised: the task's supervisor reports the bug
+        await dnd.turn_on(stop_calls=True)
+    failed = dnd.state
+    assert not failed.busy and failed.on
+    assert failed.receiving_calls is None and failed.calls_stopped is None  # unclear
+    assert failed.retry_action == "calls_off"
+    assert failed.error == (
+        "It is not known whether stopping calls worked (something unexpected went wrong "
+        "(KeyError: 'token=***')): retry to be sure."
+    )
+
+    retried = await dnd.retry()
+    assert retried.error is None and retried.receiving_calls is False
+    assert receive_calls(state, me) == 2
