@@ -4,7 +4,8 @@ A click-to-call is not idempotent, so what the guard knows must outlive the proc
 learnt it. Each dial is written *before* its request leaves (``in_flight``) and settled
 after it (placed, unknown, not placed). A crash, a ``kill -9`` or a power cut mid-request
 therefore leaves an ``in_flight`` row, which every later reader takes for what it is: a
-call that may have been placed. An unclear row stays until the call log settles it.
+call that may have been placed. An unclear row stays until the call log settles it (or,
+after `KEEP_S`, until it is too old to make a redial a duplicate and is dropped).
 
 A second instance of the app on the same file sees the same rows, and the check ("may
 this number be called now?") and the insert happen in one ``BEGIN IMMEDIATE``
@@ -16,12 +17,18 @@ means nothing after a restart. The rules (what blocks, what asks first) stay in
 
 Thread-safety as in `CallStore`: one connection, every use under one re-entrant lock; a
 `DialRecords` may share the call store's connection and lock (`sharing`) or own one.
+The guard calls it on the GUI thread, so no use waits longer than `wait_s` (default
+`WAIT_S`) for that lock or for another process's write lock: it fails with "the cache
+database is busy" instead, and the guard then refuses the dial rather than freeze the
+window for the store's ten-second busy timeout.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,10 +42,15 @@ if TYPE_CHECKING:
     from desktop_app.store.calls import CallStore
 
 _R = TypeVar("_R")
+log = logging.getLogger(__name__)
 
-#: Settled rows older than this are dropped (the guard's rules look back 30 s, a placed
-#: call is followed for an hour); unresolved rows are kept until the call log settles them.
-KEEP_SETTLED_S: Final = 2 * 86_400.0
+#: Rows older than this are dropped, whatever their state: the guard's rules look back
+#: 30 s, a placed call is followed for an hour, an unclear one is settled by the call log
+#: within half an hour when the log can be read; a dial two days old that never could be
+#: checked cannot make a redial a duplicate, and must not block the number for ever.
+KEEP_S: Final = 2 * 86_400.0
+#: The longest a read or write waits for the connection's lock or the file's write lock.
+WAIT_S: Final = 1.5
 
 
 class DialState(StrEnum):
@@ -141,21 +153,23 @@ class DialRecords:
         *,
         lock: threading.RLock | None = None,
         owns_connection: bool = False,
+        wait_s: float = WAIT_S,
     ) -> None:
         self._conn = conn
         self._lock = lock if lock is not None else threading.RLock()
         self._owns = owns_connection
+        self.wait_s = wait_s
 
     @classmethod
-    def open(cls, path: Path) -> DialRecords:
+    def open(cls, path: Path, *, wait_s: float = WAIT_S) -> DialRecords:
         """Own connection to the cache file at `path` (creating or migrating it)."""
         conn, _ = open_database_ex(path)
-        return cls(conn, owns_connection=True)
+        return cls(conn, owns_connection=True, wait_s=wait_s)
 
     @classmethod
-    def sharing(cls, store: CallStore) -> DialRecords:
+    def sharing(cls, store: CallStore, *, wait_s: float = WAIT_S) -> DialRecords:
         """Use the call store's connection and lock (closed with the store)."""
-        return cls(store.connection, lock=store.lock)
+        return cls(store.connection, lock=store.lock, wait_s=wait_s)
 
     @classmethod
     def in_memory(cls) -> DialRecords:
@@ -172,26 +186,52 @@ class DialRecords:
     # -- writing ----------------------------------------------------------------------
 
     @contextmanager
+    def _locked(self) -> Iterator[float]:
+        """Hold the connection's lock, waiting at most `wait_s` for it; yields the time
+        left for SQLite's own wait."""
+        start = time.monotonic()
+        if not self._lock.acquire(timeout=self.wait_s):
+            raise DialRecordError("the cache database is busy")
+        try:
+            yield max(0.0, self.wait_s - (time.monotonic() - start))
+        finally:
+            self._lock.release()
+
+    @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: the write lock is taken before the first
-        read, so what was read is still true at the commit, in every process."""
-        with self._lock:
+        read, so what was read is still true at the commit, in every process. Another
+        process's write lock is waited for briefly (the connection's busy timeout is
+        shortened for this transaction only, and put back after it)."""
+        with self._locked() as left:
+            conn = self._conn
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                previous = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+                conn.execute(f"PRAGMA busy_timeout = {max(1, round(left * 1000))}")
             except sqlite3.Error as exc:
                 raise DialRecordError(_why(exc)) from None
             try:
-                yield self._conn
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise DialRecordError(_why(exc)) from None
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    raise DialRecordError(_why(exc)) from None
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise DialRecordError(_why(exc)) from None
+            finally:
+                try:
+                    conn.execute(f"PRAGMA busy_timeout = {previous}")
+                except sqlite3.Error as exc:  # the connection is gone: nothing to restore
+                    log.debug("could not restore the busy timeout: %s", exc)
 
     def reserve(
         self,
@@ -211,14 +251,12 @@ class DialRecords:
         number = f"+{country_code}{national}"
         try:
             with self._transaction() as conn:
+                # Before the rules read: a row too old to matter must not block either.
+                conn.execute("DELETE FROM dials WHERE started_at < ?", (at - KEEP_S,))
                 view = self._view(conn, number, None)
                 refusal = refuse(view)
                 if refusal is not None:
                     return refusal
-                conn.execute(
-                    "DELETE FROM dials WHERE started_at < ? AND state NOT IN (?, ?)",
-                    (at - KEEP_SETTLED_S, *UNRESOLVED),
-                )
                 cursor = conn.execute(
                     "INSERT INTO dials (number, country_code, national, agent_uuid, "
                     "started_at, state) VALUES (?, ?, ?, ?, ?, ?)",
@@ -300,7 +338,7 @@ class DialRecords:
 
     def _read(self, query: Callable[[sqlite3.Connection], _R]) -> _R:
         try:
-            with self._lock:
+            with self._locked():
                 return query(self._conn)
         except sqlite3.Error as exc:
             raise DialRecordError(_why(exc)) from None

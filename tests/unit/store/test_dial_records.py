@@ -5,6 +5,8 @@ does (it refuses; it never pretends)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from desktop_app.store import CallStore, schema_version
 from desktop_app.store.db import SCHEMA_VERSION, migrate
 from desktop_app.store.dials import (
-    KEEP_SETTLED_S,
+    KEEP_S,
     DialRecordError,
     DialRecords,
     DialState,
@@ -134,14 +136,81 @@ def test_dismissing_settles_every_unclear_dial_of_the_number(records: DialRecord
     assert records.unresolved() == []
 
 
-def test_old_settled_rows_are_pruned_but_unresolved_ones_stay(records: DialRecords) -> None:
+def test_rows_two_days_old_are_pruned_whatever_their_state(records: DialRecords) -> None:
+    """An unclear dial no log check could settle in two days must not block its number
+    for ever: it is dropped before the next dial's rules read the records."""
     placed = reserve(records, T)
     records.settle(placed, DialState.PLACED, T)
-    unclear = reserve(records, T + 1, national="9812345679")
+    unclear = reserve(records, T + 1)
     records.settle(unclear, DialState.UNKNOWN, T + 1)
-    reserve(records, T + KEEP_SETTLED_S + 10, national="9812345670")
-    assert records.get(placed) is None
-    assert records.get(unclear) is not None
+    crashed = reserve(records, T + 2, national="9812345679")  # left in flight
+    recent = reserve(records, T + KEEP_S - 10, national="9812345670")
+    records.settle(recent, DialState.UNKNOWN, T + KEEP_S - 10)
+    seen: list[NumberView] = []
+
+    def look(view: NumberView) -> None:
+        seen.append(view)
+
+    now = records.reserve("91", "9812345678", AGENT, T + KEEP_S + 10, look)
+    assert seen[0].unresolved is None  # the old unclear dial no longer blocks
+    assert [records.get(r) for r in (placed, unclear, crashed)] == [None, None, None]
+    assert [r.id for r in records.unresolved(mine=now)] == [recent]
+
+
+def test_a_write_waits_briefly_for_another_process_then_refuses(path: Path) -> None:
+    """Dials are recorded on the GUI thread: another process holding the write lock must
+    cost a moment, not the store's ten-second busy timeout, and nothing is recorded."""
+    store = CallStore.open(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        records = DialRecords.sharing(store, wait_s=0.05)
+        assert store.connection.execute("PRAGMA busy_timeout").fetchone() == (10_000,)
+        other.execute("BEGIN IMMEDIATE")  # another instance in the middle of a write
+        started = time.monotonic()
+        with pytest.raises(DialRecordError, match="the cache database is busy"):
+            reserve(records, T)
+        with pytest.raises(DialRecordError, match="busy"):
+            records.settle(1, DialState.PLACED, T)
+        # Far below the store's own wait (a loose bound: a slow machine still passes).
+        assert time.monotonic() - started < 5.0
+        other.execute("ROLLBACK")
+        # The store keeps its own patience for its own writes.
+        assert store.connection.execute("PRAGMA busy_timeout").fetchone() == (10_000,)
+        row = reserve(records, T)
+        assert [r.id for r in records.unresolved()] == [row]
+    finally:
+        other.close()
+        store.close()
+
+
+def test_a_store_busy_on_another_thread_refuses_instead_of_freezing(path: Path) -> None:
+    """The sync writes the shared connection from a worker thread under the same lock:
+    the dial does not wait behind a long write."""
+    store = CallStore.open(path)
+    records = DialRecords.sharing(store, wait_s=0.05)
+    holding, done = threading.Event(), threading.Event()
+
+    def long_write() -> None:
+        with store.lock:
+            holding.set()
+            done.wait(30)
+
+    worker = threading.Thread(target=long_write)
+    worker.start()
+    try:
+        assert holding.wait(30)
+        with pytest.raises(DialRecordError, match="the cache database is busy"):
+            reserve(records, T)
+        with pytest.raises(DialRecordError, match="busy"):
+            records.unresolved()
+    finally:
+        done.set()
+        worker.join(30)
+    try:
+        row = reserve(records, T)
+        assert [r.id for r in records.unresolved()] == [row]
+    finally:
+        store.close()
 
 
 def test_a_read_only_database_refuses_to_record(records: DialRecords, path: Path) -> None:
