@@ -6,8 +6,13 @@ who already picked up once. So the guard
 - refuses a dial while another is in flight (double clicks, key repeat), without a request;
 - asks for confirmation before calling a number it called less than `repeat_window_s` ago;
 - reports an unclear outcome (timeout, dropped connection, 5xx after sending) as "may have
-  been placed" and blocks that number until `check_unknown` has looked for the call in the
-  call log and not found it, or the person explicitly confirms a redial;
+  been placed" and asks before any redial of that number until `check_unknown` finds the
+  call in the call log, or has not found it `settle_s` after the request could last have
+  left (the live service logs a call only when it ends, so "not in the log yet" after a
+  minute or two means "may still be ringing", never "not placed");
+- gives every request `dial_deadline_s` to be answered (a budget wait included), then
+  calls its outcome unclear: a row still "in flight" after that belongs to a process that
+  died, so another instance's log check can count from a known last moment of sending;
 - never resends anything by itself: every request comes from one `dial` call;
 - remembers all of this in `DialRecords` (the cache file), each dial written as "in
   flight" before its request leaves: a restart, a crash mid-request or a second instance
@@ -59,10 +64,17 @@ REPEAT_WINDOW_S: Final = 30.0
 #: A dial this soon after the previous request ended is the rest of a double click (or a
 #: key repeat queued behind it) and is dropped, whatever the number.
 DOUBLE_CLICK_S: Final = 1.0
-#: An unclear attempt whose call is not in the log this long after it is taken as not
-#: placed. The emulated service logs a call 5-20 s after it is placed; the live one logs
-#: it when it ends, and a placed call rings the agent's own phone first, so they know.
-SETTLE_S: Final = 90.0
+#: An unclear attempt whose call is not in the log this long after its request could
+#: last have left is taken as not placed. The live service logs a call when it ends, so
+#: this is longer than any plausible call; until then a redial asks first.
+SETTLE_S: Final = 1800.0
+#: The emulated service logs a placed call 5-20 s after it is placed: an unclear call
+#: still not in the log this long after is more likely not placed, or still in progress
+#: (the live service logs it when it ends). Only the wording changes.
+LOG_DELAY_S: Final = 90.0
+#: The longest one click-to-call may take, the request budget's wait (at most 90 s)
+#: included; after it the outcome is unclear and the request is abandoned.
+DIAL_DEADLINE_S: Final = 180.0
 #: Calls whose start is this much before the attempt still count as its call (clock skew).
 MATCH_SLACK_S: Final = 15.0
 #: Seconds between the looks `follow` takes while the call is young (then the last one
@@ -99,13 +111,15 @@ class DialKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class DialAttempt:
     """One request that was sent (or is being sent); `at` is the guard's clock (wall-clock
-    epoch seconds, as stored). `seq` is the dial's record id in `DialRecords`."""
+    epoch seconds, as stored). `seq` is the dial's record id in `DialRecords`; `ended_at`
+    is when its request ended, None while it is (or was left) in flight."""
 
     seq: int
     number: ParsedNumber
     agent_uuid: str
     at: float
     unique_id: str | None = None
+    ended_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +275,7 @@ def _attempt(record: DialRecord) -> DialAttempt:
     """A stored dial as the attempt the guard and its presenter work with."""
     return DialAttempt(
         record.id, ParsedNumber(record.country_code, record.national), record.agent_uuid,
-        record.started_at, record.unique_id,
+        record.started_at, record.unique_id, record.ended_at,
     )
 
 
@@ -294,6 +308,8 @@ class DialGuard:
         repeat_window_s: float = REPEAT_WINDOW_S,
         double_click_s: float = DOUBLE_CLICK_S,
         settle_s: float = SETTLE_S,
+        log_delay_s: float = LOG_DELAY_S,
+        dial_deadline_s: float = DIAL_DEADLINE_S,
         follow_polls_s: Sequence[float] = FOLLOW_POLLS_S,
         follow_active_s: float = FOLLOW_ACTIVE_S,
         follow_timeout_s: float = FOLLOW_TIMEOUT_S,
@@ -309,6 +325,8 @@ class DialGuard:
         self.repeat_window_s = repeat_window_s
         self.double_click_s = double_click_s
         self.settle_s = settle_s
+        self.log_delay_s = log_delay_s
+        self.dial_deadline_s = dial_deadline_s
         self._follow_polls = tuple(follow_polls_s) or (30.0,)
         self._follow_active_s = follow_active_s
         self._follow_timeout_s = follow_timeout_s
@@ -345,6 +363,18 @@ class DialGuard:
     def is_blocked(self, number: ParsedNumber) -> bool:
         return any(a.number.e164 == number.e164 for a in self.unknown_attempts)
 
+    def sent_by(self, attempt: DialAttempt) -> float:
+        """The latest moment the attempt's request could have left: when it ended, or, for
+        one left in flight (a process that died, or one still sending), its deadline."""
+        return attempt.ended_at if attempt.ended_at is not None else (
+            attempt.at + self.dial_deadline_s
+        )
+
+    def seconds_until_settled(self, attempt: DialAttempt) -> float:
+        """How long until `check_unknown` may take the attempt's absence from the call log
+        as "not placed" (0 once it may)."""
+        return max(0.0, self.sent_by(attempt) + self.settle_s - self._clock())
+
     def seconds_since_placed(self, number: ParsedNumber) -> float | None:
         try:
             at = self.records.view(number.e164, self._mine).last_placed_at
@@ -362,6 +392,7 @@ class DialGuard:
         agent_uuid: str = "",
         *,
         confirmed: bool = False,
+        on_reserved: Callable[[DialAttempt], None] | None = None,
     ) -> DialOutcome:
         """Send one click-to-call, unless a rule says not to (see `DialKind`): nothing is
         sent while another dial is in flight or within `double_click_s` after one ended,
@@ -369,6 +400,9 @@ class DialGuard:
 
         `confirmed` is the person's explicit "call again anyway": it passes the repeat
         window and the block of an unclear earlier attempt, never the in-flight check.
+        `on_reserved` hears of this dial's record as soon as it is written: from then on
+        the request may leave, so whatever ends `dial` (even an exception) leaves a call
+        that may have been placed; before it, nothing was sent.
         """
         if self._in_flight is not None:
             return DialOutcome(
@@ -400,12 +434,15 @@ class DialGuard:
                     DialKind.BUSY, "That click was already handled.", number=parsed
                 )
             if view.unresolved is not None and not confirmed:
-                return DialOutcome(
-                    DialKind.BLOCKED,
-                    f"The last call to {shown} may have been placed and is not in the call "
-                    "log yet. Call again anyway?",
-                    number=parsed, attempt=_attempt(view.unresolved),
+                pending = _attempt(view.unresolved)
+                message = (
+                    f"The last call to {shown} is not in the call log yet — it may still be "
+                    "in progress. Call again?"
+                    if now - self.sent_by(pending) >= self.log_delay_s
+                    else f"The last call to {shown} may have been placed and is not in the "
+                    "call log yet. Call again anyway?"
                 )
+                return DialOutcome(DialKind.BLOCKED, message, number=parsed, attempt=pending)
             last = view.last_placed_at
             if last is not None and now - last < self.repeat_window_s and not confirmed:
                 return DialOutcome(
@@ -435,9 +472,9 @@ class DialGuard:
         state = DialState.UNKNOWN  # a cancellation or a bug: the request may have left
         unique_id: str | None = None
         try:
-            placed = await self._client.click_to_call(
-                params["customer_number"], params["customer_cc"], params["support_user_id"]
-            )
+            if on_reserved is not None:
+                on_reserved(attempt)
+            placed = await self._send(params)
         except OutcomeUnknown as exc:
             return DialOutcome(
                 DialKind.UNKNOWN,
@@ -490,6 +527,29 @@ class DialGuard:
             number=parsed, attempt=attempt, sent=True,
         )
 
+    async def _send(self, params: dict[str, str]) -> CallPlaced:
+        """The one request, abandoned (outcome unclear) after `dial_deadline_s`: so no
+        process of ours still sends a dial recorded longer ago than that."""
+        sending = asyncio.ensure_future(self._client.click_to_call(
+            params["customer_number"], params["customer_cc"], params["support_user_id"]
+        ))
+        deadline: asyncio.Future[Any] = asyncio.ensure_future(self._sleep(self.dial_deadline_s))
+        try:
+            await asyncio.wait((sending, deadline), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sending.cancel()  # a no-op once it is done
+            deadline.cancel()
+            await asyncio.wait((sending, deadline))
+            if not sending.cancelled():
+                sending.exception()  # retrieved, even when `dial` itself was cancelled
+        if sending.cancelled():
+            raise OutcomeUnknown(
+                "MyOperator did not answer the click-to-call request within "
+                f"{math.ceil(self.dial_deadline_s)} s.",
+                operation="click-to-call",
+            )
+        return sending.result()
+
     def _settle(self, attempt: DialAttempt, state: DialState, unique_id: str | None) -> None:
         """Record how the request ended. A request that may have reached the service
         replaces the number's earlier unclear attempts (the person confirmed it). If the
@@ -537,10 +597,12 @@ class DialGuard:
         """Look in the call log for an unclear attempt (to `number`, else the latest one).
 
         FOUND: it was placed (the number is then under the repeat window from the
-        attempt). NOT_FOUND: no call `settle_s` after the attempt: a redial is allowed.
-        UNCLEAR: too early to tell, or the log could not be read. None: nothing pending.
-        The attempt may come from an earlier run or another instance: the answer is
-        recorded for all of them.
+        attempt). NOT_FOUND: no call `settle_s` after its request could last have left
+        (`sent_by`): a redial is allowed. UNCLEAR: too early to tell (a redial asks
+        first), or the log could not be read. None: nothing pending. The attempt may
+        come from an earlier run or another instance: the answer is recorded for all of
+        them. A row another live process is still sending is never taken as not placed:
+        its `sent_by` is its deadline, and `settle_s` starts only there.
         """
         attempt = self._pending(number)
         if attempt is None:
@@ -561,12 +623,19 @@ class DialGuard:
                 CheckKind.FOUND, attempt,
                 f"The call to {shown} was placed (it is in the call log).", log=found,
             )
-        if self._clock() - attempt.at >= self.settle_s:
+        waited = self._clock() - self.sent_by(attempt)
+        if waited >= self.settle_s:
             self._resolve(attempt, DialState.NOT_FOUND, None)
             return UnknownCheck(
                 CheckKind.NOT_FOUND, attempt,
                 f"The call to {shown} is not in the call log: it was not placed. "
                 "You can call again.",
+            )
+        if waited >= self.log_delay_s:
+            return UnknownCheck(
+                CheckKind.UNCLEAR, attempt,
+                f"The call to {shown} is not in the call log yet — it may still be in "
+                "progress (a call is logged when it ends).",
             )
         return UnknownCheck(
             CheckKind.UNCLEAR, attempt,

@@ -40,6 +40,7 @@ from desktop_app.api.models import Direction
 from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.dialer import (
+    LOG_DELAY_S,
     CallLogFinder,
     CheckKind,
     DialerSettings,
@@ -594,6 +595,143 @@ async def test_a_dial_that_cannot_be_recorded_is_not_sent(
         )
         assert env.posts() == 0
         assert not guard.in_flight
+    finally:
+        guard.records.close()
+
+
+# ------------------------------------ "not in the log" is "not placed" only when it can be
+
+
+def live_like_guard(env: Env, records: DialRecords | None = None) -> DialGuard:
+    """The guard with the app's own windows (not the short ones of the tests above)."""
+    return DialGuard(env.client, None, env.clock, records=records, sleep=env.clock.sleep)
+
+
+async def test_not_in_the_log_after_a_minute_or_two_still_asks_before_a_redial(
+    env: Env,
+) -> None:
+    """The live service logs a call when it ends: 90 s without a log is a call that may
+    still be ringing or talking, not one that was never placed."""
+    guard = live_like_guard(env)
+    env.arm("500:path=/clickOcall,count=1")
+    assert (await guard.dial(CUSTOMER, "91", env.agent)).kind is DialKind.UNKNOWN
+    env.clock.advance(LOG_DELAY_S + 1)
+    result = await guard.check_unknown()
+    assert result is not None and result.kind is CheckKind.UNCLEAR
+    assert result.message == (
+        "The call to 098123 45678 is not in the call log yet — it may still be in progress "
+        "(a call is logged when it ends)."
+    )
+    again = await guard.dial(CUSTOMER, "91", env.agent)
+    assert again.kind is DialKind.BLOCKED
+    assert again.message == (
+        "The last call to 098123 45678 is not in the call log yet — it may still be in "
+        "progress. Call again?"
+    )
+    assert guard.settle_s == 30 * 60  # longer than any plausible call
+    env.clock.advance(guard.settle_s - LOG_DELAY_S - 2)
+    assert guard.seconds_until_settled(again.attempt) == 1  # type: ignore[arg-type]
+    early = await guard.check_unknown()
+    assert early is not None and early.kind is CheckKind.UNCLEAR
+    assert env.posts() == 1
+    # Half an hour later the log has surely shown it if it was placed: it was not.
+    env.clock.advance(1)
+    settled = await guard.check_unknown()
+    assert settled is not None and settled.kind is CheckKind.NOT_FOUND
+    assert (await guard.dial(CUSTOMER, "91", env.agent)).kind is DialKind.PLACED
+    assert env.posts() == 2
+
+
+async def test_a_call_logged_when_it_ends_is_found_by_a_later_check(env: Env) -> None:
+    guard = live_like_guard(env)
+    env.arm("500:path=/clickOcall,count=1")
+    assert (await guard.dial(CUSTOMER, "91", env.agent)).kind is DialKind.UNKNOWN
+    env.clock.advance(300)
+    result = await guard.check_unknown()
+    assert result is not None and result.kind is CheckKind.UNCLEAR
+    # The call was ringing all along: a ten-minute call, logged as it ends.
+    env.clock.advance(400)
+    call = env.state.add_call(
+        start_time=T + 2, incoming=False, caller_number="9812345678", talk_s=600
+    )
+    found = await guard.check_unknown()
+    assert found is not None and found.kind is CheckKind.FOUND
+    assert found.log is not None and found.log.id == call.id
+    assert not guard.is_blocked(parse_dialable(CUSTOMER))
+    assert env.posts() == 1
+
+
+async def test_a_dial_another_instance_is_still_sending_is_never_taken_as_not_placed(
+    env: Env, tmp_path: Path
+) -> None:
+    """The record is written before the request budget lets the request leave: another
+    instance's log check must not call it "not placed" meanwhile, or both would call."""
+    path = tmp_path / "cache.db"
+    sender, other = guard_on(env, path), guard_on(env, path)
+    try:
+        env.transport.hold()  # recorded, not sent yet (a budget wait, a slow network)
+        sending = asyncio.ensure_future(sender.dial(CUSTOMER, "91", env.agent))
+        await asyncio.sleep(0)
+        assert sender.in_flight
+        env.clock.advance(SETTLE_S + 1)  # past the log's window, counted from the record
+        result = await other.check_unknown(CUSTOMER_E164)
+        assert result is not None and result.kind is CheckKind.UNCLEAR
+        blocked = await other.dial(CUSTOMER, "91", env.agent)
+        assert blocked.kind is DialKind.BLOCKED
+        env.transport.release()  # the request leaves at last
+        assert (await sending).kind is DialKind.PLACED
+        assert env.posts() == 1 and env.placed() == 1
+    finally:
+        sender.records.close()
+        other.records.close()
+
+
+async def test_a_request_unanswered_by_its_deadline_is_unclear_and_abandoned(
+    env: Env, tmp_path: Path
+) -> None:
+    path = tmp_path / "cache.db"
+    guard = guard_on(env, path)
+    try:
+        env.transport.hold()
+        sending = asyncio.ensure_future(guard.dial(CUSTOMER, "91", env.agent))
+        async with asyncio.timeout(10):
+            await env.clock.next_sleep()  # the deadline started with the request
+        env.clock.advance(guard.dial_deadline_s)
+        outcome = await sending
+        assert outcome.kind is DialKind.UNKNOWN and "may have been placed" in outcome.message
+        assert outcome.error is not None
+        assert "did not answer the click-to-call request within 180 s" in str(outcome.error)
+        assert not guard.in_flight
+        env.transport.release()
+        assert env.posts() == 0  # abandoned before it reached the service
+        # Its absence from the log counts from when the request was given up.
+        (pending,) = guard.unknown_attempts
+        assert pending.ended_at == T + guard.dial_deadline_s
+        assert guard.seconds_until_settled(pending) == SETTLE_S
+    finally:
+        guard.records.close()
+
+
+async def test_a_dial_left_in_flight_by_a_crash_settles_after_its_deadline(
+    env: Env, tmp_path: Path
+) -> None:
+    path = tmp_path / "cache.db"
+    crashed = DialRecords.open(path)  # a run that wrote its record and died
+    crashed.reserve("91", "9812345678", env.agent, T, lambda _view: None)
+    crashed.close()
+    guard = guard_on(env, path)
+    try:
+        (pending,) = guard.unknown_attempts
+        assert pending.ended_at is None
+        # It could have been sent until its deadline; the window starts there.
+        assert guard.seconds_until_settled(pending) == guard.dial_deadline_s + SETTLE_S
+        env.clock.advance(guard.dial_deadline_s + SETTLE_S - 1)
+        result = await guard.check_unknown()
+        assert result is not None and result.kind is CheckKind.UNCLEAR
+        env.clock.advance(1)
+        result = await guard.check_unknown()
+        assert result is not None and result.kind is CheckKind.NOT_FOUND
+        assert guard.unknown_attempts == ()
     finally:
         guard.records.close()
 
