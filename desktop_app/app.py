@@ -214,6 +214,7 @@ class Workspace:
         self.worklist.start()
         self.sync.start()
         self.users.start()
+        self.dialer.start()  # unclear dials an earlier run left: look in the call log
         self.tray.start()
         if show:
             self.window.show()

@@ -3,7 +3,8 @@
 `DialerPanel` only renders and forwards (number field with the parsed number shown live,
 country, keypad, agent, recent numbers, Call, an in-panel confirmation and a status line);
 `DialerPresenter` owns the tasks: it runs every dial through the `DialGuard`, follows a
-placed call until its log shows the outcome, and checks the call log after an unclear one.
+placed call until its log shows the outcome, and checks the call log after an unclear one,
+also for unclear dials an earlier run (or another instance) left behind (`start`).
 `bind_dialer` connects the two. Nothing here ever dials without the Call button (or Enter
 in the number field, or the confirmation's "Call again"): prefilling never calls.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, Final
 
 import phonenumbers
@@ -53,6 +55,7 @@ from desktop_app.services.dialer import (
     DialerSettings,
     DialGuard,
     DialKind,
+    UnknownCheck,
     outcome_text,
 )
 from desktop_app.services.phone_input import ParsedNumber, PhoneInputError, parse_dialable
@@ -567,6 +570,7 @@ class DialerPresenter(_TaskOwner):
 
     A newer dial takes over the status line; an older call's follow-up or check goes on
     quietly (it still settles the guard's state and still reports `callLogged`).
+    `start` looks for the calls of unclear dials left by an earlier run.
     """
 
     busyChanged = Signal(bool)
@@ -610,6 +614,14 @@ class DialerPresenter(_TaskOwner):
     def awaiting_confirmation(self) -> bool:
         return self._pending is not None
 
+    def start(self) -> None:
+        """Look in the call log for every unclear dial an earlier run (or another
+        instance) left, and settle the ones old enough for the log to answer; the ones
+        still unclear are shown with "Check again". Reads only, never a dial."""
+        if self.closed or not self.guard.unknown_attempts:
+            return
+        self._spawn(self._check_pending(self._generation, earlier=True), "dialer-earlier-check")
+
     # -- slots ------------------------------------------------------------------------
 
     @Slot(str, str, str)
@@ -644,35 +656,38 @@ class DialerPresenter(_TaskOwner):
 
     @Slot()
     def check_now(self) -> None:
-        """Look in the call log for the latest unclear call now (a read, never a dial)."""
-        attempts = self.guard.unknown_attempts
-        if not attempts or self.closed or self._checking:
+        """Look in the call log for every unclear call now (reads, never a dial)."""
+        if self.closed or self._checking or not self.guard.unknown_attempts:
             return
-        self._spawn(self._check_once(self._generation, attempts[-1]), "dialer-check-now")
+        self._spawn(self._check_pending(self._generation, earlier=False), "dialer-check-now")
 
     # -- work -------------------------------------------------------------------------
 
     def _start(self, number_text: str, cc: str, agent_uuid: str, *, confirmed: bool) -> None:
         self._set_busy(True)  # synchronously: a second click finds the button disabled
+        reserved: list[DialAttempt] = []  # this dial's record, once the guard wrote it
         self._spawn(
-            self._dial(number_text, cc, agent_uuid, confirmed), "dialer-dial",
-            on_failure=self._dial_failed,
+            self._dial(number_text, cc, agent_uuid, confirmed, reserved), "dialer-dial",
+            on_failure=partial(self._dial_failed, reserved),
         )
 
-    def _dial_failed(self, failure: TaskFailure) -> None:
+    def _dial_failed(self, reserved: Sequence[DialAttempt], failure: TaskFailure) -> None:
         """The dial ended in something the guard does not answer for (never retried): the
-        Call button comes back and "Placing the call…" gives way to a sentence. The guard
-        counts such a request as possibly sent, so the outcome is shown as unclear."""
+        Call button comes back and "Placing the call…" gives way to a sentence. Whether
+        the call may have been placed depends on this dial alone: once its record was
+        written the request may have left (the guard counts it as possibly sent, and the
+        call log is checked as after any unclear answer); before that, nothing was sent."""
         self._set_busy(False)
         self._generation += 1
         gen = self._generation
-        if self.guard.unknown_attempts:
+        if reserved:
             self._status(
                 gen,
                 f"The call may or may not have been placed: {failure.sentence} "
                 "Press Check again to look in the call log before calling again.",
                 KIND_UNKNOWN,
             )
+            self._spawn(self._resolve_unknown(gen, reserved[0]), f"dialer-check-{gen}")
         else:
             self._status(gen, f"The call was not placed: {failure.sentence}", KIND_ERROR)
 
@@ -680,7 +695,7 @@ class DialerPresenter(_TaskOwner):
         """A follow-up or a check that failed: the status line says so instead of
         "checking…" forever (the window's status bar has the details)."""
         current = (f"dialer-follow-{self._generation}", f"dialer-check-{self._generation}",
-                   "dialer-check-now")
+                   "dialer-check-now", "dialer-earlier-check")
         if failure.name in current:  # an older call's follow-up does not own the line
             self._status(
                 self._generation, f"The call log could not be checked: {failure.sentence}",
@@ -706,10 +721,15 @@ class DialerPresenter(_TaskOwner):
         text, kind = self._last_status or (fallback, KIND_IDLE)
         self.statusChanged.emit(text, kind)
 
-    async def _dial(self, number_text: str, cc: str, agent_uuid: str, confirmed: bool) -> None:
+    async def _dial(
+        self, number_text: str, cc: str, agent_uuid: str, confirmed: bool,
+        reserved: list[DialAttempt],
+    ) -> None:
         self.statusChanged.emit("Placing the call…", KIND_IN_FLIGHT)
         try:
-            outcome = await self.guard.dial(number_text, cc, agent_uuid, confirmed=confirmed)
+            outcome = await self.guard.dial(
+                number_text, cc, agent_uuid, confirmed=confirmed, on_reserved=reserved.append
+            )
         finally:
             self._set_busy(False)
         kind = outcome.kind
@@ -752,29 +772,63 @@ class DialerPresenter(_TaskOwner):
         self.callLogged.emit(call.id)
 
     async def _resolve_unknown(self, gen: int, attempt: DialAttempt) -> None:
-        """Look in the call log now and then until the unclear call is found or known not
-        to have been placed; reads only, never a dial."""
+        """Look in the call log now and then until the unclear call is found, then once
+        more when its absence would mean "not placed"; reads only, never a dial."""
         shown = attempt.number.formatted()
         for i, delay in enumerate(self._check_delays):
             await self._sleep(delay)
-            if attempt not in self.guard.unknown_attempts:
+            if not self._still_unclear(attempt):
                 return  # settled meanwhile ("Check again", or a confirmed redial)
             following = self._check_delays[i + 1] if i + 1 < len(self._check_delays) else None
             then = (
                 f" Checking again in {math.ceil(following)} s…" if following is not None
                 else " Press Check again, or call again (you will be asked first)."
             )
-            if await self._check_once(gen, attempt, then=then) is not CheckKind.UNCLEAR:
+            result = await self._check_once(gen, attempt, then=then)
+            if result is None or result.kind is not CheckKind.UNCLEAR:
                 return
         if not self._check_delays:
             self._status(
                 gen, f"The call to {shown} may have been placed. Press Check again.",
                 KIND_UNKNOWN,
             )
+        # The last look: when the log has surely shown the call if it was placed.
+        left = self.guard.seconds_until_settled(attempt)
+        if left > 0:
+            await self._sleep(left)
+        if self._still_unclear(attempt):
+            await self._check_once(gen, attempt, then=" Press Check again.")
+
+    def _still_unclear(self, attempt: DialAttempt) -> bool:
+        return any(a.seq == attempt.seq for a in self.guard.unknown_attempts)
+
+    async def _check_pending(self, gen: int, *, earlier: bool) -> None:
+        """Check every unclear dial (the latest per number); the last one still unclear
+        keeps the status line, with "Check again". For `earlier` dials (left by an
+        earlier run) wait until the log can settle the ones that stay unclear, then look
+        once more."""
+        then = " Press Check again to look now."
+        while True:
+            unclear: list[tuple[DialAttempt, str]] = []
+            for attempt in self.guard.unknown_attempts:
+                result = await self._check_once(gen, attempt, then=then, earlier=earlier)
+                if result is not None and result.kind is CheckKind.UNCLEAR:
+                    unclear.append((attempt, result.message + then))
+            if not unclear:
+                return
+            shown = (unclear[-1][1], KIND_UNKNOWN)
+            if self._last_status != shown:  # another number's answer took the line
+                self._status(gen, *shown)
+            waits = [w for a, _ in unclear if (w := self.guard.seconds_until_settled(a)) > 0]
+            if not earlier or not waits:
+                return  # the log could not be read: the person presses Check again
+            await self._sleep(min(waits))
 
     async def _check_once(
-        self, gen: int, attempt: DialAttempt, *, then: str = ""
-    ) -> CheckKind | None:
+        self, gen: int, attempt: DialAttempt, *, then: str = "", earlier: bool = False
+    ) -> UnknownCheck | None:
+        """One look in the call log for `attempt`. A call found for a dial of an earlier
+        run is only described: the feed's selection is the person's, not the past's."""
         shown = attempt.number.formatted()
         self._checking = True
         try:
@@ -788,12 +842,18 @@ class DialerPresenter(_TaskOwner):
         if result is None:
             return None
         if result.kind is CheckKind.FOUND and result.log is not None:
-            self._report_call(gen, f"The call to {shown} was placed", result.log)
+            if earlier:
+                self._status(
+                    gen, f"An earlier call to {shown} was placed: {outcome_text(result.log)}.",
+                    KIND_OUTCOME,
+                )
+            else:
+                self._report_call(gen, f"The call to {shown} was placed", result.log)
         elif result.kind is CheckKind.NOT_FOUND:
             self._status(gen, result.message, KIND_INFO)
         else:
             self._status(gen, result.message + then, KIND_UNKNOWN)
-        return result.kind
+        return result
 
 
 def bind_dialer(panel: DialerPanel, presenter: DialerPresenter) -> None:
