@@ -4,7 +4,8 @@ It is handed file paths only (`QUrl.fromLocalFile`): QtMultimedia's FFmpeg backe
 media URLs to stderr, and a recording link is a short-lived credential. Fetching, retrying
 and saving belong to `RecordingController`; this widget renders its state and plays.
 
-WORKAROUND (every PySide6 release tried, 6.8.3 to 6.12.0): threads and the GIL, below.
+WORKAROUND (PySide6 6.11.3 as 6.12.0: its typesystem_multimedia.xml releases the GIL
+around ``QMediaPlayer.setSource`` only): threads and the GIL, below.
 `tests/gui/test_player.py::test_transport_calls_release_the_gil` fails if `_call_player`
 goes. The FFmpeg backend plays on threads of its own (demuxer, decoder,
 audio renderer). ``play``, ``pause``, ``stop`` and ``setPosition`` make it tear those
