@@ -75,10 +75,14 @@ def state(app: SandboxApp) -> SandboxState:
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv(cli.TOKEN_ENV, FAKE_TOKEN)
     monkeypatch.setenv(cli.BASE_URL_ENV, "http://sandbox")
-    # asyncio.run turns SIGINT into cancelling the command only under Python's own handler.
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    yield
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # asyncio.run turns SIGINT into cancelling the command only under Python's own handler,
+    # which a shell does not give a job it started in the background (SIG_IGN there).
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def use_transport(
