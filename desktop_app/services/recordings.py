@@ -70,12 +70,8 @@ class Writer:
     def current(cls) -> Writer:
         return cls(host=_host_tag(), pid=os.getpid())
 
-    def is_alive(self) -> bool:
-        """False only when certain: this machine, and no process with that id runs."""
-        return not self.can_be_asked() or pid_alive(self.pid)
-
     def can_be_asked(self) -> bool:
-        """Whether `is_alive` really asks: another process on this machine, under POSIX."""
+        """Whether `pid_alive` can tell: another process on this machine, under POSIX."""
         return self.host == _host_tag() and os.name == "posix" and self.pid != os.getpid()
 
 
