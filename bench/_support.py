@@ -172,8 +172,8 @@ def run_in_app(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     from PySide6.QtWidgets import QApplication
 
     import desktop_app.app  # noqa: F401 - as in the app, everything is imported first
-    from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, binding_defect
-    from desktop_app.ui.theme import ThemeManager, mode_from_env
+    from desktop_app.runtime.binding import GuiThreadGarbageCollector, binding_defect
+    from desktop_app.ui.common.theme import ThemeManager, mode_from_env
 
     defect = binding_defect()
     if defect is not None:

@@ -53,7 +53,7 @@ async def click_to_audio(workspace: Workspace, call: CallLog, *, cached: bool) -
     from PySide6.QtMultimedia import QMediaPlayer
     from PySide6.QtWidgets import QPushButton
 
-    from desktop_app.ui.recording_controller import RecordingState
+    from desktop_app.ui.call_detail.presenter import RecordingState
 
     detail = workspace.detail
     player = detail.player.player

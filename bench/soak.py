@@ -444,7 +444,7 @@ class Driver:
         or failed); listen for a while, or to the end, or pause."""
         from PySide6.QtWidgets import QPushButton
 
-        from desktop_app.ui.recording_controller import RecordingState
+        from desktop_app.ui.call_detail.presenter import RecordingState
 
         rows = self._rows(recorded=True)
         if not rows:

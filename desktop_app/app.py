@@ -33,6 +33,13 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.api.models import User
+from desktop_app.runtime.binding import GuiThreadGarbageCollector, binding_defect
+from desktop_app.runtime.single_instance import (
+    InstanceUnreachable,
+    SingleInstance,
+    bring_to_front,
+    claim_or_forward,
+)
 from desktop_app.services import excepthook
 from desktop_app.services.availability import DndController
 from desktop_app.services.dialer import CallLogFinder, DialerSettings, DialGuard
@@ -47,44 +54,32 @@ from desktop_app.services.worklist import WorkingHours, Worklist
 from desktop_app.store import CallStore, StoreError
 from desktop_app.store.dials import DialRecords
 from desktop_app.store.users import UserStore
-from desktop_app.ui.call_detail import CallDetailPanel
-from desktop_app.ui.clipboard_dial import ClipboardDialer
-from desktop_app.ui.dialer_dock import (
-    DialerPanel,
+from desktop_app.ui.call_detail.panel import CallDetailPanel
+from desktop_app.ui.call_detail.presenter import RecordingController
+from desktop_app.ui.callbacks.model import WorklistModel
+from desktop_app.ui.callbacks.panel import WorklistPanel
+from desktop_app.ui.callbacks.presenter import WorklistPresenter
+from desktop_app.ui.common.docks import make_dock
+from desktop_app.ui.common.theme import ThemeManager, mode_from_env
+from desktop_app.ui.dialer.clipboard import ClipboardDialer
+from desktop_app.ui.dialer.panel import DialerPanel
+from desktop_app.ui.dialer.presenter import (
     DialerPresenter,
     agents_from_users,
     bind_dialer,
     make_dialer_dock,
 )
-from desktop_app.ui.feed_model import FeedModel
-from desktop_app.ui.feed_view import FeedPanel
-from desktop_app.ui.main_window import (
-    KEY_FEED_HEADER,
-    KEY_GEOMETRY,
-    KEY_STATE,
-    MainWindow,
-    make_dock,
-)
-from desktop_app.ui.notification_banner import NotificationBanner
-from desktop_app.ui.presenters import (
-    LIVE_SYNC_INTERVAL_S,
-    SYNC_LOOP,
-    FeedPresenter,
-    SyncPresenter,
-)
-from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector, binding_defect
-from desktop_app.ui.recording_controller import RecordingController
-from desktop_app.ui.single_instance import (
-    InstanceUnreachable,
-    SingleInstance,
-    bring_to_front,
-    claim_or_forward,
-)
-from desktop_app.ui.start_panel import StartPanel
-from desktop_app.ui.theme import ThemeManager, mode_from_env
-from desktop_app.ui.tray import NotificationPresenter, TrayController
-from desktop_app.ui.users_dock import UsersDock, UsersPresenter
-from desktop_app.ui.worklist_dock import WorklistModel, WorklistPanel, WorklistPresenter
+from desktop_app.ui.feed.model import FeedModel
+from desktop_app.ui.feed.panel import FeedPanel
+from desktop_app.ui.feed.presenter import FeedPresenter
+from desktop_app.ui.notifications.banner import NotificationBanner
+from desktop_app.ui.notifications.presenter import NotificationPresenter
+from desktop_app.ui.notifications.tray import TrayController
+from desktop_app.ui.shell.main_window import KEY_FEED_HEADER, KEY_GEOMETRY, KEY_STATE, MainWindow
+from desktop_app.ui.shell.start_panel import StartPanel
+from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S, SYNC_LOOP, SyncPresenter
+from desktop_app.ui.users.panel import UsersDock
+from desktop_app.ui.users.presenter import UsersPresenter
 
 if TYPE_CHECKING:  # the emulated service is imported only when the demo is opened
     from desktop_app.sandbox import SandboxConfig, SandboxServer

@@ -29,11 +29,11 @@ import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_app.app import AppController, Workspace, parse_args  # noqa: E402
+from desktop_app.runtime.binding import binding_defect  # noqa: E402
 from desktop_app.sandbox import SandboxConfig  # noqa: E402
 from desktop_app.services.paths import app_paths  # noqa: E402
 from desktop_app.store.calls import CallRow  # noqa: E402
-from desktop_app.ui.qt_fixes import binding_defect  # noqa: E402
-from desktop_app.ui.theme import ThemeManager, ThemeMode  # noqa: E402
+from desktop_app.ui.common.theme import ThemeManager, ThemeMode  # noqa: E402
 
 DOCS = ROOT / "docs"
 SIZE = (1360, 860)

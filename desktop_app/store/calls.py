@@ -23,7 +23,7 @@ from typing import Any, NamedTuple, Self
 from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
 from desktop_app.store.db import open_database_ex
 
-_COLUMNS = (
+CALL_COLUMNS = (
     "id, start_time, end_time, duration_s, talk_s, direction, answered, caller_e164, "
     "caller_raw, department, agents, filename, legs_json, company_id, user_id"
 )
@@ -34,7 +34,7 @@ _ROW_COLUMNS = (
 # Only rows whose content changed are rewritten: the sync's overlap re-fetches the same
 # calls every time, and rewriting them would churn the FTS index for nothing.
 _UPSERT = f"""
-INSERT INTO calls ({_COLUMNS}, synced_at)
+INSERT INTO calls ({CALL_COLUMNS}, synced_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET
     start_time = excluded.start_time, end_time = excluded.end_time,
@@ -214,9 +214,9 @@ class CallStore:
     def get(self, call_id: str) -> CallLog | None:
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM calls WHERE id = ?", (call_id,)
+                f"SELECT {CALL_COLUMNS} FROM calls WHERE id = ?", (call_id,)
             ).fetchone()
-        return _to_log(row) if row else None
+        return call_from_row(row) if row else None
 
     def newest_start_time(self, *, at_most: int | None = None) -> int | None:
         """The newest held start time (not after `at_most` when given)."""
@@ -245,7 +245,7 @@ class CallStore:
 
     def fetch(self, query: CallQuery, offset: int = 0, limit: int = 100) -> list[CallLog]:
         """Matching calls, newest first (ties in a stable order), with their legs."""
-        return [_to_log(r) for r in self._select(_COLUMNS, query, offset, limit)]
+        return [call_from_row(r) for r in self._select(CALL_COLUMNS, query, offset, limit)]
 
     def fetch_rows(self, query: CallQuery, offset: int = 0, limit: int = 100) -> list[CallRow]:
         """Like `fetch` but without decoding legs: what a table model needs per row."""
@@ -381,7 +381,7 @@ class CallStore:
 # -- row <-> model ----------------------------------------------------------------------
 
 
-def _legs_to_json(legs: Sequence[CallLeg]) -> str:
+def legs_to_json(legs: Sequence[CallLeg]) -> str:
     return _LEGS_ENCODER.encode(
         [
             {
@@ -396,7 +396,7 @@ def _legs_to_json(legs: Sequence[CallLeg]) -> str:
     )
 
 
-def _legs_from_json(text: str | None) -> tuple[CallLeg, ...]:
+def legs_from_json(text: str | None) -> tuple[CallLeg, ...]:
     if not text:
         return ()
     data: list[dict[str, Any]] = json.loads(text)
@@ -426,14 +426,14 @@ def _to_params(log: CallLog, synced_at: int) -> tuple[object, ...]:
         log.department,
         ", ".join(log.agents),
         log.filename,
-        _legs_to_json(log.legs),
+        legs_to_json(log.legs),
         log.company_id,
         log.user_id,
         synced_at,
     )
 
 
-def _to_log(row: Sequence[Any]) -> CallLog:
+def call_from_row(row: Sequence[Any]) -> CallLog:
     return CallLog(
         id=row[0],
         start_time=row[1],
@@ -445,7 +445,7 @@ def _to_log(row: Sequence[Any]) -> CallLog:
         caller_number_raw=row[8],
         department=row[9],
         filename=row[11],
-        legs=_legs_from_json(row[12]),
+        legs=legs_from_json(row[12]),
         company_id=row[13],
         user_id=row[14],
     )

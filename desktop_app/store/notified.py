@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from desktop_app.api.models import CallLog, Direction
-from desktop_app.store.calls import _COLUMNS, CallStore, _to_log
+from desktop_app.store.calls import CALL_COLUMNS, CallStore, call_from_row
 
 _INCOMING = Direction.INCOMING.value
 
@@ -43,13 +43,13 @@ class MissedCallRecords:
         store = self._store
         with store.lock:
             rows = store.connection.execute(
-                f"SELECT {_COLUMNS} FROM calls "
+                f"SELECT {CALL_COLUMNS} FROM calls "
                 "WHERE direction = ? AND answered = 0 AND start_time >= ? "
                 "AND id NOT IN (SELECT call_id FROM notified) "
                 "ORDER BY start_time, rowid",
                 (_INCOMING, since),
             ).fetchall()
-        return [_to_log(r) for r in rows]
+        return [call_from_row(r) for r in rows]
 
     def record_notified(self, calls: Iterable[CallLog], how: str, at: int) -> None:
         """Remember `calls` as announced (``how``: single / summary / silenced)."""
@@ -97,14 +97,14 @@ class MissedCallRecords:
         store = self._store
         with store.lock:
             rows = store.connection.execute(
-                f"SELECT {_COLUMNS} FROM calls WHERE start_time >= ? AND caller_e164 IN ("
+                f"SELECT {CALL_COLUMNS} FROM calls WHERE start_time >= ? AND caller_e164 IN ("
                 "  SELECT DISTINCT caller_e164 FROM calls "
                 "  WHERE direction = ? AND answered = 0 AND start_time >= ? "
                 "  AND caller_e164 != '') "
                 "ORDER BY start_time, answered, rowid",
                 (since, _INCOMING, since),
             ).fetchall()
-        return [_to_log(r) for r in rows]
+        return [call_from_row(r) for r in rows]
 
     def handled_marks(self) -> dict[str, HandledMark]:
         with self._store.lock:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from desktop_app.runtime.single_instance import RUNTIME_DIR_ENV
 from desktop_app.services.paths import HOME_ENV
-from desktop_app.ui.single_instance import RUNTIME_DIR_ENV
 
 pytestmark = pytest.mark.e2e
 

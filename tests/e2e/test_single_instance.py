@@ -19,7 +19,7 @@ import pytest
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from desktop_app.ui.single_instance import (
+from desktop_app.runtime.single_instance import (
     MAX_ARG_LENGTH,
     MAX_ARGS,
     RUNTIME_DIR_ENV,
@@ -53,7 +53,7 @@ def environment(runtime: Path) -> dict[str, str]:
 
 def launch(runtime: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "desktop_app.ui.single_instance", "--selftest", *args],
+        [sys.executable, "-m", "desktop_app.runtime.single_instance", "--selftest", *args],
         cwd=ROOT, env=environment(runtime), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )
@@ -90,7 +90,7 @@ def test_a_second_launch_hands_over_its_link_and_exits(
     assert Path(hello["server"]).parent == runtime  # a per-user socket, not /tmp
 
     second = subprocess.run(
-        [sys.executable, "-m", "desktop_app.ui.single_instance", "--selftest", LINK],
+        [sys.executable, "-m", "desktop_app.runtime.single_instance", "--selftest", LINK],
         cwd=ROOT, env=environment(runtime), capture_output=True, text=True, timeout=30,
     )
     assert second.returncode == 0, second.stderr
@@ -156,7 +156,7 @@ def test_an_unanswered_lock_is_reported(
     primary.send_signal(signal.SIGSTOP)
     try:
         second = subprocess.run(
-            [sys.executable, "-m", "desktop_app.ui.single_instance", "--selftest", LINK],
+            [sys.executable, "-m", "desktop_app.runtime.single_instance", "--selftest", LINK],
             cwd=ROOT, env=environment(runtime), capture_output=True, text=True, timeout=30,
         )
     finally:

@@ -110,7 +110,7 @@ def destroy_deleted_objects(qapp: QApplication) -> Iterator[None]:
 def collect_garbage_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
     """Python's collector could otherwise destroy a test's Qt objects on a server thread,
     leaving timers that fire for freed memory (see desktop_app.ui.qt_fixes)."""
-    from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector
+    from desktop_app.runtime.binding import GuiThreadGarbageCollector
 
     collector = GuiThreadGarbageCollector()
     collector.start()

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
-from desktop_app.ui import qt_fixes
+from desktop_app.runtime import binding as qt_fixes
 
 
 class _Emitter(QObject):

@@ -17,9 +17,9 @@ from pytestqt.qtbot import QtBot
 from desktop_app.api.models import Agent, CallLeg, Direction, LegStatus
 from desktop_app.services.formatting import format_local_time
 from desktop_app.services.recordings import RecordingCache
-from desktop_app.ui.call_detail import EMPTY_TEXT, CallDetailPanel
-from desktop_app.ui.legs_model import Column, LegRole, LegsModel
-from desktop_app.ui.recording_controller import RecordingController, RecordingState
+from desktop_app.ui.call_detail.legs_model import Column, LegRole, LegsModel
+from desktop_app.ui.call_detail.panel import EMPTY_TEXT, CallDetailPanel
+from desktop_app.ui.call_detail.presenter import RecordingController, RecordingState
 from tests.gui.conftest import signal_future
 from tests.gui.test_player import TIMEOUT, FileDownloader, make_call
 from tests.gui.test_player import mp3_source as mp3_source  # the session fixture

@@ -27,15 +27,17 @@ from desktop_app.services.clock import ManualClock
 from desktop_app.services.dialer import ClickToCallClient, DialerSettings, DialGuard, DialOutcome
 from desktop_app.services.paths import AppPaths
 from desktop_app.store.dials import DialRecords, DialState
-from desktop_app.ui.clipboard_dial import SHORTCUT, ClipboardDialer
-from desktop_app.ui.dialer_dock import (
+from desktop_app.ui.dialer.clipboard import SHORTCUT, ClipboardDialer
+from desktop_app.ui.dialer.model import (
     KIND_CHECKING,
     KIND_ERROR,
     KIND_INFO,
     KIND_OUTCOME,
     KIND_PLACED,
     KIND_UNKNOWN,
-    DialerPanel,
+)
+from desktop_app.ui.dialer.panel import DialerPanel
+from desktop_app.ui.dialer.presenter import (
     DialerPresenter,
     agents_from_users,
     bind_dialer,

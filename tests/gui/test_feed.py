@@ -18,7 +18,7 @@ from desktop_app.sandbox import SandboxServer
 from desktop_app.sandbox.filters import compile_filters
 from desktop_app.services.formatting import format_number
 from desktop_app.store import CallRow
-from desktop_app.ui.presenters import preset_range
+from desktop_app.ui.feed.presenter import preset_range
 from tests.gui.conftest import WorkspaceOpener, signal_future, wait_until
 
 TIMEOUT = 15.0

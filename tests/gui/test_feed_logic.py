@@ -10,16 +10,10 @@ import pytest
 from desktop_app.api.budget import RequestBudget, Window
 from desktop_app.api.models import Direction, Filter, FilterGroup
 from desktop_app.services.sync import SyncStatus
-from desktop_app.ui.filter_chips import short_header
-from desktop_app.ui.presenters import (
-    budget_text,
-    connection_text,
-    count_text,
-    last_sync_text,
-    local_filter_fields,
-    preset_range,
-)
-from desktop_app.ui.theme import THEME_ENV, ThemeMode, mode_from_env
+from desktop_app.ui.common.theme import THEME_ENV, ThemeMode, mode_from_env
+from desktop_app.ui.feed.chips import short_header
+from desktop_app.ui.feed.presenter import count_text, local_filter_fields, preset_range
+from desktop_app.ui.sync.presenter import budget_text, connection_text, last_sync_text
 
 TODAY = date(2026, 11, 27)
 

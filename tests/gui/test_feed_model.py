@@ -14,7 +14,8 @@ from pytestqt.modeltest import ModelTester
 
 from desktop_app.api.models import CallLog, Direction
 from desktop_app.store import CallQuery, CallStore
-from desktop_app.ui.feed_model import (
+from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS
+from desktop_app.ui.feed.model import (
     PAGE_SIZE,
     CallIdRole,
     Column,
@@ -22,7 +23,6 @@ from desktop_app.ui.feed_model import (
     MissedRole,
     row_from_log,
 )
-from desktop_app.ui.theme import DARK_COLORS, LIGHT_COLORS
 from tests.unit.store.builders import make_log
 
 NOW = int(time.time())

@@ -38,8 +38,8 @@ from desktop_app.app import AppController, Workspace
 from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer
 from desktop_app.services.export import HEADER
 from desktop_app.services.paths import AppPaths
-from desktop_app.ui.main_window import DEMO_TEXT, KEY_STATE, MainWindow
-from desktop_app.ui.theme import DARK_COLORS, LIGHT_COLORS, ThemeManager, ThemeMode
+from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeManager, ThemeMode
+from desktop_app.ui.shell.main_window import DEMO_TEXT, KEY_STATE, MainWindow
 from tests.gui.conftest import WorkspaceOpener, signal_future, wait_until
 
 TIMEOUT = 15.0
@@ -154,7 +154,7 @@ async def test_reset_layout_option_ignores_the_saved_layout(
 def test_every_widget_is_named(qtbot: QtBot, desktop_home: AppPaths) -> None:
     """Tests and assistive tech find widgets by name: none of the window's own is anonymous."""
     from desktop_app.app import open_settings
-    from desktop_app.ui.feed_view import FeedPanel
+    from desktop_app.ui.feed.panel import FeedPanel
 
     window = MainWindow(FeedPanel(), None, open_settings(desktop_home), demo=True)
     qtbot.addWidget(window)
@@ -443,7 +443,7 @@ async def test_closing_the_start_panel_quits(desktop_home: AppPaths) -> None:
 def test_garbage_is_collected_on_the_gui_thread_only(qapp: QApplication) -> None:
     import gc
 
-    from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector
+    from desktop_app.runtime.binding import GuiThreadGarbageCollector
 
     collector = GuiThreadGarbageCollector(interval_ms=10)
     enabled = gc.isenabled()
@@ -471,7 +471,7 @@ def test_full_collections_are_spaced_out(
     """A full collection stalls the window; the collector allows one a minute at most."""
     import gc
 
-    from desktop_app.ui import qt_fixes
+    from desktop_app.runtime import binding as qt_fixes
 
     collected: list[int] = []
     monkeypatch.setattr(qt_fixes.gc, "get_threshold", lambda: (10, 1, 1))

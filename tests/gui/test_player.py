@@ -24,8 +24,8 @@ from pytestqt.qtbot import QtBot
 from desktop_app.api.errors import NotReadyYet, ServerError
 from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
 from desktop_app.services.recordings import RecordingCache
-from desktop_app.ui.player import SPEEDS, PlayerWidget, format_ms
-from desktop_app.ui.recording_controller import (
+from desktop_app.ui.call_detail.player import SPEEDS, PlayerWidget, format_ms
+from desktop_app.ui.call_detail.presenter import (
     NOT_READY_MESSAGE,
     RecordingController,
     RecordingState,
@@ -396,7 +396,7 @@ async def test_transport_calls_release_the_gil(
     """play/pause/seek/stop reach QMediaPlayer through `QMetaObject.invokeMethod`, which
     PySide runs without the GIL: called directly, they can deadlock with the FFmpeg
     backend's threads (see the player module's docstring)."""
-    from desktop_app.ui import player as player_module
+    from desktop_app.ui.call_detail import player as player_module
 
     invoked: list[str] = []
     real_invoke = player_module.QMetaObject.invokeMethod

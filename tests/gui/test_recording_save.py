@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from desktop_app.services.recordings import RecordingCache
-from desktop_app.ui.recording_controller import RecordingController, RecordingState
+from desktop_app.ui.call_detail.presenter import RecordingController, RecordingState
 from tests.gui.conftest import signal_future
 from tests.gui.test_player import make_call
 

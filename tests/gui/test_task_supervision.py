@@ -50,8 +50,8 @@ from desktop_app.services.paths import AppPaths
 from desktop_app.services.sync import SyncEngine, SyncStatus
 from desktop_app.services.tasks import Backoff, TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore
-from desktop_app.ui.dialer_dock import KIND_IN_FLIGHT
-from desktop_app.ui.presenters import SYNC_LOOP
+from desktop_app.ui.dialer.model import KIND_IN_FLIGHT
+from desktop_app.ui.sync.presenter import SYNC_LOOP
 from tests.conftest import FAKE_TOKEN
 from tests.gui.conftest import GuiTestLoop, WorkspaceOpener
 

@@ -13,8 +13,8 @@ from pytestqt.qtbot import QtBot
 from desktop_app.services.availability import DndState
 from desktop_app.services.notifier import MissedCallNotice, MissedCallsSummary
 from desktop_app.services.worklist import CallReach, Reach
-from desktop_app.ui.notification_banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
-from desktop_app.ui.tray import (
+from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
+from desktop_app.ui.notifications.tray import (
     CLOSE_NOTICE_TITLE,
     KEY_DND_STOPS_CALLS,
     TrayChoice,

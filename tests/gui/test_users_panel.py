@@ -28,9 +28,10 @@ from desktop_app.api.models import ContactType, User
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
 from desktop_app.services.users import UsersService
 from desktop_app.store import CallStore, UserStore
-from desktop_app.ui.user_dialog import CountryCodeBox, UserDialog
-from desktop_app.ui.users_dock import UserEditSession, UsersDock, UsersPanel, UsersPresenter
-from desktop_app.ui.users_model import Column, UsersModel
+from desktop_app.ui.users.dialog import CountryCodeBox, UserDialog
+from desktop_app.ui.users.model import Column, UsersModel
+from desktop_app.ui.users.panel import UsersDock, UsersPanel
+from desktop_app.ui.users.presenter import UserEditSession, UsersPresenter
 from tests.conftest import FAKE_TOKEN
 from tests.gui.conftest import signal_future, wait_until
 

@@ -31,15 +31,12 @@ from desktop_app.services.notifier import (
 from desktop_app.services.sync import SyncEngine
 from desktop_app.services.worklist import WorkingHours, Worklist
 from desktop_app.store import CallStore
-from desktop_app.ui.notification_banner import NotificationBanner
-from desktop_app.ui.tray import NotificationPresenter, TrayController
-from desktop_app.ui.worklist_dock import (
-    NumberRole,
-    WorklistColumn,
-    WorklistModel,
-    WorklistPanel,
-    WorklistPresenter,
-)
+from desktop_app.ui.callbacks.model import NumberRole, WorklistColumn, WorklistModel
+from desktop_app.ui.callbacks.panel import WorklistPanel
+from desktop_app.ui.callbacks.presenter import WorklistPresenter
+from desktop_app.ui.notifications.banner import NotificationBanner
+from desktop_app.ui.notifications.presenter import NotificationPresenter
+from desktop_app.ui.notifications.tray import TrayController
 from tests.conftest import FAKE_TOKEN
 from tests.gui.conftest import wait_until
 

@@ -24,12 +24,14 @@ from desktop_app.app import AppController, Workspace, links_in
 from desktop_app.sandbox import SandboxConfig, SandboxServer
 from desktop_app.services.notifier import MissedCallNotice, Notification
 from desktop_app.services.paths import AppPaths
-from desktop_app.ui.call_detail import callable_number
-from desktop_app.ui.dialer_dock import KIND_ERROR, DialerPanel, agents_from_users
-from desktop_app.ui.main_window import KEY_STATE
-from desktop_app.ui.notification_banner import TRAY_UNAVAILABLE_TEXT
-from desktop_app.ui.users_dock import UsersPanel
-from desktop_app.ui.worklist_dock import WorklistPanel
+from desktop_app.ui.call_detail.panel import callable_number
+from desktop_app.ui.callbacks.panel import WorklistPanel
+from desktop_app.ui.dialer.model import KIND_ERROR
+from desktop_app.ui.dialer.panel import DialerPanel
+from desktop_app.ui.dialer.presenter import agents_from_users
+from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT
+from desktop_app.ui.shell.main_window import KEY_STATE
+from desktop_app.ui.users.panel import UsersPanel
 from tests.gui.conftest import WorkspaceOpener, wait_until
 
 TIMEOUT = 15.0

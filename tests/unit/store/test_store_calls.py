@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
 from desktop_app.store import CallQuery, CallStore
-from desktop_app.store.calls import _legs_from_json, _legs_to_json
+from desktop_app.store.calls import legs_from_json, legs_to_json
 from desktop_app.store.db import migrate
 from tests.unit.store.builders import make_log
 
@@ -106,7 +106,7 @@ legs = st.builds(
 @settings(max_examples=100)
 @given(st.lists(legs, max_size=4).map(tuple))
 def test_legs_serialise_losslessly(value: tuple[CallLeg, ...]) -> None:
-    assert _legs_from_json(_legs_to_json(value)) == value
+    assert legs_from_json(legs_to_json(value)) == value
 
 
 def test_row_api_carries_what_a_table_needs(store: CallStore) -> None:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QClipboard, QGuiApplication, QKeySequence
 
 from desktop_app.services.phone_input import PhoneInputError, number_from_text
-from desktop_app.ui.dialer_dock import DialerPanel
+from desktop_app.ui.dialer.panel import DialerPanel
 
 SHORTCUT: Final = "Ctrl+Shift+D"
 

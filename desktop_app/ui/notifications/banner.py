@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.services.notifier import MissedCallNotice, MissedCallsSummary, Notification
-from desktop_app.ui.theme import LIGHT_COLORS, ThemeColors
+from desktop_app.ui.common.theme import LIGHT_COLORS, ThemeColors
 
 TRAY_UNAVAILABLE_TEXT = "The system tray is unavailable; notifications appear here."
 DEFAULT_MAX_CARDS = 3

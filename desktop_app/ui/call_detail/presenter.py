@@ -1,7 +1,7 @@
 """The presenter between the recording cache and the player widget.
 
 It owns the asyncio tasks (fetch, save a copy), run by its `TaskSupervisor` (see
-`desktop_app.ui.presenters._TaskOwner`), so the widget holds no coroutine and no business
+`desktop_app.ui.presenters.Presenter`), so the widget holds no coroutine and no business
 rule: the widget only renders `state`/`message` and plays the file it is handed.
 """
 
@@ -19,7 +19,7 @@ from desktop_app.api.errors import MyOperatorError, NotReadyYet
 from desktop_app.api.models import CallLog
 from desktop_app.services.recordings import RecordingCache, save_copy
 from desktop_app.services.tasks import TaskFailure
-from desktop_app.ui.presenters import _TaskOwner
+from desktop_app.ui.common.presenter import Presenter
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ NOT_READY_MESSAGE = "Not ready yet — MyOperator is still processing this recor
 FETCH_TASK: Final = "recording-fetch"
 
 
-class RecordingController(_TaskOwner):
+class RecordingController(Presenter):
     """Fetches the selected call's recording into the cache and tells the player about it.
 
     Fetching is on demand (Play, Space, Retry) unless `auto_fetch`: each fetch spends a

@@ -49,7 +49,7 @@ from PySide6.QtCore import (
 from PySide6.QtNetwork import QAbstractSocket, QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop_app.ui.qt_fixes import GuiThreadGarbageCollector
+from desktop_app.runtime.binding import GuiThreadGarbageCollector
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QFont
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop_app.ui.main_window import APP_TITLE
+from desktop_app.ui.shell.main_window import APP_TITLE
 
 HOW_TO_CONNECT: Final = (
     "<p>No API token is set, so there is no account to show yet.</p>"

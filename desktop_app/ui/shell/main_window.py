@@ -3,12 +3,12 @@
 Every panel is a QDockWidget (move, float, tab, close; the View menu brings each back), so
 an agent can arrange the feed, the call detail, the users, the dialer and the callback list
 the way their screen allows, and the arrangement comes back next time
-(``saveState``/``saveGeometry`` in the INI settings). The panels' docks are built by the
-composition root and handed in; a window built without them shows placeholders.
+(``saveState``/``saveGeometry`` in the INI settings). The features build their docks and
+hand them in; a window built without them shows placeholders.
 
 The window holds no business logic: it forwards requests as signals and renders what the
-presenters report. Closing is a request too (`closeRequested`): the composition root shuts
-the services down cleanly, then calls `close_now`.
+presenters report. Closing is a request too (`closeRequested`): the workspace shuts the
+services down cleanly, then calls `close_now`.
 """
 
 from __future__ import annotations
@@ -36,13 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.ui.feed_view import FeedPanel
-from desktop_app.ui.theme import (
+from desktop_app.ui.common.docks import DOCK_FEATURES, make_dock
+from desktop_app.ui.common.theme import (
     LIGHT_COLORS,
     ThemeColors,
     banner_stylesheet,
     chip_stylesheet,
 )
+from desktop_app.ui.feed.panel import FeedPanel
 
 APP_TITLE: Final = "MyOperator Desktop"
 DEMO_TEXT: Final = "Demo workspace — emulated MyOperator service, no real calls"
@@ -155,7 +156,7 @@ class MainWindow(QMainWindow):
             dock.setObjectName(name)  # saveState finds docks by name
         if not dock.accessibleName():
             dock.setAccessibleName(dock.windowTitle() or title)
-        dock.setFeatures(_DOCK_FEATURES)
+        dock.setFeatures(DOCK_FEATURES)
         return dock
 
     def _arrange_default(self) -> None:
@@ -495,25 +496,6 @@ class MainWindow(QMainWindow):
         """Close for real (after the services have stopped)."""
         self._closing_allowed = True
         self.close()
-
-
-_DOCK_FEATURES: Final = (
-    QDockWidget.DockWidgetFeature.DockWidgetClosable
-    | QDockWidget.DockWidgetFeature.DockWidgetMovable
-    | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-)
-
-
-def make_dock(
-    name: str, title: str, widget: QWidget, parent: QWidget | None = None
-) -> QDockWidget:
-    """A named dock (``saveState`` restores docks by object name) around `widget`."""
-    dock = QDockWidget(title, parent)
-    dock.setObjectName(name)
-    dock.setAccessibleName(title)
-    dock.setWidget(widget)
-    dock.setFeatures(_DOCK_FEATURES)
-    return dock
 
 
 def _placeholder(name: str, text: str) -> QLabel:

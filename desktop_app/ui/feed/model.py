@@ -42,7 +42,7 @@ from desktop_app.services.formatting import (
     local_datetime,
 )
 from desktop_app.store import CallQuery, CallRow, CallStore
-from desktop_app.ui.theme import LIGHT_COLORS, ThemeColors
+from desktop_app.ui.common.theme import LIGHT_COLORS, ThemeColors
 
 PAGE_SIZE: Final = 200
 # A refresh re-reads at most this many of the newest matching calls.

@@ -1,4 +1,4 @@
-"""The system tray, or the window standing in for it, and the presenter behind both.
+"""The system tray, or the window standing in for it.
 
 Where a tray exists the app lives in it: an icon with the number of missed calls still to
 call back, a menu (Show window, Do not disturb, Callback list, Quit), notifications as tray
@@ -25,15 +25,13 @@ from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
-from desktop_app.services.availability import DndController, DndState
+from desktop_app.services.availability import DndState
 from desktop_app.services.notifier import (
     MissedCallNotice,
     MissedCallsSummary,
     Notification,
-    Notifier,
 )
-from desktop_app.ui.notification_banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
-from desktop_app.ui.presenters import _TaskOwner
+from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
 
 log = logging.getLogger(__name__)
 
@@ -381,60 +379,3 @@ def _paint_tray(size: int, count: int, dnd: bool) -> QPixmap:
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
     painter.end()
     return pixmap
-
-
-# ---------------------------------------------------------------------------- presenter
-
-
-class NotificationPresenter(_TaskOwner):
-    """Bridges the notifier and the DND switch to Qt: notifications and DND states as
-    signals, DND requests run as named tasks (the switch may call the API)."""
-
-    notified = Signal(object)
-    """A `Notification` to show."""
-    dndStateChanged = Signal(object)
-    """A new `DndState`."""
-
-    def __init__(
-        self, notifier: Notifier, dnd: DndController, parent: QObject | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.setObjectName("notificationPresenter")
-        self.notifier = notifier
-        self.dnd = dnd
-        self._detach: list[Callable[[], None]] = [
-            notifier.add_listener(self._on_note),
-            dnd.add_listener(self._on_dnd),
-        ]
-        notifier.set_silenced(dnd.state.on)
-
-    def attach(self, engine: Any) -> None:
-        """Check for missed calls after every sync of `engine` (a `SyncEngine`)."""
-        self._detach.append(self.notifier.attach(engine))
-
-    def _on_note(self, note: Notification) -> None:
-        self.notified.emit(note)
-
-    def _on_dnd(self, state: DndState) -> None:
-        self.notifier.set_silenced(state.on)
-        self.dndStateChanged.emit(state)
-
-    @Slot()
-    def check_now(self) -> None:
-        self.notifier.check()
-
-    @Slot(bool, bool)
-    def set_dnd(self, on: bool, stop_calls: bool) -> None:
-        """Switch DND; silencing takes effect at once, the API call (if any) follows."""
-        self.notifier.set_silenced(on)
-        self._spawn(self.dnd.set_on(on, stop_calls=stop_calls), f"dnd-{'on' if on else 'off'}")
-
-    @Slot()
-    def retry_dnd(self) -> None:
-        self._spawn(self.dnd.retry(), "dnd-retry")
-
-    async def aclose(self) -> None:
-        for detach in self._detach:
-            detach()
-        self._detach.clear()
-        await super().aclose()

@@ -63,7 +63,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.services.formatting import format_duration
-from desktop_app.ui.recording_controller import RecordingController, RecordingState
+from desktop_app.ui.call_detail.presenter import RecordingController, RecordingState
 
 SPEEDS: Final[tuple[tuple[str, float], ...]] = (
     ("0.75×", 0.75),

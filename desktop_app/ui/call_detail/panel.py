@@ -26,9 +26,9 @@ from desktop_app.services.formatting import (
     format_local_time,
     format_number,
 )
-from desktop_app.ui.legs_model import Column, LegsModel
-from desktop_app.ui.player import PlayerWidget
-from desktop_app.ui.recording_controller import RecordingController
+from desktop_app.ui.call_detail.legs_model import Column, LegsModel
+from desktop_app.ui.call_detail.player import PlayerWidget
+from desktop_app.ui.call_detail.presenter import RecordingController
 
 EMPTY_TEXT = "Select a call to see its details"
 _MIN_AGENTS_WIDTH = 130

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.ui.feed_model import CallIdRole, Column
-from desktop_app.ui.filter_chips import FilterChipBar
+from desktop_app.ui.feed.chips import FilterChipBar
+from desktop_app.ui.feed.model import CallIdRole, Column
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 

@@ -1,0 +1,219 @@
+"""The callback list panel: renders rows and forwards clicks.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QModelIndex,
+    Qt,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.services.worklist import WorklistRow
+from desktop_app.ui.callbacks.model import WorklistColumn, WorklistModel
+
+EMPTY_TEXT = "No missed calls to call back"
+
+
+class WorklistPanel(QWidget):
+    """The dock's widget: a summary line, the table, Call back / Mark handled / Undo."""
+
+    callBackRequested = Signal(str)
+    """E.164 number to ring back (prefills the dialer; the dial guard still applies)."""
+    markHandledRequested = Signal(str)
+    undoRequested = Signal()
+    openCallRequested = Signal(str)
+    """The latest missed call of a row (double-click), to show in the log."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("worklistPanel")
+        self.setAccessibleName("Callback list")
+        self._model: WorklistModel | None = None
+        self._keep_number: str | None = None
+        self._keep_row = -1
+
+        self.summary_label = QLabel(EMPTY_TEXT)
+        self.summary_label.setObjectName("worklistSummary")
+        self.summary_label.setAccessibleName("Callback list summary")
+
+        self.table = QTableView()
+        self.table.setObjectName("worklistTable")
+        self.table.setAccessibleName("Numbers to call back")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setHighlightSections(False)
+        self.table.doubleClicked.connect(self._on_double_click)
+
+        self.empty_label = QLabel(EMPTY_TEXT)
+        self.empty_label.setObjectName("worklistEmpty")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setEnabled(False)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(self.table)
+
+        self.call_back_button = self._button("worklistCallBack", "Call back",
+                                             "Call the selected number back")
+        self.handled_button = self._button("worklistMarkHandled", "Mark handled",
+                                           "Remove the selected number from the list")
+        self.undo_button = self._button("worklistUndo", "Undo", "Undo the last mark handled")
+        self.undo_button.setEnabled(False)
+        font = self.call_back_button.font()
+        font.setBold(True)
+        self.call_back_button.setFont(font)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.call_back_button)
+        buttons.addWidget(self.handled_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.undo_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(buttons)
+
+        self.call_back_button.clicked.connect(self._call_back)
+        self.handled_button.clicked.connect(self._mark_handled)
+        self.undo_button.clicked.connect(self.undoRequested)
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys, slot in (
+            (QKeySequence(Qt.Key.Key_Return), self._call_back),
+            (QKeySequence(Qt.Key.Key_Enter), self._call_back),
+            (QKeySequence("Ctrl+D"), self._mark_handled),
+            (QKeySequence(QKeySequence.StandardKey.Undo), self._undo),
+        ):
+            shortcut = QShortcut(keys, self)
+            shortcut.setContext(context)
+            shortcut.activated.connect(slot)
+        self.call_back_button.setToolTip("Call the selected number back (Enter)")
+        self.handled_button.setToolTip("Remove the selected number from the list (Ctrl+D)")
+        self.undo_button.setToolTip("Undo the last mark handled (Ctrl+Z)")
+        self._update_buttons()
+
+    def _button(self, name: str, text: str, accessible: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setAccessibleName(accessible)
+        return button
+
+    # -- model ----------------------------------------------------------------------------
+
+    def attach_model(self, model: WorklistModel) -> None:
+        self._model = model
+        self.table.setModel(model)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        widths = {
+            WorklistColumn.NUMBER: 124, WorklistColumn.ATTEMPTS: 44,
+            WorklistColumn.FIRST: 84, WorklistColumn.LAST: 84, WorklistColumn.DEPARTMENT: 96,
+            WorklistColumn.FLAGS: 128,
+        }
+        for column, width in widths.items():
+            self.table.setColumnWidth(column, width)
+        header.setStretchLastSection(True)
+        model.modelAboutToBeReset.connect(self._remember_selection)
+        model.modelReset.connect(self._after_change)
+        model.dataChanged.connect(self._after_change)
+        self.table.selectionModel().selectionChanged.connect(self._update_buttons)
+        self._after_change()
+
+    def _remember_selection(self) -> None:
+        self._keep_number = self.current_number()
+        selected = self.table.selectionModel().selectedRows()
+        self._keep_row = selected[0].row() if selected else -1
+
+    def _after_change(self) -> None:
+        model = self._model
+        rows = model.rows() if model is not None else []
+        if self._keep_number is not None and model is not None:
+            # The same number if it is still listed, else the row that took its place, so
+            # the keyboard can work down the list (Ctrl+D, Ctrl+D, …).
+            if not self.select_number(self._keep_number) and rows and self._keep_row >= 0:
+                self.table.selectRow(min(self._keep_row, len(rows) - 1))
+            self._keep_number = None
+        self.stack.setCurrentWidget(self.table if rows else self.empty_label)
+        if rows:
+            calls = sum(r.attempts for r in rows)
+            numbers = "number" if len(rows) == 1 else "numbers"
+            missed = "missed call" if calls == 1 else "missed calls"
+            priority = sum(1 for r in rows if r.priority)
+            text = f"{len(rows)} {numbers} to call back · {calls} {missed}"
+            if priority:
+                text += f" · {priority} priority"
+            self.summary_label.setText(text)
+        else:
+            self.summary_label.setText(EMPTY_TEXT)
+        self._update_buttons()
+
+    # -- selection ------------------------------------------------------------------------
+
+    def current_row(self) -> WorklistRow | None:
+        if self._model is None:
+            return None
+        selected = self.table.selectionModel().selectedRows()
+        return self._model.row_at(selected[0].row()) if selected else None
+
+    def current_number(self) -> str | None:
+        row = self.current_row()
+        return row.number if row is not None else None
+
+    def select_number(self, number: str) -> bool:
+        if self._model is None:
+            return False
+        row = self._model.row_of(number)
+        if row < 0:
+            return False
+        self.table.selectRow(row)
+        self.table.scrollTo(self._model.index(row, 0))
+        return True
+
+    # -- actions --------------------------------------------------------------------------
+
+    @Slot(bool, str)
+    def set_undo(self, available: bool, text: str = "") -> None:
+        """The presenter says whether there is something to undo, and what."""
+        self.undo_button.setEnabled(available)
+        self.undo_button.setText(text if available and text else "Undo")
+
+    def _update_buttons(self) -> None:
+        has = self.current_row() is not None
+        self.call_back_button.setEnabled(has)
+        self.handled_button.setEnabled(has)
+
+    def _call_back(self) -> None:
+        number = self.current_number()
+        if number:
+            self.callBackRequested.emit(number)
+
+    def _mark_handled(self) -> None:
+        number = self.current_number()
+        if number:
+            self.markHandledRequested.emit(number)
+
+    def _undo(self) -> None:
+        if self.undo_button.isEnabled():
+            self.undoRequested.emit()
+
+    def _on_double_click(self, index: QModelIndex) -> None:
+        row = self._model.row_at(index.row()) if self._model is not None else None
+        if row is not None:
+            self.openCallRequested.emit(row.last_call_id)

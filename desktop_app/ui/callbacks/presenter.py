@@ -1,0 +1,107 @@
+"""The callback list's presenter: keeps the worklist fresh and runs mark handled / undo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import (
+    QObject,
+    QTimer,
+    Signal,
+    Slot,
+)
+
+from desktop_app.api.models import CallLog
+from desktop_app.services.formatting import format_number
+from desktop_app.services.worklist import Worklist, WorklistRow
+from desktop_app.ui.callbacks.model import WorklistModel
+
+
+class WorklistPresenter(QObject):
+    """Keeps the model in step with the cache: refreshes after new calls (coalesced: a
+    first sync reports a page at a time) and every few minutes (rows age out of the
+    horizon, "today" changes); runs mark handled and undo."""
+
+    countChanged = Signal(int)
+    """Missed calls still owed a call back (the tray's count)."""
+    rowsChanged = Signal(object)
+    """The open numbers (frozenset[str]) after a refresh."""
+    undoChanged = Signal(bool, str)
+    """(something to undo, the Undo button's text)."""
+
+    def __init__(
+        self,
+        worklist: Worklist,
+        model: WorklistModel,
+        *,
+        coalesce_ms: int = 200,
+        refresh_interval_ms: int = 300_000,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("worklistPresenter")
+        self.worklist = worklist
+        self.model = model
+        self._count = -1
+        self._pending = QTimer(self)
+        self._pending.setObjectName("worklistRefreshPending")
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(coalesce_ms)
+        self._pending.timeout.connect(self.refresh)
+        self._ticker = QTimer(self)
+        self._ticker.setObjectName("worklistRefreshTicker")
+        self._ticker.setInterval(refresh_interval_ms)
+        self._ticker.timeout.connect(self.refresh)
+
+    def start(self) -> None:
+        """Show the rows the cache holds now, then keep them fresh."""
+        self.refresh()
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._pending.stop()
+        self._ticker.stop()
+
+    @property
+    def count(self) -> int:
+        return max(0, self._count)
+
+    @Slot(object)
+    def on_new_calls(self, calls: Sequence[CallLog]) -> None:
+        """New calls were stored: refresh soon (once for a burst of pages)."""
+        if calls:
+            self._pending.start()
+
+    @Slot()
+    def refresh(self) -> None:
+        self._pending.stop()
+        self._apply(self.worklist.refresh())
+
+    @Slot(str)
+    def mark_handled(self, number: str) -> None:
+        if self.worklist.mark_handled(number):
+            self._apply(self.worklist.rows())
+
+    @Slot()
+    def undo(self) -> None:
+        if self.worklist.undo() is not None:
+            self._apply(self.worklist.rows())
+
+    @Slot(str)
+    def set_my_uuid(self, uuid: str) -> None:
+        self.worklist.set_my_uuid(uuid or None)
+        self.refresh()
+
+    def _apply(self, rows: list[WorklistRow]) -> None:
+        self.model.set_rows(rows)
+        count = sum(r.attempts for r in rows)
+        if count != self._count:
+            self._count = count
+            self.countChanged.emit(count)
+        self.rowsChanged.emit(frozenset(r.number for r in rows))
+        number = self.worklist.undo_number
+        if number is None:
+            self.undoChanged.emit(False, "Undo")
+        else:
+            self.undoChanged.emit(True, f"Undo: {format_number(number)} handled")

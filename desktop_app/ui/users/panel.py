@@ -1,0 +1,387 @@
+"""The Users panel and its dock: the table, search, Add/Edit, Call, Copy number, This is me.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QCheckBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.api.models import User
+from desktop_app.ui.users.dialog import UserDialog
+from desktop_app.ui.users.model import Column, shown_number
+from desktop_app.ui.users.presenter import UserEditSession, UsersPresenter
+
+
+class UsersPanel(QWidget):
+    """Search box, users table, actions and a status line; renders the presenter's state
+    and forwards what the person does. Embeddable as is: ``UsersPanel(presenter)``."""
+
+    def __init__(self, presenter: UsersPresenter, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("usersPanel")
+        self.setAccessibleName("Users")
+        self._presenter = presenter
+        self._dialog: UserDialog | None = None
+        self._selected_uuid: str | None = None
+        self._build()
+        presenter.statusTextChanged.connect(self._status.setText)
+        presenter.countTextChanged.connect(self._count.setText)
+        presenter.meTextChanged.connect(self._me.setText)
+        presenter.permissionsChanged.connect(self._update_actions)
+        presenter.pendingChanged.connect(self._update_actions)
+        presenter.refreshingChanged.connect(self._on_refreshing)
+        proxy = presenter.proxy
+        proxy.modelAboutToBeReset.connect(self._remember_selection)
+        proxy.modelReset.connect(self._restore_selection)
+        proxy.layoutChanged.connect(self._update_actions)
+        self._table.selectionModel().selectionChanged.connect(self._update_actions)
+        self._count.setText(presenter.count_text)
+        self._me.setText(presenter.me_text)
+        self._status.setText(presenter.status_text)
+        self._update_actions()
+
+    # -- reading ----------------------------------------------------------------------
+
+    @property
+    def presenter(self) -> UsersPresenter:
+        return self._presenter
+
+    @property
+    def table(self) -> QTableView:
+        return self._table
+
+    @property
+    def search_box(self) -> QLineEdit:
+        return self._search
+
+    @property
+    def dialog(self) -> UserDialog | None:
+        """The Add/Edit dialog last opened, while it is open."""
+        return self._dialog
+
+    def button(self, name: str) -> QAbstractButton:
+        """One of "add", "edit", "call", "copy", "receives", "refresh"."""
+        return self._buttons[name]
+
+    def current_user(self) -> User | None:
+        index = self._table.currentIndex()
+        rows = self._table.selectionModel().selectedRows()
+        if not rows and not index.isValid():
+            return None
+        row = rows[0].row() if rows else index.row()
+        return self._presenter.proxy.user_at(row)
+
+    def select_user(self, uuid: str) -> bool:
+        row = self._presenter.proxy.row_of(uuid)
+        if row < 0:
+            return False
+        self._table.selectRow(row)
+        self._table.scrollTo(self._presenter.proxy.index(row, 0))
+        return True
+
+    # -- forwarding -------------------------------------------------------------------
+
+    @Slot()
+    def open_add_dialog(self) -> UserDialog:
+        """The Add user dialog, opened window-modal (never ``exec()``)."""
+        dialog = UserDialog(None, self)
+        self._attach(dialog, self._presenter.start_add())
+        return dialog
+
+    @Slot()
+    def open_edit_dialog(self, uuid: str | None = None) -> UserDialog | None:
+        """The Edit dialog of `uuid` (default: the selected user)."""
+        if uuid is None:
+            user = self.current_user()
+            uuid = user.uuid if user is not None else None
+        session = self._presenter.start_edit(uuid) if uuid else None
+        if session is None or session.original is None:
+            return None
+        dialog = UserDialog(session.original, self)
+        self._attach(dialog, session)
+        return dialog
+
+    def _attach(self, dialog: UserDialog, session: UserEditSession) -> None:
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.submitted.connect(session.submit)
+        dialog.recheckRequested.connect(session.recheck)
+        session.fieldErrors.connect(dialog.show_field_errors)
+        session.messageChanged.connect(dialog.show_message)
+        session.busyChanged.connect(dialog.set_busy)
+        session.recheckAvailable.connect(dialog.set_recheck_available)
+        session.succeeded.connect(dialog.accept)
+        dialog.finished.connect(session.release)
+        dialog.finished.connect(self._forget_dialog)
+        self._dialog = dialog
+        dialog.open()
+
+    @Slot()
+    def _forget_dialog(self) -> None:
+        self._dialog = None
+
+    @Slot()
+    def _call(self) -> None:
+        user = self.current_user()
+        if user is not None:
+            self._presenter.request_call(user.uuid)
+
+    @Slot()
+    def _copy(self) -> None:
+        user = self.current_user()
+        if user is not None:
+            self._presenter.copy_number(user.uuid)
+
+    @Slot(bool)
+    def _toggle_receives(self, checked: bool) -> None:
+        user = self.current_user()
+        if user is not None:
+            self._presenter.set_receives_calls(user.uuid, checked)
+        self._update_actions()  # the button shows the saved state until the list says else
+
+    @Slot(str)
+    def _search_changed(self, text: str) -> None:
+        """Forward the text; a selected user the search hides is deselected, so no action
+        lands on a neighbour Qt would otherwise make current."""
+        user = self.current_user()
+        self._presenter.set_search_text(text)
+        if user is None or not self.select_user(user.uuid):
+            self._table.clearSelection()
+            self._table.setCurrentIndex(QModelIndex())
+        self._update_actions()
+
+    @Slot()
+    def _this_is_me(self) -> None:
+        user = self.current_user()
+        if user is not None:
+            self._presenter.set_my_uuid(user.uuid)
+
+    @Slot(QModelIndex)
+    def _activated(self, index: QModelIndex) -> None:
+        if self._buttons["edit"].isEnabled():
+            user = self._presenter.proxy.user_at(index.row())
+            if user is not None:
+                self.open_edit_dialog(user.uuid)
+
+    @Slot(QPoint)
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self._table.indexAt(pos)
+        if not index.isValid():
+            return
+        self._table.selectRow(index.row())
+        menu = QMenu(self)
+        menu.setObjectName("usersContextMenu")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        for name in ("edit", "call", "copy", "receives"):
+            button = self._buttons[name]
+            action = menu.addAction(button.text().replace("&", ""))
+            action.setEnabled(button.isEnabled())
+            if button.isCheckable():
+                action.setCheckable(True)
+                action.setChecked(button.isChecked())
+                action.toggled.connect(self._toggle_receives)
+            else:
+                action.triggered.connect(button.click)
+        menu.addSeparator()
+        me = menu.addAction("This is &me")
+        me.setToolTip("Your own user: its role decides whether Add user is offered")
+        me.triggered.connect(self._this_is_me)
+        menu.popup(self._table.viewport().mapToGlobal(pos))
+
+    # -- state ------------------------------------------------------------------------
+
+    @Slot()
+    def _update_actions(self) -> None:
+        user = self.current_user()
+        permissions = self._presenter.permissions
+        b = self._buttons
+        b["add"].setEnabled(permissions.may_add)
+        b["add"].setToolTip(
+            "Add a user to the account" if permissions.may_add else permissions.add_reason
+        )
+        may_edit = user is not None and permissions.may_edit
+        b["edit"].setEnabled(may_edit)
+        b["edit"].setToolTip(
+            permissions.edit_reason if not permissions.may_edit else "Edit the selected user"
+        )
+        number = user.number_e164 if user is not None else None
+        b["call"].setEnabled(bool(number))
+        b["call"].setToolTip(
+            f"Ring {shown_number(user)} through the dialer" if user and number else
+            "Select a user with a number to call"
+        )
+        b["copy"].setEnabled(bool(user and (user.number_e164 or user.contact_number)))
+        receives = b["receives"]
+        pending = user is not None and self._presenter.is_pending(user.uuid)
+        receives.blockSignals(True)
+        receives.setChecked(bool(user and user.receives_calls))
+        receives.blockSignals(False)
+        receives.setEnabled(may_edit and not pending)
+        if user is None:
+            receives.setToolTip("Select a user to switch their calls on or off")
+        elif not permissions.may_edit:
+            receives.setToolTip(permissions.edit_reason)
+        elif pending:
+            receives.setToolTip("Saving…")
+        else:
+            receives.setToolTip(
+                f"{user.name} receives IVR calls: click to stop" if user.receives_calls
+                else f"{user.name} does not receive IVR calls: click to start"
+            )
+
+    @Slot(bool)
+    def _on_refreshing(self, on: bool) -> None:
+        self._buttons["refresh"].setEnabled(not on)
+
+    @Slot()
+    def _remember_selection(self) -> None:
+        user = self.current_user()
+        self._selected_uuid = user.uuid if user is not None else None
+
+    @Slot()
+    def _restore_selection(self) -> None:
+        if self._selected_uuid is not None:
+            self.select_user(self._selected_uuid)
+        self._update_actions()
+
+    # -- building ---------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self._search = QLineEdit(self)
+        self._search.setObjectName("usersSearch")
+        self._search.setAccessibleName("Search users")
+        self._search.setPlaceholderText("Search name, extension, number or email")
+        self._search.setClearButtonEnabled(True)
+        self._search.textChanged.connect(self._search_changed)
+        focus_search = QShortcut(QKeySequence.StandardKey.Find, self)
+        focus_search.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        focus_search.activated.connect(lambda: self._search.setFocus())
+
+        self._buttons: dict[str, QAbstractButton] = {}
+        refresh = self._button("refresh", "&Refresh", "usersRefresh", "Refresh users")
+        refresh.setToolTip("Read the users from MyOperator again (one request)")
+        refresh.clicked.connect(self._presenter.refresh)
+
+        table = QTableView(self)
+        table.setObjectName("usersTable")
+        table.setAccessibleName("Users")
+        table.setModel(self._presenter.proxy)
+        table.setSortingEnabled(True)
+        table.sortByColumn(Column.NAME, Qt.SortOrder.AscendingOrder)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.verticalHeader().setVisible(False)
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._context_menu)
+        table.activated.connect(self._activated)
+        copy = QShortcut(QKeySequence.StandardKey.Copy, table)
+        copy.setContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.activated.connect(self._copy)
+        self._table = table
+        self._presenter.proxy.modelReset.connect(self._fit_columns)
+        self._fit_columns()
+
+        add = self._button("add", "&Add user…", "usersAdd", "Add user")
+        add.clicked.connect(self.open_add_dialog)
+        edit = self._button("edit", "&Edit…", "usersEdit", "Edit user")
+        edit.clicked.connect(lambda: self.open_edit_dialog())
+        call = self._button("call", "&Call", "usersCall", "Call user")
+        call.clicked.connect(self._call)
+        copy_button = self._button("copy", "Copy &number", "usersCopyNumber", "Copy number")
+        copy_button.setToolTip("Copy the number to the clipboard (Ctrl+C in the table)")
+        copy_button.clicked.connect(self._copy)
+        receives = QCheckBox("Receives ca&lls", self)
+        receives.setObjectName("usersReceivesCalls")
+        receives.setAccessibleName("Receives calls")
+        receives.toggled.connect(self._toggle_receives)
+        self._buttons["receives"] = receives
+
+        self._count = QLabel(self)
+        self._count.setObjectName("usersCount")
+        self._count.setAccessibleName("User count")
+        self._me = QLabel(self)
+        self._me.setObjectName("usersMe")
+        self._me.setAccessibleName("Your user")
+        self._me.setToolTip(
+            "Right-click your own row and choose \u201cThis is me\u201d: your role decides "
+            "whether Add user is offered"
+        )
+        self._status = QLabel(self)
+        self._status.setObjectName("usersStatus")
+        self._status.setAccessibleName("Users status")
+        self._status.setWordWrap(True)
+        self._status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        top = QHBoxLayout()
+        top.addWidget(self._search, 1)
+        top.addWidget(refresh)
+        actions = QHBoxLayout()
+        for name in ("add", "edit", "call", "copy", "receives"):
+            actions.addWidget(self._buttons[name])
+        actions.addStretch(1)
+        info = QHBoxLayout()
+        info.addWidget(self._count)
+        info.addStretch(1)
+        info.addWidget(self._me)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(table, 1)
+        layout.addLayout(actions)
+        layout.addLayout(info)
+        layout.addWidget(self._status)
+
+    def _button(self, key: str, text: str, object_name: str, accessible: str) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setObjectName(object_name)
+        button.setAccessibleName(accessible)
+        self._buttons[key] = button
+        return button
+
+    @Slot()
+    def _fit_columns(self) -> None:
+        self._table.resizeColumnsToContents()
+        header = self._table.horizontalHeader()
+        for column in (Column.NAME, Column.EMAIL):
+            header.resizeSection(column, min(header.sectionSize(column), 260))
+
+
+class UsersDock(QDockWidget):
+    """The Users directory as a dock: ``UsersDock(presenter, window)``."""
+
+    def __init__(self, presenter: UsersPresenter, parent: QWidget | None = None) -> None:
+        super().__init__("Users", parent)
+        self.setObjectName("usersDock")
+        self.setAccessibleName("Users")
+        self._panel = UsersPanel(presenter, self)
+        self.setWidget(self._panel)
+        self._toggle = self.toggleViewAction()
+        self._toggle.setObjectName("usersDockToggle")
+
+    @property
+    def panel(self) -> UsersPanel:
+        return self._panel
+
+    @property
+    def toggle_action(self) -> QAction:
+        return self._toggle
