@@ -10,7 +10,7 @@
 - `on_painted` / `paint_after`: a callback / future once a widget finished a paint;
 - `run_in_app`: a coroutine run as `desktop_app.app.main` runs the app (binding check,
   theme, GUI-thread garbage collector, qasync loop); `open_workspace`: the app's own
-  `build_workspace` on a cache under a given home, request budget lifted;
+  `Workspace.open` on a cache under a given home, request budget lifted;
 
 Run as a script (``python bench/_support.py sandbox --logs N --latency MS``) it is that
 separate service process: it prints its base URL and serves until stdin closes.
@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
 
-    from desktop_app.app import Workspace
     from desktop_app.services.paths import AppPaths
     from desktop_app.store import CallStore
+    from desktop_app.workspace import Workspace
 
 T = TypeVar("T")
 
@@ -214,19 +214,20 @@ def open_workspace(
     engine_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> Workspace:
-    """A workspace as the app builds it (`desktop_app.app.build_workspace`), on the cache
+    """A workspace as the app builds it (`Workspace.open`), on the cache
     and settings under `home`, with a client of `base_url` whose request budget is lifted.
 
     Not started: call ``workspace.start()`` (or parts of it). `token` defaults to the
     sandbox's demo token (the app process does not import the sandbox); `store` to the
     cache under `home`. `engine_options` build the sync engine with non-default settings
-    (e.g. ``initial_window_s``).
+    (e.g. ``initial_window_s``); other keywords are `WorkspaceOptions` fields.
     """
     from desktop_app.api.budget import RequestBudget
     from desktop_app.api.client import MyOperatorClient
-    from desktop_app.app import build_workspace, open_settings
+    from desktop_app.app import open_settings
     from desktop_app.services.sync import SyncEngine
     from desktop_app.store import CallStore
+    from desktop_app.workspace import Workspace, WorkspaceOptions
 
     paths = app_paths_under(home)
     client = MyOperatorClient(
@@ -234,15 +235,15 @@ def open_workspace(
     )
     if store is None:
         store = CallStore.open(paths.database_file())
-    if engine_options is not None:
-        options["engine"] = SyncEngine(client, store, **engine_options)
-    return build_workspace(
-        client=client,
-        store=store,
-        settings=open_settings(paths),
+    engine = SyncEngine(client, store, **engine_options) if engine_options is not None else None
+    return Workspace.open(
+        client,
+        store,
+        open_settings(paths),
         recordings_dir=paths.recordings_dir(),
+        engine=engine,
+        options=WorkspaceOptions(**options),
         theme=_theme,
-        **options,
     )
 
 

@@ -6,7 +6,7 @@ service is remote; ``--in-process`` runs it on a thread of the app's process ins
 the demo does (its request handling then competes for the app's GIL).
 
 Each run is a fresh app process (the heap, and so the garbage collector's work, is the
-app's own): the real workspace (`build_workspace`: window, feed, docks, presenters) on an
+app's own): the real workspace (`Workspace.open`: window, feed, docks, presenters) on an
 empty cache, the client's request budget lifted (`RequestBudget.unlimited()`), the sync
 engine's first window widened to 31 days so that the first sync fetches all 10,000 calls
 (100 pages). The window is shown, the probe started, then `Workspace.start` (filters,
@@ -204,7 +204,7 @@ async def one_sync(base_url: str, n_logs: int, kind: str) -> dict[str, Any]:
             sync_interval_s=3600.0,
         )
         try:
-            shown = _support.paint_after(workspace.feed_panel.table.viewport())
+            shown = _support.paint_after(workspace.feed.panel.table.viewport())
             workspace.window.show()
             await shown
             loop = asyncio.get_running_loop()
@@ -216,7 +216,7 @@ async def one_sync(base_url: str, n_logs: int, kind: str) -> dict[str, Any]:
                 elif status.state in ("offline", "auth_failed") and not synced.done():
                     synced.set_exception(RuntimeError(f"sync failed: {status.message}"))
 
-            workspace.sync.statusChanged.connect(on_status)
+            workspace.sync.presenter.statusChanged.connect(on_status)
             probe = TimerProbe() if kind == "timer" else DispatchProbe()
             with GcWatch() as gc_watch:
                 probe.start()

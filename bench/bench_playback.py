@@ -1,7 +1,7 @@
 """Click Play to audio position > 0, for a recording not yet cached and for a cached one.
 
 The emulated service runs in a separate process on loopback (no added latency, rate limit
-lifted). The app side is the real workspace (`build_workspace`, window shown off screen):
+lifted). The app side is the real workspace (`Workspace.open`, window shown off screen):
 its call detail panel, `RecordingController`, `RecordingCache` (an empty temporary
 directory) and the client (budget lifted), and the player widget's QMediaPlayer (FFmpeg
 backend; with no sound device it still plays and its position advances).
@@ -41,7 +41,7 @@ import _support
 
 if TYPE_CHECKING:
     from desktop_app.api.models import CallLog
-    from desktop_app.app import Workspace
+    from desktop_app.workspace import Workspace
 
 UNCACHED_TARGET_MS = 300.0
 CACHED_TARGET_MS = 100.0
@@ -55,7 +55,7 @@ async def click_to_audio(workspace: Workspace, call: CallLog, *, cached: bool) -
 
     from desktop_app.ui.call_detail.presenter import RecordingState
 
-    detail = workspace.detail
+    detail = workspace.call_detail.panel
     player = detail.player.player
     button = detail.findChild(QPushButton, "playerPlayPause")
     assert button is not None, "the player's Play button (playerPlayPause) is gone"
@@ -63,8 +63,9 @@ async def click_to_audio(workspace: Workspace, call: CallLog, *, cached: bool) -
 
     detail.show_call(call)
     expected = RecordingState.READY if cached else RecordingState.AVAILABLE
-    if workspace.recordings.state is not expected:
-        raise RuntimeError(f"{call.id}: recording {workspace.recordings.state}, not {expected}")
+    recordings = workspace.call_detail.recordings
+    if recordings.state is not expected:
+        raise RuntimeError(f"{call.id}: recording {recordings.state}, not {expected}")
     if cached:
         loaded: asyncio.Future[None] = loop.create_future()
 

@@ -13,8 +13,8 @@ The child has its own single-instance runtime directory, so no other running app
 handed the launch. Bytecode is cached (``PYTHONPYCACHEPREFIX`` in a temporary directory,
 written by a first warm-up launch that is shown apart), as it is for an installed app.
 
-No app code is changed for this: the child wraps `desktop_app.app.build_workspace` (the
-composition root's module-level function) to get hold of the workspace it builds, and
+No app code is changed for this: the child replaces the `Workspace` that `desktop_app.app`
+opens with a subclass that marks its construction and first paint, and
 watches its public widgets with an event filter.
 
     .venv/bin/python bench/bench_startup.py [--runs 5]
@@ -44,16 +44,23 @@ def child() -> int:
     from PySide6.QtCore import QTimer
 
     from desktop_app import app as app_module
-    from desktop_app.app import Workspace
+    from desktop_app.workspace import Workspace
 
     marks["imported"] = time.monotonic()
-    build = app_module.build_workspace
 
-    def build_and_watch(**kwargs: Any) -> Workspace:
-        marks["build_start"] = time.monotonic()
-        workspace = build(**kwargs)
-        marks["built"] = time.monotonic()
-        model = workspace.model
+    class Watched(Workspace):
+        """The app's own workspace, with marks at its construction and first paint."""
+
+        @classmethod
+        def open(cls, *args: Any, **kwargs: Any) -> Workspace:
+            marks["build_start"] = time.monotonic()
+            workspace = super().open(*args, **kwargs)
+            marks["built"] = time.monotonic()
+            watch(workspace)
+            return workspace
+
+    def watch(workspace: Workspace) -> None:
+        model = workspace.feed.model
 
         def on_rows(*_args: object) -> None:
             if model.rowCount() and "rows" not in marks:
@@ -67,11 +74,10 @@ def child() -> int:
             QTimer.singleShot(0, workspace.window.closeRequested.emit)  # quit, the app's way
 
         _support.on_painted(
-            workspace.feed_panel.table.viewport(), painted, lambda: model.rowCount() > 0
+            workspace.feed.panel.table.viewport(), painted, lambda: model.rowCount() > 0
         )
-        return workspace
 
-    app_module.build_workspace = build_and_watch
+    app_module.Workspace = Watched  # type: ignore[misc]
     code = app_module.main(["--demo"])
     marks["exited"] = time.monotonic()
     print(MARK + json.dumps(marks), flush=True)

@@ -15,7 +15,7 @@ The two processes:
   samples and judges them. The service is kept out of the app's process so that its data
   and threads do not count as the app's;
 - the app (this file again, with ``--child``) builds the workspace the way the app does
-  (`_support.run_in_app` + `_support.open_workspace`: the app's own `build_workspace`,
+  (`_support.run_in_app` + `_support.open_workspace`: the app's own `Workspace.open`,
   real window off screen, sync loop at the demo's 30 s interval, SQLite cache and
   recording cache on disk, QtMultimedia playing the real sample recordings, the app's
   rotating log file), with a driver and a sampler on its qasync loop. The request budget
@@ -63,10 +63,10 @@ if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
     from PySide6.QtWidgets import QApplication
 
-    from desktop_app.app import Workspace
     from desktop_app.sandbox import SandboxServer
     from desktop_app.sandbox.faults import Fault
     from desktop_app.store.calls import CallRow
+    from desktop_app.workspace import Workspace
 
 MARK = "SOAK "
 #: A new call on the emulated service this often (the issue's "live mode").
@@ -369,7 +369,7 @@ class Driver:
     # -------------------------------------------------------------- rows
 
     def _rows(self, *, recorded: bool = False, limit: int = 300) -> list[tuple[int, CallRow]]:
-        model = self.ws.model
+        model = self.ws.feed.model
         rows: list[tuple[int, CallRow]] = []
         for row in range(min(model.rowCount(), limit)):
             call = model.row_at(row)
@@ -381,8 +381,8 @@ class Driver:
         """Make `row` current in the feed; True once the detail panel shows that call."""
         from PySide6.QtCore import QItemSelectionModel
 
-        table = self.ws.feed_panel.table
-        index = self.ws.model.index(row, 0)
+        table = self.ws.feed.panel.table
+        index = self.ws.feed.model.index(row, 0)
         table.selectionModel().setCurrentIndex(
             index,
             QItemSelectionModel.SelectionFlag.ClearAndSelect
@@ -391,7 +391,7 @@ class Driver:
         table.scrollTo(index)
 
         def shown() -> bool:
-            call = self.ws.detail.call
+            call = self.ws.call_detail.panel.call
             return call is not None and call.id == call_id
 
         return await self.until(shown, 5.0)
@@ -412,13 +412,13 @@ class Driver:
             text = digits[start:start + 4]
         else:
             text = self.rng.choice(("zzq", "sales", "99999"))
-        box = self.ws.feed_panel.search
+        box = self.ws.feed.panel.search
         box.setFocus()
         try:
             for ch in text:
                 QTest.keyClicks(box, ch)
                 await self.pause(0.08, 0.2)
-            if not await self.until(lambda: self.ws.model.query.text == text, 5.0):
+            if not await self.until(lambda: self.ws.feed.model.query.text == text, 5.0):
                 self._count("search not applied in 5 s")
                 return
             await self.pause(0.5, 1.0)
@@ -429,7 +429,7 @@ class Driver:
                 await self._show(row, call.id)
             await self.pause(0.5, 1.5)
         finally:
-            self.ws.feed_panel.clear_search()
+            self.ws.feed.panel.clear_search()
 
     async def select(self) -> None:
         rows = self._rows()
@@ -454,13 +454,13 @@ class Driver:
         if not await self._show(row, call.id):
             self._count("selection not shown")
             return
-        player = self.ws.detail.player
+        player = self.ws.call_detail.panel.player
         controller = player.controller
         state = controller.state
         if state in (RecordingState.NOT_READY, RecordingState.ERROR):
-            button = self.ws.detail.findChild(QPushButton, "playerRetry")
+            button = self.ws.call_detail.panel.findChild(QPushButton, "playerRetry")
         elif state in (RecordingState.AVAILABLE, RecordingState.READY):
-            button = self.ws.detail.findChild(QPushButton, "playerPlayPause")
+            button = self.ws.call_detail.panel.findChild(QPushButton, "playerPlayPause")
         else:
             self._count(f"play skipped ({state.value})")
             return
@@ -485,7 +485,7 @@ class Driver:
             self._count("played to the end" if finished else "did not reach the end in 30 s")
         else:
             await self.pause(1.0, 3.0)
-            play_pause = self.ws.detail.findChild(QPushButton, "playerPlayPause")
+            play_pause = self.ws.call_detail.panel.findChild(QPushButton, "playerPlayPause")
             if play_pause is not None and play_pause.text() == "Pause":
                 play_pause.click()
                 self._count("paused")
@@ -496,19 +496,19 @@ class Driver:
         from PySide6.QtTest import QTest
         from PySide6.QtWidgets import QPushButton
 
-        if self.ws.detail.call is None:
+        if self.ws.call_detail.panel.call is None:
             await self.select()
-        back = self.ws.detail.findChild(QPushButton, "callDetailCallBack")
-        if back is None or not back.isEnabled() or self.ws.detail.call is None:
+        back = self.ws.call_detail.panel.findChild(QPushButton, "callDetailCallBack")
+        if back is None or not back.isEnabled() or self.ws.call_detail.panel.call is None:
             self._count("no number to call back")
             return
         back.click()
         window = self.ws.window
-        shown = window.dialer_dock.isVisible() and self.ws.dialer_panel.number_text() != ""
+        shown = window.dialer_dock.isVisible() and self.ws.dialer.panel.number_text() != ""
         self._count("dialer opened" if shown else "dialer did not open")
         await self.pause(1.0, 2.0)
         if self.rng.random() < 0.5:
-            edit = self.ws.dialer_panel.number_edit
+            edit = self.ws.dialer.panel.number_edit
             edit.clear()
             number = "98" + "".join(str(self.rng.randrange(10)) for _ in range(8))
             for ch in number:
@@ -573,12 +573,12 @@ async def app_session(args: argparse.Namespace) -> dict[str, Any]:
             if status.state == "idle" and status.last_success and not synced.done():
                 synced.set_result(None)
 
-        workspace.sync.statusChanged.connect(on_status)
+        workspace.sync.presenter.statusChanged.connect(on_status)
         workspace.start()
         gc.freeze()  # as the app does once its workspace is built
         async with asyncio.timeout(STARTUP_ALLOWANCE_S / 2):
             await synced
-        workspace.sync.statusChanged.disconnect(on_status)
+        workspace.sync.presenter.statusChanged.disconnect(on_status)
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         driver = Driver(workspace, random.Random(args.seed), leak=args.leak)

@@ -28,12 +28,13 @@ os.environ["MYOPERATOR_DESKTOP_RUNTIME_DIR"] = str(Path(_scratch) / "run")
 import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from desktop_app.app import AppController, Workspace, parse_args  # noqa: E402
+from desktop_app.app import AppController, parse_args  # noqa: E402
 from desktop_app.runtime.binding import binding_defect  # noqa: E402
 from desktop_app.sandbox import SandboxConfig  # noqa: E402
 from desktop_app.services.paths import app_paths  # noqa: E402
 from desktop_app.store.calls import CallRow  # noqa: E402
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode  # noqa: E402
+from desktop_app.workspace import Workspace  # noqa: E402
 
 DOCS = ROOT / "docs"
 SIZE = (1360, 860)
@@ -61,10 +62,10 @@ async def shoot(ws: Workspace, name: str) -> None:
 
 
 def select_feed_row(ws: Workspace, predicate: Callable[[object], bool]) -> None:
-    for row in range(min(ws.model.rowCount(), 40)):
-        call = ws.model.row_at(row)
+    for row in range(min(ws.feed.model.rowCount(), 40)):
+        call = ws.feed.model.row_at(row)
         if call is not None and predicate(call):
-            ws.feed_panel.table.selectRow(row)
+            ws.feed.panel.table.selectRow(row)
             return
 
 
@@ -74,53 +75,54 @@ async def scenes(controller: AppController, theme: ThemeManager) -> None:
     assert ws is not None and ws.sandbox is not None
     window = ws.window
     window.resize(*SIZE)
-    await until(lambda: ws.model.rowCount() > 30 and ws.sync.status.state == "idle")
-    await until(lambda: ws.users.model.rowCount() > 0 and not ws.users.refreshing)
-    await until(lambda: not ws.feed.remote_pending)
+    await until(lambda: ws.feed.model.rowCount() > 30 and ws.sync.presenter.status.state == "idle")
+    users = ws.users.presenter
+    await until(lambda: users.model.rowCount() > 0 and not users.refreshing)
+    await until(lambda: not ws.feed.presenter.remote_pending)
 
     # The log feed with an answered call's detail (light).
-    ws.banner.clear()
-    ws.banner.set_notice("")
+    ws.notifications.banner.clear()
+    ws.notifications.banner.set_notice("")
     select_feed_row(ws, lambda c: isinstance(c, CallRow) and c.answered and c.has_recording)
     await shoot(ws, "screenshot-light.png")
 
     # Users and dialer: "me" chosen, one call placed, the next number from a tel: link.
     agents = [u for u in ws.users.service.users() if u.is_enabled is not False]
     me = next((u for u in agents if u.role is not None and u.role.label == "Basic"), agents[0])
-    ws.users.set_my_uuid(me.uuid)
+    ws.users.presenter.set_my_uuid(me.uuid)
     window.show_dock(window.users_dock)
     other = next(u for u in agents if u.uuid != me.uuid and u.number_e164)
-    ws.users_dock.panel.select_user(other.uuid)
-    ws.open_links(["tel:+91-98123-45678"])
-    ws.dialer_panel.call_button.click()
+    ws.users.panel.select_user(other.uuid)
+    ws.actions.open_links(["tel:+91-98123-45678"])
+    ws.dialer.panel.call_button.click()
     state = ws.sandbox.state
     await until(lambda: bool(state.requests_to("/clickOcall")))
-    await until(lambda: not ws.dialer.busy)
-    ws.open_links(["tel:+91-80-4567-1234"])
+    await until(lambda: not ws.dialer.presenter.busy)
+    ws.actions.open_links(["tel:+91-80-4567-1234"])
     await shoot(ws, "screenshot-users-dialer.png")
 
     # Missed calls: one arrives while the app is open; the callback list and the banner.
     window.show_dock(window.feed_dock)
     window.show_dock(window.detail_dock)
-    ws.banner.set_notice("The system tray is unavailable; notifications appear here.")
+    ws.notifications.banner.set_notice("The system tray is unavailable; notifications appear here.")
     for minutes_ago in (15, 0):  # a first try (dismissed), then the second one
         missed = state.add_call(answered=False, incoming=True, caller_number="9837211131",
                                 department="Sales", start_time=state.clock() - 60 * minutes_ago)
         before = len(state.requests_to("/search"))
         window.refresh_action.trigger()
         await until(lambda n=before: len(state.requests_to("/search")) > n
-                    and ws.sync.status.state == "idle")
+                    and ws.sync.presenter.status.state == "idle")
         await until(lambda i=missed.id: any(getattr(c.note, "call_id", "") == i
-                                            for c in ws.banner.cards))
+                                            for c in ws.notifications.banner.cards))
         if minutes_ago:
-            ws.banner.cards[0].dismiss_button.click()
-    await until(lambda: ws.worklist_panel.select_number("+919837211131"))
-    ws.select_call(missed.id)
+            ws.notifications.banner.cards[0].dismiss_button.click()
+    await until(lambda: ws.callbacks.panel.select_number("+919837211131"))
+    ws.feed.select_call(missed.id)
     await shoot(ws, "screenshot-missed-calls.png")
 
     # The same window in the dark theme, as an agent leaves it.
-    ws.banner.clear()
-    ws.banner.set_notice("")
+    ws.notifications.banner.clear()
+    ws.notifications.banner.set_notice("")
     theme.set_mode(ThemeMode.DARK)
     select_feed_row(ws, lambda c: isinstance(c, CallRow) and not c.answered)
     await shoot(ws, "screenshot-dark.png")

@@ -109,6 +109,10 @@ class DndController:
             DndState(on=True, stop_calls=True, receiving_calls=False) if calls_off else DndState()
         )
 
+    def set_my_uuid(self, uuid: str | None) -> None:
+        """Whose routing "also stop calls" switches (the workspace's `Identity` calls this)."""
+        self.my_uuid = uuid
+
     @property
     def state(self) -> DndState:
         return self._state

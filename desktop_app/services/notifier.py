@@ -165,6 +165,10 @@ class Notifier:
 
     # -- listeners ------------------------------------------------------------------------
 
+    def set_my_uuid(self, uuid: str | None) -> None:
+        """Whose phone "rang me" means (the workspace's `Identity` calls this)."""
+        self.my_uuid = uuid
+
     def add_listener(self, listener: NotificationListener) -> Callable[[], None]:
         """Call `listener` with every notification; returns a function that unsubscribes."""
         self._listeners.append(listener)

@@ -19,8 +19,8 @@ Plain asyncio, no Qt. What it decides, and why:
   (`APPLIED`), absent (`NOT_APPLIED`: safe to retry) or neither (`UNCLEAR`).
 - **Who may add users.** The API does not say whose token this is, so the service cannot
   know the token's role. It uses two facts: the user the person said is them ("my user",
-  chosen once, in the panel or the dialer, and remembered by a `MeSetting`: the dialer's
-  settings when the app shares them, else the cache's meta table), whose role decides
+  chosen once, in the panel or the dialer: the workspace's `Identity`, else one over the
+  cache's meta table), whose role decides
   until the server says otherwise; and the server's own answer: a `PermissionDenied` to
   an add (or an edit) disables that action for the session, whatever "my user" says.
   Until either is known, adding stays allowed: the server is the judge, and its refusal
@@ -45,6 +45,7 @@ from desktop_app.api.errors import (
     ValidationError,
 )
 from desktop_app.api.models import ContactType, NewUser, User, UserPage, UserUpdate
+from desktop_app.services.identity import Identity
 from desktop_app.store.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -184,18 +185,8 @@ class Permissions:
 Listener = Callable[[], None]
 
 
-class MeSetting(Protocol):
-    """Where "which user am I" is remembered. The dialer's settings (`DialerSettings`) fit,
-    so the dialer and the directory can share one answer; by default the cache's meta."""
-
-    @property
-    def me_uuid(self) -> str | None: ...
-
-    def set_me_uuid(self, uuid: str | None) -> None: ...
-
-
 class _StoredMe:
-    """`MeSetting` over the users cache's meta table."""
+    """Where "me" is remembered when the app shares no other place: the cache's meta."""
 
     def __init__(self, store: UserStore) -> None:
         self._store = store
@@ -213,12 +204,14 @@ class UsersService:
     add and edit with checks, and report changes to listeners (the presenter)."""
 
     def __init__(
-        self, client: UsersApi, store: UserStore, *, me: MeSetting | None = None
+        self, client: UsersApi, store: UserStore, *, me: Identity | None = None
     ) -> None:
         self._client = client
         self._store = store
         self._users: tuple[User, ...] = store.all()
-        self._me = me if me is not None else _StoredMe(store)
+        self._me = me if me is not None else Identity(_StoredMe(store))
+        # "Me" decides who may add users: a change made anywhere (the dialer) re-lists.
+        self._me.subscribe(lambda _uuid: self._notify())
         self._add_denied: str | None = None
         self._edit_denied: str | None = None
         self._listeners: list[Listener] = []
@@ -267,17 +260,16 @@ class UsersService:
 
     @property
     def my_uuid(self) -> str | None:
-        return self._me.me_uuid
+        return self._me.uuid
 
     def me(self) -> User | None:
-        uuid = self._me.me_uuid
+        uuid = self._me.uuid
         return None if uuid is None else self.get(uuid)
 
     def set_my_uuid(self, uuid: str | None) -> None:
-        """Say which user the token belongs to (remembered in the `MeSetting`; None
-        forgets); listeners hear of it, since it can change who may add users."""
-        self._me.set_me_uuid(uuid)
-        self._notify()
+        """Say which user the token belongs to (None forgets); listeners hear of a change,
+        since it can change who may add users."""
+        self._me.set(uuid)
 
     def permissions(self) -> Permissions:
         """What to offer: the server's refusals first, then "my user"'s role, else allowed."""

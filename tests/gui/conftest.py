@@ -19,9 +19,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, SignalInstance
 from PySide6.QtWidgets import QApplication
 
 if TYPE_CHECKING:
-    from desktop_app.app import Workspace
     from desktop_app.sandbox import SandboxServer
     from desktop_app.services.paths import AppPaths
+    from desktop_app.workspace import Workspace
 
 
 def _qapp() -> QApplication:
@@ -156,14 +156,17 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
     """``async with open_workspace(server) as ws:`` a started, shown workspace; closed after.
 
     Keyword arguments: ``budget`` (default unlimited), ``start``/``show`` (default True),
-    and anything `build_workspace` takes.
+    `WorkspaceOptions` fields, and what `Workspace.open` takes.
     """
     from desktop_app.api.budget import RequestBudget
     from desktop_app.api.client import MyOperatorClient, RetryPolicy
-    from desktop_app.app import build_workspace, open_settings
+    from desktop_app.app import open_settings
     from desktop_app.services.dialer import DialerSettings
     from desktop_app.store import CallStore
+    from desktop_app.workspace import Workspace, WorkspaceOptions
     from tests.conftest import FAKE_TOKEN
+
+    option_names = set(WorkspaceOptions.__dataclass_fields__)
 
     @contextlib.asynccontextmanager
     async def opener(
@@ -172,7 +175,7 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
         budget: RequestBudget | None = None,
         start: bool = True,
         show: bool = True,
-        **options: Any,
+        **arguments: Any,
     ) -> AsyncIterator[Workspace]:
         client = MyOperatorClient(
             FAKE_TOKEN,
@@ -180,15 +183,17 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
             budget=budget if budget is not None else RequestBudget.unlimited(),
             retry=RetryPolicy(attempts=2, backoff_base_s=0.05, backoff_cap_s=0.1),
         )
+        options = {name: arguments.pop(name) for name in list(arguments) if name in option_names}
         options.setdefault("sync_interval_s", 3600.0)
         options.setdefault("remote_delay_ms", 50)
-        options.setdefault("dialer_settings", DialerSettings.for_paths(desktop_home))
-        workspace = build_workspace(
-            client=client,
-            store=CallStore.open(desktop_home.database_file()),
-            settings=open_settings(desktop_home),
+        arguments.setdefault("dialer_settings", DialerSettings.for_paths(desktop_home))
+        workspace = Workspace.open(
+            client,
+            CallStore.open(desktop_home.database_file()),
+            open_settings(desktop_home),
             recordings_dir=desktop_home.recordings_dir(),
-            **options,
+            options=WorkspaceOptions(**options),
+            **arguments,
         )
         try:
             if start:

@@ -41,7 +41,6 @@ from desktop_app.ui.dialer.presenter import (
     DialerPresenter,
     agents_from_users,
     bind_dialer,
-    make_dialer_dock,
 )
 from tests.gui.conftest import WorkspaceOpener, wait_until
 from tests.unit.services.test_dial_guard import (
@@ -500,9 +499,9 @@ async def test_the_app_settles_an_earlier_runs_unclear_dial_when_it_starts(
     finally:
         records.close()
     async with open_workspace(feed_sandbox) as ws:
-        await wait_until(lambda: not ws.dialer.guard.unknown_attempts)
-        assert ws.dialer.guard.records.get(row).state is DialState.NOT_FOUND  # type: ignore[union-attr]
-        await wait_until(lambda: "was not placed" in ws.dialer_panel.status_label.text())
+        await wait_until(lambda: not ws.dialer.presenter.guard.unknown_attempts)
+        assert ws.dialer.presenter.guard.records.get(row).state is DialState.NOT_FOUND  # type: ignore[union-attr]
+        await wait_until(lambda: "was not placed" in ws.dialer.panel.status_label.text())
         assert not feed_sandbox.state.requests_to(CLICK)
 
 
@@ -644,11 +643,3 @@ async def test_the_shortcut_reaches_the_action(rig: Rig, qtbot: QtBot) -> None:
     )
     assert rig.panel.number_text() == "098123 45678"
     assert rig.posts() == 0
-
-
-async def test_the_dock_wraps_the_panel(rig: Rig) -> None:
-    dock = make_dialer_dock(rig.panel)
-    assert dock.objectName() == "dialerDock"
-    assert dock.widget() is rig.panel
-    rig.panel.setParent(None)
-    dock.deleteLater()

@@ -13,29 +13,35 @@ from PySide6.QtWidgets import QAbstractItemView
 from pytestqt.modeltest import ModelTester
 
 from desktop_app.api.models import Direction
-from desktop_app.app import Workspace
 from desktop_app.sandbox import SandboxServer
 from desktop_app.sandbox.filters import compile_filters
 from desktop_app.services.formatting import format_number
 from desktop_app.store import CallRow
 from desktop_app.ui.feed.presenter import preset_range
+from desktop_app.workspace import Workspace
 from tests.gui.conftest import WorkspaceOpener, signal_future, wait_until
 
 TIMEOUT = 15.0
 
 
 async def first_sync(ws: Workspace) -> None:
-    await wait_until(lambda: ws.model.rowCount() > 0 and ws.sync.status.state == "idle", TIMEOUT)
+    await wait_until(
+        lambda: ws.feed.model.rowCount() > 0 and ws.sync.presenter.status.state == "idle",
+        TIMEOUT,
+    )
 
 
 async def settled(ws: Workspace) -> None:
     """The typed search applied locally and the server's part (if any) merged."""
-    await wait_until(lambda: ws.model.query.text == ws.feed_panel.search.text().strip(), TIMEOUT)
-    await wait_until(lambda: not ws.feed.remote_pending and not ws.feed.loading_more, TIMEOUT)
+    await wait_until(
+        lambda: ws.feed.model.query.text == ws.feed.panel.search.text().strip(), TIMEOUT
+    )
+    feed = ws.feed.presenter
+    await wait_until(lambda: not feed.remote_pending and not feed.loading_more, TIMEOUT)
 
 
 def rows(ws: Workspace) -> list[CallRow]:
-    return ws.model.loaded_rows()
+    return ws.feed.model.loaded_rows()
 
 
 def digits(text: str) -> str:
@@ -51,22 +57,22 @@ async def test_search_narrows_instantly_by_a_number_fragment(
     # The server is asked only after a long pause here, to see the cache answer alone.
     async with open_workspace(feed_sandbox, remote_delay_ms=60_000) as ws:
         await first_sync(ws)
-        before = ws.model.total_count
-        target = ws.model.row_at(7)
+        before = ws.feed.model.total_count
+        target = ws.feed.model.row_at(7)
         assert target is not None
         fragment = target.caller_raw[2:6]
         resets: list[bool] = []
-        ws.model.modelReset.connect(lambda: resets.append(True))
-        applied = signal_future(ws.model.modelReset)
-        QTest.keyClicks(ws.feed_panel.search, fragment)
+        ws.feed.model.modelReset.connect(lambda: resets.append(True))
+        applied = signal_future(ws.feed.model.modelReset)
+        QTest.keyClicks(ws.feed.panel.search, fragment)
         await asyncio.wait_for(applied, 2.0)
         assert resets == [True]  # one query for the four keystrokes (debounced)
-        assert ws.model.query.text == fragment
-        assert ws.feed.remote_pending  # the server has not been asked yet
+        assert ws.feed.model.query.text == fragment
+        assert ws.feed.presenter.remote_pending  # the server has not been asked yet
         shown = rows(ws)
         assert target.id in {r.id for r in shown}
         assert all(fragment in r.caller_e164 or fragment in r.caller_raw for r in shown)
-        assert 0 < ws.model.total_count < before
+        assert 0 < ws.feed.model.total_count < before
 
 
 async def test_search_by_agent_name_then_the_server_completes_the_count(
@@ -76,7 +82,7 @@ async def test_search_by_agent_name_then_the_server_completes_the_count(
         await first_sync(ws)
         agent = next(r.agents for r in rows(ws) if r.agents).split(", ")[0]
         first_name = agent.split()[0]
-        ws.feed_panel.search.setText(first_name.lower())
+        ws.feed.panel.search.setText(first_name.lower())
         await settled(ws)
         shown = rows(ws)
         assert shown
@@ -84,11 +90,11 @@ async def test_search_by_agent_name_then_the_server_completes_the_count(
         assert local, "the cache finds the agent's calls"
         # The feed says how many of the matches it shows.
         server_total = feed_sandbox.state.search(None, None, 0, 1, first_name.lower())[0]
-        label = ws.feed_panel.count_label.text()
-        if server_total > ws.model.total_count:
-            assert label == f"{ws.model.total_count:,} of {server_total:,} calls"
+        label = ws.feed.panel.count_label.text()
+        if server_total > ws.feed.model.total_count:
+            assert label == f"{ws.feed.model.total_count:,} of {server_total:,} calls"
         else:
-            assert label == f"{ws.model.total_count:,} calls"
+            assert label == f"{ws.feed.model.total_count:,} calls"
 
 
 async def test_escape_clears_the_search_and_shows_everything_again(
@@ -96,14 +102,14 @@ async def test_escape_clears_the_search_and_shows_everything_again(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        everything = ws.model.total_count
-        ws.feed_panel.search.setText("zzzz-no-such-call")
+        everything = ws.feed.model.total_count
+        ws.feed.panel.search.setText("zzzz-no-such-call")
         await settled(ws)
-        assert ws.model.rowCount() == 0
+        assert ws.feed.model.rowCount() == 0
         QTest.keyClick(ws.window, Qt.Key.Key_Escape)
-        assert ws.feed_panel.search.text() == ""
-        assert ws.model.query.text == ""  # cleared at once, no debounce
-        assert ws.model.total_count == everything
+        assert ws.feed.panel.search.text() == ""
+        assert ws.feed.model.query.text == ""  # cleared at once, no debounce
+        assert ws.feed.model.total_count == everything
 
 
 # -------------------------------------------------------------------------- filters
@@ -114,7 +120,7 @@ async def test_filter_chips_come_from_the_server_and_filter_locally_and_remotely
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        chips = ws.feed_panel.chips
+        chips = ws.feed.panel.chips
         await wait_until(lambda: chips.chip_named("Missed") is not None, TIMEOUT)
         assert [g.name for g in chips.groups][:2] == ["Source of logs", "Event of logs"]
         missed, incoming = chips.chip_named("Missed"), chips.chip_named("Incoming")
@@ -124,33 +130,34 @@ async def test_filter_chips_come_from_the_server_and_filter_locally_and_remotely
 
         QTest.mouseClick(missed, Qt.MouseButton.LeftButton)
         assert missed.isChecked()
-        assert ws.feed.filter_expression == "13"
-        assert ws.model.local and ws.model.rowCount() > 0
+        assert ws.feed.presenter.filter_expression == "13"
+        assert ws.feed.model.local and ws.feed.model.rowCount() > 0
         assert all(not r.answered for r in rows(ws))
 
         QTest.mouseClick(incoming, Qt.MouseButton.LeftButton)
-        assert ws.feed.filter_expression == "5 AND 13"
+        assert ws.feed.presenter.filter_expression == "5 AND 13"
         assert all(r.direction is Direction.INCOMING and not r.answered for r in rows(ws))
-        assert all(ws.model.index(i, 2).data() == "Missed" for i in range(ws.model.rowCount()))
+        model = ws.feed.model
+        assert all(model.index(i, 2).data() == "Missed" for i in range(model.rowCount()))
 
         # Voicemail is not in the cached records: the server's answer is shown instead.
         QTest.mouseClick(voicemail, Qt.MouseButton.LeftButton)
-        assert ws.feed.filter_expression == "5 AND 13 OR 5 AND 14"
-        assert not ws.model.local
-        assert "Voicemail" in ws.feed_panel.notice.text()
-        assert ws.feed_panel.notice.isVisible()
+        assert ws.feed.presenter.filter_expression == "5 AND 13 OR 5 AND 14"
+        assert not ws.feed.model.local
+        assert "Voicemail" in ws.feed.panel.notice.text()
+        assert ws.feed.panel.notice.isVisible()
         await settled(ws)
         total, page = feed_sandbox.state.search(
             None, None, 0, 100, "", compile_filters("5 AND 13 OR 5 AND 14")
         )
         assert {r.id for r in rows(ws)} == {c.id for c in page}
-        assert ws.feed.api_total == total
+        assert ws.feed.presenter.api_total == total
 
         for chip in (missed, incoming, voicemail):
             QTest.mouseClick(chip, Qt.MouseButton.LeftButton)
-        assert ws.feed.filter_expression is None
-        assert ws.model.local
-        assert not ws.feed_panel.notice.isVisible()
+        assert ws.feed.presenter.filter_expression is None
+        assert ws.feed.model.local
+        assert not ws.feed.panel.notice.isVisible()
 
 
 # ---------------------------------------------------------------------------- dates
@@ -161,19 +168,19 @@ async def test_yesterday_is_served_from_the_cache_exactly(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        ws.feed_panel.select_preset("yesterday")
+        ws.feed.panel.select_preset("yesterday")
         start, end = preset_range("yesterday", date.today())
         assert start is not None and end is not None
-        assert (ws.model.query.start, ws.model.query.end) == (start, end)
-        assert not ws.feed.remote_pending  # the first sync covered yesterday
+        assert (ws.feed.model.query.start, ws.feed.model.query.end) == (start, end)
+        assert not ws.feed.presenter.remote_pending  # the first sync covered yesterday
         shown = rows(ws)
         assert shown and all(start <= r.start_time <= end for r in shown)
         expected = feed_sandbox.state.search(start, end, 0, 1)[0]
-        assert ws.model.total_count == expected
-        assert ws.feed_panel.count_label.text() == f"{expected:,} calls"
-        assert not ws.feed_panel.load_more.isEnabled()
+        assert ws.feed.model.total_count == expected
+        assert ws.feed.panel.count_label.text() == f"{expected:,} calls"
+        assert not ws.feed.panel.load_more.isEnabled()
 
-        ws.feed_panel.select_preset("today")
+        ws.feed.panel.select_preset("today")
         today_start, today_end = preset_range("today", date.today())
         assert today_end is None  # open: calls arriving now belong to it
         assert all(r.start_time >= today_start for r in rows(ws))
@@ -184,14 +191,14 @@ async def test_a_custom_range_outside_the_cache_is_fetched_from_the_server(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        assert not ws.feed_panel.date_from.isVisible()
-        ws.feed_panel.select_preset("custom")
-        assert ws.feed_panel.date_from.isVisible() and ws.feed_panel.date_to.isVisible()
+        assert not ws.feed.panel.date_from.isVisible()
+        ws.feed.panel.select_preset("custom")
+        assert ws.feed.panel.date_from.isVisible() and ws.feed.panel.date_to.isVisible()
         first, last = date.today() - timedelta(days=20), date.today() - timedelta(days=18)
-        ws.feed_panel.date_to.setDate(QDate(last.year, last.month, last.day))
-        ws.feed_panel.date_from.setDate(QDate(first.year, first.month, first.day))
+        ws.feed.panel.date_to.setDate(QDate(last.year, last.month, last.day))
+        ws.feed.panel.date_from.setDate(QDate(first.year, first.month, first.day))
         start, end = preset_range("custom", date.today(), (first, last))
-        assert (ws.model.query.start, ws.model.query.end) == (start, end)
+        assert (ws.feed.model.query.start, ws.feed.model.query.end) == (start, end)
         await settled(ws)
         assert start is not None and end is not None
         total, page = feed_sandbox.state.search(start, end, 0, 100)
@@ -208,30 +215,30 @@ async def test_scrolling_to_the_end_loads_older_calls(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        await wait_until(lambda: ws.feed.api_total is not None, TIMEOUT)
+        await wait_until(lambda: ws.feed.presenter.api_total is not None, TIMEOUT)
         everything = len(feed_sandbox.state.calls)
-        before = ws.model.total_count
+        before = ws.feed.model.total_count
         oldest = min(r.start_time for r in rows(ws))
-        assert ws.feed_panel.count_label.text() == f"{before:,} of {everything:,} calls"
-        assert ws.feed_panel.load_more.isEnabled()
+        assert ws.feed.panel.count_label.text() == f"{before:,} of {everything:,} calls"
+        assert ws.feed.panel.load_more.isEnabled()
 
-        table = ws.feed_panel.table
-        while ws.model.canFetchMore(QModelIndex()):
-            ws.model.fetchMore(QModelIndex())
-        finished = signal_future(ws.feed.loadMoreFinished)
+        table = ws.feed.panel.table
+        while ws.feed.model.canFetchMore(QModelIndex()):
+            ws.feed.model.fetchMore(QModelIndex())
+        finished = signal_future(ws.feed.presenter.loadMoreFinished)
         table.scrollToBottom()
         table.verticalScrollBar().setValue(table.verticalScrollBar().maximum())
         await asyncio.wait_for(finished, TIMEOUT)
-        assert ws.model.total_count > before
-        assert min(r.start_time for r in ws.model.rows_for_export()) < oldest
-        assert ws.feed_panel.count_label.text() == (
-            f"{ws.model.total_count:,} of {everything:,} calls"
+        assert ws.feed.model.total_count > before
+        assert min(r.start_time for r in ws.feed.model.rows_for_export()) < oldest
+        assert ws.feed.panel.count_label.text() == (
+            f"{ws.feed.model.total_count:,} of {everything:,} calls"
         )
 
-        again = signal_future(ws.feed.loadMoreFinished)
-        QTest.mouseClick(ws.feed_panel.load_more, Qt.MouseButton.LeftButton)
+        again = signal_future(ws.feed.presenter.loadMoreFinished)
+        QTest.mouseClick(ws.feed.panel.load_more, Qt.MouseButton.LeftButton)
         await asyncio.wait_for(again, TIMEOUT)
-        assert ws.model.total_count > before
+        assert ws.feed.model.total_count > before
 
 
 # -------------------------------------------------------------------------- details
@@ -242,18 +249,20 @@ async def test_selecting_a_row_shows_it_in_the_call_detail_dock(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        row = ws.model.row_at(3)
+        row = ws.feed.model.row_at(3)
         assert row is not None
-        selected = signal_future(ws.feed.callSelected)
-        ws.feed_panel.table.selectRow(3)
+        selected = signal_future(ws.feed.presenter.callSelected)
+        ws.feed.panel.table.selectRow(3)
         (call,) = await asyncio.wait_for(selected, TIMEOUT)
         assert call.id == row.id
-        assert ws.detail.call is not None and ws.detail.call.id == row.id
-        assert ws.detail.field_text("number") == format_number(row.caller_e164)
-        assert ws.detail.field_text("result") == ("Answered" if row.answered else "Missed")
-        ws.feed_panel.table.clearSelection()
-        ws.feed_panel.table.setCurrentIndex(QModelIndex())
-        assert ws.detail.call is None
+        assert ws.call_detail.panel.call is not None and ws.call_detail.panel.call.id == row.id
+        assert ws.call_detail.panel.field_text("number") == format_number(row.caller_e164)
+        assert ws.call_detail.panel.field_text("result") == (
+            "Answered" if row.answered else "Missed"
+        )
+        ws.feed.panel.table.clearSelection()
+        ws.feed.panel.table.setCurrentIndex(QModelIndex())
+        assert ws.call_detail.panel.call is None
 
 
 # --------------------------------------------------------------------- new arrivals
@@ -264,20 +273,20 @@ async def test_new_calls_do_not_move_the_row_being_read(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        table = ws.feed_panel.table
-        assert ws.model.rowCount() > 80
-        table.scrollTo(ws.model.index(40, 0), QAbstractItemView.ScrollHint.PositionAtTop)
+        table = ws.feed.panel.table
+        assert ws.feed.model.rowCount() > 80
+        table.scrollTo(ws.feed.model.index(40, 0), QAbstractItemView.ScrollHint.PositionAtTop)
         table.verticalScrollBar().setValue(table.verticalScrollBar().value() + 7)  # mid-row
         reading = table.rowAt(0)
-        reading_id = ws.model.row_at(reading).id  # type: ignore[union-attr]
+        reading_id = ws.feed.model.row_at(reading).id  # type: ignore[union-attr]
         offset = table.rowViewportPosition(reading)
         assert reading > 0 and not table.is_at_top()
 
         for i in range(3):
             feed_sandbox.state.add_call(caller_number=f"90000000{i:02d}", answered=i != 1)
         ws.window.refresh_action.trigger()
-        await wait_until(lambda: ws.model.row_of(reading_id) == reading + 3, TIMEOUT)
-        assert {ws.model.row_at(i).caller_raw for i in range(3)} == {  # type: ignore[union-attr]
+        await wait_until(lambda: ws.feed.model.row_of(reading_id) == reading + 3, TIMEOUT)
+        assert {ws.feed.model.row_at(i).caller_raw for i in range(3)} == {  # type: ignore[union-attr]
             f"90000000{i:02d}" for i in range(3)
         }
         assert table.rowAt(0) == reading + 3
@@ -289,21 +298,21 @@ async def test_at_the_top_new_calls_come_into_view(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        await wait_until(lambda: ws.feed.api_total is not None, TIMEOUT)
-        table = ws.feed_panel.table
+        await wait_until(lambda: ws.feed.presenter.api_total is not None, TIMEOUT)
+        table = ws.feed.panel.table
         table.scrollToTop()
         assert table.is_at_top()
         call = feed_sandbox.state.add_call(caller_number="9000000099", answered=False)
         ws.window.refresh_action.trigger()
-        await wait_until(lambda: ws.model.row_of(call.id) == 0, TIMEOUT)
+        await wait_until(lambda: ws.feed.model.row_of(call.id) == 0, TIMEOUT)
         assert table.is_at_top()
         assert table.rowAt(0) == 0
-        assert ws.model.index(0, 2).data() == "Missed"
+        assert ws.feed.model.index(0, 2).data() == "Missed"
         # The server's total counts the new call too.
         everything = len(feed_sandbox.state.calls)
-        assert ws.feed.api_total == everything
-        assert ws.feed_panel.count_label.text() == (
-            f"{ws.model.total_count:,} of {everything:,} calls"
+        assert ws.feed.presenter.api_total == everything
+        assert ws.feed.panel.count_label.text() == (
+            f"{ws.feed.model.total_count:,} of {everything:,} calls"
         )
 
 
@@ -315,14 +324,14 @@ async def test_the_live_feed_model_passes_the_model_tester(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        qtmodeltester.check(ws.model)
+        qtmodeltester.check(ws.feed.model)
         feed_sandbox.state.add_call(caller_number="9000000077")
         ws.window.refresh_action.trigger()
         await wait_until(
-            lambda: ws.model.row_at(0) is not None
-            and ws.model.row_at(0).caller_raw == "9000000077",  # type: ignore[union-attr]
+            lambda: ws.feed.model.row_at(0) is not None
+            and ws.feed.model.row_at(0).caller_raw == "9000000077",  # type: ignore[union-attr]
             TIMEOUT,
         )
-        ws.feed_panel.search.setText("0000")
+        ws.feed.panel.search.setText("0000")
         await settled(ws)
-        assert ws.model.rowCount() >= 1
+        assert ws.feed.model.rowCount() >= 1

@@ -34,19 +34,23 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from desktop_app.api.budget import RequestBudget
-from desktop_app.app import AppController, Workspace
+from desktop_app.app import AppController
 from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer
 from desktop_app.services.export import HEADER
 from desktop_app.services.paths import AppPaths
 from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeManager, ThemeMode
 from desktop_app.ui.shell.main_window import DEMO_TEXT, KEY_STATE, MainWindow
+from desktop_app.workspace import Workspace
 from tests.gui.conftest import WorkspaceOpener, signal_future, wait_until
 
 TIMEOUT = 15.0
 
 
 async def first_sync(ws: Workspace) -> None:
-    await wait_until(lambda: ws.model.rowCount() > 0 and ws.sync.status.state == "idle", TIMEOUT)
+    await wait_until(
+        lambda: ws.feed.model.rowCount() > 0 and ws.sync.presenter.status.state == "idle",
+        TIMEOUT,
+    )
 
 
 def dock_titles(window: MainWindow) -> dict[str, str]:
@@ -69,11 +73,11 @@ async def test_window_opens_with_its_five_docks(
             "dialerDock": "Dialer",
             "worklistDock": "Callback list",
         }
-        assert window.feed_dock.widget() is ws.feed_panel
-        assert window.detail_dock.widget() is ws.detail
-        assert window.users_dock is ws.users_dock
-        assert window.dialer_dock.widget() is ws.dialer_panel
-        assert window.worklist_dock.widget() is ws.worklist_panel
+        assert window.feed_dock.widget() is ws.feed.panel
+        assert window.detail_dock.widget() is ws.call_detail.panel
+        assert window.users_dock.widget() is ws.users.panel
+        assert window.dialer_dock.widget() is ws.dialer.panel
+        assert window.worklist_dock.widget() is ws.callbacks.panel
         assert window.dockWidgetArea(window.feed_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
         assert window.dockWidgetArea(window.worklist_dock) == (
             Qt.DockWidgetArea.LeftDockWidgetArea
@@ -151,6 +155,22 @@ async def test_reset_layout_option_ignores_the_saved_layout(
         assert ws.window.feed_dock.isVisible()
 
 
+def test_every_dock_is_made_the_one_way(qtbot: QtBot) -> None:
+    """Movable, floatable and closable, named for the saved layout and for assistive tech."""
+    from desktop_app.ui.common.docks import make_dock
+
+    panel = QLabel("a panel")
+    dock = make_dock("usersDock", "Users", panel)
+    qtbot.addWidget(dock)
+    assert dock.objectName() == "usersDock" and dock.accessibleName() == "Users"
+    assert dock.widget() is panel and dock.toggleViewAction().text() == "Users"
+    features = dock.features()
+    for feature in (QDockWidget.DockWidgetFeature.DockWidgetClosable,
+                    QDockWidget.DockWidgetFeature.DockWidgetMovable,
+                    QDockWidget.DockWidgetFeature.DockWidgetFloatable):
+        assert features & feature
+
+
 def test_every_widget_is_named(qtbot: QtBot, desktop_home: AppPaths) -> None:
     """Tests and assistive tech find widgets by name: none of the window's own is anonymous."""
     from desktop_app.app import open_settings
@@ -189,8 +209,8 @@ async def test_first_sync_paints_rows_and_the_status_bar(
         assert ws.window.last_sync_label.text().startswith("Last sync ")
         assert ws.window.budget_label.text() == "Requests: unlimited"
         newest = max(c.start_time for c in feed_sandbox.state.calls)
-        assert ws.model.row_at(0) is not None
-        assert ws.model.row_at(0).start_time == newest  # type: ignore[union-attr]
+        assert ws.feed.model.row_at(0) is not None
+        assert ws.feed.model.row_at(0).start_time == newest  # type: ignore[union-attr]
 
 
 async def test_budget_left_is_shown(
@@ -210,19 +230,19 @@ async def test_offline_keeps_showing_the_cache(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        rows = ws.model.rowCount()
-        first_id = ws.model.row_at(0).id  # type: ignore[union-attr]
+        rows = ws.feed.model.rowCount()
+        first_id = ws.feed.model.row_at(0).id  # type: ignore[union-attr]
         feed_sandbox.stop()
         ws.window.refresh_action.trigger()
         await wait_until(lambda: ws.window.connection_label.text().startswith("Offline since"),
                          TIMEOUT)
         assert "retrying in" in ws.window.connection_label.text()
-        assert ws.model.rowCount() == rows
-        assert ws.model.row_at(0).id == first_id  # type: ignore[union-attr]
+        assert ws.feed.model.rowCount() == rows
+        assert ws.feed.model.row_at(0).id == first_id  # type: ignore[union-attr]
         # Searching still works on the cache while offline.
-        ws.feed_panel.search.setText(ws.model.row_at(0).caller_raw[-5:])  # type: ignore[union-attr]
-        await wait_until(lambda: bool(ws.model.query.text))
-        assert ws.model.rowCount() >= 1
+        ws.feed.panel.search.setText(ws.feed.model.row_at(0).caller_raw[-5:])  # type: ignore[union-attr]
+        await wait_until(lambda: bool(ws.feed.model.query.text))
+        assert ws.feed.model.rowCount() >= 1
 
 
 async def test_rate_limited_status_counts_down(
@@ -235,7 +255,7 @@ async def test_rate_limited_status_counts_down(
         async with open_workspace(server, budget=RequestBudget()) as ws:
             await first_sync(ws)
             # Let the feed's own first question finish, so the sync meets the 429.
-            await wait_until(lambda: not ws.feed.remote_pending, TIMEOUT)
+            await wait_until(lambda: not ws.feed.presenter.remote_pending, TIMEOUT)
             server.state.faults.add("429:retry_after=120,path=/search,count=1")
             ws.window.refresh_action.trigger()
             await wait_until(
@@ -245,8 +265,8 @@ async def test_rate_limited_status_counts_down(
             assert text.startswith("Rate-limited: retrying in ")
             seconds = int(text.removeprefix("Rate-limited: retrying in ").removesuffix(" s"))
             assert 100 <= seconds <= 120
-            assert ws.sync.status.state == "backing_off"
-            assert ws.model.rowCount() > 0
+            assert ws.sync.presenter.status.state == "backing_off"
+            assert ws.feed.model.rowCount() > 0
 
 
 # ---------------------------------------------------------------------- shortcuts
@@ -259,20 +279,20 @@ async def test_shortcuts(
         await first_sync(ws)
         window = ws.window
         window.activateWindow()
-        ws.feed_panel.table.setFocus()
+        ws.feed.panel.table.setFocus()
 
         QTest.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-        assert QApplication.focusWidget() is ws.feed_panel.search
+        assert QApplication.focusWidget() is ws.feed.panel.search
 
-        QTest.keyClicks(ws.feed_panel.search, "98 7")
-        assert ws.feed_panel.search.text() == "98 7"  # Space typed, not play/pause
+        QTest.keyClicks(ws.feed.panel.search, "98 7")
+        assert ws.feed.panel.search.text() == "98 7"  # Space typed, not play/pause
 
         QTest.keyClick(window, Qt.Key.Key_Escape)
-        assert ws.feed_panel.search.text() == ""
+        assert ws.feed.panel.search.text() == ""
 
         plays = signal_future(window.playPauseRequested)
-        ws.feed_panel.table.setFocus()
-        QTest.keyClick(ws.feed_panel.table, Qt.Key.Key_Space)
+        ws.feed.panel.table.setFocus()
+        QTest.keyClick(ws.feed.panel.table, Qt.Key.Key_Space)
         assert await asyncio.wait_for(plays, TIMEOUT) == ()
 
         synced = len(feed_sandbox.state.requests_to("/search"))
@@ -295,18 +315,18 @@ async def test_export_writes_the_current_view(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        ws.feed_panel.chips  # noqa: B018 - chips exist before filters load
-        ws.feed_panel.search.setText(ws.model.row_at(0).department)  # type: ignore[union-attr]
-        await wait_until(lambda: bool(ws.model.query.text))
-        await wait_until(lambda: not ws.feed.remote_pending, TIMEOUT)
-        expected = ws.model.rows_for_export()
+        ws.feed.panel.chips  # noqa: B018 - chips exist before filters load
+        ws.feed.panel.search.setText(ws.feed.model.row_at(0).department)  # type: ignore[union-attr]
+        await wait_until(lambda: bool(ws.feed.model.query.text))
+        await wait_until(lambda: not ws.feed.presenter.remote_pending, TIMEOUT)
+        expected = ws.feed.model.rows_for_export()
         assert 0 < len(expected) < len(feed_sandbox.state.calls)
 
         ws.window.export_action.trigger()
         dialog = ws.window.export_dialog
         assert dialog is not None and dialog.isVisible()
         target = tmp_path / "view.csv"
-        done = signal_future(ws.feed.exportFinished)
+        done = signal_future(ws.feed.presenter.exportFinished)
         dialog.selectFile(str(target))
         dialog.accept()
         ok, message = await asyncio.wait_for(done, TIMEOUT)
@@ -335,10 +355,10 @@ async def test_theme_follows_the_forced_scheme_and_recolours_missed_calls(
         async with open_workspace(feed_sandbox, theme=theme) as ws:
             await first_sync(ws)
             missed = next(
-                i for i in range(ws.model.rowCount())
-                if ws.model.index(i, 0).data(Qt.ItemDataRole.UserRole + 3)
+                i for i in range(ws.feed.model.rowCount())
+                if ws.feed.model.index(i, 0).data(Qt.ItemDataRole.UserRole + 3)
             )
-            index = ws.model.index(missed, 2)
+            index = ws.feed.model.index(missed, 2)
             assert index.data(Qt.ItemDataRole.BackgroundRole) == LIGHT_COLORS.missed_bg
             changed = signal_future(theme.themeChanged)
             theme.set_mode(ThemeMode.DARK)

@@ -112,24 +112,24 @@ async def test_the_driver_searches_selects_plays_and_opens_the_dialer(
     soak: ModuleType, feed_sandbox: SandboxServer, open_workspace: WorkspaceOpener
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
-        await wait_until(lambda: ws.model.rowCount() > 0, TIMEOUT)
+        await wait_until(lambda: ws.feed.model.rowCount() > 0, TIMEOUT)
         driver = soak.Driver(ws, random.Random(3), pace=0.0)
 
         await driver.search()
         assert driver.counts.get("searches with results") == 1
-        assert ws.feed_panel.search.text() == ""  # cleared again
-        assert ws.model.query.text == ""
+        assert ws.feed.panel.search.text() == ""  # cleared again
+        assert ws.feed.model.query.text == ""
 
         await driver.select()
         assert driver.counts.get("selected") == 1
-        assert ws.detail.call is not None
+        assert ws.call_detail.panel.call is not None
 
         await driver.play()
         assert driver.counts.get("play: started") == 1, driver.counts
 
         await driver.dialer()
         assert driver.counts.get("dialer opened") == 1, driver.counts
-        assert ws.dialer_panel.number_text() != ""
+        assert ws.dialer.panel.number_text() != ""
         assert ws.window.detail_dock.isVisible()  # back to the call detail
 
 

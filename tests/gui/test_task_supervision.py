@@ -36,8 +36,6 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.app import (
     AppController,
-    Workspace,
-    build_workspace,
     main,
     open_settings,
     run_controller,
@@ -52,6 +50,7 @@ from desktop_app.services.tasks import Backoff, TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore
 from desktop_app.ui.dialer.model import KIND_IN_FLIGHT
 from desktop_app.ui.sync.presenter import SYNC_LOOP
+from desktop_app.workspace import Workspace, WorkspaceOptions
 from tests.conftest import FAKE_TOKEN
 from tests.gui.conftest import GuiTestLoop, WorkspaceOpener
 
@@ -119,7 +118,7 @@ def synced(ws: Workspace) -> asyncio.Future[tuple[Any, ...]]:
     def idle(status: SyncStatus) -> bool:
         return status.state == "idle"
 
-    return emitted(ws.sync.statusChanged, idle)
+    return emitted(ws.sync.presenter.statusChanged, idle)
 
 
 async def settle(future: asyncio.Future[Any]) -> Any:
@@ -172,11 +171,10 @@ async def workspace_through(
     engine = SyncEngine(
         client, store, sleep=clock.sleep, backoff_base_s=5.0, backoff_cap_s=10.0, jitter=0.0
     )
-    workspace = build_workspace(
-        client=client, store=store, engine=engine,
-        settings=open_settings(home), recordings_dir=home.recordings_dir(),
-        sync_interval_s=3600.0, remote_delay_ms=50,
-        dialer_settings=DialerSettings.for_paths(home), tasks=tasks,
+    workspace = Workspace.open(
+        client, store, open_settings(home), recordings_dir=home.recordings_dir(),
+        engine=engine, dialer_settings=DialerSettings.for_paths(home), tasks=tasks,
+        options=WorkspaceOptions(sync_interval_s=3600.0, remote_delay_ms=50),
     )
     try:
         yield workspace
@@ -191,8 +189,10 @@ def dial(
 ) -> asyncio.Future[tuple[Any, ...]]:
     """Type a number, pick a real agent of the service, press Call; the future resolves
     with the dialer's first status after "Placing the call…"."""
-    answered = emitted(ws.dialer.statusChanged, lambda _text, kind: kind != KIND_IN_FLIGHT)
-    panel = ws.dialer_panel
+    answered = emitted(
+        ws.dialer.presenter.statusChanged, lambda _text, kind: kind != KIND_IN_FLIGHT
+    )
+    panel = ws.dialer.panel
     user = server.state.users[0]
     panel.set_agents([(user.uuid, user.name)])
     panel.agent_combo.setCurrentIndex(panel.agent_combo.findData(user.uuid))
@@ -203,7 +203,7 @@ def dial(
 
 
 def settled(ws: Workspace) -> bool:
-    panel = ws.dialer_panel
+    panel = ws.dialer.panel
     return panel.status_label.text() not in ("", PLACING) and panel.call_button.isEnabled()
 
 
@@ -229,19 +229,19 @@ async def test_a_full_disk_is_shown_and_the_sync_recovers_by_itself(
         assert label.text().startswith(
             "The call cache could not be saved: the disk is full. Retrying in "
         )
-        assert ws.sync.running
-        assert ws.sync.status.state == "failed"
+        assert ws.sync.presenter.running
+        assert ws.sync.presenter.status.state == "failed"
         await settle(other_failure)
         assert "the disk is full" in ws.window.problem_text
         assert ws.window.problem_label.isVisible()
-        assert ws.model.rowCount() == 0
+        assert ws.feed.model.rowCount() == 0
 
         requests_before = len(feed_sandbox.state.requests_to("/search"))
         free_the_disk(ws.store)
         recovered = synced(ws)
         clock.advance(STEP.base_s)  # the restart's time has come
         await settle(recovered)
-        assert ws.model.rowCount() > 0
+        assert ws.feed.model.rowCount() > 0
         assert len(feed_sandbox.state.requests_to("/search")) > requests_before
         assert "disk is full" not in label.text()
 
@@ -268,7 +268,7 @@ async def test_a_bad_port_is_shown_the_dialer_comes_back_and_the_sync_recovers(
         label = ws.window.connection_label
         assert label.text().startswith("Something unexpected went wrong (OverflowError")
         assert "Retrying in " in label.text()
-        assert ws.sync.running
+        assert ws.sync.presenter.running
         await settle(other_failure)
         assert ws.window.problem_text != ""
 
@@ -289,7 +289,7 @@ async def test_a_bad_port_is_shown_the_dialer_comes_back_and_the_sync_recovers(
         recovered = synced(ws)
         clock.advance(2 * STEP.base_s)
         await settle(recovered)
-        assert ws.model.rowCount() > 0
+        assert ws.feed.model.rowCount() > 0
         assert "Something unexpected" not in label.text()
         assert sorted(bug_tasks()) == sorted(set(bug_tasks()))  # once per task
 
@@ -316,7 +316,7 @@ async def test_a_refused_connection_means_not_placed_and_the_sync_comes_back(
         recovered = synced(ws)
         clock.advance(5.0)
         await settle(recovered)
-        assert ws.model.rowCount() > 0
+        assert ws.feed.model.rowCount() > 0
 
 
 def test_main_installs_the_redacting_excepthook_before_anything_else(

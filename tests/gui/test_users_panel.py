@@ -30,7 +30,7 @@ from desktop_app.services.users import UsersService
 from desktop_app.store import CallStore, UserStore
 from desktop_app.ui.users.dialog import CountryCodeBox, UserDialog
 from desktop_app.ui.users.model import Column, UsersModel
-from desktop_app.ui.users.panel import UsersDock, UsersPanel
+from desktop_app.ui.users.panel import UsersPanel
 from desktop_app.ui.users.presenter import UserEditSession, UsersPresenter
 from tests.conftest import FAKE_TOKEN
 from tests.gui.conftest import signal_future, wait_until
@@ -680,15 +680,6 @@ async def test_refresh_on_demand_and_its_failure(
         await wait_until(lambda: "Could not refresh" in rig.presenter.status_text)
         rig.state.faults.remove(fault)
         assert len(rig.names()) == 13  # the cached list stays
-
-
-async def test_the_dock_holds_the_panel(qtbot: QtBot, app: SandboxApp, tmp_path: Path) -> None:
-    async with users_rig(qtbot, app, tmp_path) as rig:
-        dock = UsersDock(rig.presenter)
-        qtbot.addWidget(dock)
-        assert dock.objectName() == "usersDock" and dock.windowTitle() == "Users"
-        assert isinstance(dock.panel, UsersPanel) and dock.widget() is dock.panel
-        assert dock.toggle_action.text() == "Users"
 
 
 # ------------------------------------------------- nothing cancelled, nothing stuck

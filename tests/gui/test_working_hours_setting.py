@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from desktop_app.app import WORKING_DAYS_KEY, WORKING_HOURS_KEY, working_hours
 from desktop_app.services.worklist import WorkingHours
+from desktop_app.ui.callbacks.feature import WORKING_DAYS_KEY, WORKING_HOURS_KEY, working_hours
 
 
 def settings_at(path: Path) -> QSettings:

@@ -20,7 +20,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget, QPushButton, QSystemTrayIcon
 
-from desktop_app.app import AppController, Workspace, links_in
+from desktop_app.app import AppController, links_in
 from desktop_app.sandbox import SandboxConfig, SandboxServer
 from desktop_app.services.notifier import MissedCallNotice, Notification
 from desktop_app.services.paths import AppPaths
@@ -30,8 +30,10 @@ from desktop_app.ui.dialer.model import KIND_ERROR
 from desktop_app.ui.dialer.panel import DialerPanel
 from desktop_app.ui.dialer.presenter import agents_from_users
 from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT
+from desktop_app.ui.notifications.feature import TrayProbes
 from desktop_app.ui.shell.main_window import KEY_STATE
 from desktop_app.ui.users.panel import UsersPanel
+from desktop_app.workspace import Workspace, WorkspaceOptions
 from tests.gui.conftest import WorkspaceOpener, wait_until
 
 TIMEOUT = 15.0
@@ -39,11 +41,15 @@ CLICK = "/clickOcall"
 
 
 async def first_sync(ws: Workspace) -> None:
-    await wait_until(lambda: ws.model.rowCount() > 0 and ws.sync.status.state == "idle", TIMEOUT)
+    await wait_until(
+        lambda: ws.feed.model.rowCount() > 0 and ws.sync.presenter.status.state == "idle",
+        TIMEOUT,
+    )
 
 
 async def users_listed(ws: Workspace) -> None:
-    await wait_until(lambda: ws.users.model.rowCount() > 0 and not ws.users.refreshing, TIMEOUT)
+    users = ws.users.presenter
+    await wait_until(lambda: users.model.rowCount() > 0 and not users.refreshing, TIMEOUT)
 
 
 def in_front(dock: QDockWidget) -> bool:
@@ -58,7 +64,7 @@ async def sync_again(ws: Workspace, server: SandboxServer) -> None:
     ws.window.refresh_action.trigger()
     await wait_until(
         lambda: len(server.state.requests_to("/search")) > before
-        and ws.sync.status.state == "idle",
+        and ws.sync.presenter.status.state == "idle",
         TIMEOUT,
     )
 
@@ -83,11 +89,11 @@ async def test_users_and_dialer_docks_are_real_and_filled_from_the_service(
         assert isinstance(window.users_dock.widget(), UsersPanel)
         assert isinstance(window.dialer_dock.widget(), DialerPanel)
         await users_listed(ws)
-        assert ws.users.model.rowCount() == len(feed_sandbox.state.users)
+        assert ws.users.presenter.model.rowCount() == len(feed_sandbox.state.users)
         agents = agents_from_users(ws.users.service.users())
-        assert agents and ws.dialer_panel.agent_combo.count() == len(agents)
-        assert {ws.dialer_panel.agent_combo.itemData(i)
-                for i in range(ws.dialer_panel.agent_combo.count())} == {u for u, _ in agents}
+        assert agents and ws.dialer.panel.agent_combo.count() == len(agents)
+        assert {ws.dialer.panel.agent_combo.itemData(i)
+                for i in range(ws.dialer.panel.agent_combo.count())} == {u for u, _ in agents}
         assert len(feed_sandbox.state.requests_to("/user", "GET")) >= 1
 
 
@@ -98,22 +104,22 @@ async def test_this_is_me_is_one_answer_for_users_dialer_and_missed_calls(
         await users_listed(ws)
         first, second = agents_from_users(ws.users.service.users())[:2]
 
-        ws.users.set_my_uuid(first[0])  # "This is me" in the users list
-        panel = ws.dialer_panel
+        ws.users.presenter.set_my_uuid(first[0])  # "This is me" in the users list
+        panel = ws.dialer.panel
         assert panel.agent_uuid() == first[0]
         assert panel.agent_combo.currentText() == f"{first[1]} (me)"
-        assert ws.dialer_settings.me_uuid == first[0]
-        assert ws.notifier.my_uuid == first[0]
-        assert ws.dnd.my_uuid == first[0]
-        assert ws.worklist.worklist.my_uuid == first[0]
+        assert ws.dialer.settings.me_uuid == first[0]
+        assert ws.notifications.notifier.my_uuid == first[0]
+        assert ws.notifications.dnd.my_uuid == first[0]
+        assert ws.callbacks.presenter.worklist.my_uuid == first[0]
         assert first[0] in (desktop_home.config_dir / "dialer.json").read_text()
 
         # "Remember as me" in the dialer answers for the users list too.
         panel.agent_combo.setCurrentIndex(panel.agent_combo.findData(second[0]))
         QTest.mouseClick(panel.remember_button, Qt.MouseButton.LeftButton)
-        assert ws.users.me_text.startswith(f"You: {second[1]}")
-        assert ws.notifier.my_uuid == second[0]
-        assert ws.worklist.worklist.my_uuid == second[0]
+        assert ws.users.presenter.me_text.startswith(f"You: {second[1]}")
+        assert ws.notifications.notifier.my_uuid == second[0]
+        assert ws.callbacks.presenter.worklist.my_uuid == second[0]
 
 
 async def test_call_back_from_the_call_detail_prefills_the_dialer_and_waits_for_call(
@@ -124,17 +130,17 @@ async def test_call_back_from_the_call_detail_prefills_the_dialer_and_waits_for_
         await users_listed(ws)
         window = ws.window
         assert not in_front(window.dialer_dock)  # behind the Call detail tab
-        ws.feed_panel.table.selectRow(0)
-        call = ws.model.row_at(0)
+        ws.feed.panel.table.selectRow(0)
+        call = ws.feed.model.row_at(0)
         assert call is not None
         log = ws.store.get(call.id)
         assert log is not None
         number = callable_number(log)
-        button = ws.detail.findChild(QPushButton, "callDetailCallBack")
+        button = ws.call_detail.panel.findChild(QPushButton, "callDetailCallBack")
         assert button is not None and button.isEnabled()
 
         QTest.mouseClick(button, Qt.MouseButton.LeftButton)
-        panel = ws.dialer_panel
+        panel = ws.dialer.panel
         await wait_until(lambda: in_front(window.dialer_dock))  # raised over the detail
         parsed = panel.parsed_number()
         assert parsed is not None and parsed.e164 == number
@@ -143,7 +149,9 @@ async def test_call_back_from_the_call_detail_prefills_the_dialer_and_waits_for_
         panel.agent_combo.setCurrentIndex(0)
         assert panel.call_button.isEnabled()
         QTest.mouseClick(panel.call_button, Qt.MouseButton.LeftButton)
-        await wait_until(lambda: not ws.dialer.busy and bool(panel.status_label.text()), TIMEOUT)
+        await wait_until(
+            lambda: not ws.dialer.presenter.busy and bool(panel.status_label.text()), TIMEOUT
+        )
         sent = feed_sandbox.state.requests_to(CLICK)
         assert len(sent) == 1
         assert sent[0].params["support_user_id"] == panel.agent_uuid()
@@ -155,9 +163,9 @@ async def test_users_call_button_prefills_the_dialer(
     async with open_workspace(feed_sandbox) as ws:
         await users_listed(ws)
         user = next(u for u in ws.users.service.users() if u.number_e164)
-        ws.users_dock.panel.select_user(user.uuid)
-        QTest.mouseClick(ws.users_dock.panel.button("call"), Qt.MouseButton.LeftButton)
-        parsed = ws.dialer_panel.parsed_number()
+        ws.users.panel.select_user(user.uuid)
+        QTest.mouseClick(ws.users.panel.button("call"), Qt.MouseButton.LeftButton)
+        parsed = ws.dialer.panel.parsed_number()
         assert parsed is not None and parsed.e164 == user.number_e164
         await wait_until(lambda: in_front(ws.window.dialer_dock))
         assert feed_sandbox.state.requests_to(CLICK) == []
@@ -168,7 +176,7 @@ async def test_clipboard_dialling_through_the_window_shortcut(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         window = ws.window
-        action = ws.clipboard.action
+        action = ws.dialer.clipboard.action
         assert action in window.actions() and action in window.call_menu.actions()
         assert action.shortcut().toString() == "Ctrl+Shift+D"
         window.activateWindow()
@@ -176,14 +184,14 @@ async def test_clipboard_dialling_through_the_window_shortcut(
         QGuiApplication.clipboard().setText("Hi, please call Rahul on +91 98123 45678 today.")
         QTest.keyClick(window, Qt.Key.Key_D,
                        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-        parsed = ws.dialer_panel.parsed_number()
+        parsed = ws.dialer.panel.parsed_number()
         assert parsed is not None and parsed.e164 == "+919812345678"
         await wait_until(lambda: in_front(window.dialer_dock))
 
         QGuiApplication.clipboard().setText("no number in here")
         action.trigger()
-        assert ws.dialer_panel.status_label.property("kind") == KIND_ERROR
-        assert ws.dialer_panel.parsed_number() == parsed  # the field was left alone
+        assert ws.dialer.panel.status_label.property("kind") == KIND_ERROR
+        assert ws.dialer.panel.parsed_number() == parsed  # the field was left alone
         assert feed_sandbox.state.requests_to(CLICK) == []
 
 
@@ -195,18 +203,18 @@ async def test_ctrl_f_searches_the_users_list_when_it_has_focus_else_the_feed(
         window.activateWindow()
         await wait_until(window.isActiveWindow)
         window.show_dock(window.users_dock)
-        users = ws.users_dock.panel
+        users = ws.users.panel
         users.table.setFocus()
         await wait_until(lambda: QApplication.focusWidget() is users.table)
         QTest.keyClick(users.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
         assert QApplication.focusWidget() is users.search_box
         window.show_dock(window.detail_dock)
-        button = ws.detail.findChild(QPushButton, "callDetailCallBack")
+        button = ws.call_detail.panel.findChild(QPushButton, "callDetailCallBack")
         assert button is not None
         button.setFocus()
         await wait_until(lambda: QApplication.focusWidget() is button)
         QTest.keyClick(button, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-        assert QApplication.focusWidget() is ws.feed_panel.search
+        assert QApplication.focusWidget() is ws.feed.panel.search
 
 
 async def test_a_logged_dial_is_selected_in_the_feed(
@@ -214,12 +222,12 @@ async def test_a_logged_dial_is_selected_in_the_feed(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
-        target = ws.model.row_at(5)
+        target = ws.feed.model.row_at(5)
         assert target is not None
         shown: list[object] = []
-        ws.feed.callSelected.connect(shown.append)
-        ws.dialer.callLogged.emit(target.id)
-        assert ws.feed_panel.table.currentIndex().row() == 5
+        ws.feed.presenter.callSelected.connect(shown.append)
+        ws.dialer.presenter.callLogged.emit(target.id)
+        assert ws.feed.panel.table.currentIndex().row() == 5
         assert [getattr(c, "id", None) for c in shown] == [target.id]
 
 
@@ -253,7 +261,7 @@ async def test_tel_links_at_startup_and_from_another_launch_prefill_the_dialer(
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
     ws = controller.workspace
     assert ws is not None and ws.sandbox is not None
-    panel = ws.dialer_panel
+    panel = ws.dialer.panel
     parsed = panel.parsed_number()
     assert parsed is not None and parsed.e164 == "+919812345678"
     await wait_until(lambda: in_front(ws.window.dialer_dock))
@@ -283,41 +291,49 @@ async def test_a_missed_call_shows_once_in_the_banner_and_in_the_callback_list(
     open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
-        assert not ws.tray.uses_tray  # offscreen: no tray, the window stands in
-        assert ws.banner.isVisible() and ws.banner.notice_text == TRAY_UNAVAILABLE_TEXT
+        assert not ws.notifications.tray.uses_tray  # offscreen: no tray, the window stands in
+        banner = ws.notifications.banner
+        assert banner.isVisible() and banner.notice_text == TRAY_UNAVAILABLE_TEXT
         await first_sync(ws)
         notes: list[Notification] = []
-        ws.notifications.notified.connect(notes.append)
+        ws.notifications.presenter.notified.connect(notes.append)
 
         missed = feed_sandbox.state.add_call(
             answered=False, incoming=True, caller_number="9812312345"
         )
         await sync_again(ws, feed_sandbox)
-        await wait_until(lambda: ws.worklist_panel.select_number("+919812312345"), TIMEOUT)
+        await wait_until(lambda: ws.callbacks.panel.select_number("+919812312345"), TIMEOUT)
         await sync_again(ws, feed_sandbox)  # the overlap fetches it again: no repeat
 
         mine = [n for n in notes if isinstance(n, MissedCallNotice) and n.call_id == missed.id]
         assert len(mine) == 1
-        cards = [c for c in ws.banner.cards if getattr(c.note, "call_id", None) == missed.id]
+        cards = [
+            c for c in ws.notifications.banner.cards
+            if getattr(c.note, "call_id", None) == missed.id
+        ]
         assert len(cards) == 1 and cards[0].isVisible()
         assert "98123 12345" in cards[0].title_label.text()
-        row = ws.worklist.model.row_at(ws.worklist.model.row_of("+919812312345"))
+        callbacks = ws.callbacks.presenter.model
+        row = callbacks.row_at(callbacks.row_of("+919812312345"))
         assert row is not None and row.last_call_id == missed.id
-        assert ws.tray.unhandled_count == ws.worklist.count > 0
+        assert ws.notifications.tray.unhandled_count == ws.callbacks.presenter.count > 0
 
         # Open: the call in the feed and its detail.
-        ws.show_dialer()
+        ws.actions.show_dialer()
         cards[0].buttons["open"].click()
         await wait_until(lambda: in_front(ws.window.detail_dock))
-        assert ws.feed_panel.table.currentIndex().row() == ws.model.row_of(missed.id)
+        assert ws.feed.panel.table.currentIndex().row() == ws.feed.model.row_of(missed.id)
 
         # Mark handled: gone from the list and the banner; Undo brings the row back.
         cards[0].buttons["markHandled"].click()
-        assert ws.worklist.model.row_of("+919812312345") < 0
-        assert not [c for c in ws.banner.cards if getattr(c.note, "call_id", "") == missed.id]
-        assert ws.worklist_panel.undo_button.isEnabled()
-        QTest.mouseClick(ws.worklist_panel.undo_button, Qt.MouseButton.LeftButton)
-        assert ws.worklist.model.row_of("+919812312345") >= 0
+        assert ws.callbacks.presenter.model.row_of("+919812312345") < 0
+        assert not [
+            c for c in ws.notifications.banner.cards
+            if getattr(c.note, "call_id", "") == missed.id
+        ]
+        assert ws.callbacks.panel.undo_button.isEnabled()
+        QTest.mouseClick(ws.callbacks.panel.undo_button, Qt.MouseButton.LeftButton)
+        assert ws.callbacks.presenter.model.row_of("+919812312345") >= 0
 
 
 async def test_call_back_from_the_callback_list_and_the_banner_prefills_the_dialer(
@@ -329,22 +345,27 @@ async def test_call_back_from_the_callback_list_and_the_banner_prefills_the_dial
             answered=False, incoming=True, caller_number="9812312399"
         )
         await sync_again(ws, feed_sandbox)
-        panel: WorklistPanel = ws.worklist_panel
+        panel: WorklistPanel = ws.callbacks.panel
         await wait_until(lambda: panel.select_number("+919812312399"), TIMEOUT)
 
         QTest.mouseClick(panel.call_back_button, Qt.MouseButton.LeftButton)
-        parsed = ws.dialer_panel.parsed_number()
+        parsed = ws.dialer.panel.parsed_number()
         assert parsed is not None and parsed.e164 == "+919812312399"
         await wait_until(lambda: in_front(ws.window.dialer_dock))
 
-        ws.dialer_panel.number_edit.clear()
+        ws.dialer.panel.number_edit.clear()
         await wait_until(
-            lambda: any(getattr(c.note, "call_id", "") == missed.id for c in ws.banner.cards),
+            lambda: any(
+                getattr(c.note, "call_id", "") == missed.id for c in ws.notifications.banner.cards
+            ),
             TIMEOUT,
         )
-        card = next(c for c in ws.banner.cards if getattr(c.note, "call_id", "") == missed.id)
+        card = next(
+            c for c in ws.notifications.banner.cards
+            if getattr(c.note, "call_id", "") == missed.id
+        )
         card.buttons["callBack"].click()
-        parsed = ws.dialer_panel.parsed_number()
+        parsed = ws.dialer.panel.parsed_number()
         assert parsed is not None and parsed.e164 == "+919812312399"
         assert feed_sandbox.state.requests_to(CLICK) == []
 
@@ -354,15 +375,18 @@ async def test_call_menu_holds_the_dialer_and_tray_actions(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         actions = ws.window.call_menu.actions()
-        for action in (ws.clipboard.action, ws.tray.dnd_action, ws.tray.stop_calls_action,
-                       ws.tray.worklist_action):
+        tray = ws.notifications.tray
+        assert ws.dialer.clipboard is not None
+        for action in (ws.dialer.clipboard.action, tray.dnd_action, tray.stop_calls_action,
+                       tray.worklist_action):
             assert action in actions
         ws.window.worklist_dock.close()
-        ws.tray.worklist_action.trigger()
+        ws.notifications.tray.worklist_action.trigger()
         await wait_until(lambda: in_front(ws.window.worklist_dock))
-        ws.tray.dnd_action.trigger()  # do not disturb: silencing needs no request
-        await wait_until(lambda: ws.notifier.silenced and ws.dnd.state.on, TIMEOUT)
-        assert ws.tray.dnd_action.isChecked()
+        ws.notifications.tray.dnd_action.trigger()  # do not disturb: silencing needs no request
+        notes = ws.notifications
+        await wait_until(lambda: notes.notifier.silenced and notes.dnd.state.on, TIMEOUT)
+        assert ws.notifications.tray.dnd_action.isChecked()
 
 
 # ------------------------------------------------------------------------------ layout
@@ -430,12 +454,13 @@ async def test_closing_without_a_tray_quits_and_everything_stops(desktop_home: A
     assert ws is not None
     await first_sync(ws)
     await users_listed(ws)
-    assert not ws.tray.uses_tray
+    assert not ws.notifications.tray.uses_tray
 
     ws.window.close()  # the title bar's button
     assert await asyncio.wait_for(run, TIMEOUT) == 0
     await wait_until(lambda: not shiboken6.isValid(ws.window))
-    assert ws.users.closed and ws.dialer.closed and ws.notifications.closed
+    assert ws.users.presenter.closed and ws.dialer.presenter.closed
+    assert ws.notifications.presenter.closed
     leftover = [
         t.get_name() for t in asyncio.all_tasks()
         if t.get_name().startswith(("users", "dialer", "dnd", "sync", "feed"))
@@ -464,25 +489,27 @@ async def test_with_a_tray_closing_hides_and_the_trays_quit_quits(
 ) -> None:
     controller = AppController(
         _args("--demo"), desktop_home, environ={}, sandbox_config=_demo_config(),
-        workspace_options={"tray_available": lambda: True, "tray_factory": SpyTray},
+        workspace_options=WorkspaceOptions(
+            tray=TrayProbes(available=lambda: True, factory=SpyTray)
+        ),
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
     ws = controller.workspace
-    assert ws is not None and ws.tray.uses_tray
+    assert ws is not None and ws.notifications.tray.uses_tray
     assert not qapp.quitOnLastWindowClosed()
     await first_sync(ws)
 
     ws.window.close()
     await wait_until(lambda: not ws.window.isVisible())
     assert not run.done()  # still running in the tray
-    tray = ws.tray.tray
+    tray = ws.notifications.tray.tray
     assert isinstance(tray, SpyTray)
     assert "MyOperator Desktop is still running" in [title for title, _ in tray.messages]
 
-    ws.tray.quit_action.trigger()
+    ws.notifications.tray.quit_action.trigger()
     assert await asyncio.wait_for(run, TIMEOUT) == 0
-    assert ws.users.closed and ws.dialer.closed
+    assert ws.users.presenter.closed and ws.dialer.presenter.closed
 
 
 

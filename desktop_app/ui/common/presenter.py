@@ -9,15 +9,12 @@ outlives its widget badly), and failures logged and shown in words rather than l
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
 from desktop_app.services.tasks import FailureHandler, TaskFailure, TaskSupervisor
-
-log = logging.getLogger(__name__)
 
 
 class Presenter(QObject):
@@ -28,6 +25,7 @@ class Presenter(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.tasks = TaskSupervisor(type(self).__name__)
+        self._cleanups: list[Callable[[], object]] = []
 
     @property
     def closed(self) -> bool:
@@ -58,6 +56,11 @@ class Presenter(QObject):
     def _task_failed(self, failure: TaskFailure) -> None:
         """Override to return a control to a usable state with `failure.text`."""
 
+    def on_close(self, cleanup: Callable[[], object]) -> None:
+        """Run `cleanup` (an unsubscribe, say) when the presenter closes, beside whatever
+        set it up, so construction and teardown are read together."""
+        self._cleanups.append(cleanup)
+
     def cancel_tasks(self) -> None:
         self.tasks.cancel_all()
 
@@ -65,4 +68,7 @@ class Presenter(QObject):
         """Stop timers, cancel every task and wait until they have all finished."""
         for timer in self.findChildren(QTimer):
             timer.stop()
+        cleanups, self._cleanups = self._cleanups, []
+        for cleanup in reversed(cleanups):
+            cleanup()
         await self.tasks.aclose()

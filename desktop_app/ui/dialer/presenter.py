@@ -14,10 +14,6 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QWidget,
-)
 
 from desktop_app.api.models import CallLog, User
 from desktop_app.services.clock import Sleep
@@ -30,6 +26,7 @@ from desktop_app.services.dialer import (
     UnknownCheck,
     outcome_text,
 )
+from desktop_app.services.identity import Identity
 from desktop_app.services.tasks import TaskFailure
 from desktop_app.ui.common.presenter import Presenter
 from desktop_app.ui.dialer.model import (
@@ -90,12 +87,16 @@ class DialerPresenter(Presenter):
         *,
         sleep: Sleep = asyncio.sleep,
         check_delays_s: Sequence[float] = CHECK_DELAYS_S,
+        me: Identity | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("dialerPresenter")
         self.guard = guard
         self.settings = settings
+        #: Who "me" is, shared with the rest of the workspace (default: the settings').
+        self.me = me if me is not None else Identity(settings)
+        self.on_close(self.me.subscribe(lambda uuid: self.meChanged.emit(uuid or "")))
         self._sleep = sleep
         self._check_delays = tuple(check_delays_s)
         self._busy = False
@@ -149,8 +150,7 @@ class DialerPresenter(Presenter):
 
     @Slot(str)
     def remember_me(self, uuid: str) -> None:
-        self.settings.set_me_uuid(uuid)
-        self.meChanged.emit(uuid)
+        self.me.set(uuid or None)
 
     @Slot()
     def check_now(self) -> None:
@@ -369,13 +369,5 @@ def bind_dialer(panel: DialerPanel, presenter: DialerPresenter) -> None:
     presenter.meChanged.connect(panel.set_me)
     settings = presenter.settings
     panel.set_country(settings.country_code)
-    panel.set_me(settings.me_uuid or "")
+    panel.set_me(presenter.me.uuid or "")
     panel.set_recent_numbers(list(settings.recent_numbers))
-
-
-def make_dialer_dock(panel: DialerPanel, parent: QWidget | None = None) -> QDockWidget:
-    """The panel in a dock named for `saveState` ("dialerDock")."""
-    dock = QDockWidget("Dialer", parent)
-    dock.setObjectName("dialerDock")
-    dock.setWidget(panel)
-    return dock

@@ -154,6 +154,11 @@ class TrayController(QObject):
         banner.openWorklistRequested.connect(self._worklist)
         banner.retryRequested.connect(self.dndRetryRequested)
 
+    def set_window(self, window: QWidget) -> None:
+        """The window "Show window" brings back (built after the tray's banner)."""
+        self._window = window
+        self.setParent(window)
+
     def _action(self, name: str, text: str, slot: Callable[[], None] | None) -> QAction:
         action = QAction(text, self)
         action.setObjectName(name)

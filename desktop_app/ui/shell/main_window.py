@@ -3,8 +3,9 @@
 Every panel is a QDockWidget (move, float, tab, close; the View menu brings each back), so
 an agent can arrange the feed, the call detail, the users, the dialer and the callback list
 the way their screen allows, and the arrangement comes back next time
-(``saveState``/``saveGeometry`` in the INI settings). The features build their docks and
-hand them in; a window built without them shows placeholders.
+(``saveState``/``saveGeometry`` in the INI settings). The features hand in their panels
+and the window docks each the one way (`make_dock`); a window built without a panel shows
+a placeholder in its dock.
 
 The window holds no business logic: it forwards requests as signals and renders what the
 presenters report. Closing is a request too (`closeRequested`): the workspace shuts the
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.ui.common.docks import DOCK_FEATURES, make_dock
+from desktop_app.ui.common.docks import make_dock
 from desktop_app.ui.common.theme import (
     LIGHT_COLORS,
     ThemeColors,
@@ -84,9 +85,9 @@ class MainWindow(QMainWindow):
         settings: QSettings,
         *,
         demo: bool = False,
-        users_dock: QDockWidget | None = None,
-        dialer_dock: QDockWidget | None = None,
-        worklist_dock: QDockWidget | None = None,
+        users: QWidget | None = None,
+        dialer: QWidget | None = None,
+        worklist: QWidget | None = None,
         notifications: QWidget | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -126,9 +127,9 @@ class MainWindow(QMainWindow):
             )
         self.detail = detail
         self.detail_dock = self._dock("detailDock", "Call detail", detail)
-        self.users_dock = self._adopt(users_dock, "users")
-        self.dialer_dock = self._adopt(dialer_dock, "dialer")
-        self.worklist_dock = self._adopt(worklist_dock, "worklist")
+        self.users_dock = self._panel_dock(users, "users")
+        self.dialer_dock = self._panel_dock(dialer, "dialer")
+        self.worklist_dock = self._panel_dock(worklist, "worklist")
         self.docks = (
             self.feed_dock, self.detail_dock, self.users_dock, self.dialer_dock,
             self.worklist_dock,
@@ -146,18 +147,12 @@ class MainWindow(QMainWindow):
     def _dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         return make_dock(name, title, widget, self)
 
-    def _adopt(self, dock: QDockWidget | None, key: str) -> QDockWidget:
-        """A panel's dock built elsewhere (or a placeholder), made one of this window's."""
+    def _panel_dock(self, panel: QWidget | None, key: str) -> QDockWidget:
+        """A feature's panel in its dock, or a placeholder where the feature is absent."""
         name, title, text = PLACEHOLDERS[key]
-        if dock is None:
-            return self._dock(name, title, _placeholder(f"{key}Placeholder", text))
-        dock.setParent(self)
-        if not dock.objectName():
-            dock.setObjectName(name)  # saveState finds docks by name
-        if not dock.accessibleName():
-            dock.setAccessibleName(dock.windowTitle() or title)
-        dock.setFeatures(DOCK_FEATURES)
-        return dock
+        if panel is None:
+            panel = _placeholder(f"{key}Placeholder", text)
+        return self._dock(name, title, panel)
 
     def _arrange_default(self) -> None:
         for dock in self.docks:

@@ -1,15 +1,14 @@
-"""The Users panel and its dock: the table, search, Add/Edit, Call, Copy number, This is me.
+"""The Users panel: the table, search, Add/Edit, Call, Copy number, This is me.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QCheckBox,
-    QDockWidget,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -260,6 +259,10 @@ class UsersPanel(QWidget):
 
     # -- building ---------------------------------------------------------------------
 
+    def focus_search(self) -> None:
+        self._search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self._search.selectAll()
+
     def _build(self) -> None:
         self._search = QLineEdit(self)
         self._search.setObjectName("usersSearch")
@@ -267,9 +270,11 @@ class UsersPanel(QWidget):
         self._search.setPlaceholderText("Search name, extension, number or email")
         self._search.setClearButtonEnabled(True)
         self._search.textChanged.connect(self._search_changed)
-        focus_search = QShortcut(QKeySequence.StandardKey.Find, self)
-        focus_search.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        focus_search.activated.connect(lambda: self._search.setFocus())
+        #: Ctrl+F when the panel stands alone; a window with one Find for every dock
+        #: switches it off and calls `focus_search` instead.
+        self.find_shortcut = QShortcut(QKeySequence.StandardKey.Find, self)
+        self.find_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.find_shortcut.activated.connect(self.focus_search)
 
         self._buttons: dict[str, QAbstractButton] = {}
         refresh = self._button("refresh", "&Refresh", "usersRefresh", "Refresh users")
@@ -364,24 +369,3 @@ class UsersPanel(QWidget):
         header = self._table.horizontalHeader()
         for column in (Column.NAME, Column.EMAIL):
             header.resizeSection(column, min(header.sectionSize(column), 260))
-
-
-class UsersDock(QDockWidget):
-    """The Users directory as a dock: ``UsersDock(presenter, window)``."""
-
-    def __init__(self, presenter: UsersPresenter, parent: QWidget | None = None) -> None:
-        super().__init__("Users", parent)
-        self.setObjectName("usersDock")
-        self.setAccessibleName("Users")
-        self._panel = UsersPanel(presenter, self)
-        self.setWidget(self._panel)
-        self._toggle = self.toggleViewAction()
-        self._toggle.setObjectName("usersDockToggle")
-
-    @property
-    def panel(self) -> UsersPanel:
-        return self._panel
-
-    @property
-    def toggle_action(self) -> QAction:
-        return self._toggle

@@ -18,6 +18,7 @@ from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.errors import NotFound, PermissionDenied, ServerError, ValidationError
 from desktop_app.api.models import ContactType, NewUser, Role, User, UserPage, UserUpdate
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.services.identity import Identity
 from desktop_app.services.users import (
     FieldErrors,
     SaveOutcomeUnknown,
@@ -366,7 +367,7 @@ async def test_me_can_be_shared_with_another_setting(
 ) -> None:
     kavya = by_name(service, "Kavya Rao")
     shared = SharedMe(kavya.uuid)
-    with_shared = UsersService(client, store, me=shared)
+    with_shared = UsersService(client, store, me=Identity(shared))
     assert with_shared.me() == kavya and not with_shared.permissions().may_add
     heard: list[bool] = []
     with_shared.add_listener(lambda: heard.append(with_shared.permissions().may_add))

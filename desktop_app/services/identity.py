@@ -1,0 +1,80 @@
+"""Who "me" is: the one answer the whole workspace shares.
+
+The API never says whose token it is, so the agent says it once ("This is me" in the
+users list, "Remember as me" in the dialer). The users directory (who may add users), the
+dialer (the phone that rings first), the notifier and the callback list (calls that rang
+*me*) and do not disturb (*my* routing) all depend on it: each subscribes here instead of
+being told by whoever changed it. Qt-free.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from desktop_app.api.validation import validate_uuid
+
+log = logging.getLogger(__name__)
+
+MeListener = Callable[[str | None], None]
+
+
+class MeSetting(Protocol):
+    """Where the answer is remembered (the dialer's settings file fits)."""
+
+    @property
+    def me_uuid(self) -> str | None: ...
+
+    def set_me_uuid(self, uuid: str | None) -> None: ...
+
+
+class _InMemory:
+    def __init__(self, uuid: str | None) -> None:
+        self.me_uuid = uuid
+
+    def set_me_uuid(self, uuid: str | None) -> None:
+        self.me_uuid = uuid
+
+
+class Identity:
+    """The agent's own user: read, changed, and listened to in one place.
+
+    Listeners hear every change once, in the order they subscribed; one that raises is
+    logged and does not stop the others (a broken panel must not keep "me" from the
+    notifier).
+    """
+
+    def __init__(self, setting: MeSetting | None = None) -> None:
+        self._setting: MeSetting = setting if setting is not None else _InMemory(None)
+        self._listeners: list[MeListener] = []
+
+    @property
+    def uuid(self) -> str | None:
+        return self._setting.me_uuid
+
+    def set(self, uuid: str | None) -> None:
+        """Remember `uuid` as me (blank or None forgets); listeners hear of a change.
+
+        Raises ValidationError for something that is not a user id, before anything
+        is remembered.
+        """
+        checked = validate_uuid(uuid, field="support_user_id") if uuid else None
+        if checked == self._setting.me_uuid:
+            return
+        self._setting.set_me_uuid(checked)
+        for listener in list(self._listeners):
+            try:
+                listener(checked)
+            except Exception:
+                log.exception("a listener of 'me' failed")
+
+    def subscribe(self, listener: MeListener) -> Callable[[], None]:
+        """Call `listener` with the new uuid on every change; returns the unsubscribe."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe

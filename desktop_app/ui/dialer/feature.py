@@ -1,0 +1,76 @@
+"""The dialer as a feature: one click-to-call through the dial guard, and the clipboard."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from desktop_app.api.models import User
+from desktop_app.services.dialer import CallLogFinder, DialerSettings, DialGuard
+from desktop_app.services.tasks import TaskSupervisor
+from desktop_app.store.dials import DialRecords
+from desktop_app.ui.common.feature import Feature, Shared
+from desktop_app.ui.common.theme import ThemeColors
+from desktop_app.ui.dialer.clipboard import ClipboardDialer
+from desktop_app.ui.dialer.panel import DialerPanel
+from desktop_app.ui.dialer.presenter import DialerPresenter, agents_from_users, bind_dialer
+from desktop_app.ui.shell.main_window import MainWindow
+from desktop_app.ui.users.feature import UsersFeature
+
+
+class DialerFeature(Feature):
+    def __init__(
+        self, presenter: DialerPresenter, panel: DialerPanel, settings: DialerSettings
+    ) -> None:
+        super().__init__(presenter)
+        self.presenter = presenter
+        self.panel = panel
+        self.settings = settings
+        #: Made in `install`: its shortcut is the window's.
+        self.clipboard: ClipboardDialer | None = None
+
+    def follow_users(self, users: UsersFeature) -> None:
+        """Offer the users as the agent whose phone rings first."""
+        self._show_agents(users.service.users())
+        users.presenter.usersChanged.connect(self._show_agents)
+
+    def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
+        super().install(window, tasks)
+        self.clipboard = ClipboardDialer(self.panel, window)
+        window.addAction(self.clipboard.action)
+        window.call_menu.addAction(self.clipboard.action)
+
+    def apply_theme(self, colors: ThemeColors) -> None:
+        self.panel.apply_theme(colors)
+
+    def start(self) -> None:
+        """Unclear dials an earlier run left: look for them in the call log."""
+        self.presenter.start()
+
+    def prefill(self, text: str) -> bool:
+        """Put a number (or a ``tel:`` link) in the dialer; never dials."""
+        return self.panel.prefill(text)
+
+    @property
+    def refusal(self) -> str:
+        """Why the last prefill was refused, in the panel's words."""
+        return self.panel.status_label.text()
+
+    def _show_agents(self, users: Sequence[User]) -> None:
+        self.panel.set_agents(agents_from_users(users))
+        self.panel.set_me(self.presenter.me.uuid or "")
+
+
+def build(shared: Shared, users: UsersFeature, *, settings: DialerSettings) -> DialerFeature:
+    guard = DialGuard(
+        shared.client,
+        CallLogFinder(shared.client, shared.store, engine=shared.engine),
+        records=DialRecords.sharing(shared.store),  # what it knows outlives a restart
+    )
+    presenter = DialerPresenter(guard, settings, me=shared.me)
+    panel = DialerPanel()
+    bind_dialer(panel, presenter)
+    feature = DialerFeature(presenter, panel, settings)
+    feature.follow_users(users)
+    return feature
+
+

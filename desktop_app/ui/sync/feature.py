@@ -1,0 +1,39 @@
+"""The background sync as a feature: the loop, and its state in the status bar."""
+
+from __future__ import annotations
+
+from desktop_app.services.sync import SyncStatus
+from desktop_app.services.tasks import TaskSupervisor
+from desktop_app.ui.common.feature import Feature, Shared, connect_all
+from desktop_app.ui.shell.main_window import MainWindow
+from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S, SyncPresenter
+
+
+class SyncFeature(Feature):
+    def __init__(self, presenter: SyncPresenter) -> None:
+        super().__init__(presenter)
+        self.presenter = presenter
+        self._window: MainWindow | None = None
+
+    def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
+        super().install(window, tasks)
+        self._window = window
+        sync = self.presenter
+        connect_all([
+            (sync.connectionTextChanged, window.set_connection_text),
+            (sync.statusChanged, self._show_state),
+            (sync.lastSyncTextChanged, window.set_last_sync_text),
+            (sync.budgetTextChanged, window.set_budget_text),
+            (window.refreshRequested, sync.refresh_now),
+        ])
+
+    def start(self) -> None:
+        self.presenter.start()
+
+    def _show_state(self, status: SyncStatus) -> None:
+        if self._window is not None:
+            self._window.set_connection_state(status.state)
+
+
+def build(shared: Shared, *, interval_s: float = LIVE_SYNC_INTERVAL_S) -> SyncFeature:
+    return SyncFeature(SyncPresenter(shared.engine, shared.client.budget, interval_s=interval_s))

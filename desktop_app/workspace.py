@@ -1,0 +1,244 @@
+"""One open account (or the demo): its features, built in order and closed in reverse.
+
+Everything that talks to the network or the disk is shared (`Shared`): one
+`MyOperatorClient` (one request budget), one cache database, one sync engine, one answer
+to "who is me", one supervisor for every background task. Each feature package under
+``desktop_app/ui`` builds its own models, panel and presenters from those and from the
+features it depends on; this module only lists them, hands their panels to the window,
+and puts in one place what one feature asks of another (`WorkspaceActions`: call back,
+open a call, show the dialer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings
+
+from desktop_app.api.client import MyOperatorClient
+from desktop_app.services.dialer import DialerSettings
+from desktop_app.services.identity import Identity
+from desktop_app.services.sync import SyncEngine
+from desktop_app.services.tasks import TaskFailure, TaskSupervisor
+from desktop_app.store import CallStore
+from desktop_app.ui.call_detail import feature as call_detail
+from desktop_app.ui.callbacks import feature as callbacks
+from desktop_app.ui.common.feature import Feature, Shared, connect_all
+from desktop_app.ui.common.theme import ThemeManager
+from desktop_app.ui.dialer import feature as dialer
+from desktop_app.ui.feed import feature as feed
+from desktop_app.ui.notifications import feature as notifications
+from desktop_app.ui.shell.main_window import MainWindow
+from desktop_app.ui.sync import feature as sync
+from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S, SYNC_LOOP
+from desktop_app.ui.users import feature as users
+
+if TYPE_CHECKING:  # the emulated service is imported only when the demo is opened
+    from desktop_app.sandbox import SandboxServer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkspaceOptions:
+    """How a workspace behaves, where the defaults do not fit (the demo, tests)."""
+
+    demo: bool = False
+    sync_interval_s: float = LIVE_SYNC_INTERVAL_S
+    #: The pause after typing before the server is searched too.
+    remote_delay_ms: int = 600
+    restore_layout: bool = True
+    tray: notifications.TrayProbes = field(default_factory=notifications.TrayProbes)
+
+
+class Workspace:
+    """The features of one account and the window that shows them."""
+
+    def __init__(
+        self,
+        shared: Shared,
+        *,
+        recordings_dir: Path,
+        dialer_settings: DialerSettings,
+        options: WorkspaceOptions | None = None,
+        theme: ThemeManager | None = None,
+        sandbox: SandboxServer | None = None,
+    ) -> None:
+        options = options if options is not None else WorkspaceOptions()
+        self.shared = shared
+        self.sandbox = sandbox
+        self._theme = theme
+        self._closed = False
+
+        self.sync = sync.build(shared, interval_s=options.sync_interval_s)
+        self.feed = feed.build(shared, self.sync, remote_delay_ms=options.remote_delay_ms)
+        self.call_detail = call_detail.build(shared, self.feed, recordings_dir=recordings_dir)
+        self.users = users.build(shared)
+        self.dialer = dialer.build(shared, self.users, settings=dialer_settings)
+        self.callbacks = callbacks.build(shared, self.sync)
+        self.notifications = notifications.build(shared, self.callbacks, probes=options.tray)
+        self.features: tuple[Feature, ...] = (
+            self.sync, self.feed, self.call_detail, self.users, self.dialer, self.callbacks,
+            self.notifications,
+        )
+
+        self.window = MainWindow(
+            self.feed.panel, self.call_detail.panel, shared.settings, demo=options.demo,
+            users=self.users.panel, dialer=self.dialer.panel, worklist=self.callbacks.panel,
+            notifications=self.notifications.banner,
+        )
+        for each in self.features:
+            each.install(self.window, shared.tasks)
+        self.actions = WorkspaceActions(self)
+        shared.tasks.add_failure_listener(self._show_failure)
+        shared.tasks.add_recovery_listener(self.window.clear_problem)
+        if theme is not None:
+            theme.themeChanged.connect(self._apply_theme)
+            self._apply_theme()
+        if options.restore_layout:
+            self.window.restore_layout()
+
+    @classmethod
+    def open(
+        cls,
+        client: MyOperatorClient,
+        store: CallStore,
+        settings: QSettings,
+        *,
+        recordings_dir: Path,
+        dialer_settings: DialerSettings | None = None,
+        engine: SyncEngine | None = None,
+        tasks: TaskSupervisor | None = None,
+        options: WorkspaceOptions | None = None,
+        theme: ThemeManager | None = None,
+        sandbox: SandboxServer | None = None,
+    ) -> Workspace:
+        """A workspace over an open client and cache. `dialer_settings` remember "me",
+        the country and recent numbers (in memory only when not given); `tasks` is the
+        supervisor of every background task (tests: a short restart backoff)."""
+        dialer_settings = dialer_settings if dialer_settings is not None else DialerSettings(None)
+        shared = Shared(
+            client=client,
+            store=store,
+            engine=engine if engine is not None else SyncEngine(client, store),
+            settings=settings,
+            me=Identity(dialer_settings),
+            tasks=tasks if tasks is not None else TaskSupervisor("workspace"),
+        )
+        return cls(
+            shared, recordings_dir=recordings_dir, dialer_settings=dialer_settings,
+            options=options, theme=theme, sandbox=sandbox,
+        )
+
+    @property
+    def client(self) -> MyOperatorClient:
+        return self.shared.client
+
+    @property
+    def store(self) -> CallStore:
+        return self.shared.store
+
+    @property
+    def tasks(self) -> TaskSupervisor:
+        return self.shared.tasks
+
+    def start(self, *, show: bool = True) -> None:
+        """Show the cache at once, then fetch filters and users and start syncing."""
+        for each in self.features:
+            each.start()
+        if show:
+            self.window.show()
+
+    async def aclose(self) -> None:
+        """Close the features in reverse, then the shared parts. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for each in reversed(self.features):
+            await each.aclose()
+        await self.shared.tasks.aclose()  # whatever is left: nothing outlives the window
+        try:
+            await self.shared.client.aclose()
+        except Exception:  # closing must go on whatever the transport says
+            log.exception("closing the HTTP client failed")
+        self.shared.store.close()
+        if self.sandbox is not None:
+            await asyncio.to_thread(self.sandbox.stop)
+
+    def _show_failure(self, failure: TaskFailure) -> None:
+        """Every background failure in words; the sync loop's is the connection's text."""
+        if failure.name != SYNC_LOOP:
+            self.window.show_problem(failure.name, failure.text)
+
+    def _apply_theme(self, _dark: bool = False) -> None:
+        if self._theme is None:
+            return
+        colors = self._theme.colors
+        self.window.apply_theme(colors)
+        for each in self.features:
+            each.apply_theme(colors)
+
+
+class WorkspaceActions:
+    """What one feature asks of another, in one place.
+
+    Every "call back" (the call detail, the callback list, a notification, the users
+    list) and every link only fills in the dialer and brings it to the front: nothing is
+    dialled until the agent presses Call.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._window = workspace.window
+        self._feed = workspace.feed
+        self._dialer = workspace.dialer
+        tray = workspace.notifications.tray
+        clipboard = workspace.dialer.clipboard
+        assert clipboard is not None  # made when the dialer was installed
+        connect_all([
+            (workspace.users.presenter.callRequested, self.call_back),
+            (workspace.call_detail.panel.callBackRequested, self.call_back),
+            (workspace.callbacks.panel.callBackRequested, self.call_back),
+            (tray.callBackRequested, self.call_back),
+            (clipboard.prefilled, self._dialer_filled),
+            (clipboard.rejected, self._dialer_filled),
+            (workspace.dialer.presenter.callLogged, self._feed.select_call),
+            (workspace.callbacks.panel.openCallRequested, self.open_call),
+            (tray.openCallRequested, self.open_call),
+            (tray.worklistRequested, self.show_worklist),
+        ])
+
+    def show_dialer(self) -> None:
+        self._window.show_dock(self._window.dialer_dock)
+
+    def call_back(self, number: str) -> bool:
+        """Put `number` in the dialer, ready for one click on Call (never dials)."""
+        self.show_dialer()
+        return self._dialer.prefill(number)
+
+    def open_links(self, links: Sequence[str]) -> None:
+        """``tel:``/``callto:`` links (or numbers) from the command line or another launch:
+        into the dialer, never dialled. A malformed one is refused with a sentence."""
+        if not links:
+            return
+        self.show_dialer()
+        for link in links:
+            if not self._dialer.prefill(link):
+                self._window.show_message(f"Not a number to call: {self._dialer.refusal}")
+
+    def open_call(self, call_id: str) -> None:
+        """Show a call the agent asked for (a notification, the callback list)."""
+        self._feed.select_call(call_id)
+        self._window.show_dock(self._window.feed_dock)
+        self._window.show_dock(self._window.detail_dock)
+
+    def show_worklist(self) -> None:
+        self._window.show_dock(self._window.worklist_dock)
+
+    def _dialer_filled(self, _text: str) -> None:
+        """The clipboard's number went in (or was refused, saying why): show the dialer."""
+        self.show_dialer()
