@@ -46,6 +46,7 @@ GHOST = User(uuid="gone-0000", name="Gone Away", country_code="91",
 READONLY = "the call cache could not be used: attempt to write a readonly database"
 
 S = TypeVar("S")
+S_co = TypeVar("S_co", covariant=True)
 
 
 async def _no_wait(_seconds: float) -> None:
@@ -147,11 +148,13 @@ async def rig(app: SandboxApp, cache: CallStore) -> AsyncIterator[Rig]:
         yield made
 
 
-class Machine(Protocol[S]):
-    @property
-    def state(self) -> S: ...
+class Machine(Protocol[S_co]):
+    """An `EditSession` or a `UsersActivity`."""
 
-    def add_listener(self, listener: Callable[[S, S], None]) -> Callable[[], None]: ...
+    @property
+    def state(self) -> S_co: ...
+
+    def add_listener(self, listener: Callable[[S_co, S_co], None]) -> Callable[[], None]: ...
 
 
 def steps(machine: Machine[S]) -> list[S]:
