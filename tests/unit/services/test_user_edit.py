@@ -3,7 +3,7 @@
 
 Every step is recorded as the listeners hear it, so the order of answers is asserted, not
 only the end; requests are counted at the server ("never resent"); a request is held on
-its way by a gate in the transport, never by timing.
+its way by a gate in the client, never by timing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
-from desktop_app.api.models import User
+from desktop_app.api.models import User, UserUpdate
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.services.user_edit import (
@@ -53,31 +53,28 @@ async def _no_wait(_seconds: float) -> None:
     return None
 
 
-class HeldPuts(httpx.AsyncBaseTransport):
-    """The in-process service with every PUT held until `release`."""
+class HeldClient(MyOperatorClient):
+    """The client with every user update held before it is sent, until `release`."""
 
-    def __init__(self, app: SandboxApp) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._gate = asyncio.Event()
-        #: One item per PUT that reached the transport (and is held there).
-        self.arrived: asyncio.Queue[None] = asyncio.Queue()
+        #: One uuid per update that is held.
+        self.arrived: asyncio.Queue[str] = asyncio.Queue()
 
     def release(self) -> None:
         self._gate.set()
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "PUT":
-            self.arrived.put_nowait(None)
-            await self._gate.wait()
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+    async def update_user(self, update: UserUpdate) -> str | None:
+        self.arrived.put_nowait(update.uuid)
+        await self._gate.wait()
+        return await super().update_user(update)
 
 
 @dataclass
 class Rig:
     state: SandboxState
+    client: MyOperatorClient
     service: UsersService
     tasks: TaskSupervisor
     activity: UsersActivity
@@ -85,6 +82,11 @@ class Rig:
     #: Failures the supervisor took for bugs (none expected: every failure here is the
     #: world's, a cache that refuses writes).
     bugs: list[BaseException]
+
+    @property
+    def held(self) -> HeldClient:
+        assert isinstance(self.client, HeldClient)
+        return self.client
 
     def user(self, name: str) -> User:
         return next(u for u in self.service.users() if u.name == name)
@@ -115,13 +117,14 @@ async def make_rig(
     cache: CallStore,
     *,
     token: str = FAKE_TOKEN,
-    transport: httpx.AsyncBaseTransport | None = None,
+    held: bool = False,
     extra_cached: tuple[User, ...] = (),
 ) -> AsyncIterator[Rig]:
-    client = MyOperatorClient(
+    """`held`: the client is a `HeldClient`."""
+    client = (HeldClient if held else MyOperatorClient)(
         token,
         base_url="http://sandbox",
-        transport=transport if transport is not None else httpx.ASGITransport(app=app),
+        transport=httpx.ASGITransport(app=app),
         budget=RequestBudget.unlimited(sleep=_no_wait),
         retry=RetryPolicy(attempts=2),
         sleep=_no_wait,
@@ -135,7 +138,7 @@ async def make_rig(
     bugs: list[BaseException] = []
     tasks = TaskSupervisor("users", bug_hook=bugs.append)
     try:
-        yield Rig(app.sandbox, service, tasks, UsersActivity(service, tasks), cache, bugs)
+        yield Rig(app.sandbox, client, service, tasks, UsersActivity(service, tasks), cache, bugs)
     finally:
         await tasks.aclose()
         await client.aclose()
@@ -377,18 +380,17 @@ async def test_an_unexpected_failure_of_a_check_offers_check_again_not_save(rig:
 async def test_two_sessions_saves_never_cancel_each_other(
     app: SandboxApp, cache: CallStore
 ) -> None:
-    transport = HeldPuts(app)
-    async with make_rig(app, cache, transport=transport) as rig:
+    async with make_rig(app, cache, held=True) as rig:
         first, second = rig.edit("Rohan Verma"), rig.edit("Deepa Patel")
         assert first.number != second.number
         first.submit(replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
-        await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
+        await asyncio.wait_for(rig.held.arrived.get(), TIMEOUT)
         second.submit(replace(UserForm.from_user(rig.user("Deepa Patel")), name="Deepa Two"))
-        await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
+        await asyncio.wait_for(rig.held.arrived.get(), TIMEOUT)
         assert {f"{SAVE_TASK}{first.number}", f"{SAVE_TASK}{second.number}"} <= set(
             rig.tasks.names
         )
-        transport.release()
+        rig.held.release()
         assert (await until(first, settled)).phase is EditPhase.SAVED
         assert (await until(second, settled)).phase is EditPhase.SAVED
         assert [r.params["name"] for r in rig.state.requests_to("/user", "PUT")] == [
@@ -399,12 +401,11 @@ async def test_two_sessions_saves_never_cancel_each_other(
 async def test_closing_the_owner_cancels_a_save_and_refuses_new_ones(
     app: SandboxApp, cache: CallStore
 ) -> None:
-    transport = HeldPuts(app)
-    async with make_rig(app, cache, transport=transport) as rig:
+    async with make_rig(app, cache, held=True) as rig:
         session = rig.edit("Rohan Verma")
         seen = steps(session)
         session.submit(replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
-        await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
+        await asyncio.wait_for(rig.held.arrived.get(), TIMEOUT)
         await rig.tasks.aclose()
         assert phases(seen) == [EditPhase.SAVING]  # cancelled: no answer was given
         assert not rig.activity.start_add().submit(new_form())
@@ -470,8 +471,7 @@ async def test_an_unexpected_failure_of_a_refresh_frees_it_and_says_so(rig: Rig)
 async def test_the_switch_runs_per_user_and_says_what_it_did(
     app: SandboxApp, cache: CallStore
 ) -> None:
-    transport = HeldPuts(app)
-    async with make_rig(app, cache, transport=transport) as rig:
+    async with make_rig(app, cache, held=True) as rig:
         deepa, rohan = rig.user("Deepa Patel").uuid, rig.user("Rohan Verma").uuid
         seen = steps(rig.activity)
         assert rig.activity.set_receives_calls(deepa, True)
@@ -479,11 +479,11 @@ async def test_the_switch_runs_per_user_and_says_what_it_did(
         assert not rig.activity.set_receives_calls(deepa, False)  # one change at a time
         assert rig.activity.set_receives_calls(rohan, False)  # another user's may run
         for _ in range(2):
-            await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
+            await asyncio.wait_for(rig.held.arrived.get(), TIMEOUT)
         assert {f"{RECEIVES_CALLS_TASK}{deepa}", f"{RECEIVES_CALLS_TASK}{rohan}"} <= set(
             rig.tasks.names
         )
-        transport.release()
+        rig.held.release()
         await until(rig.activity, lambda s: not s.switching)
         said = [s.status for s in seen if s.status]
         assert said[:2] == ["Turning calls on for Deepa Patel…",
