@@ -16,7 +16,9 @@ Plain asyncio, no Qt. What it decides, and why:
 - **A save with an unknown outcome** (the request may have reached the server, the answer
   was lost) is never resent. `SaveOutcomeUnknown` carries what was sent; and
   `verify_after_unknown` re-fetches the list and says whether the change is visible
-  (`APPLIED`), absent (`NOT_APPLIED`: safe to retry) or neither (`UNCLEAR`).
+  (`APPLIED`), absent (`NOT_APPLIED`: safe to retry) or neither (`UNCLEAR`). The life
+  of a dialog's save and of the receives-calls switch around these calls (answers,
+  checks, task names) is `desktop_app.services.user_edit`'s.
 - **Who may add users.** The API does not say whose token this is, so the service cannot
   know the token's role. It uses two facts: the user the person said is them ("my user",
   chosen once, in the panel or the dialer: the workspace's `Identity`, else one over the

@@ -1,64 +1,36 @@
-"""The users directory's presenter and the edit session behind the user dialog.
+"""The users directory's presenter, and the Qt face of a dialog's edit session.
 
-The panel opens `UserDialog` with ``open()`` and connects it to a `UserEditSession`, which
-runs the save, re-checks an unknown outcome and answers the dialog: field errors beside
-fields, other failures as a sentence, success closes it. Each session's save runs under
-its own task name (a second dialog's save must not cancel a PUT still on its way), and a
-save, refresh or switch that ends in anything unexpected gives its control back with a
-sentence saying what is not known.
+`UsersPresenter` owns the table's models and the search, and turns the Qt-free
+`UsersActivity` (desktop_app.services.user_edit: the refresh, the receives-calls switch
+and the dialogs' `EditSession`s, all run as this presenter's tasks) into signals and the
+status line. The panel opens `UserDialog` with ``open()`` and connects it to a
+`UserEditSession`, which forwards Save and "Check again" to its `EditSession` and answers
+the dialog from each step: field errors beside fields, other failures as a sentence,
+success closes it.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Coroutine
-from typing import Any
-
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 
-from desktop_app.api.errors import (
-    MyOperatorError,
-    NotFound,
-    PermissionDenied,
-    ValidationError,
-)
 from desktop_app.api.models import User
 from desktop_app.services.formatting import DEFAULT_HOME_REGION
-from desktop_app.services.tasks import FailureHandler, TaskFailure
-from desktop_app.services.users import (
-    FORM_FIELDS,
-    FieldErrors,
-    PendingChange,
-    Permissions,
-    SaveOutcomeUnknown,
-    SaveResult,
-    UserForm,
-    UsersService,
-    Verdict,
+from desktop_app.services.user_edit import (
+    ActivityState,
+    EditPhase,
+    EditSession,
+    EditState,
+    UsersActivity,
 )
+from desktop_app.services.users import Permissions, UserForm, UsersService
 from desktop_app.ui.common.presenter import Presenter
 from desktop_app.ui.users.model import Column, UsersModel, UsersProxyModel
 
-_CHECKING = "MyOperator gave no clear answer: checking whether it was saved…"
-_REFRESH_TASK = "users-refresh"
-_RECEIVES_CALLS_TASK = "users-receives-calls-"
-
-
-def _reason(failure: TaskFailure) -> str:
-    """The failure's sentence as a clause inside another sentence."""
-    text = failure.sentence.rstrip(".")
-    return text[:1].lower() + text[1:]
-
-
-def _saved_text(result: SaveResult) -> str:
-    if result.refresh_error is None:
-        return result.message
-    return f"{result.message} The list could not be refreshed: {result.refresh_error.message}"
-
 
 class UsersPresenter(Presenter):
-    """Owns the users model, the search, and every users request (as named tasks)."""
+    """Owns the users model and the search; shows the `UsersActivity` that runs every
+    users request (as this presenter's named tasks)."""
 
     statusTextChanged = Signal(str)
     """The last thing that happened, as a sentence ("Saved Asha Rao.", an error)."""
@@ -92,10 +64,8 @@ class UsersPresenter(Presenter):
         self._proxy.sort(Column.NAME, Qt.SortOrder.AscendingOrder)
         self._search = ""
         self._status = ""
-        self._refreshing = False
-        self._pending: set[str] = set()
-        #: Numbers the edit sessions, so each one's save runs under its own task name.
-        self._session_numbers = itertools.count(1)
+        self._activity = UsersActivity(service, self.tasks)
+        self._activity.add_listener(self._on_activity)
         self._permissions = service.permissions()
         self._unsubscribe = service.add_listener(self._on_service_changed)
         self._model.set_users(service.users())
@@ -105,6 +75,11 @@ class UsersPresenter(Presenter):
     @property
     def service(self) -> UsersService:
         return self._service
+
+    @property
+    def activity(self) -> UsersActivity:
+        """The refresh, the receives-calls switch and the edit sessions, Qt-free."""
+        return self._activity
 
     @property
     def model(self) -> UsersModel:
@@ -139,11 +114,11 @@ class UsersPresenter(Presenter):
 
     @property
     def refreshing(self) -> bool:
-        return self._refreshing
+        return self._activity.state.refreshing
 
     def is_pending(self, uuid: str) -> bool:
         """Whether a receives-calls change of this user is on its way."""
-        return uuid in self._pending
+        return self._activity.is_switching(uuid)
 
     def user(self, uuid: str) -> User | None:
         return self._service.get(uuid)
@@ -157,10 +132,7 @@ class UsersPresenter(Presenter):
     @Slot()
     def refresh(self) -> None:
         """Re-read the users from MyOperator (one request); ignored while one runs."""
-        if self._refreshing or self.closed:
-            return
-        self._set_refreshing(True)
-        self._spawn(self._refresh(), _REFRESH_TASK)
+        self._activity.refresh()
 
     @Slot(str)
     def set_search_text(self, text: str) -> None:
@@ -190,12 +162,9 @@ class UsersPresenter(Presenter):
 
     @Slot(str, bool)
     def set_receives_calls(self, uuid: str, on: bool) -> None:
-        """Switch IVR calls on or off for a user (one PUT; re-checked if unanswered)."""
-        if uuid in self._pending or self.closed:
-            return
-        self._pending.add(uuid)
-        self.pendingChanged.emit()
-        self._spawn(self._toggle(uuid, on), f"{_RECEIVES_CALLS_TASK}{uuid}")
+        """Switch IVR calls on or off for a user (one PUT; re-checked if unanswered);
+        ignored while that user's last switch is on its way."""
+        self._activity.set_receives_calls(uuid, on)
 
     @Slot(str)
     def set_my_uuid(self, uuid: str) -> None:
@@ -203,58 +172,36 @@ class UsersPresenter(Presenter):
         self._service.set_my_uuid(uuid or None)
 
     def start_add(self) -> UserEditSession:
-        return UserEditSession(self, None, number=next(self._session_numbers))
+        """The session behind a new Add user dialog."""
+        return self._session(self._activity.start_add())
 
     def start_edit(self, uuid: str) -> UserEditSession | None:
-        user = self._service.get(uuid)
-        if user is None:
-            return None
-        return UserEditSession(self, user, number=next(self._session_numbers))
+        """The session behind a new Edit dialog of `uuid` (None: not in the list)."""
+        edit = self._activity.start_edit(uuid)
+        return None if edit is None else self._session(edit)
 
     async def aclose(self) -> None:
         self._unsubscribe()
         await super().aclose()
 
-    # -- tasks ------------------------------------------------------------------------
+    # -- internals --------------------------------------------------------------------
 
-    async def _refresh(self) -> None:
-        self._set_status("Refreshing the users…")
-        try:
-            users = await self._service.refresh()
-        except MyOperatorError as exc:
-            self._set_status(f"Could not refresh the users: {exc.message}")
-        else:
-            self._set_status(f"Users refreshed: {len(users)}.")
-        finally:
-            self._set_refreshing(False)
+    def _session(self, edit: EditSession) -> UserEditSession:
+        # First the status line hears of each step, then the dialog (which may close).
+        edit.add_listener(self._on_edit_step)
+        return UserEditSession(edit, self)
 
-    async def _toggle(self, uuid: str, on: bool) -> None:
-        user = self._service.get(uuid)
-        name = user.name if user is not None else "The user"
-        done = f"{name} now receives calls." if on else f"{name} no longer receives calls."
-        try:
-            self._set_status(f"Turning calls {'on' if on else 'off'} for {name}…")
-            result = await self._service.set_receives_calls(uuid, on)
-        except SaveOutcomeUnknown as exc:
-            self._set_status(_CHECKING)
-            check = await self._service.verify_after_unknown(exc.change)
-            if check.verdict is Verdict.APPLIED:
-                self._set_status(done)
-            elif check.verdict is Verdict.NOT_APPLIED:
-                self._set_status(f"The change did not reach MyOperator: {check.message}")
-            else:
-                self._set_status(check.message)
-        except MyOperatorError as exc:
-            self._set_status(f"Could not change {name}: {exc.message}")
-        else:
-            self._set_status(done if result.refresh_error is None else (
-                f"{done} The list could not be refreshed: {result.refresh_error.message}"
-            ))
-        finally:
-            self._pending.discard(uuid)
+    def _on_activity(self, before: ActivityState, after: ActivityState) -> None:
+        if after.status:
+            self._set_status(after.status)
+        if after.refreshing != before.refreshing:
+            self.refreshingChanged.emit(after.refreshing)
+        if after.switching != before.switching:
             self.pendingChanged.emit()
 
-    # -- internals --------------------------------------------------------------------
+    def _on_edit_step(self, _before: EditState, after: EditState) -> None:
+        if after.status:
+            self._set_status(after.status)
 
     def _on_service_changed(self) -> None:
         self._model.set_users(self._service.users())
@@ -278,35 +225,12 @@ class UsersPresenter(Presenter):
         self._status = text
         self.statusTextChanged.emit(text)
 
-    def _set_refreshing(self, on: bool) -> None:
-        self._refreshing = on
-        self.refreshingChanged.emit(on)
-
-    def _task_failed(self, failure: TaskFailure) -> None:
-        """A refresh or a switch that ended in something unexpected (a cache that cannot
-        be written, a bug): the status line says so instead of "Refreshing…" forever."""
-        if failure.name == _REFRESH_TASK:
-            self._set_status(f"Could not refresh the users: {failure.sentence}")
-        elif failure.name.startswith(_RECEIVES_CALLS_TASK):
-            self._set_status(
-                "Check the list before switching again: the change may or may not have "
-                f"been saved ({_reason(failure)})."
-            )
-
-    def _run(
-        self, coro: Coroutine[Any, Any, Any], name: str, on_failure: FailureHandler
-    ) -> None:
-        """For the edit sessions: their saves are this presenter's tasks too."""
-        self._spawn(coro, name, on_failure=on_failure)
-
 
 class UserEditSession(QObject):
-    """One Add or Edit dialog's saves: `submit` a form, then answer through signals.
-
-    A save that got no clear answer is checked against a fresh list before anything else
-    may be sent: `APPLIED` closes the dialog, `NOT_APPLIED` lets Save retry, `UNCLEAR`
-    offers "Check again" and keeps Save off.
-    """
+    """One Add or Edit dialog's `EditSession` as slots and signals: `submit` and
+    `recheck` forward, and each step answers through the signals below (a save with no
+    clear answer is checked before anything else may be sent: found closes the dialog,
+    absent lets Save retry, unclear offers "Check again" and keeps Save off)."""
 
     fieldErrors = Signal(object)
     """dict API field → sentence, to show beside the fields."""
@@ -316,144 +240,60 @@ class UserEditSession(QObject):
     recheckAvailable = Signal(bool)
     succeeded = Signal(str)
 
-    def __init__(
-        self, presenter: UsersPresenter, original: User | None, *, number: int = 0
-    ) -> None:
-        super().__init__(presenter)
+    def __init__(self, edit: EditSession, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.setObjectName("userEditSession")
-        #: In the task names: a save of another dialog must not replace this one's (newest
-        #: wins would cancel a PUT whose outcome nobody then checks).
-        self.number = number
-        self._presenter = presenter
-        self._service = presenter.service
-        self._original = original
-        self._busy = False
-        self._pending: PendingChange | None = None
+        self._edit = edit
         self._released = False
+        self._unsubscribe = edit.add_listener(self._on_step)
+
+    @property
+    def edit(self) -> EditSession:
+        return self._edit
+
+    @property
+    def number(self) -> int:
+        """The session's number in its task names (``users-save-<n>``)."""
+        return self._edit.number
 
     @property
     def original(self) -> User | None:
-        return self._original
+        return self._edit.original
 
     @property
     def busy(self) -> bool:
-        return self._busy
+        return self._edit.state.busy
 
     @Slot(object)
     def submit(self, form: UserForm) -> None:
-        if self._busy or self._pending is not None or self._presenter.closed:
-            return
-        self._set_busy(True)
-        self._presenter._run(
-            self._save(form), f"users-save-{self.number}", on_failure=self._save_failed
-        )
+        self._edit.submit(form)
 
     @Slot()
     def recheck(self) -> None:
-        if self._busy or self._pending is None or self._presenter.closed:
-            return
-        self._set_busy(True)
-        self._presenter._run(
-            self._verify(self._pending), f"users-recheck-{self.number}",
-            on_failure=self._save_failed,
-        )
+        self._edit.recheck()
 
     @Slot()
     def release(self) -> None:
         """The dialog is gone: delete this session once no save is running."""
         self._released = True
-        if not self._busy:
-            self.deleteLater()
+        if not self.busy:
+            self._delete()
 
-    async def _save(self, form: UserForm) -> None:
-        service = self._service
-        errors: dict[str, str] = {}
-        message = ""
-        try:
-            if self._original is None:
-                result: SaveResult | None = await service.add(service.new_user(form))
-            else:
-                result = await service.update(self._original, form)
-        except FieldErrors as exc:
-            errors = exc.errors
-        except SaveOutcomeUnknown as exc:
-            self._pending = exc.change
-            self.messageChanged.emit(_CHECKING, "warning")
-            self._presenter._set_status(_CHECKING)
-            await self._verify(exc.change)
-            return
-        except ValidationError as exc:
-            if exc.field in FORM_FIELDS:
-                errors = {exc.field: exc.message}
-            else:
-                message = exc.message
-        except PermissionDenied as exc:
-            what = "add users" if self._original is None else "change users"
-            message = f"{exc.message} This API token may not {what}: nothing was saved."
-        except NotFound:
-            message = (
-                "This user is no longer in MyOperator's list (removed elsewhere?): nothing "
-                "was saved. The list has been refreshed."
-            )
-        except MyOperatorError as exc:
-            message = f"Nothing was saved: {exc.message}"
-        else:
-            text = "Nothing changed." if result is None else _saved_text(result)
-            self._presenter._set_status(text)
-            self._finish()
-            self.succeeded.emit(text)
-            return
-        self._finish()  # first: the dialog's fields are editable again, and can take focus
-        if errors:
-            self.fieldErrors.emit(errors)
-        else:
-            self.messageChanged.emit(message, "error")
+    def _on_step(self, before: EditState, after: EditState) -> None:
+        if after.busy != before.busy:
+            # First: the dialog's fields are editable again, and can take focus.
+            self.busyChanged.emit(after.busy)
+        if after.phase is EditPhase.SAVED:
+            self.succeeded.emit(after.message)
+        elif after.field_errors:
+            self.fieldErrors.emit(dict(after.field_errors))
+        elif after.message:
+            self.messageChanged.emit(after.message, after.kind)
+        if after.may_recheck != before.may_recheck:
+            self.recheckAvailable.emit(after.may_recheck)
+        if self._released and not after.busy:
+            self._delete()
 
-    async def _verify(self, change: PendingChange) -> None:
-        self.recheckAvailable.emit(False)
-        check = await self._service.verify_after_unknown(change)
-        self._presenter._set_status(check.message)
-        if check.verdict is Verdict.APPLIED:
-            self._pending = None
-            self._finish()
-            self.succeeded.emit(check.message)
-            return
-        if check.verdict is Verdict.NOT_APPLIED:
-            self._pending = None
-            self._finish()
-            self.messageChanged.emit(check.message, "warning")
-            return
-        self._finish()
-        self.messageChanged.emit(check.message, "warning")
-        self.recheckAvailable.emit(True)
-
-    def _save_failed(self, failure: TaskFailure) -> None:
-        """A save or a re-check that ended in something unexpected (a cache that cannot
-        be written, a bug): whether the change arrived is not known. The dialog works
-        again, keeps what was typed and says so; with a change still to check, only
-        "Check again" is offered."""
-        reason = _reason(failure)
-        if self._pending is not None:
-            text = (
-                "Check again before saving again: it could not be checked whether it was "
-                f"saved ({reason})."
-            )
-        else:
-            text = (
-                "Check the list before saving again: it may or may not have been saved "
-                f"({reason})."
-            )
-        self._presenter._set_status(text)
-        self._finish()
-        self.messageChanged.emit(text, "warning")
-        if self._pending is not None:
-            self.recheckAvailable.emit(True)
-
-    def _set_busy(self, busy: bool) -> None:
-        self._busy = busy
-        self.busyChanged.emit(busy)
-
-    def _finish(self) -> None:
-        self._set_busy(False)
-        if self._released:
-            self.deleteLater()
+    def _delete(self) -> None:
+        self._unsubscribe()
+        self.deleteLater()
