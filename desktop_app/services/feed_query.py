@@ -384,6 +384,10 @@ class FeedQuery:
         """Ask MyOperator for `view` (one page) and take its answer: the calls to show,
         or None when it failed (the notice says so) or the view has moved on."""
         text, start, end, expr, _local = view
+        whole_range = expr is not None or start is None
+        # Without a filter only the parts the cache lacks are asked, and a range fetched
+        # whole becomes covered: count the cache's part before, or it is counted twice.
+        held = 0 if whole_range else self._count_covered(start, end)
         try:
             result = await self._engine.search_remote(text, start, end, expr, max_pages=1)
         except MyOperatorError as exc:
@@ -399,13 +403,13 @@ class FeedQuery:
         self._total_floor = (
             min(c.start_time for c in result.fetched) if result.fetched else int(self._clock())
         )
-        if expr is not None or start is None:  # the whole range was asked
+        if whole_range:
             self._api_total = result.api_total
             self._server_offset = len(result.fetched)
             self._server_more = not result.complete and bool(text or expr)
         else:
-            # Only the uncovered parts were asked: add the matches the cache holds elsewhere.
-            self._api_total = self._count_covered(start, end) + (result.api_total or 0)
+            # Only the uncovered parts were asked: add the matches the cache held elsewhere.
+            self._api_total = held + (result.api_total or 0)
         return result.fetched
 
     async def load_more(self) -> MoreLoaded:
