@@ -30,9 +30,9 @@ from typing import Any, NamedTuple, Protocol
 
 from desktop_app.api.errors import MyOperatorError, ValidationError
 from desktop_app.api.filters import build_filter_expression
-from desktop_app.api.models import CallLog, Direction, FilterGroup, LogPage
+from desktop_app.api.models import CallLog, Direction, FilterGroup
 from desktop_app.services.clock import Clock
-from desktop_app.services.sync import SyncResult
+from desktop_app.services.sync import LogSource, SyncEngine
 from desktop_app.store import CallQuery, CallStore
 
 log = logging.getLogger(__name__)
@@ -115,38 +115,11 @@ def local_filter_fields(
     return fields, server_only
 
 
-class FeedApi(Protocol):
-    """What the feed asks the client directly (the rest goes through the sync engine)."""
+class FeedApi(LogSource, Protocol):
+    """What the feed asks the client directly: the account's filter chips and the
+    server's next page of a view (the rest goes through the sync engine)."""
 
     async def filters(self) -> tuple[FilterGroup, ...]: ...
-
-    async def search_logs(
-        self,
-        *,
-        start: int | None = None,
-        end: int | None = None,
-        offset: int = 0,
-        page_size: int = 20,
-        search: str | None = None,
-        filters: str | None = None,
-    ) -> LogPage: ...
-
-
-class FeedEngine(Protocol):
-    """What the feed asks the sync engine (`SyncEngine` satisfies it): both store what
-    they find, so the cache answers the next time."""
-
-    async def search_remote(
-        self,
-        text: str,
-        start: int | None = None,
-        end: int | None = None,
-        filters: str | None = None,
-        *,
-        max_pages: int | None = None,
-    ) -> SyncResult: ...
-
-    async def load_older(self, days: int = 7) -> SyncResult: ...
 
 
 class FeedView(NamedTuple):
@@ -203,7 +176,7 @@ class FeedQuery:
     def __init__(
         self,
         store: CallStore,
-        engine: FeedEngine,
+        engine: SyncEngine,
         api: FeedApi,
         *,
         clock: Clock = time.time,

@@ -21,6 +21,7 @@ from desktop_app.services.feed_query import (
     SERVER_PAGE_SIZE,
     FeedQuery,
     LoadMoreState,
+    ViewChange,
     preset_range,
 )
 from desktop_app.services.sync import DAY_S, SyncEngine
@@ -99,9 +100,30 @@ def feed(
     return FeedQuery(store, engine, api, clock=clock, today=lambda: TODAY, on_notice=notices.append)
 
 
+def hold_answers(api: FakeFeedApi) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold the next answers open: (set once a request arrived, set to answer)."""
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(_request: Request) -> None:
+        asked.set()
+        await release.wait()
+
+    api.before_answer = hold
+    return asked, release
+
+
 async def synced(engine: SyncEngine) -> None:
     """The first sync: the cache covers the last seven days."""
     await engine.sync_once()
+
+
+async def searching(feed: FeedQuery, engine: SyncEngine, text: str) -> ViewChange:
+    """After the first sync, the view of a search for `text`."""
+    await synced(engine)
+    feed.set_text(text)
+    change = feed.apply()
+    assert change is not None
+    return change
 
 
 # ------------------------------------------------------------------------- the view
@@ -179,10 +201,7 @@ async def test_chips_selected_before_the_filters_arrive_make_the_view_again(
 async def test_the_servers_answer_gives_the_total_and_pages_for_load_more(
     feed: FeedQuery, engine: SyncEngine, api: FakeFeedApi
 ) -> None:
-    await synced(engine)
-    feed.set_text("ravi")
-    change = feed.apply()
-    assert change is not None
+    change = await searching(feed, engine, "ravi")
     assert feed.load_more_state(loading=False) == LoadMoreState(True, "Load older calls")
     calls = await feed.search_server(change.view)
     ravi = [c for c in api.logs.values() if "Ravi Kumar" in c.agents]
@@ -202,17 +221,8 @@ async def test_the_servers_answer_gives_the_total_and_pages_for_load_more(
 async def test_a_slower_answer_to_an_older_view_is_dropped(
     feed: FeedQuery, engine: SyncEngine, api: FakeFeedApi, notices: list[str]
 ) -> None:
-    await synced(engine)
-    feed.set_text("ravi")
-    old = feed.apply()
-    assert old is not None
-    asked, release = asyncio.Event(), asyncio.Event()
-
-    async def hold(_request: Request) -> None:
-        asked.set()
-        await release.wait()
-
-    api.before_answer = hold
+    old = await searching(feed, engine, "ravi")
+    asked, release = hold_answers(api)
     pending = asyncio.ensure_future(feed.search_server(old.view))
     await asyncio.wait_for(asked.wait(), 5)
     feed.set_text("asha")
@@ -331,18 +341,9 @@ async def test_a_failed_load_more_says_why_and_changes_nothing(
 async def test_a_server_page_for_a_view_that_moved_on_is_dropped(
     feed: FeedQuery, engine: SyncEngine, api: FakeFeedApi
 ) -> None:
-    await synced(engine)
-    feed.set_text("ravi")
-    change = feed.apply()
-    assert change is not None
+    change = await searching(feed, engine, "ravi")
     assert await feed.search_server(change.view) is not None
-    asked, release = asyncio.Event(), asyncio.Event()
-
-    async def hold(_request: Request) -> None:
-        asked.set()
-        await release.wait()
-
-    api.before_answer = hold
+    asked, release = hold_answers(api)
     pending = asyncio.ensure_future(feed.load_more())
     await asyncio.wait_for(asked.wait(), 5)
     feed.set_text("asha")
