@@ -5,7 +5,8 @@ one "load more", one filter fetch at a time: the newest request wins), puts the 
 into the table model and says what they mean in signals.
 
 The cache answers at once; the server is asked after a pause (`remote_delay_ms`), so
-typing spends no requests.
+typing spends no requests. `preset_range` and `local_filter_fields` live in the service
+and are re-exported here, where the feed's tests have always found them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ LOAD_FILTERS: Final = "feed-filters"
 
 
 def count_text(shown: int, total: int | None) -> str:
+    """The footer's count, e.g. "200 of 6,740 calls" (`total` None: the server is unheard)."""
     noun = "call" if shown == 1 else "calls"
     if total is None:
         return f"{shown:,} {noun} in the cache"
