@@ -12,6 +12,11 @@ the old file or the new one, never half of one; two writers of one recording bot
 and the last rename wins (same content). Leftover partial files are removed only when their
 writer is gone: its process is no longer alive on this machine, or the file has not been
 written for a day.
+
+`RecordingSession` is the selected call's recording as a person sees it: none, available
+(fetching costs a request of the account's budget, so it waits for Play), fetching, not
+ready yet, failed, or ready to play from a local file. The player's presenter runs its
+fetch and shows its state; the rules are here.
 """
 
 from __future__ import annotations
@@ -26,10 +31,12 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Final, Protocol
 
-from desktop_app.api.errors import ValidationError
+from desktop_app.api.errors import MyOperatorError, NotReadyYet, ValidationError
+from desktop_app.api.models import CallLog
 from desktop_app.partial_files import PART_SUFFIX as PART_SUFFIX
 from desktop_app.partial_files import STAGING_PREFIX as STAGING_PREFIX
 from desktop_app.partial_files import create_exclusive as _create_exclusive
@@ -375,3 +382,147 @@ def _unlink_quietly(path: Path) -> bool:
         log.warning("Could not delete %s: %s", path.name, exc.strerror)
         return False
     return True
+
+
+# ------------------------------------------------------------------ the selected call
+
+
+class RecordingState(StrEnum):
+    """What the player can say about the selected call's recording."""
+
+    NONE = "none"  # no call selected, a missed call, or no file name
+    AVAILABLE = "available"  # has a recording, not fetched yet (fetching costs a request)
+    FETCHING = "fetching"
+    NOT_READY = "not_ready"  # "no voice file found": MyOperator is still processing it
+    ERROR = "error"
+    READY = "ready"  # a local file is ready to play
+
+
+NOT_READY_MESSAGE: Final = "Not ready yet — MyOperator is still processing this recording."
+AVAILABLE_MESSAGE: Final = "Recording available — press Play."
+FETCHING_MESSAGE: Final = "Fetching recording…"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingStatus:
+    """The state, the sentence that describes it, and the local file once READY."""
+
+    state: RecordingState = RecordingState.NONE
+    message: str = "No recording"
+    path: Path | None = None
+
+
+StatusListener = Callable[[RecordingStatus], None]
+
+
+class RecordingSession:
+    """The selected call's recording: found in the cache without a request, else fetched
+    on demand (`begin_fetch`, then `fetch` in the owner's task); every change of state
+    goes to `on_change`. A fetch for a call no longer selected changes nothing."""
+
+    def __init__(self, cache: RecordingCache, *, on_change: StatusListener | None = None) -> None:
+        self._cache = cache
+        self._on_change = on_change
+        self._call: CallLog | None = None
+        self._status = RecordingStatus()
+
+    @property
+    def call(self) -> CallLog | None:
+        return self._call
+
+    @property
+    def status(self) -> RecordingStatus:
+        return self._status
+
+    @property
+    def suggested_filename(self) -> str:
+        """A name for "Save as…": the service's file name, which is unique per call."""
+        if self._status.path is not None:
+            return self._status.path.name
+        if self._call is not None and self._call.filename:
+            return self._call.filename
+        return "recording.mp3"
+
+    def select(self, call: CallLog | None) -> bool:
+        """Make `call` (None: nothing) the selected one and look in the cache; False when
+        it is the call selected already (re-selected, or re-synced unchanged)."""
+        same = call is not None and call == self._call
+        if same and self._status.state is not RecordingState.NONE:
+            return False
+        self._call = call
+        if call is None or not call.has_recording or not call.filename:
+            self._set(RecordingStatus(RecordingState.NONE, _no_recording_message(call)))
+            return True
+        try:
+            cached = self._cache.cached_path(call.filename)
+        except MyOperatorError as exc:  # a name the cache refuses
+            self._set(RecordingStatus(RecordingState.ERROR, exc.message))
+            return True
+        if cached is not None:
+            self._set(RecordingStatus(RecordingState.READY, "", cached))
+        else:
+            self._set(RecordingStatus(RecordingState.AVAILABLE, AVAILABLE_MESSAGE))
+        return True
+
+    def begin_fetch(self) -> CallLog | None:
+        """Mark the selected call's recording as being fetched and return the call to pass
+        to `fetch`; None when there is nothing to fetch (no recording, busy, or ready)."""
+        call = self._call
+        if call is None or not call.filename or not call.has_recording:
+            return None
+        if self._status.state in (RecordingState.FETCHING, RecordingState.READY):
+            return None
+        self._set(RecordingStatus(RecordingState.FETCHING, FETCHING_MESSAGE))
+        return call
+
+    async def fetch(self, call: CallLog) -> Path | None:
+        """Download `call`'s recording into the cache; the file when it is ready and the
+        call still selected. Not ready yet, the service's errors and a disk that cannot
+        take it become states with a sentence; anything else propagates (`fetch_failed`)."""
+        if not call.filename:
+            return None
+        try:
+            path = await self._cache.get(call.filename)
+        except NotReadyYet:
+            status = RecordingStatus(RecordingState.NOT_READY, NOT_READY_MESSAGE)
+        except MyOperatorError as exc:
+            status = RecordingStatus(RecordingState.ERROR, exc.message)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            status = RecordingStatus(
+                RecordingState.ERROR, f"The recording could not be stored on disk: {reason}."
+            )
+        else:
+            status = RecordingStatus(RecordingState.READY, "", path)
+        if self._call is not call:
+            return None
+        self._set(status)
+        return status.path
+
+    def fetch_failed(self, call: CallLog, sentence: str) -> None:
+        """A fetch ended in something `fetch` does not expect: never left "Fetching…"."""
+        if self._call is call and self._status.state is RecordingState.FETCHING:
+            self._set(
+                RecordingStatus(
+                    RecordingState.ERROR,
+                    f"Something went wrong fetching the recording: {sentence}",
+                )
+            )
+
+    def fetch_stopped(self) -> None:
+        """The fetch was cancelled (the window closes): the recording is available again."""
+        if self._status.state is RecordingState.FETCHING:
+            self._set(RecordingStatus(RecordingState.AVAILABLE, AVAILABLE_MESSAGE))
+
+    def _set(self, status: RecordingStatus) -> None:
+        self._status = status
+        if self._on_change is not None:
+            self._on_change(status)
+
+
+def _no_recording_message(call: CallLog | None) -> str:
+    if call is None:
+        return "No recording"
+    if not call.answered:
+        return "No recording — the call was not answered."
+    return "No recording"

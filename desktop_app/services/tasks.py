@@ -5,7 +5,9 @@ control that waited for it waits forever, and a loop that should have kept runni
 sync) is simply gone. So every coroutine the app runs in the background is started here:
 
 - **named**: starting a task under a name still running cancels the old one (a new
-  search, a new fetch: the newest request wins);
+  search, a new fetch: the newest request wins), and so does `cancel(name)`; a task that
+  finishes its work asks `is_current(name)` before it speaks for that name, so a replaced
+  request never overwrites its successor's answer;
 - **reported**: a failure is logged (through the redacting filter: the token never
   reaches a log) and handed to the task's own handler (the panel concerned puts a
   control back and says why) and to every listener (the window's status bar), as one
@@ -198,6 +200,13 @@ class TaskSupervisor:
     def running(self, name: str) -> bool:
         return self.task(name) is not None
 
+    def is_current(self, name: str) -> bool:
+        """Whether the calling task is the newest one of `name`, neither replaced nor
+        cancelled by name since: what a finishing request asks before it updates what
+        the name stands for (and, in its own last steps, to not count itself as busy)."""
+        current = _current_task()
+        return current is not None and self.task(name) is current
+
     @property
     def backoff(self) -> Backoff:
         """The restart backoff: this supervisor's, else the nearest parent's."""
@@ -300,10 +309,16 @@ class TaskSupervisor:
     # -------------------------------------------------------------- stopping
 
     def cancel(self, name: str) -> bool:
-        """Cancel the task running as `name`; False when there was none."""
+        """Cancel the task running as `name`; False when there was none.
+
+        The name is free at once (`running` is False, `is_current` False in the cancelled
+        task) although the task ends on its next turn; `aclose` still waits for it.
+        """
         task = self.task(name)
         if task is None:
             return False
+        del self._by_name[name]
+        self._wake.pop(name, None)
         task.cancel()
         return True
 

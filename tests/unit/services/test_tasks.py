@@ -105,6 +105,66 @@ async def test_a_cancelled_task_is_not_a_failure(supervisor: TaskSupervisor) -> 
     assert not supervisor.cancel("wait")  # nothing left to cancel
 
 
+async def test_cancelling_by_name_frees_the_name_at_once_and_close_still_awaits_it(
+    supervisor: TaskSupervisor,
+) -> None:
+    ended: list[str] = []
+
+    async def slow_to_end() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0)  # a cleanup that takes a turn of the loop
+            ended.append("old")
+
+    old = supervisor.spawn("search", slow_to_end())
+    await asyncio.sleep(0)
+    assert supervisor.cancel("search")
+    assert not old.done()  # still ending...
+    assert not supervisor.running("search") and supervisor.task("search") is None
+    assert supervisor.names == []
+    new = supervisor.spawn("search", asyncio.Event().wait())
+    assert supervisor.task("search") is new
+    await asyncio.gather(old, return_exceptions=True)
+    assert ended == ["old"] and old.cancelled()
+    assert supervisor.task("search") is new  # the old one's end does not free the new's name
+    await supervisor.aclose()
+    assert new.cancelled()
+
+
+async def test_a_task_knows_whether_it_is_still_the_newest_of_its_name(
+    supervisor: TaskSupervisor,
+) -> None:
+    seen: dict[str, list[bool]] = {}
+    gate = asyncio.Event()
+
+    async def request(label: str) -> None:
+        seen[label] = [supervisor.is_current("search")]
+        try:
+            await gate.wait()
+        finally:
+            seen[label].append(supervisor.is_current("search"))
+
+    first = supervisor.spawn("search", request("first"))
+    await asyncio.sleep(0)
+    second = supervisor.spawn("search", request("second"))  # replaces the first
+    await asyncio.sleep(0)
+    gate.set()
+    await asyncio.gather(first, second, return_exceptions=True)
+    assert seen == {"first": [True, False], "second": [True, True]}
+
+    gate.clear()
+    third = supervisor.spawn("search", request("third"))
+    other = supervisor.spawn("export", request("other"))  # another name is not "search"
+    await asyncio.sleep(0)
+    supervisor.cancel("search")
+    await asyncio.gather(third, return_exceptions=True)
+    assert seen["third"] == [True, False] and seen["other"] == [False]
+    assert not supervisor.is_current("search")  # the test's own task never was
+    gate.set()
+    await other
+
+
 # --------------------------------------------------------------- failures, never silent
 
 
