@@ -166,6 +166,15 @@ async def placed(rig: Rig, number: str = NUMBER) -> None:
     await until(lambda: not rig.flow.busy)
 
 
+async def two_dials(rig: Rig) -> None:
+    """`NUMBER` placed at T (its follow-up looks at T + 5), `OTHER` at T + 2 (T + 7)."""
+    await placed(rig, NUMBER)
+    await until(lambda: rig.clock.sleeping == 1)
+    rig.clock.advance(2)
+    await placed(rig, OTHER)
+    await until(lambda: rig.clock.sleeping == 2)
+
+
 # ------------------------------------------------------------------------- a placed call
 
 
@@ -250,11 +259,7 @@ async def test_a_repeat_asks_first_and_cancel_shows_the_line_again(rig: Rig) -> 
 
 
 async def test_the_newest_dial_owns_the_status_line(rig: Rig) -> None:
-    await placed(rig, NUMBER)
-    await until(lambda: rig.clock.sleeping == 1)  # its follow-up waits until T + 5
-    rig.clock.advance(2)
-    await placed(rig, OTHER)
-    await until(lambda: rig.clock.sleeping == 2)  # and this one's until T + 7
+    await two_dials(rig)
     second = rig.flow.status
     assert (second.kind, second.number, rig.flow.owner) == (KIND_PLACED, OTHER_E164, 2)
     first_call = rig.log_call("call-1")
@@ -422,11 +427,7 @@ async def test_a_dial_failing_after_its_record_may_have_been_placed(rig: Rig) ->
 
 
 async def test_a_failed_follow_up_speaks_only_for_the_dial_owning_the_line(rig: Rig) -> None:
-    await placed(rig, NUMBER)
-    await until(lambda: rig.clock.sleeping == 1)  # its follow-up waits until T + 5
-    rig.clock.advance(2)
-    await placed(rig, OTHER)
-    await until(lambda: rig.clock.sleeping == 2)  # and this one's until T + 7
+    await two_dials(rig)
     second = rig.flow.status
     rig.logs.fail_next.append(OSError(errno.EIO, "Input/output error"))
     rig.clock.advance(3)  # only the first dial's follow-up looks (and fails)
