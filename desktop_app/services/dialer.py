@@ -20,7 +20,9 @@ who already picked up once. So the guard
   If the dial cannot be recorded, it is not sent.
 
 `follow` then waits for a placed call's own log to show how it went (answered, talk time).
-Qt-free: the dialer dock adapts it; tests drive it with a manual clock.
+Qt-free: `desktop_app.services.dial_flow.DialFlow` runs a dial's whole life over it (the
+follow-up, the checks of an unclear outcome, the status line) for the dialer's presenter;
+tests drive both with a manual clock.
 """
 
 from __future__ import annotations

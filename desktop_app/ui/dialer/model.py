@@ -1,4 +1,5 @@
-"""The dialer's item model and the words its status line is made of.
+"""The dialer's item model (recent numbers), the country choices, and the status kinds
+(defined with the dial's state machine in `desktop_app.services.dial_flow`).
 """
 
 from __future__ import annotations
@@ -17,20 +18,34 @@ from PySide6.QtCore import (
 )
 
 from desktop_app.api.validation import DEFAULT_COUNTRY_CODE
+from desktop_app.services.dial_flow import (
+    KIND_CHECKING,
+    KIND_ERROR,
+    KIND_IDLE,
+    KIND_IN_FLIGHT,
+    KIND_INFO,
+    KIND_OUTCOME,
+    KIND_PLACED,
+    KIND_UNKNOWN,
+)
 from desktop_app.services.phone_input import PhoneInputError, parse_dialable
 
 _KEYPAD: Final = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "0", "⌫")
 _ROLE_E164: Final = int(Qt.ItemDataRole.UserRole)
 
-# Status kinds (the `kind` of `show_status`), also set as the label's "kind" property.
-KIND_IDLE: Final = "idle"
-KIND_INFO: Final = "info"
-KIND_IN_FLIGHT: Final = "in_flight"
-KIND_PLACED: Final = "placed"
-KIND_UNKNOWN: Final = "unknown"
-KIND_CHECKING: Final = "checking"
-KIND_OUTCOME: Final = "outcome"
-KIND_ERROR: Final = "error"
+# The status kinds (the `kind` of `show_status`, also the label's "kind" property).
+__all__ = [
+    "KIND_CHECKING",
+    "KIND_ERROR",
+    "KIND_IDLE",
+    "KIND_INFO",
+    "KIND_IN_FLIGHT",
+    "KIND_OUTCOME",
+    "KIND_PLACED",
+    "KIND_UNKNOWN",
+    "RecentNumbersModel",
+    "country_choices",
+]
 
 
 def country_choices() -> list[tuple[str, str, str]]:
