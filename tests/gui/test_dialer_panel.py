@@ -28,6 +28,7 @@ from desktop_app.services.dialer import ClickToCallClient, DialerSettings, DialG
 from desktop_app.services.paths import AppPaths
 from desktop_app.store.dials import DialRecords, DialState
 from desktop_app.ui.dialer.clipboard import SHORTCUT, ClipboardDialer
+from desktop_app.ui.dialer.feature import bind
 from desktop_app.ui.dialer.model import (
     KIND_CHECKING,
     KIND_ERROR,
@@ -40,7 +41,6 @@ from desktop_app.ui.dialer.panel import DialerPanel
 from desktop_app.ui.dialer.presenter import (
     DialerPresenter,
     agents_from_users,
-    bind_dialer,
 )
 from tests.gui.conftest import WorkspaceOpener, wait_until
 from tests.unit.services.test_dial_guard import (
@@ -124,7 +124,7 @@ def build_rig(
     )
     panel = DialerPanel()
     qtbot.addWidget(panel)
-    bind_dialer(panel, presenter)
+    bind(panel, presenter)
     panel.set_agents([(u.uuid, u.name) for u in app.sandbox.users if u.is_enabled])
     rig = Rig(clock, app, transport, client, guard, settings, presenter, panel, agent)
     presenter.statusChanged.connect(lambda text, kind: rig.statuses.append((text, kind)))
@@ -216,7 +216,7 @@ async def test_the_agent_defaults_to_me_and_can_be_remembered(rig: Rig, qtbot: Q
 
     fresh = DialerPanel()
     qtbot.addWidget(fresh)
-    bind_dialer(fresh, DialerPresenter(rig.guard, DialerSettings(rig.settings.path)))
+    bind(fresh, DialerPresenter(rig.guard, DialerSettings(rig.settings.path)))
     fresh.set_agents([(u.uuid, u.name) for u in rig.state.users if u.is_enabled])
     assert fresh.agent_uuid() == chosen
 

@@ -9,12 +9,15 @@ outlives its widget badly), and failures logged and shown in words rather than l
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
 from desktop_app.services.tasks import FailureHandler, TaskFailure, TaskSupervisor
+
+log = logging.getLogger(__name__)
 
 
 class Presenter(QObject):
@@ -29,10 +32,6 @@ class Presenter(QObject):
 
     @property
     def closed(self) -> bool:
-        return self.tasks.closed
-
-    @property
-    def _closed(self) -> bool:
         return self.tasks.closed
 
     def supervise_under(self, root: TaskSupervisor) -> None:
@@ -70,5 +69,8 @@ class Presenter(QObject):
             timer.stop()
         cleanups, self._cleanups = self._cleanups, []
         for cleanup in reversed(cleanups):
-            cleanup()
+            try:
+                cleanup()
+            except Exception:  # closing goes on: the tasks must still be cancelled
+                log.exception("a cleanup of %s failed", self.objectName() or type(self).__name__)
         await self.tasks.aclose()

@@ -8,11 +8,11 @@ from desktop_app.api.models import User
 from desktop_app.services.dialer import CallLogFinder, DialerSettings, DialGuard
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.store.dials import DialRecords
-from desktop_app.ui.common.feature import Feature, Shared
+from desktop_app.ui.common.feature import Feature, Shared, connect_all
 from desktop_app.ui.common.theme import ThemeColors
 from desktop_app.ui.dialer.clipboard import ClipboardDialer
 from desktop_app.ui.dialer.panel import DialerPanel
-from desktop_app.ui.dialer.presenter import DialerPresenter, agents_from_users, bind_dialer
+from desktop_app.ui.dialer.presenter import DialerPresenter, agents_from_users
 from desktop_app.ui.shell.main_window import MainWindow
 from desktop_app.ui.users.feature import UsersFeature
 
@@ -60,6 +60,27 @@ class DialerFeature(Feature):
         self.panel.set_me(self.presenter.me.uuid or "")
 
 
+def bind(panel: DialerPanel, presenter: DialerPresenter) -> None:
+    """Connect the panel and the presenter, and show the remembered state."""
+    connect_all([
+        (panel.callRequested, presenter.request_call),
+        (panel.confirmAccepted, presenter.confirm_call),
+        (panel.confirmRejected, presenter.cancel_confirmation),
+        (panel.rememberMeRequested, presenter.remember_me),
+        (panel.checkRequested, presenter.check_now),
+        (presenter.busyChanged, panel.set_busy),
+        (presenter.statusChanged, panel.show_status),
+        (presenter.confirmationRequested, panel.ask_confirmation),
+        (presenter.confirmationCleared, panel.hide_confirmation),
+        (presenter.recentNumbersChanged, panel.set_recent_numbers),
+        (presenter.meChanged, panel.set_me),
+    ])
+    settings = presenter.settings
+    panel.set_country(settings.country_code)
+    panel.set_me(presenter.me.uuid or "")
+    panel.set_recent_numbers(list(settings.recent_numbers))
+
+
 def build(shared: Shared, users: UsersFeature, *, settings: DialerSettings) -> DialerFeature:
     guard = DialGuard(
         shared.client,
@@ -68,7 +89,7 @@ def build(shared: Shared, users: UsersFeature, *, settings: DialerSettings) -> D
     )
     presenter = DialerPresenter(guard, settings, me=shared.me)
     panel = DialerPanel()
-    bind_dialer(panel, presenter)
+    bind(panel, presenter)
     feature = DialerFeature(presenter, panel, settings)
     feature.follow_users(users)
     return feature

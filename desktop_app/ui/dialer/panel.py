@@ -57,8 +57,8 @@ from desktop_app.ui.dialer.model import (
 class DialerPanel(QWidget):
     """The dialer's widgets; embeddable in a dock as ``DialerPanel()``.
 
-    Feed it `set_agents([(uuid, name), …])`; connect it with `bind_dialer`. `prefill`
-    is the entry for Call back, ``tel:`` links and the clipboard.
+    Feed it `set_agents([(uuid, name), …])`; the dialer feature binds it to its presenter
+    (`feature.bind`). `prefill` is the entry for Call back, ``tel:`` links and the clipboard.
     """
 
     callRequested = Signal(str, str, str)

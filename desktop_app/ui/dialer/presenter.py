@@ -24,7 +24,6 @@ from desktop_app.services.dial_flow import CHECK_DELAYS_S, DialEvent, DialFlow, 
 from desktop_app.services.dialer import DialerSettings, DialGuard
 from desktop_app.services.identity import Identity
 from desktop_app.ui.common.presenter import Presenter
-from desktop_app.ui.dialer.panel import DialerPanel
 
 
 def agents_from_users(users: Sequence[User]) -> list[tuple[str, str]]:
@@ -140,22 +139,3 @@ class DialerPresenter(Presenter):
         elif event is DialEvent.LOGGED and snapshot.call is not None:
             self.outcomeReady.emit(snapshot.call)
             self.callLogged.emit(snapshot.call.id)
-
-
-def bind_dialer(panel: DialerPanel, presenter: DialerPresenter) -> None:
-    """Connect the panel and the presenter, and show the remembered state."""
-    panel.callRequested.connect(presenter.request_call)
-    panel.confirmAccepted.connect(presenter.confirm_call)
-    panel.confirmRejected.connect(presenter.cancel_confirmation)
-    panel.rememberMeRequested.connect(presenter.remember_me)
-    panel.checkRequested.connect(presenter.check_now)
-    presenter.busyChanged.connect(panel.set_busy)
-    presenter.statusChanged.connect(panel.show_status)
-    presenter.confirmationRequested.connect(panel.ask_confirmation)
-    presenter.confirmationCleared.connect(panel.hide_confirmation)
-    presenter.recentNumbersChanged.connect(panel.set_recent_numbers)
-    presenter.meChanged.connect(panel.set_me)
-    settings = presenter.settings
-    panel.set_country(settings.country_code)
-    panel.set_me(presenter.me.uuid or "")
-    panel.set_recent_numbers(list(settings.recent_numbers))

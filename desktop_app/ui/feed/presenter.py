@@ -161,7 +161,7 @@ class FeedPresenter(Presenter):
     def apply_now(self) -> None:
         """Show the view for the current inputs: the cache at once, the server if needed."""
         self._debounce.stop()
-        if self._closed:
+        if self.closed:
             return
         change = self._query.apply()
         if change is None:
@@ -195,21 +195,21 @@ class FeedPresenter(Presenter):
             self._update_load_more()
 
     def load_filters(self) -> None:
-        if self._closed or self.tasks.running(LOAD_FILTERS):
+        if self.closed or self.tasks.running(LOAD_FILTERS):
             return
         self._spawn(self._load_filters(), LOAD_FILTERS)
 
     @Slot()
     def load_more(self) -> None:
         """Older calls: the server's next page of this view, or an older week of the log."""
-        if self._closed or self.tasks.running(LOAD_MORE):
+        if self.closed or self.tasks.running(LOAD_MORE):
             return
         self._spawn(self._load_more(), LOAD_MORE)
         self._update_load_more()
 
     def export_csv(self, path: str | Path) -> None:
         """Write the current view to `path` (off the UI thread); emits `exportFinished`."""
-        if self._closed:
+        if self.closed:
             return
         rows = self._model.rows_for_export()
         # Named by file: a second export elsewhere does not cancel the first.
@@ -228,7 +228,7 @@ class FeedPresenter(Presenter):
     @Slot()
     def _start_remote(self) -> None:
         view = self._query.view
-        if view is None or self._closed:
+        if view is None or self.closed:
             return
         self._spawn(self._remote(view), REMOTE_SEARCH)  # replaces an older search
         self._update_counts()

@@ -5,7 +5,6 @@ disturb, and reports both as signals for the tray or the banner.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -39,15 +38,13 @@ class NotificationPresenter(Presenter):
         self.setObjectName("notificationPresenter")
         self.notifier = notifier
         self.dnd = dnd
-        self._detach: list[Callable[[], None]] = [
-            notifier.add_listener(self._on_note),
-            dnd.add_listener(self._on_dnd),
-        ]
+        self.on_close(notifier.add_listener(self._on_note))
+        self.on_close(dnd.add_listener(self._on_dnd))
         notifier.set_silenced(dnd.state.on)
 
     def attach(self, engine: Any) -> None:
         """Check for missed calls after every sync of `engine` (a `SyncEngine`)."""
-        self._detach.append(self.notifier.attach(engine))
+        self.on_close(self.notifier.attach(engine))
 
     def _on_note(self, note: Notification) -> None:
         self.notified.emit(note)
@@ -70,8 +67,3 @@ class NotificationPresenter(Presenter):
     def retry_dnd(self) -> None:
         self._spawn(self.dnd.retry(), "dnd-retry")
 
-    async def aclose(self) -> None:
-        for detach in self._detach:
-            detach()
-        self._detach.clear()
-        await super().aclose()

@@ -100,10 +100,8 @@ class SyncPresenter(Presenter):
         self._interval_s = interval_s
         self._clock = clock
         self._texts = ("", "", "")
-        self._unsubscribe = [
-            engine.add_listener(self._on_status),
-            engine.add_new_calls_listener(self._on_new_calls),
-        ]
+        self.on_close(engine.add_listener(self._on_status))
+        self.on_close(engine.add_new_calls_listener(self._on_new_calls))
         self._ticker = QTimer(self)
         self._ticker.setObjectName("syncStatusTicker")
         self._ticker.setInterval(1000)
@@ -132,7 +130,7 @@ class SyncPresenter(Presenter):
 
     def start(self) -> None:
         """Start the background sync loop (a first sync at once, then every interval)."""
-        if self.running or self._closed:
+        if self.running or self.closed:
             return
         self.tasks.keep_running(
             SYNC_LOOP, lambda: self._engine.run(self._interval_s), on_failure=self._loop_failed
@@ -146,19 +144,12 @@ class SyncPresenter(Presenter):
         if self.running:
             self._engine.request_refresh()
             self.tasks.retry_now(SYNC_LOOP)  # F5 also cuts a restart's backoff short
-        elif not self._closed:
+        elif not self.closed:
             self.start()
 
     def stop(self) -> None:
         self._ticker.stop()
         self.cancel_tasks()
-
-    async def aclose(self) -> None:
-        self._ticker.stop()
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
-        await super().aclose()
 
     def _loop_failed(self, failure: TaskFailure) -> None:
         """The loop died of something the engine does not handle (a full disk, a bug):
