@@ -1,13 +1,13 @@
-"""The composition root: arguments, QApplication + qasync loop, and the wiring.
+"""The app: arguments, the QApplication + qasync loop, and what to open.
 
-Everything that talks to the network or the disk is built here once and closed here once:
-one `MyOperatorClient` (one budget) per account, one cache database, one sync engine, one
-recording cache, and in demo mode the emulated service on a loopback port. The feed, the
-users directory, the dialer (behind its dial guard) and the missed-call notifier with its
-callback list all share them. Quitting is a request: the services are shut down first
-(tasks cancelled, client closed, database closed, sandbox stopped), then the window closes
-and the loop ends. One app runs per user: a second launch hands its ``tel:`` link over
-(`desktop_app.ui.single_instance`) and exits.
+`AppController` opens the demo (the emulated service on a loopback port), an account
+(``MYOPERATOR_TOKEN``) or the start panel. For an account or the demo it opens the client
+(one request budget), the cache database and the settings, and hands them to a
+`desktop_app.workspace.Workspace`, which builds the features and closes them all again.
+Quitting is a request: the workspace is shut down first (tasks cancelled, client closed,
+database closed, sandbox stopped), then the window closes and the loop ends. One app runs
+per user: a second launch hands its ``tel:`` link over
+(`desktop_app.runtime.single_instance`) and exits.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ Pitfalls handled here:
 - Everything that arrives is untrusted: sizes are capped, control characters dropped,
   and a sender that dawdles is cut off.
 
-``python -m desktop_app.ui.single_instance --selftest [ARGS…]`` runs the hand-over alone
+``python -m desktop_app.runtime.single_instance --selftest [ARGS…]`` runs the hand-over alone
 (the end-to-end test starts two of them).
 """
 
@@ -423,6 +423,6 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--selftest":
         logging.basicConfig(level=logging.INFO, stream=sys.stderr)
         sys.exit(_selftest(sys.argv[2:]))
-    print("usage: python -m desktop_app.ui.single_instance --selftest [ARGS...]",
+    print("usage: python -m desktop_app.runtime.single_instance --selftest [ARGS...]",
           file=sys.stderr)
     sys.exit(64)

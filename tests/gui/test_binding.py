@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
-from desktop_app.runtime import binding as qt_fixes
+from desktop_app.runtime import binding
 
 
 class _Emitter(QObject):
@@ -29,7 +29,7 @@ def test_the_locked_binding_loses_no_references(qapp: QApplication) -> None:
         target.setObjectName("x")
     assert sys.getrefcount(True) >= true_before - 16
     assert sys.getrefcount(None) >= none_before - 16
-    assert qt_fixes.binding_defect() is None
+    assert binding.binding_defect() is None
 
 
 @pytest.mark.parametrize("probe", ["emit_loses_true", "void_calls_lose_none"])
@@ -41,7 +41,7 @@ def test_a_defective_binding_is_refused_with_one_sentence(
 ) -> None:
     from desktop_app import app
 
-    monkeypatch.setattr(qt_fixes, probe, lambda: True)
+    monkeypatch.setattr(binding, probe, lambda: True)
     claimed: list[object] = []
     monkeypatch.setattr(app, "claim_or_forward", lambda *a, **k: claimed.append(a))
 
@@ -63,7 +63,7 @@ def test_a_qt_object_in_a_cycle_is_destroyed_on_the_gui_thread(qapp: QApplicatio
     class Holder:
         pass
 
-    collector = qt_fixes.GuiThreadGarbageCollector(interval_ms=60_000)
+    collector = binding.GuiThreadGarbageCollector(interval_ms=60_000)
     collector.start()
     try:
         holder = Holder()

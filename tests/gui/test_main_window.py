@@ -491,14 +491,14 @@ def test_full_collections_are_spaced_out(
     """A full collection stalls the window; the collector allows one a minute at most."""
     import gc
 
-    from desktop_app.runtime import binding as qt_fixes
+    from desktop_app.runtime import binding
 
     collected: list[int] = []
-    monkeypatch.setattr(qt_fixes.gc, "get_threshold", lambda: (10, 1, 1))
-    monkeypatch.setattr(qt_fixes.gc, "get_count", lambda: (50, 2, 2))  # every one crossed
-    monkeypatch.setattr(qt_fixes.gc, "collect", lambda generation=2: collected.append(generation))
+    monkeypatch.setattr(binding.gc, "get_threshold", lambda: (10, 1, 1))
+    monkeypatch.setattr(binding.gc, "get_count", lambda: (50, 2, 2))  # every one crossed
+    monkeypatch.setattr(binding.gc, "collect", lambda generation=2: collected.append(generation))
     now = [1000.0]
-    collector = qt_fixes.GuiThreadGarbageCollector(
+    collector = binding.GuiThreadGarbageCollector(
         interval_ms=60_000, full_every_s=60.0, clock=lambda: now[0]
     )
     enabled = gc.isenabled()
