@@ -24,6 +24,7 @@ from typing import Literal, Protocol
 
 from desktop_app.api.errors import MyOperatorError, OutcomeUnknown
 from desktop_app.api.redact import install_redacting_filter
+from desktop_app.services.listeners import Listeners
 from desktop_app.services.tasks import describe_failure
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class DndController:
         self._client = client
         self.my_uuid = my_uuid
         self._meta = meta
-        self._listeners: list[StateListener] = []
+        self._listeners: Listeners[[DndState]] = Listeners()
         calls_off = meta is not None and meta.get_meta(META_CALLS_OFF) == "1"
         # Calls this app switched off before a restart are still off: show DND as on, so
         # ending it switches them back on.
@@ -123,22 +124,12 @@ class DndController:
         return self._client is not None and bool(self.my_uuid)
 
     def add_listener(self, listener: StateListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def _set(self, state: DndState) -> DndState:
         if state != self._state:
             self._state = state
-            for listener in list(self._listeners):
-                try:
-                    listener(state)
-                except Exception:
-                    log.exception("DND listener failed")
+            self._listeners.emit(state)
         return state
 
     # -- the switch -----------------------------------------------------------------------

@@ -43,6 +43,7 @@ from desktop_app.services.dialer import (
     UnknownCheck,
     outcome_text,
 )
+from desktop_app.services.listeners import Listeners
 from desktop_app.services.phone_input import ParsedNumber
 from desktop_app.services.tasks import FailureHandler, TaskFailure, TaskSupervisor
 
@@ -152,7 +153,7 @@ class DialFlow:
         self.tasks = tasks if tasks is not None else TaskSupervisor("DialFlow")
         self._sleep = sleep
         self._check_delays = tuple(check_delays_s)
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[[DialSnapshot]] = Listeners()
         self._busy = False
         self._owner = 0
         self._question: tuple[_Request, str] | None = None
@@ -195,15 +196,9 @@ class DialFlow:
         """What the status line says now."""
         return self._shown
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Hear of every change, in order; returns the unsubscribe function."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     # -- what the person does ---------------------------------------------------------
 
@@ -254,8 +249,7 @@ class DialFlow:
         snapshot = DialSnapshot(
             event, self._shown, self._busy, self.question, self._owner, number, call
         )
-        for listener in list(self._listeners):
-            listener(snapshot)
+        self._listeners.emit(snapshot)
 
     def _show(self, status: DialStatus) -> None:
         self._shown = status

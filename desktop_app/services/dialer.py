@@ -254,7 +254,7 @@ class CallLogFinder:
             self._engine.request_refresh()
         return found
 
-    def subscribe(self, listener: Callable[[Sequence[CallLog]], None]) -> Callable[[], None]:
+    def add_listener(self, listener: Callable[[Sequence[CallLog]], None]) -> Callable[[], None]:
         """Hear of calls the sync engine stores; returns the unsubscribe function."""
         if self._engine is None:
             return lambda: None
@@ -673,7 +673,7 @@ class DialGuard:
                 ):
                     heard.set_result(call)
 
-        unsubscribe = self.finder.subscribe(on_new_calls)
+        unsubscribe = self.finder.add_listener(on_new_calls)
         polls = iter(self._follow_polls)
         pause = self._follow_polls[-1]
         try:

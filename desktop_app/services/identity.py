@@ -9,13 +9,11 @@ being told by whoever changed it. Qt-free.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Protocol
 
 from desktop_app.api.validation import validate_uuid
-
-log = logging.getLogger(__name__)
+from desktop_app.services.listeners import Listeners
 
 MeListener = Callable[[str | None], None]
 
@@ -40,14 +38,13 @@ class _InMemory:
 class Identity:
     """The agent's own user: read, changed, and listened to in one place.
 
-    Listeners hear every change once, in the order they subscribed; one that raises is
-    logged and does not stop the others (a broken panel must not keep "me" from the
-    notifier).
+    Listeners hear every change once, in the order they were added (`Listeners`: one
+    that raises is reported and does not stop the others).
     """
 
     def __init__(self, setting: MeSetting | None = None) -> None:
         self._setting: MeSetting = setting if setting is not None else _InMemory(None)
-        self._listeners: list[MeListener] = []
+        self._listeners: Listeners[[str | None]] = Listeners()
 
     @property
     def uuid(self) -> str | None:
@@ -63,18 +60,8 @@ class Identity:
         if checked == self._setting.me_uuid:
             return
         self._setting.set_me_uuid(checked)
-        for listener in list(self._listeners):
-            try:
-                listener(checked)
-            except Exception:
-                log.exception("a listener of 'me' failed")
+        self._listeners.emit(checked)
 
-    def subscribe(self, listener: MeListener) -> Callable[[], None]:
+    def add_listener(self, listener: MeListener) -> Callable[[], None]:
         """Call `listener` with the new uuid on every change; returns the unsubscribe."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)

@@ -37,6 +37,7 @@ from typing import Protocol
 from desktop_app.api.models import CallLog
 from desktop_app.services.clock import Clock
 from desktop_app.services.formatting import DEFAULT_HOME_REGION, format_number
+from desktop_app.services.listeners import Listeners
 from desktop_app.services.worklist import CallReach, classify, format_try, local_midnight
 from desktop_app.store import CallStore
 from desktop_app.store.notified import MissedCallRecords
@@ -123,7 +124,7 @@ class Notifier:
         self._tz = tz
         self._home_region = home_region
         self.my_uuid = my_uuid
-        self._listeners: list[NotificationListener] = []
+        self._listeners: Listeners[[Notification]] = Listeners()
         self._silenced = False
         self._silenced_count = 0
         self._pending = False
@@ -171,13 +172,7 @@ class Notifier:
 
     def add_listener(self, listener: NotificationListener) -> Callable[[], None]:
         """Call `listener` with every notification; returns a function that unsubscribes."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def attach(self, engine: _SyncEvents) -> Callable[[], None]:
         """Check after every sync that stored new calls (when its status leaves "syncing"),
@@ -242,11 +237,7 @@ class Notifier:
         self._records.prune_notified(floor)
 
     def _emit(self, note: Notification) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(note)
-            except Exception:
-                log.exception("notification listener failed")
+        self._listeners.emit(note)
 
     def _notice(self, call: CallLog, now: int) -> MissedCallNotice:
         caller = format_number(call.caller_number, self._home_region) or "Unknown number"

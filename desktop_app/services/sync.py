@@ -42,6 +42,7 @@ from desktop_app.api.errors import (
 )
 from desktop_app.api.models import CallLog, LogPage
 from desktop_app.services.clock import Clock, Sleep
+from desktop_app.services.listeners import Listeners
 from desktop_app.services.tasks import describe_failure
 from desktop_app.store import CallQuery, CallStore
 
@@ -194,8 +195,8 @@ class SyncEngine:
         self._feed_lock = asyncio.Lock()
         self._older_lock = asyncio.Lock()
         self._refresh = asyncio.Event()
-        self._status_listeners: list[StatusListener] = []
-        self._new_calls_listeners: list[NewCallsListener] = []
+        self._status_listeners: Listeners[[SyncStatus]] = Listeners()
+        self._new_calls_listeners: Listeners[[Sequence[CallLog]]] = Listeners()
         self._status = SyncStatus(
             last_success=_float_or_none(store.get_meta(META_LAST_SUCCESS)),
             api_total=_int_or_none(store.get_meta(META_API_TOTAL)),
@@ -209,8 +210,7 @@ class SyncEngine:
 
     def add_listener(self, listener: StatusListener) -> Callable[[], None]:
         """Call `listener` with every new status; returns a function that unsubscribes."""
-        self._status_listeners.append(listener)
-        return lambda: _discard(self._status_listeners, listener)
+        return self._status_listeners.add(listener)
 
     def add_new_calls_listener(self, listener: NewCallsListener) -> Callable[[], None]:
         """Call `listener` with the calls each stored page added (never repeats a call id).
@@ -218,27 +218,18 @@ class SyncEngine:
         The first sync reports the whole initial window as new: a notifier should judge
         calls by its own persisted watermark, not by arrival here.
         """
-        self._new_calls_listeners.append(listener)
-        return lambda: _discard(self._new_calls_listeners, listener)
+        return self._new_calls_listeners.add(listener)
 
     def _set_status(self, status: SyncStatus) -> None:
         if status == self._status:
             return
         self._status = status
-        for listener in list(self._status_listeners):
-            try:
-                listener(status)
-            except Exception:
-                log.exception("sync status listener failed")
+        self._status_listeners.emit(status)
 
     def _emit_new(self, calls: Sequence[CallLog]) -> None:
         if not calls:
             return
-        for listener in list(self._new_calls_listeners):
-            try:
-                listener(calls)
-            except Exception:
-                log.exception("new-calls listener failed")
+        self._new_calls_listeners.emit(calls)
 
     # -- the feed -------------------------------------------------------------------------
 
@@ -563,11 +554,6 @@ def _proven_range(logs: Sequence[CallLog], end: int) -> tuple[int, int] | None:
         return None
     low = starts[-1] + 1
     return (low, end) if low <= end else None
-
-
-def _discard(items: list[Callable[..., None]], item: Callable[..., None]) -> None:
-    if item in items:
-        items.remove(item)
 
 
 def _float_or_none(text: str | None) -> float | None:

@@ -32,6 +32,7 @@ from typing import Any, Final, Generic, Literal, TypeVar
 
 from desktop_app.api.errors import MyOperatorError, NotFound, PermissionDenied, ValidationError
 from desktop_app.api.models import User
+from desktop_app.services.listeners import Listeners
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.services.users import (
     FORM_FIELDS,
@@ -62,7 +63,7 @@ class _Published(Generic[S]):
 
     def __init__(self, initial: S) -> None:
         self._state = initial
-        self._listeners: list[Callable[[S, S], None]] = []
+        self._listeners: Listeners[[S, S]] = Listeners()
 
     @property
     def state(self) -> S:
@@ -70,13 +71,11 @@ class _Published(Generic[S]):
 
     def add_listener(self, listener: Callable[[S, S], None]) -> Callable[[], None]:
         """Call `listener(before, after)` at every step; returns an unsubscribe function."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._listeners.add(listener)
 
     def _move(self, state: S) -> None:
         before, self._state = self._state, state
-        for listener in list(self._listeners):
-            listener(before, state)
+        self._listeners.emit(before, state)
 
 
 # -- a dialog's saves ---------------------------------------------------------------------

@@ -48,6 +48,7 @@ from desktop_app.api.errors import (
 )
 from desktop_app.api.models import ContactType, NewUser, User, UserPage, UserUpdate
 from desktop_app.services.identity import Identity
+from desktop_app.services.listeners import Listeners
 from desktop_app.store.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -213,22 +214,17 @@ class UsersService:
         self._users: tuple[User, ...] = store.all()
         self._me = me if me is not None else Identity(_StoredMe(store))
         # "Me" decides who may add users: a change made anywhere (the dialer) re-lists.
-        self._me.subscribe(lambda _uuid: self._notify())
+        self._me.add_listener(lambda _uuid: self._listeners.emit())
         self._add_denied: str | None = None
         self._edit_denied: str | None = None
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[[]] = Listeners()
 
     # -- listening ------------------------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` whenever the users or the permissions change; returns an
         unsubscribe function."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
-
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
+        return self._listeners.add(listener)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -255,7 +251,7 @@ class UsersService:
             users = [u async for page in self._client.iter_users(page_size=100) for u in page.users]
         await asyncio.to_thread(self._store.replace_all, users)
         self._users = await asyncio.to_thread(self._store.all)
-        self._notify()
+        self._listeners.emit()
         return self._users
 
     # -- who is "me", who may do what -------------------------------------------------------
@@ -484,7 +480,7 @@ class UsersService:
             ) from None
         except PermissionDenied:
             self._add_denied = _ADD_DENIED
-            self._notify()
+            self._listeners.emit()
             raise
         refresh_error = await self._refresh_after_change()
         user = self.get(uuid) if uuid else None
@@ -525,7 +521,7 @@ class UsersService:
             ) from None
         except PermissionDenied:
             self._edit_denied = _EDIT_DENIED
-            self._notify()
+            self._listeners.emit()
             raise
         except NotFound:
             await self._refresh_after_change()  # it is gone: show the list without it

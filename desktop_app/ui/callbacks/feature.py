@@ -83,7 +83,7 @@ def build(shared: Shared, sync: SyncFeature) -> CallbacksFeature:
         (panel.markHandledRequested, presenter.mark_handled),
         (panel.undoRequested, presenter.undo),
     ])
-    forget_me = shared.me.subscribe(lambda uuid: presenter.set_my_uuid(uuid or ""))
+    forget_me = shared.me.add_listener(lambda uuid: presenter.set_my_uuid(uuid or ""))
     return CallbacksFeature(
         model, panel, presenter, settings_problem=problem, forget_me=forget_me
     )

@@ -52,8 +52,8 @@ class NotificationsFeature(Feature):
 
     def follow_me(self, shared: Shared) -> None:
         self._forget_me = [
-            shared.me.subscribe(self.notifier.set_my_uuid),
-            shared.me.subscribe(self.dnd.set_my_uuid),
+            shared.me.add_listener(self.notifier.set_my_uuid),
+            shared.me.add_listener(self.dnd.set_my_uuid),
         ]
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:

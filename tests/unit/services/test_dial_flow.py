@@ -148,7 +148,7 @@ def build(
     tasks = TaskSupervisor("dialer")
     flow = DialFlow(guard, tasks=tasks, sleep=pace.sleep, check_delays_s=check_delays_s)
     rig = Rig(clock, clicks, logs, guard, pace, flow)
-    flow.subscribe(rig.snapshots.append)
+    flow.add_listener(rig.snapshots.append)
     tasks.add_failure_listener(rig.failures.append)
     return rig
 

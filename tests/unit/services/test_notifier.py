@@ -3,6 +3,7 @@ restarts, a summary instead of a flood, silence under Do not disturb. No Qt."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -290,7 +291,11 @@ def test_do_not_disturb_silences_but_counts_and_never_announces_later(
     assert notifier.silenced_count == 0
 
 
-def test_a_failing_listener_does_not_stop_the_others(store: CallStore, clock: ManualClock) -> None:
+def test_a_failing_listener_does_not_stop_the_others(
+    store: CallStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda _type, exc, _tb: reported.append(exc))
     notifier, rec = make(store, clock)
 
     def broken(_note: Notification) -> None:
@@ -301,6 +306,7 @@ def test_a_failing_listener_does_not_stop_the_others(store: CallStore, clock: Ma
     store.upsert_calls([call("a", T - 30)])
     notifier.check()
     assert len(rec.take()) == 1 and len(late.take()) == 1
+    assert [str(exc) for exc in reported] == ["boom"]  # the bug is reported, not swallowed
 
 
 # -- with the sync engine -----------------------------------------------------------------

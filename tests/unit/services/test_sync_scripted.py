@@ -8,6 +8,7 @@ The same behaviours against the real client and the sandbox are in ``test_sync.p
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -358,8 +359,10 @@ async def test_backoff_is_capped_and_jittered(store: CallStore, clock: ManualClo
 
 
 async def test_listeners_get_new_calls_per_page_and_status_changes(
-    source: FakeLogSource, store: CallStore, clock: ManualClock
+    source: FakeLogSource, store: CallStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda _type, exc, _tb: reported.append(exc))
     engine = engine_for(source, store, clock)
     batches: list[int] = []
     states: list[str] = []
@@ -374,6 +377,8 @@ async def test_listeners_get_new_calls_per_page_and_status_changes(
     assert batches == [50, 50, 50, 19]
     assert states == ["syncing", "idle"]
     assert engine.status.message == "169 new calls"
+    # The listener's bug is reported (to the excepthook), once per status it missed.
+    assert [str(exc) for exc in reported] == ["a buggy listener must not stop the sync"] * 2
 
     unsubscribe()
     clock.advance(10)
