@@ -29,6 +29,7 @@ from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxS
 from desktop_app.services.users import UsersService
 from desktop_app.store import CallStore, UserStore
 from desktop_app.ui.users.dialog import CountryCodeBox, UserDialog
+from desktop_app.ui.users.feature import bind
 from desktop_app.ui.users.model import Column, UsersModel
 from desktop_app.ui.users.panel import UsersPanel
 from desktop_app.ui.users.presenter import UserEditSession, UsersPresenter
@@ -95,7 +96,8 @@ async def users_rig(
         store.replace_all([*store.all(), *extra])
     service = UsersService(client, store)
     presenter = UsersPresenter(service)
-    panel = UsersPanel(presenter)
+    panel = UsersPanel()
+    bind(panel, presenter)
     qtbot.addWidget(panel)
     panel.resize(1000, 600)
     panel.show()
