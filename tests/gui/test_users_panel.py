@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -26,10 +26,12 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.models import ContactType, User
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
-from desktop_app.services.users import UsersService
+from desktop_app.services.users import Permissions, UsersService
 from desktop_app.store import CallStore, UserStore
+from desktop_app.ui.users import panel as panel_module
 from desktop_app.ui.users.dialog import CountryCodeBox, UserDialog
-from desktop_app.ui.users.model import Column, UsersModel
+from desktop_app.ui.users.feature import bind
+from desktop_app.ui.users.model import Column, UsersModel, UsersProxyModel
 from desktop_app.ui.users.panel import UsersPanel
 from desktop_app.ui.users.presenter import UserEditSession, UsersPresenter
 from tests.conftest import FAKE_TOKEN
@@ -95,7 +97,8 @@ async def users_rig(
         store.replace_all([*store.all(), *extra])
     service = UsersService(client, store)
     presenter = UsersPresenter(service)
-    panel = UsersPanel(presenter)
+    panel = UsersPanel()
+    bind(panel, presenter)
     qtbot.addWidget(panel)
     panel.resize(1000, 600)
     panel.show()
@@ -261,6 +264,116 @@ async def test_sort_by_any_column(qtbot: QtBot, app: SandboxApp, tmp_path: Path)
         QTest.keyClicks(rig.panel.search_box, "kulkarni")
         table.sortByColumn(Column.NAME, Qt.SortOrder.DescendingOrder)
         assert rig.names() == ["Imran Kulkarni", "Arjun Kulkarni"]
+
+
+# --------------------------------------------------------- the panel, unbound
+
+
+def lone_panel(qtbot: QtBot, *users: User) -> UsersPanel:
+    """A panel over a plain model of `users`: no presenter, nothing bound."""
+    model = UsersModel()
+    model.set_users(users)
+    proxy = UsersProxyModel()
+    proxy.setSourceModel(model)
+    panel = UsersPanel()
+    qtbot.addWidget(panel)
+    model.setParent(panel)
+    proxy.setParent(panel)
+    panel.attach_model(proxy)
+    panel.show()
+    return panel
+
+
+async def test_the_panel_alone_forwards_what_the_person_does_with_the_users_uuid(
+    qtbot: QtBot,
+) -> None:
+    panel = lone_panel(qtbot, GHOST, replace(GHOST, uuid="other-0001", name="Other One"))
+    assert "presenter" not in vars(panel_module) and "UsersPresenter" not in vars(panel_module)
+    seen: list[tuple[str, tuple[object, ...]]] = []
+    for name in ("refreshRequested", "addRequested", "editRequested", "callRequested",
+                 "copyRequested", "receivesCallsRequested", "searchTextChanged",
+                 "thisIsMeRequested"):
+        getattr(panel, name).connect(lambda *args, name=name: seen.append((name, args)))
+    assert panel.table.model().rowCount() == 2
+    assert not panel.button("call").isEnabled()  # nobody selected: nothing to forward
+    assert panel.select_user(GHOST.uuid)
+    for button in ("refresh", "add", "edit", "call", "copy", "receives"):
+        assert panel.button(button).isEnabled(), button
+        QTest.mouseClick(panel.button(button), Qt.MouseButton.LeftButton)
+    panel._this_is_me()
+    panel.table.activated.emit(panel.table.currentIndex())  # Enter or a double-click
+    QTest.keyClicks(panel.search_box, "g")
+    assert seen == [
+        ("refreshRequested", ()),
+        ("addRequested", ()),
+        ("editRequested", (GHOST.uuid,)),
+        ("callRequested", (GHOST.uuid,)),
+        ("copyRequested", (GHOST.uuid,)),
+        ("receivesCallsRequested", (GHOST.uuid, not GHOST.receives_calls)),
+        ("thisIsMeRequested", (GHOST.uuid,)),
+        ("editRequested", (GHOST.uuid,)),
+        ("searchTextChanged", ("g",)),
+    ]
+    # Unbound, nothing answers: no dialog, and the switch shows the saved state.
+    assert panel.dialog is None and panel.open_add_dialog() is None
+    assert panel.button("receives").isChecked() is bool(GHOST.receives_calls)
+
+
+async def test_the_panel_alone_shows_what_it_is_given(qtbot: QtBot) -> None:
+    panel = lone_panel(qtbot, GHOST)
+    assert panel.select_user(GHOST.uuid)
+    add, edit, receives = (panel.button(n) for n in ("add", "edit", "receives"))
+    assert add.isEnabled() and edit.isEnabled() and receives.isEnabled()
+
+    panel.set_pending(frozenset({GHOST.uuid}))
+    assert not receives.isEnabled() and receives.toolTip() == "Saving…"
+    assert edit.isEnabled()
+    panel.set_pending(frozenset({"someone-else"}))
+    assert receives.isEnabled() and receives.toolTip() != "Saving…"
+
+    panel.set_permissions(Permissions(may_add=False, add_reason="Only admins add users.",
+                                      may_edit=False, edit_reason="Only admins edit."))
+    assert not add.isEnabled() and add.toolTip() == "Only admins add users."
+    assert not edit.isEnabled() and edit.toolTip() == "Only admins edit."
+    assert not receives.isEnabled() and receives.toolTip() == "Only admins edit."
+    panel.set_permissions(Permissions())
+    assert add.isEnabled() and edit.isEnabled() and receives.isEnabled()
+
+    panel.set_refreshing(True)
+    assert not panel.button("refresh").isEnabled()
+    panel.set_refreshing(False)
+    assert panel.button("refresh").isEnabled()
+    for setter, label in ((panel.set_status_text, "usersStatus"),
+                          (panel.set_count_text, "usersCount"),
+                          (panel.set_me_text, "usersMe")):
+        setter(f"text of {label}")
+        widget = panel.findChild(QLabel, label)
+        assert widget is not None and widget.text() == f"text of {label}"
+
+
+async def test_each_session_the_presenter_starts_gets_one_window_modal_dialog(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        sessions: list[UserEditSession] = []
+        rig.presenter.sessionStarted.connect(sessions.append)
+        assert rig.presenter.start_edit("no-such-uuid") is None
+        assert sessions == [] and rig.panel.dialog is None
+
+        dialog = await edit_dialog(rig, "Rohan Verma")
+        assert [s.original for s in sessions] == [rig.user("Rohan Verma")]
+        assert sessions[0] is session_of(rig, "Rohan Verma")
+        assert dialog.parent() is rig.panel and dialog.isVisible()
+        assert dialog.windowModality() == Qt.WindowModality.WindowModal
+        assert dialog.testAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        closed = signal_future(dialog.finished)
+        dialog.reject()
+        assert await asyncio.wait_for(closed, TIMEOUT) == (0,)
+        assert rig.panel.dialog is None
+
+        added = rig.panel.open_add_dialog()
+        assert added is not None and added is rig.panel.dialog and added.original is None
+        assert len(sessions) == 2 and sessions[1].original is None
 
 
 # ------------------------------------------------------------------- field rules

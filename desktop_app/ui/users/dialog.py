@@ -1,10 +1,10 @@
 """The Add user / Edit user dialog: every API field, errors beside the field they are about.
 
 The dialog checks nothing itself: Save emits `submitted` with a `UserForm`, and whoever
-listens (the users panel, on behalf of the presenter) answers with `show_field_errors`,
-`show_message` or `accept`. So a rejection never closes it and never clears what was
-typed. Open it with ``open()`` (window-modal, returns at once), never ``exec()``: a nested
-event loop inside the qasync loop breaks the running coroutines.
+listens (an edit session, bound by the users feature's `open_dialog`) answers with
+`show_field_errors`, `show_message` or `accept`. So a rejection never closes it and never
+clears what was typed. Open it with ``open()`` (window-modal, returns at once), never
+``exec()``: a nested event loop inside the qasync loop breaks the running coroutines.
 """
 
 from __future__ import annotations

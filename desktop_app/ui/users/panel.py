@@ -1,9 +1,16 @@
 """The Users panel: the table, search, Add/Edit, Call, Copy number, This is me.
+
+The panel renders and forwards; it knows no presenter. What it shows arrives through
+`attach_model` (the sorted, searched table) and setters (status, count, "me", the
+permissions, which users' switches are saving, whether a refresh runs). What the person
+does leaves as signals carrying the user's uuid. The Add/Edit dialog is opened over the
+panel by whoever binds it (`ui/users/feature.py`: one dialog per edit session) through
+`open_dialog`, which keeps it window-modal and remembers it while it is open.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Slot
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -21,44 +28,57 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.api.models import User
+from desktop_app.services.users import Permissions
 from desktop_app.ui.users.dialog import UserDialog
-from desktop_app.ui.users.model import Column, shown_number
-from desktop_app.ui.users.presenter import UserEditSession, UsersPresenter
+from desktop_app.ui.users.model import Column, UsersProxyModel, shown_number
 
 
 class UsersPanel(QWidget):
-    """Search box, users table, actions and a status line; renders the presenter's state
-    and forwards what the person does. Embeddable as is: ``UsersPanel(presenter)``."""
+    """Search box, users table, actions and a status line; renders what it is given and
+    forwards what the person does. Embeddable as is: ``UsersPanel()`` then
+    `attach_model`; the users feature's ``bind`` does both for a presenter."""
 
-    def __init__(self, presenter: UsersPresenter, parent: QWidget | None = None) -> None:
+    refreshRequested = Signal()
+    addRequested = Signal()
+    editRequested = Signal(str)
+    """uuid of the user to edit (the button, Enter or a double-click on a row)."""
+    callRequested = Signal(str)
+    """uuid of the user to ring through the dialer."""
+    copyRequested = Signal(str)
+    """uuid of the user whose number goes to the clipboard."""
+    receivesCallsRequested = Signal(str, bool)
+    """(uuid, on): switch IVR calls on or off for the user."""
+    searchTextChanged = Signal(str)
+    thisIsMeRequested = Signal(str)
+    """uuid of the user the person says they are."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("usersPanel")
         self.setAccessibleName("Users")
-        self._presenter = presenter
+        self._proxy: UsersProxyModel | None = None
+        self._permissions = Permissions()
+        self._pending: frozenset[str] = frozenset()
         self._dialog: UserDialog | None = None
         self._selected_uuid: str | None = None
         self._build()
-        presenter.statusTextChanged.connect(self._status.setText)
-        presenter.countTextChanged.connect(self._count.setText)
-        presenter.meTextChanged.connect(self._me.setText)
-        presenter.permissionsChanged.connect(self._update_actions)
-        presenter.pendingChanged.connect(self._update_actions)
-        presenter.refreshingChanged.connect(self._on_refreshing)
-        proxy = presenter.proxy
+        self._update_actions()
+
+    def attach_model(self, proxy: UsersProxyModel) -> None:
+        """Show `proxy` (sorted and searched users) in the table; the selection follows
+        a user across resets."""
+        self._proxy = proxy
+        self._table.setModel(proxy)
+        self._table.sortByColumn(Column.NAME, Qt.SortOrder.AscendingOrder)
+        proxy.modelReset.connect(self._fit_columns)
         proxy.modelAboutToBeReset.connect(self._remember_selection)
         proxy.modelReset.connect(self._restore_selection)
         proxy.layoutChanged.connect(self._update_actions)
         self._table.selectionModel().selectionChanged.connect(self._update_actions)
-        self._count.setText(presenter.count_text)
-        self._me.setText(presenter.me_text)
-        self._status.setText(presenter.status_text)
+        self._fit_columns()
         self._update_actions()
 
     # -- reading ----------------------------------------------------------------------
-
-    @property
-    def presenter(self) -> UsersPresenter:
-        return self._presenter
 
     @property
     def table(self) -> QTableView:
@@ -78,56 +98,85 @@ class UsersPanel(QWidget):
         return self._buttons[name]
 
     def current_user(self) -> User | None:
+        if self._proxy is None:
+            return None
         index = self._table.currentIndex()
         rows = self._table.selectionModel().selectedRows()
         if not rows and not index.isValid():
             return None
         row = rows[0].row() if rows else index.row()
-        return self._presenter.proxy.user_at(row)
+        return self._proxy.user_at(row)
 
     def select_user(self, uuid: str) -> bool:
-        row = self._presenter.proxy.row_of(uuid)
-        if row < 0:
+        row = self._proxy.row_of(uuid) if self._proxy is not None else -1
+        if self._proxy is None or row < 0:
             return False
         self._table.selectRow(row)
-        self._table.scrollTo(self._presenter.proxy.index(row, 0))
+        self._table.scrollTo(self._proxy.index(row, 0))
         return True
+
+    # -- rendering --------------------------------------------------------------------
+
+    @Slot(str)
+    def set_status_text(self, text: str) -> None:
+        """The last thing that happened, as a sentence."""
+        self._status.setText(text)
+
+    @Slot(str)
+    def set_count_text(self, text: str) -> None:
+        self._count.setText(text)
+
+    @Slot(str)
+    def set_me_text(self, text: str) -> None:
+        self._me.setText(text)
+
+    @Slot(object)
+    def set_permissions(self, permissions: Permissions) -> None:
+        """Who may add or edit, and why not (the buttons' tooltips say it)."""
+        self._permissions = permissions
+        self._update_actions()
+
+    @Slot(object)
+    def set_pending(self, uuids: frozenset[str]) -> None:
+        """The users whose receives-calls switch is saving: theirs stays off meanwhile."""
+        self._pending = frozenset(uuids)
+        self._update_actions()
+
+    @Slot(bool)
+    def set_refreshing(self, on: bool) -> None:
+        self._buttons["refresh"].setEnabled(not on)
+
+    def open_dialog(self, dialog: UserDialog) -> None:
+        """Open an Add/Edit dialog over the panel, window-modal (``open()``, never
+        ``exec()``: a nested loop would stall the qasync loop's coroutines). It deletes
+        itself when closed; `dialog` names it until then."""
+        if dialog.parentWidget() is not self:
+            dialog.setParent(self, dialog.windowFlags())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self._forget_dialog)
+        self._dialog = dialog
+        dialog.open()
 
     # -- forwarding -------------------------------------------------------------------
 
     @Slot()
-    def open_add_dialog(self) -> UserDialog:
-        """The Add user dialog, opened window-modal (never ``exec()``)."""
-        dialog = UserDialog(None, self)
-        self._attach(dialog, self._presenter.start_add())
-        return dialog
+    def open_add_dialog(self) -> UserDialog | None:
+        """Ask for the Add user dialog (`addRequested`); the dialog it opened, if any."""
+        self.addRequested.emit()
+        return self._dialog
 
     @Slot()
     def open_edit_dialog(self, uuid: str | None = None) -> UserDialog | None:
-        """The Edit dialog of `uuid` (default: the selected user)."""
+        """Ask for the Edit dialog of `uuid` (default: the selected user); the dialog it
+        opened, if any (none for a user the list no longer has)."""
         if uuid is None:
             user = self.current_user()
             uuid = user.uuid if user is not None else None
-        session = self._presenter.start_edit(uuid) if uuid else None
-        if session is None or session.original is None:
+        if not uuid:
             return None
-        dialog = UserDialog(session.original, self)
-        self._attach(dialog, session)
-        return dialog
-
-    def _attach(self, dialog: UserDialog, session: UserEditSession) -> None:
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.submitted.connect(session.submit)
-        dialog.recheckRequested.connect(session.recheck)
-        session.fieldErrors.connect(dialog.show_field_errors)
-        session.messageChanged.connect(dialog.show_message)
-        session.busyChanged.connect(dialog.set_busy)
-        session.recheckAvailable.connect(dialog.set_recheck_available)
-        session.succeeded.connect(dialog.accept)
-        dialog.finished.connect(session.release)
-        dialog.finished.connect(self._forget_dialog)
-        self._dialog = dialog
-        dialog.open()
+        before = self._dialog
+        self.editRequested.emit(uuid)
+        return self._dialog if self._dialog is not before else None
 
     @Slot()
     def _forget_dialog(self) -> None:
@@ -137,27 +186,28 @@ class UsersPanel(QWidget):
     def _call(self) -> None:
         user = self.current_user()
         if user is not None:
-            self._presenter.request_call(user.uuid)
+            self.callRequested.emit(user.uuid)
 
     @Slot()
     def _copy(self) -> None:
         user = self.current_user()
         if user is not None:
-            self._presenter.copy_number(user.uuid)
+            self.copyRequested.emit(user.uuid)
 
     @Slot(bool)
     def _toggle_receives(self, checked: bool) -> None:
         user = self.current_user()
         if user is not None:
-            self._presenter.set_receives_calls(user.uuid, checked)
+            self.receivesCallsRequested.emit(user.uuid, checked)
         self._update_actions()  # the button shows the saved state until the list says else
 
     @Slot(str)
     def _search_changed(self, text: str) -> None:
-        """Forward the text; a selected user the search hides is deselected, so no action
-        lands on a neighbour Qt would otherwise make current."""
+        """Forward the text (the table is filtered before the emit returns); a selected
+        user the search hides is deselected, so no action lands on a neighbour Qt would
+        otherwise make current."""
         user = self.current_user()
-        self._presenter.set_search_text(text)
+        self.searchTextChanged.emit(text)
         if user is None or not self.select_user(user.uuid):
             self._table.clearSelection()
             self._table.setCurrentIndex(QModelIndex())
@@ -167,12 +217,12 @@ class UsersPanel(QWidget):
     def _this_is_me(self) -> None:
         user = self.current_user()
         if user is not None:
-            self._presenter.set_my_uuid(user.uuid)
+            self.thisIsMeRequested.emit(user.uuid)
 
     @Slot(QModelIndex)
     def _activated(self, index: QModelIndex) -> None:
-        if self._buttons["edit"].isEnabled():
-            user = self._presenter.proxy.user_at(index.row())
+        if self._buttons["edit"].isEnabled() and self._proxy is not None:
+            user = self._proxy.user_at(index.row())
             if user is not None:
                 self.open_edit_dialog(user.uuid)
 
@@ -206,7 +256,7 @@ class UsersPanel(QWidget):
     @Slot()
     def _update_actions(self) -> None:
         user = self.current_user()
-        permissions = self._presenter.permissions
+        permissions = self._permissions
         b = self._buttons
         b["add"].setEnabled(permissions.may_add)
         b["add"].setToolTip(
@@ -225,7 +275,7 @@ class UsersPanel(QWidget):
         )
         b["copy"].setEnabled(bool(user and (user.number_e164 or user.contact_number)))
         receives = b["receives"]
-        pending = user is not None and self._presenter.is_pending(user.uuid)
+        pending = user is not None and user.uuid in self._pending
         receives.blockSignals(True)
         receives.setChecked(bool(user and user.receives_calls))
         receives.blockSignals(False)
@@ -241,10 +291,6 @@ class UsersPanel(QWidget):
                 f"{user.name} receives IVR calls: click to stop" if user.receives_calls
                 else f"{user.name} does not receive IVR calls: click to start"
             )
-
-    @Slot(bool)
-    def _on_refreshing(self, on: bool) -> None:
-        self._buttons["refresh"].setEnabled(not on)
 
     @Slot()
     def _remember_selection(self) -> None:
@@ -279,14 +325,12 @@ class UsersPanel(QWidget):
         self._buttons: dict[str, QAbstractButton] = {}
         refresh = self._button("refresh", "&Refresh", "usersRefresh", "Refresh users")
         refresh.setToolTip("Read the users from MyOperator again (one request)")
-        refresh.clicked.connect(self._presenter.refresh)
+        refresh.clicked.connect(self.refreshRequested)
 
         table = QTableView(self)
         table.setObjectName("usersTable")
         table.setAccessibleName("Users")
-        table.setModel(self._presenter.proxy)
         table.setSortingEnabled(True)
-        table.sortByColumn(Column.NAME, Qt.SortOrder.AscendingOrder)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -304,8 +348,6 @@ class UsersPanel(QWidget):
         copy.setContext(Qt.ShortcutContext.WidgetShortcut)
         copy.activated.connect(self._copy)
         self._table = table
-        self._presenter.proxy.modelReset.connect(self._fit_columns)
-        self._fit_columns()
 
         add = self._button("add", "&Add user…", "usersAdd", "Add user")
         add.clicked.connect(self.open_add_dialog)

@@ -3,10 +3,11 @@
 `UsersPresenter` owns the table's models and the search, and turns the Qt-free
 `UsersActivity` (desktop_app.services.user_edit: the refresh, the receives-calls switch
 and the dialogs' `EditSession`s, all run as this presenter's tasks) into signals and the
-status line. The panel opens `UserDialog` with ``open()`` and connects it to a
-`UserEditSession`, which forwards Save and "Check again" to its `EditSession` and answers
-the dialog from each step: field errors beside fields, other failures as a sentence,
-success closes it.
+status line. It knows no widget: ``ui/users/feature.py`` binds it to the panel. Each Add or
+Edit it starts is announced as a `UserEditSession` (`sessionStarted`); the feature opens a
+`UserDialog` for it over the panel, and the session forwards Save and "Check again" to its
+`EditSession` and answers the dialog from each step: field errors beside fields, other
+failures as a sentence, success closes it.
 """
 
 from __future__ import annotations
@@ -42,11 +43,14 @@ class UsersPresenter(Presenter):
     permissionsChanged = Signal(object)
     """A new `Permissions` (who may add or edit, and why not)."""
     refreshingChanged = Signal(bool)
-    pendingChanged = Signal()
-    """A user's receives-calls switch started or finished saving (see `is_pending`)."""
+    pendingChanged = Signal(object)
+    """A user's receives-calls switch started or finished saving: the uuids of those
+    saving now (frozenset[str]; see `is_pending`)."""
     callRequested = Signal(str)
     """Ring this number (E.164) through the dialer."""
     numberCopied = Signal(str)
+    sessionStarted = Signal(object)
+    """A new `UserEditSession` (Add or Edit) wants its dialog."""
 
     def __init__(
         self,
@@ -116,6 +120,11 @@ class UsersPresenter(Presenter):
     def refreshing(self) -> bool:
         return self._activity.state.refreshing
 
+    @property
+    def pending(self) -> frozenset[str]:
+        """The users whose receives-calls change is on its way."""
+        return self._activity.state.switching
+
     def is_pending(self, uuid: str) -> bool:
         """Whether a receives-calls change of this user is on its way."""
         return self._activity.is_switching(uuid)
@@ -171,12 +180,15 @@ class UsersPresenter(Presenter):
         """"This is me": the user whose role decides whether Add is offered ("" forgets)."""
         self._service.set_my_uuid(uuid or None)
 
+    @Slot()
     def start_add(self) -> UserEditSession:
-        """The session behind a new Add user dialog."""
+        """Start adding a user: the session, also announced by `sessionStarted`."""
         return self._session(self._activity.start_add())
 
+    @Slot(str)
     def start_edit(self, uuid: str) -> UserEditSession | None:
-        """The session behind a new Edit dialog of `uuid` (None: not in the list)."""
+        """Start editing `uuid`: the session, also announced by `sessionStarted` (None,
+        and nothing announced, when the list does not have the user)."""
         edit = self._activity.start_edit(uuid)
         return None if edit is None else self._session(edit)
 
@@ -189,7 +201,9 @@ class UsersPresenter(Presenter):
     def _session(self, edit: EditSession) -> UserEditSession:
         # First the status line hears of each step, then the dialog (which may close).
         edit.add_listener(self._on_edit_step)
-        return UserEditSession(edit, self)
+        session = UserEditSession(edit, self)
+        self.sessionStarted.emit(session)
+        return session
 
     def _on_activity(self, before: ActivityState, after: ActivityState) -> None:
         if after.status:
@@ -197,7 +211,7 @@ class UsersPresenter(Presenter):
         if after.refreshing != before.refreshing:
             self.refreshingChanged.emit(after.refreshing)
         if after.switching != before.switching:
-            self.pendingChanged.emit()
+            self.pendingChanged.emit(after.switching)
 
     def _on_edit_step(self, _before: EditState, after: EditState) -> None:
         if after.status:
