@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from desktop_app.api.models import Agent, CallLeg, Direction, LegStatus
 from desktop_app.services.formatting import format_local_time
 from desktop_app.services.recordings import RecordingCache
+from desktop_app.ui.call_detail.feature import bind
 from desktop_app.ui.call_detail.legs_model import Column, LegRole, LegsModel
 from desktop_app.ui.call_detail.panel import EMPTY_TEXT, CallDetailPanel
 from desktop_app.ui.call_detail.presenter import RecordingController, RecordingState
@@ -40,7 +41,8 @@ def controller(tmp_path: Path, downloader: FileDownloader) -> Iterator[Recording
 
 @pytest.fixture
 def panel(qtbot: QtBot, controller: RecordingController) -> CallDetailPanel:
-    panel = CallDetailPanel(controller)
+    panel = CallDetailPanel()
+    bind(panel, controller)
     qtbot.addWidget(panel, before_close_func=lambda p: p.player.shutdown())
     panel.resize(520, 640)
     panel.show()
@@ -107,13 +109,16 @@ def test_a_missed_outgoing_call_reads_as_such(panel: CallDetailPanel) -> None:
     assert panel.player.status_text.startswith("No recording")
 
 
-def test_selecting_nothing_again_returns_to_the_empty_state(panel: CallDetailPanel) -> None:
+def test_selecting_nothing_again_returns_to_the_empty_state(
+    panel: CallDetailPanel, controller: RecordingController
+) -> None:
     panel.show_call(make_call())
     panel.show_call(None)
     stack = panel.findChild(QStackedWidget, "callDetailStack")
     assert stack is not None and stack.currentWidget().objectName() == "callDetailEmpty"
     assert panel.legs_model.rowCount() == 0
-    assert panel.player.controller.state is RecordingState.NONE
+    assert controller.state is RecordingState.NONE
+    assert panel.player.state is RecordingState.NONE
 
 
 def test_copy_number_puts_the_e164_number_on_the_clipboard(

@@ -24,6 +24,7 @@ from pytestqt.qtbot import QtBot
 from desktop_app.api.errors import NotReadyYet, ServerError
 from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
 from desktop_app.services.recordings import RecordingCache
+from desktop_app.ui.call_detail.feature import bind_player
 from desktop_app.ui.call_detail.player import SPEEDS, PlayerWidget, format_ms
 from desktop_app.ui.call_detail.presenter import (
     NOT_READY_MESSAGE,
@@ -143,7 +144,8 @@ def controller(cache: RecordingCache) -> Iterator[RecordingController]:
 
 @pytest.fixture
 def widget(qtbot: QtBot, controller: RecordingController) -> Iterator[PlayerWidget]:
-    widget = PlayerWidget(controller)
+    widget = PlayerWidget()
+    bind_player(widget, controller)
     qtbot.addWidget(widget, before_close_func=lambda w: w.shutdown())
     widget.show()
     yield widget
