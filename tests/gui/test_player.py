@@ -1,5 +1,6 @@
 """The recording player plays a real mp3 from the cache: position advances, the end is
-reached, speed, seek, volume, Space, "not ready yet" with Retry, errors, Save as.
+reached, speed, seek, volume, Space, "not ready yet" with Retry, errors, Save as. The player
+is bound to its presenter the way the app binds it (`call_detail.feature.bind_player`).
 
 Coroutines await futures resolved by Qt signals (`signal_future`); no sleeps, and never
 qtbot.waitSignal inside a coroutine (it deadlocks on the qasync loop).
@@ -142,11 +143,17 @@ def controller(cache: RecordingCache) -> Iterator[RecordingController]:
     controller.cancel()
 
 
+def new_player(qtbot: QtBot) -> PlayerWidget:
+    """An unbound player that stops and lets go of its file before it is destroyed."""
+    widget = PlayerWidget()
+    qtbot.addWidget(widget, before_close_func=lambda w: w.shutdown())
+    return widget
+
+
 @pytest.fixture
 def widget(qtbot: QtBot, controller: RecordingController) -> Iterator[PlayerWidget]:
-    widget = PlayerWidget()
+    widget = new_player(qtbot)
     bind_player(widget, controller)
-    qtbot.addWidget(widget, before_close_func=lambda w: w.shutdown())
     widget.show()
     yield widget
 
@@ -400,8 +407,7 @@ async def test_binding_shows_a_recording_that_is_ready_already(
     downloader.calls.clear()
     controller.load_call(make_call())
     assert controller.state is RecordingState.READY
-    widget = PlayerWidget()
-    qtbot.addWidget(widget, before_close_func=lambda w: w.shutdown())
+    widget = new_player(qtbot)
     assert widget.status_text == "No recording"  # unbound: nothing to show
     loaded = signal_future(widget.durationChanged)
 
@@ -455,8 +461,7 @@ def test_play_and_retry_ask_for_the_recording_and_save_as_forwards_the_path(
     qtbot: QtBot,
 ) -> None:
     """Unbound, the player only forwards: what the person asks for leaves as signals."""
-    widget = PlayerWidget()
-    qtbot.addWidget(widget, before_close_func=lambda w: w.shutdown())
+    widget = new_player(qtbot)
     fetches: list[bool] = []
     saves: list[str] = []
     widget.fetchRequested.connect(fetches.append)
