@@ -455,7 +455,7 @@ class Driver:
             self._count("selection not shown")
             return
         player = self.ws.call_detail.panel.player
-        controller = player.controller
+        controller = self.ws.call_detail.recordings
         state = controller.state
         if state in (RecordingState.NOT_READY, RecordingState.ERROR):
             button = self.ws.call_detail.panel.findChild(QPushButton, "playerRetry")

@@ -16,7 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.api.models import Agent, CallLeg, Direction, LegStatus
 from desktop_app.services.formatting import format_local_time
-from desktop_app.services.recordings import RecordingCache
+from desktop_app.services.recordings import AVAILABLE_MESSAGE, RecordingCache
+from desktop_app.ui.call_detail.feature import bind
 from desktop_app.ui.call_detail.legs_model import Column, LegRole, LegsModel
 from desktop_app.ui.call_detail.panel import EMPTY_TEXT, CallDetailPanel
 from desktop_app.ui.call_detail.presenter import RecordingController, RecordingState
@@ -40,7 +41,8 @@ def controller(tmp_path: Path, downloader: FileDownloader) -> Iterator[Recording
 
 @pytest.fixture
 def panel(qtbot: QtBot, controller: RecordingController) -> CallDetailPanel:
-    panel = CallDetailPanel(controller)
+    panel = CallDetailPanel()
+    bind(panel, controller)
     qtbot.addWidget(panel, before_close_func=lambda p: p.player.shutdown())
     panel.resize(520, 640)
     panel.show()
@@ -107,13 +109,16 @@ def test_a_missed_outgoing_call_reads_as_such(panel: CallDetailPanel) -> None:
     assert panel.player.status_text.startswith("No recording")
 
 
-def test_selecting_nothing_again_returns_to_the_empty_state(panel: CallDetailPanel) -> None:
+def test_selecting_nothing_again_returns_to_the_empty_state(
+    panel: CallDetailPanel, controller: RecordingController
+) -> None:
     panel.show_call(make_call())
     panel.show_call(None)
     stack = panel.findChild(QStackedWidget, "callDetailStack")
     assert stack is not None and stack.currentWidget().objectName() == "callDetailEmpty"
     assert panel.legs_model.rowCount() == 0
-    assert panel.player.controller.state is RecordingState.NONE
+    assert controller.state is RecordingState.NONE
+    assert panel.player.state is RecordingState.NONE
 
 
 def test_copy_number_puts_the_e164_number_on_the_clipboard(
@@ -182,3 +187,28 @@ async def test_the_embedded_player_plays_the_calls_recording(
     await asyncio.wait_for(started, TIMEOUT)
     await asyncio.wait_for(finished, TIMEOUT)
     assert downloader.calls == ["rec-1.mp3"]
+
+
+def test_the_panel_says_which_call_it_shows_and_space_asks_for_the_recording(
+    qtbot: QtBot,
+) -> None:
+    """Unbound, the panel only renders and forwards (`call_detail.feature.bind` binds it)."""
+    panel = CallDetailPanel()
+    qtbot.addWidget(panel, before_close_func=lambda p: p.player.shutdown())
+    panel.show()
+    shown: list[object] = []
+    fetches: list[bool] = []
+    panel.callShown.connect(shown.append)
+    panel.player.fetchRequested.connect(fetches.append)
+    call = make_call()
+
+    panel.show_call(call)
+    assert shown == [call]
+    assert panel.field_text("number") == "098372 11131"
+    panel.player.show_status(RecordingState.AVAILABLE.value, AVAILABLE_MESSAGE)
+    panel.legs_view.setFocus()
+    qtbot.keyClick(panel.legs_view, Qt.Key.Key_Space)
+    panel.show_call(None)
+
+    assert shown == [call, None]
+    assert fetches == [True]

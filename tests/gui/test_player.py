@@ -1,5 +1,6 @@
 """The recording player plays a real mp3 from the cache: position advances, the end is
-reached, speed, seek, volume, Space, "not ready yet" with Retry, errors, Save as.
+reached, speed, seek, volume, Space, "not ready yet" with Retry, errors, Save as. The player
+is bound to its presenter the way the app binds it (`call_detail.feature.bind_player`).
 
 Coroutines await futures resolved by Qt signals (`signal_future`); no sleeps, and never
 qtbot.waitSignal inside a coroutine (it deadlocks on the qasync loop).
@@ -18,12 +19,13 @@ from typing import TypeVar
 import pytest
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtMultimedia import QMediaPlayer
-from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSlider, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop_app.api.errors import NotReadyYet, ServerError
 from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
-from desktop_app.services.recordings import RecordingCache
+from desktop_app.services.recordings import AVAILABLE_MESSAGE, RecordingCache
+from desktop_app.ui.call_detail.feature import bind_player
 from desktop_app.ui.call_detail.player import SPEEDS, PlayerWidget, format_ms
 from desktop_app.ui.call_detail.presenter import (
     NOT_READY_MESSAGE,
@@ -141,10 +143,17 @@ def controller(cache: RecordingCache) -> Iterator[RecordingController]:
     controller.cancel()
 
 
+def new_player(qtbot: QtBot) -> PlayerWidget:
+    """An unbound player that stops and lets go of its file before it is destroyed."""
+    widget = PlayerWidget()
+    qtbot.addWidget(widget, before_close_func=lambda w: w.shutdown())
+    return widget
+
+
 @pytest.fixture
 def widget(qtbot: QtBot, controller: RecordingController) -> Iterator[PlayerWidget]:
-    widget = PlayerWidget(controller)
-    qtbot.addWidget(widget, before_close_func=lambda w: w.shutdown())
+    widget = new_player(qtbot)
+    bind_player(widget, controller)
     widget.show()
     yield widget
 
@@ -385,6 +394,96 @@ def test_interactive_widgets_are_named_for_tests_and_assistive_tech(
         (QComboBox, "playerSpeed"),
     ):
         assert child(widget, kind, name).accessibleName()
+
+
+async def test_binding_shows_a_recording_that_is_ready_already(
+    qtbot: QtBot,
+    controller: RecordingController,
+    cache: RecordingCache,
+    downloader: FileDownloader,
+) -> None:
+    """The player never reads the presenter: binding pushes its current state once."""
+    await cache.get("rec-1.mp3")
+    downloader.calls.clear()
+    controller.load_call(make_call())
+    assert controller.state is RecordingState.READY
+    widget = new_player(qtbot)
+    assert widget.status_text == "No recording"  # unbound: nothing to show
+    loaded = signal_future(widget.durationChanged)
+
+    bind_player(widget, controller)
+
+    assert widget.state is RecordingState.READY
+    assert Path(widget.player.source().toLocalFile()) == controller.local_path
+    assert child(widget, QPushButton, "playerPlayPause").isEnabled()
+    assert child(widget, QPushButton, "playerSaveAs").isEnabled()
+    (duration,) = await asyncio.wait_for(loaded, TIMEOUT)
+    assert duration > 0
+    assert widget.player.playbackState() == QMediaPlayer.PlaybackState.StoppedState
+    assert downloader.calls == []
+
+
+async def test_save_as_offers_the_recordings_own_name(
+    widget: PlayerWidget, controller: RecordingController, cache: RecordingCache
+) -> None:
+    await cache.get("rec-1.mp3")
+    controller.load_call(make_call())
+
+    child(widget, QPushButton, "playerSaveAs").click()
+
+    dialog = child(widget, QFileDialog, "playerSaveDialog")
+    assert [Path(name).name for name in dialog.selectedFiles()] == ["rec-1.mp3"]
+    dialog.close()
+
+
+def test_the_presenter_says_each_status_with_its_sentence_and_save_name(
+    controller: RecordingController,
+) -> None:
+    statuses: list[tuple[str, str]] = []
+    names: list[str] = []
+    controller.statusChanged.connect(lambda state, message: statuses.append((state, message)))
+    controller.suggestedFilenameChanged.connect(names.append)
+
+    controller.load_call(make_call("a", filename="a.mp3"))
+    controller.load_call(make_call("a", filename="a.mp3"))  # the same call: nothing new
+    controller.load_call(make_call("b", filename="b.mp3"))
+    controller.load_call(make_call("c", answered=False))
+
+    assert statuses == [
+        (RecordingState.AVAILABLE.value, AVAILABLE_MESSAGE),
+        (RecordingState.AVAILABLE.value, AVAILABLE_MESSAGE),
+        (RecordingState.NONE.value, "No recording — the call was not answered."),
+    ]
+    assert names == ["a.mp3", "b.mp3", "recording.mp3"]
+
+
+def test_play_and_retry_ask_for_the_recording_and_save_as_forwards_the_path(
+    qtbot: QtBot,
+) -> None:
+    """Unbound, the player only forwards: what the person asks for leaves as signals."""
+    widget = new_player(qtbot)
+    fetches: list[bool] = []
+    saves: list[str] = []
+    widget.fetchRequested.connect(fetches.append)
+    widget.saveRequested.connect(saves.append)
+
+    widget.toggle_play()  # no recording: nothing to ask for
+    widget.show_status(RecordingState.AVAILABLE.value, AVAILABLE_MESSAGE)
+    child(widget, QPushButton, "playerPlayPause").click()
+    widget.show_status(RecordingState.NOT_READY.value, NOT_READY_MESSAGE)
+    assert widget.status_text == NOT_READY_MESSAGE
+    child(widget, QPushButton, "playerRetry").click()
+    widget.show_status(RecordingState.READY.value, "")
+    widget.set_suggested_filename("kept.mp3")
+    child(widget, QPushButton, "playerSaveAs").click()
+    dialog = child(widget, QFileDialog, "playerSaveDialog")
+    dialog.fileSelected.emit("/somewhere/kept.mp3")
+    dialog.close()
+    widget.show_saved("/somewhere/kept.mp3")
+
+    assert fetches == [True, True]
+    assert saves == ["/somewhere/kept.mp3"]
+    assert child(widget, QLabel, "playerSaveStatus").text() == "Saved to /somewhere/kept.mp3"
 
 
 async def test_transport_calls_release_the_gil(

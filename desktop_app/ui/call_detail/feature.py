@@ -1,4 +1,10 @@
-"""The call detail as a feature: the selected call, its legs and its recording's player."""
+"""The call detail as a feature: the selected call, its legs and its recording's player.
+
+`bind` is the one place the panel (and its player) meet the recording presenter: one
+`connect_all` list, then the presenter's current state shown once, so the widgets never
+hold the presenter nor read from it. Tests bind a panel with `bind`, a player alone
+with `bind_player`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,9 @@ from pathlib import Path
 from desktop_app.services.recordings import RecordingCache
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.ui.call_detail.panel import CallDetailPanel
-from desktop_app.ui.call_detail.presenter import RecordingController
-from desktop_app.ui.common.feature import Feature, Shared, connect_all
+from desktop_app.ui.call_detail.player import PlayerWidget
+from desktop_app.ui.call_detail.presenter import RecordingController, RecordingState
+from desktop_app.ui.common.feature import Connection, Feature, Shared, connect_all
 from desktop_app.ui.feed.feature import FeedFeature
 from desktop_app.ui.shell.main_window import MainWindow
 
@@ -21,7 +28,7 @@ class CallDetailFeature(Feature):
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
-        window.playPauseRequested.connect(self.panel.player.toggle_play)
+        connect_all([(window.playPauseRequested, self.panel.player.toggle_play)])
 
     async def aclose(self) -> None:
         """The download and the player stop first: no sound after the window is gone."""
@@ -30,8 +37,48 @@ class CallDetailFeature(Feature):
         await super().aclose()
 
 
+def player_connections(player: PlayerWidget, recordings: RecordingController) -> list[Connection]:
+    """The player's wiring: what the presenter says reaches its slots, what the person
+    asks of it reaches the presenter."""
+    return [
+        (recordings.statusChanged, player.show_status),
+        (recordings.suggestedFilenameChanged, player.set_suggested_filename),
+        (recordings.ready, player.load_file),
+        (recordings.saved, player.show_saved),
+        (recordings.saveFailed, player.show_save_failed),
+        (player.fetchRequested, recordings.fetch),
+        (player.saveRequested, recordings.save_to),
+    ]
+
+
+def show_current(player: PlayerWidget, recordings: RecordingController) -> None:
+    """Show what the presenter holds now: the signals only carry what changes later."""
+    player.show_status(recordings.state.value, recordings.message)
+    player.set_suggested_filename(recordings.suggested_filename)
+    path = recordings.local_path
+    if recordings.state is RecordingState.READY and path is not None:
+        player.load_file(str(path), False)
+
+
+def bind(panel: CallDetailPanel, recordings: RecordingController) -> None:
+    """Bind the panel and its player to the recording presenter: the call shown is the
+    call whose recording is presented."""
+    connect_all([
+        (panel.callShown, recordings.load_call),
+        *player_connections(panel.player, recordings),
+    ])
+    show_current(panel.player, recordings)
+
+
+def bind_player(player: PlayerWidget, recordings: RecordingController) -> None:
+    """Bind a player on its own (tests, benchmarks) as `bind` binds the panel's."""
+    connect_all(player_connections(player, recordings))
+    show_current(player, recordings)
+
+
 def build(shared: Shared, feed: FeedFeature, *, recordings_dir: Path) -> CallDetailFeature:
     recordings = RecordingController(RecordingCache(recordings_dir, downloader=shared.client))
-    panel = CallDetailPanel(recordings)
+    panel = CallDetailPanel()
+    bind(panel, recordings)
     connect_all([(feed.presenter.callSelected, panel.show_call)])
     return CallDetailFeature(panel, recordings)

@@ -1,4 +1,9 @@
-"""The call-detail panel: everything about one call, its legs, and its recording."""
+"""The call-detail panel: everything about one call, its legs, and its recording.
+
+It renders and forwards only: `show_call` shows a call and says so (`callShown`), the
+buttons say what the person asked for (`callBackRequested`, `numberCopied`), and its
+`PlayerWidget` is bound to the recording presenter by `call_detail.feature.bind`.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,6 @@ from desktop_app.services.formatting import (
 )
 from desktop_app.ui.call_detail.legs_model import Column, LegsModel
 from desktop_app.ui.call_detail.player import PlayerWidget
-from desktop_app.ui.call_detail.presenter import RecordingController
 
 EMPTY_TEXT = "Select a call to see its details"
 _MIN_AGENTS_WIDTH = 130
@@ -42,10 +46,13 @@ def callable_number(call: CallLog) -> str:
 class CallDetailPanel(QWidget):
     """Shows one `CallLog` (or an empty state) with its legs and an embedded player.
 
-    Embeddable as-is in a dock: ``CallDetailPanel(controller)``; the window calls
-    `show_call` on selection and connects `callBackRequested` to the dialer.
+    Embeddable as-is in a dock: ``CallDetailPanel()``, then `call_detail.feature.bind`;
+    the feed's selection reaches `show_call`, and the workspace connects
+    `callBackRequested` to the dialer.
     """
 
+    callShown = Signal(object)
+    """Emitted by `show_call` with the call (None: nothing selected): its recording follows."""
     callBackRequested = Signal(str)
     """The customer's number (E.164 when known) to ring back."""
     numberCopied = Signal(str)
@@ -53,7 +60,6 @@ class CallDetailPanel(QWidget):
 
     def __init__(
         self,
-        controller: RecordingController,
         parent: QWidget | None = None,
         *,
         home_region: str = DEFAULT_HOME_REGION,
@@ -61,11 +67,10 @@ class CallDetailPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("callDetailPanel")
         self.setAccessibleName("Call details")
-        self._controller = controller
         self._home_region = home_region
         self._call: CallLog | None = None
         self._legs_model = LegsModel(self)
-        self._player = PlayerWidget(controller, self)
+        self._player = PlayerWidget(self)
         self._build()
         self.show_call(None)
 
@@ -96,9 +101,10 @@ class CallDetailPanel(QWidget):
 
     @Slot(object)
     def show_call(self, call: CallLog | None) -> None:
-        """Show `call` (None: the empty state) and hand its recording to the controller."""
+        """Show `call` (None: the empty state) and say so (`callShown`): the recording
+        presenter then loads its recording into the player."""
         self._call = call
-        self._controller.load_call(call)
+        self.callShown.emit(call)
         if call is None:
             self._legs_model.set_legs(())
             self._stack.setCurrentWidget(self._empty)

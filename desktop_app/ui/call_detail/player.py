@@ -2,7 +2,10 @@
 
 It is handed file paths only (`QUrl.fromLocalFile`): QtMultimedia's FFmpeg backend prints
 media URLs to stderr, and a recording link is a short-lived credential. Fetching, retrying
-and saving belong to `RecordingController`; this widget renders its state and plays.
+and saving belong to the presenter, which this widget never sees: it renders what its
+slots are given (`show_status`, `set_suggested_filename`, `load_file`, `show_saved`,
+`show_save_failed`), plays, and says what the person asked for as signals
+(`fetchRequested`, `saveRequested`). `call_detail.feature` binds the two.
 
 WORKAROUND (PySide6 6.11.3 as 6.12.0: its typesystem_multimedia.xml releases the GIL
 around ``QMediaPlayer.setSource`` only): threads and the GIL, below.
@@ -63,7 +66,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.services.formatting import format_duration
-from desktop_app.ui.call_detail.presenter import RecordingController, RecordingState
+from desktop_app.services.recordings import RecordingState, RecordingStatus
 
 SPEEDS: Final[tuple[tuple[str, float], ...]] = (
     ("0.75×", 0.75),
@@ -84,8 +87,14 @@ class PlayerWidget(QWidget):
     """Play/pause, seek, speed, volume and "Save as…" for one call's recording.
 
     Space toggles playback while the player (or a non-button child) has focus; a window
-    may bind Space globally to `toggle_play` as well.
+    may bind Space globally to `toggle_play` as well. Until bound it shows "No recording".
     """
+
+    fetchRequested = Signal(bool)
+    """Play (or Retry) before the recording is here: fetch it; the argument is whether
+    to start playing when it arrives."""
+    saveRequested = Signal(str)
+    """The person chose this path in "Save as…"."""
 
     playbackStarted = Signal()
     """Playback entered the playing state."""
@@ -99,12 +108,14 @@ class PlayerWidget(QWidget):
     mediaFailed = Signal(str)
     """QtMultimedia could not play the file; the argument is the sentence shown."""
 
-    def __init__(self, controller: RecordingController, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("playerWidget")
         self.setAccessibleName("Recording player")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._controller = controller
+        nothing = RecordingStatus()
+        self._state = nothing.state
+        self._suggested_filename = ""  # the binding pushes the first
         self._save_dialog: QFileDialog | None = None
 
         # The player first: children are destroyed in creation order, and the player's
@@ -119,15 +130,14 @@ class PlayerWidget(QWidget):
 
         self._build()
         self._connect()
-        self._on_state_changed(controller.state.value)
-        if controller.state is RecordingState.READY and controller.local_path is not None:
-            self._on_ready(str(controller.local_path), False)
+        self.show_status(nothing.state.value, nothing.message)
 
     # ------------------------------------------------------------ reading
 
     @property
-    def controller(self) -> RecordingController:
-        return self._controller
+    def state(self) -> RecordingState:
+        """The recording state last shown (`show_status`)."""
+        return self._state
 
     @property
     def player(self) -> QMediaPlayer:
@@ -145,15 +155,20 @@ class PlayerWidget(QWidget):
 
     @Slot()
     def toggle_play(self) -> None:
-        """Play or pause; before a recording is fetched, fetch it (and play when it arrives)."""
-        state = self._controller.state
+        """Play or pause; before a recording is fetched, ask for it (and play when it arrives)."""
+        state = self._state
         if state is RecordingState.READY:
             if self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
                 self._call_player("pause")
             else:
                 self._call_player("play")
         elif state in (RecordingState.AVAILABLE, RecordingState.NOT_READY, RecordingState.ERROR):
-            self._controller.fetch(autoplay=True)
+            self.fetchRequested.emit(True)
+
+    @Slot()
+    def _request_retry(self) -> None:
+        """Retry: fetch again after "not ready yet" or an error, and play when it arrives."""
+        self.fetchRequested.emit(True)
 
     @Slot(int)
     def seek(self, position_ms: int) -> None:
@@ -300,13 +315,8 @@ class PlayerWidget(QWidget):
         layout.addWidget(self._save_status)
 
     def _connect(self) -> None:
-        c = self._controller
-        c.stateChanged.connect(self._on_state_changed)
-        c.ready.connect(self._on_ready)
-        c.saved.connect(self._on_saved)
-        c.saveFailed.connect(self._on_save_failed)
-
-        self._retry.clicked.connect(c.retry)
+        """The widget's own wiring: its controls and its QMediaPlayer."""
+        self._retry.clicked.connect(self._request_retry)
         self._play.clicked.connect(self.toggle_play)
         self._save.clicked.connect(self._ask_save_path)
         self._speed.currentIndexChanged.connect(self._apply_speed)
@@ -321,14 +331,17 @@ class PlayerWidget(QWidget):
         p.mediaStatusChanged.connect(self._on_media_status)
         p.errorOccurred.connect(self._on_media_error)
 
-    # ------------------------------------------------------------ controller
+    # ------------------------------------------------------------ shown from outside
 
-    @Slot(str)
-    def _on_state_changed(self, value: str) -> None:
+    @Slot(str, str)
+    def show_status(self, value: str, message: str) -> None:
+        """Show the recording's state (a `RecordingState` value) and its sentence; any
+        state but READY lets go of the file loaded before."""
         state = RecordingState(value)
+        self._state = state
         if state is not RecordingState.READY:
             self._unload()
-        text = self._controller.message
+        text = message
         if state is RecordingState.READY:
             text = ""
         self._status.setText(text)
@@ -342,8 +355,14 @@ class PlayerWidget(QWidget):
         self._save.setEnabled(state is RecordingState.READY)
         self._save_status.hide()
 
+    @Slot(str)
+    def set_suggested_filename(self, name: str) -> None:
+        """The name "Save as…" offers next."""
+        self._suggested_filename = name
+
     @Slot(str, bool)
-    def _on_ready(self, path: str, autoplay: bool) -> None:
+    def load_file(self, path: str, autoplay: bool) -> None:
+        """Load the recording's local file, and play it when `autoplay`."""
         self._player.setSource(QUrl.fromLocalFile(path))  # PySide releases the GIL here
         self._apply_speed()
         if autoplay:
@@ -372,18 +391,20 @@ class PlayerWidget(QWidget):
             dialog.setDirectory(
                 QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
             )
-            dialog.fileSelected.connect(self._controller.save_to)
+            dialog.fileSelected.connect(self.saveRequested)
             self._save_dialog = dialog
-        self._save_dialog.selectFile(self._controller.suggested_filename)
+        self._save_dialog.selectFile(self._suggested_filename)
         self._save_dialog.open()
 
     @Slot(str)
-    def _on_saved(self, path: str) -> None:
+    def show_saved(self, path: str) -> None:
+        """A copy was written to `path`."""
         self._save_status.setText(f"Saved to {path}")
         self._save_status.show()
 
     @Slot(str)
-    def _on_save_failed(self, message: str) -> None:
+    def show_save_failed(self, message: str) -> None:
+        """A copy could not be written; `message` says why."""
         self._save_status.setText(message)
         self._save_status.show()
 

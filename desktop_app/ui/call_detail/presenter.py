@@ -3,8 +3,9 @@
 What state the recording is in, and what a fetch makes of it, is `RecordingSession`'s
 (`desktop_app.services.recordings`); this presenter runs the fetch and the "save a copy"
 under its task supervisor (one fetch at a time: selecting another call cancels it) and
-turns the session's changes into signals. The widget holds no coroutine and no business
-rule: it only renders `state`/`message` and plays the file it is handed.
+turns the session's changes into signals. It never sees the widgets: the feature
+(`call_detail.feature.bind`) connects its signals to the player's slots and the panel's
+and player's requests to its slots. The widgets hold no coroutine and no business rule.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class RecordingController(Presenter):
 
     stateChanged = Signal(str)
     """The new `RecordingState` value; read `message` for the sentence to show."""
+    statusChanged = Signal(str, str)
+    """The new `RecordingState` value and the sentence that describes it (what a view shows)."""
+    suggestedFilenameChanged = Signal(str)
+    """A new name to offer in "Save as…" (see `suggested_filename`)."""
     ready = Signal(str, bool)
     """Local file path of the selected call's recording, and whether to start playing."""
     saved = Signal(str)
@@ -62,6 +67,7 @@ class RecordingController(Presenter):
         self.setObjectName("recordingController")
         self._session = RecordingSession(cache, on_change=self._on_status)
         self._auto_fetch = auto_fetch
+        self._suggested = self._session.suggested_filename
 
     # ------------------------------------------------------------- reading
 
@@ -90,6 +96,7 @@ class RecordingController(Presenter):
 
     # ------------------------------------------------------------- actions
 
+    @Slot(object)
     def load_call(self, call: CallLog | None) -> None:
         """Show `call`'s recording (None: nothing selected); cancels the previous fetch."""
         if not self._session.select(call):
@@ -106,7 +113,8 @@ class RecordingController(Presenter):
         """Fetch again after "not ready yet" or an error, and play when it arrives."""
         self.fetch(autoplay=True)
 
-    def fetch(self, *, autoplay: bool = True) -> None:
+    @Slot(bool)
+    def fetch(self, autoplay: bool = True) -> None:
         """Start fetching the selected call's recording (no-op if none or already busy)."""
         call = self._session.begin_fetch()
         if call is None:
@@ -116,6 +124,7 @@ class RecordingController(Presenter):
             on_failure=lambda failure: self._session.fetch_failed(call, failure.sentence),
         )
 
+    @Slot(str)
     def save_to(self, destination: str | Path) -> None:
         """Copy the ready recording to `destination` off the UI thread; emits saved/saveFailed.
 
@@ -157,3 +166,8 @@ class RecordingController(Presenter):
 
     def _on_status(self, status: RecordingStatus) -> None:
         self.stateChanged.emit(status.state.value)
+        self.statusChanged.emit(status.state.value, status.message)
+        suggested = self._session.suggested_filename
+        if suggested != self._suggested:
+            self._suggested = suggested
+            self.suggestedFilenameChanged.emit(suggested)
