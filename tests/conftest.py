@@ -1,8 +1,8 @@
 """Suite-wide settings: no screen, and a canary token that must never surface in output.
 
-Every test that talks to the emulated service uses FAKE_TOKEN. After the run, the
-captured stdout/stderr of every test, every failure report and everything the project's
-own log handlers wrote are searched for it; one hit fails the whole run.
+Every test that talks to the emulated service uses FAKE_TOKEN (tests.helpers.tokens). After
+the run, the captured stdout/stderr of every test, every failure report and everything the
+project's own log handlers wrote are searched for it; one hit fails the whole run.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from desktop_app.api.redact import install_redacting_filter
-
-# Obviously fake; 32 hex characters like a real token.
-FAKE_TOKEN = "cafebabecafebabecafebabecafebabe"
+from tests.helpers.tokens import FAKE_TOKEN
 
 _project_log = io.StringIO()
 _leaks: list[str] = []

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from desktop_app.sandbox import BASIC_TOKEN, SandboxConfig, SandboxServer
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 #: The generated history ends this long before the service's clock. Anchored at the clock
 #: itself, how recent the newest call is depends on the time of day (calls follow Indian

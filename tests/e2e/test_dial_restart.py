@@ -28,7 +28,7 @@ from desktop_app.services.clock import ManualClock
 from desktop_app.services.dialer import CallLogFinder, CheckKind, DialGuard, DialKind
 from desktop_app.store import CallStore
 from desktop_app.store.dials import DialRecords
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 pytestmark = pytest.mark.e2e
 

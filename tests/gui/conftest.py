@@ -137,7 +137,7 @@ def desktop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
 def feed_sandbox() -> Iterator[SandboxServer]:
     """The emulated service, rate limit lifted, accepting the canary token (Admin)."""
     from desktop_app.sandbox import SandboxConfig, SandboxServer
-    from tests.conftest import FAKE_TOKEN
+    from tests.helpers.tokens import FAKE_TOKEN
 
     server = SandboxServer(
         SandboxConfig(seed=11, n_logs=800, days=30, tokens={FAKE_TOKEN: 2}, rate_limit=None)
@@ -163,7 +163,7 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
     from desktop_app.app import build_workspace, open_settings
     from desktop_app.services.dialer import DialerSettings
     from desktop_app.store import CallStore
-    from tests.conftest import FAKE_TOKEN
+    from tests.helpers.tokens import FAKE_TOKEN
 
     @contextlib.asynccontextmanager
     async def opener(

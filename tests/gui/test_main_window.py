@@ -228,7 +228,7 @@ async def test_offline_keeps_showing_the_cache(
 async def test_rate_limited_status_counts_down(
     open_workspace: WorkspaceOpener, desktop_home: AppPaths
 ) -> None:
-    from tests.conftest import FAKE_TOKEN
+    from tests.helpers.tokens import FAKE_TOKEN
 
     # The emulated limit stays on here, and so does the client's budget.
     with SandboxServer(SandboxConfig(seed=3, n_logs=200, tokens={FAKE_TOKEN: 2})) as server:

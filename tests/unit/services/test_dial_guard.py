@@ -52,7 +52,7 @@ from desktop_app.services.phone_input import parse_dialable
 from desktop_app.services.sync import SyncEngine
 from desktop_app.store import CallStore
 from desktop_app.store.dials import DialRecords
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 T = 1_700_000_000
 SETTLE_S = 60.0

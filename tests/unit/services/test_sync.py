@@ -8,7 +8,7 @@ Behaviour that needs a failure at an exact moment is in ``test_sync_scripted.py`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,7 @@ from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.sync import DAY_S, META_FEED_CURSOR, SyncEngine, SyncStatus
 from desktop_app.store import CallQuery, CallStore
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 T = 1_700_000_000
 WEEK = 7 * DAY_S
@@ -46,11 +46,6 @@ def app(clock: ManualClock) -> SandboxApp:
     return make_sandbox(clock)
 
 
-@pytest.fixture
-def state(app: SandboxApp) -> SandboxState:
-    return app.sandbox
-
-
 def make_client(app: SandboxApp, clock: ManualClock, token: str = FAKE_TOKEN) -> MyOperatorClient:
     # One attempt per request: retries are the engine's business in these tests.
     return MyOperatorClient(
@@ -69,18 +64,6 @@ async def client(app: SandboxApp, clock: ManualClock) -> AsyncIterator[MyOperato
     c = make_client(app, clock)
     yield c
     await c.aclose()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "calls.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[CallStore]:
-    s = CallStore.open(db_path)
-    yield s
-    s.close()
 
 
 def make_engine(
@@ -126,7 +109,6 @@ def searches(state: SandboxState) -> list[tuple[int | None, int | None, int, str
             p.get("search_key", ""),
         ))
     return out
-
 
 
 def state_of(engine: SyncEngine) -> str:
