@@ -12,6 +12,7 @@ import io
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,24 @@ def project_log_handler() -> Iterator[None]:
     yield
     root.removeHandler(handler)
     root.setLevel(previous)
+
+
+#: The marker every test under a directory of tests/ carries, so that `pytest -m gui` (or
+#: ``-m "not e2e"``) selects by what a test needs: a display, or real loopback servers.
+DIRECTORY_MARKERS = {"gui": "gui", "e2e": "e2e"}
+TESTS_ROOT = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            directory = item.path.resolve().relative_to(TESTS_ROOT).parts[0]
+        except ValueError:
+            continue
+        marker = DIRECTORY_MARKERS.get(directory)
+        if marker is not None:
+            item.add_marker(marker)
 
 
 def pytest_configure(config: pytest.Config) -> None:

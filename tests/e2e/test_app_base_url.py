@@ -13,8 +13,6 @@ import pytest
 from desktop_app.runtime.single_instance import RUNTIME_DIR_ENV
 from desktop_app.services.paths import HOME_ENV
 
-pytestmark = pytest.mark.e2e
-
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -18,7 +18,6 @@ from desktop_app.runtime.single_instance import RUNTIME_DIR_ENV
 from desktop_app.services.paths import HOME_ENV
 
 pytestmark = [
-    pytest.mark.e2e,
     pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM; POSIX sockets"),
 ]
 

@@ -16,8 +16,6 @@ from desktop_app.sandbox import BASIC_TOKEN, SandboxServer
 from desktop_app.services.phone_input import parse_dialable
 from tests.helpers.tokens import FAKE_TOKEN
 
-pytestmark = pytest.mark.e2e
-
 
 def run(
     server: SandboxServer,

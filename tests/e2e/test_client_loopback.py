@@ -13,8 +13,6 @@ from desktop_app.api.errors import NetworkError, OutcomeUnknown
 from desktop_app.sandbox import SandboxServer
 from tests.helpers.tokens import FAKE_TOKEN
 
-pytestmark = pytest.mark.e2e
-
 
 async def _no_wait(_seconds: float) -> None:
     return None

@@ -30,8 +30,6 @@ from desktop_app.store import CallStore
 from desktop_app.store.dials import DialRecords
 from tests.helpers.tokens import FAKE_TOKEN
 
-pytestmark = pytest.mark.e2e
-
 ROOT = Path(__file__).resolve().parents[2]
 T = 1_700_000_000
 SETTLE_S = 60.0

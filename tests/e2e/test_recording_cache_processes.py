@@ -22,8 +22,6 @@ from desktop_app.sandbox import SandboxConfig, SandboxServer
 from desktop_app.services.recordings import PART_SUFFIX, RecordingCache, partial_writer
 from tests.helpers.tokens import FAKE_TOKEN
 
-pytestmark = pytest.mark.e2e
-
 NOW = 1_700_000_000.0
 TIMEOUT_S = 60.0
 

@@ -12,8 +12,6 @@ import pytest
 from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer, serve_forever
 from desktop_app.services.clock import ManualClock
 
-pytestmark = pytest.mark.e2e
-
 NOW = 1_700_000_000.0
 TOKEN = {"token": DEMO_TOKEN}
 

@@ -31,7 +31,6 @@ from desktop_app.runtime.single_instance import (
 )
 
 pytestmark = [
-    pytest.mark.e2e,
     pytest.mark.skipif(sys.platform == "win32", reason="select() on pipes; POSIX sockets"),
 ]
 

@@ -43,8 +43,7 @@ from desktop_app.ui.dialer.presenter import (
     bind_dialer,
     make_dialer_dock,
 )
-from tests.gui.conftest import WorkspaceOpener, wait_until
-from tests.unit.services.test_dial_guard import (
+from tests.helpers.dialing import (
     CLICK,
     ClickTransport,
     T,
@@ -52,6 +51,8 @@ from tests.unit.services.test_dial_guard import (
     make_client,
     make_sandbox,
 )
+from tests.helpers.qt import wait_until
+from tests.helpers.workspace import WorkspaceOpener
 
 CUSTOMER = "98123 45678"
 PARSED = "✓ +91 98123 45678 · India"

@@ -19,7 +19,8 @@ from desktop_app.sandbox.filters import compile_filters
 from desktop_app.services.formatting import format_number
 from desktop_app.store import CallRow
 from desktop_app.ui.feed.presenter import preset_range
-from tests.gui.conftest import WorkspaceOpener, signal_future, wait_until
+from tests.helpers.qt import signal_future, wait_until
+from tests.helpers.workspace import WorkspaceOpener
 
 TIMEOUT = 15.0
 

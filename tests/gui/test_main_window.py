@@ -40,7 +40,8 @@ from desktop_app.services.export import HEADER
 from desktop_app.services.paths import AppPaths
 from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeManager, ThemeMode
 from desktop_app.ui.shell.main_window import DEMO_TEXT, KEY_STATE, MainWindow
-from tests.gui.conftest import WorkspaceOpener, signal_future, wait_until
+from tests.helpers.qt import signal_future, wait_until
+from tests.helpers.workspace import WorkspaceOpener
 
 TIMEOUT = 15.0
 

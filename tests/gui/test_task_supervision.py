@@ -52,8 +52,9 @@ from desktop_app.services.tasks import Backoff, TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore
 from desktop_app.ui.dialer.model import KIND_IN_FLIGHT
 from desktop_app.ui.sync.presenter import SYNC_LOOP
-from tests.gui.conftest import GuiTestLoop, WorkspaceOpener
+from tests.helpers.qt import GuiTestLoop
 from tests.helpers.tokens import FAKE_TOKEN
+from tests.helpers.workspace import WorkspaceOpener
 
 #: A safety net only: every wait ends on a signal, a callback or a manual clock's sleep.
 TIMEOUT = 15.0

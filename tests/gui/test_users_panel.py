@@ -32,7 +32,7 @@ from desktop_app.ui.users.dialog import CountryCodeBox, UserDialog
 from desktop_app.ui.users.model import Column, UsersModel
 from desktop_app.ui.users.panel import UsersDock, UsersPanel
 from desktop_app.ui.users.presenter import UserEditSession, UsersPresenter
-from tests.gui.conftest import signal_future, wait_until
+from tests.helpers.qt import signal_future, wait_until
 from tests.helpers.tokens import FAKE_TOKEN
 
 TIMEOUT = 10.0

@@ -37,7 +37,7 @@ from desktop_app.ui.callbacks.presenter import WorklistPresenter
 from desktop_app.ui.notifications.banner import NotificationBanner
 from desktop_app.ui.notifications.presenter import NotificationPresenter
 from desktop_app.ui.notifications.tray import TrayController
-from tests.gui.conftest import wait_until
+from tests.helpers.qt import wait_until
 from tests.helpers.tokens import FAKE_TOKEN
 
 IST = timezone(timedelta(hours=5, minutes=30))

@@ -32,7 +32,8 @@ from desktop_app.ui.dialer.presenter import agents_from_users
 from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT
 from desktop_app.ui.shell.main_window import KEY_STATE
 from desktop_app.ui.users.panel import UsersPanel
-from tests.gui.conftest import WorkspaceOpener, wait_until
+from tests.helpers.qt import wait_until
+from tests.helpers.workspace import WorkspaceOpener
 
 TIMEOUT = 15.0
 CLICK = "/clickOcall"

@@ -1,4 +1,4 @@
-"""Call-log builders shared by the store and sync tests."""
+"""Call logs as the parser produces them, for the store, sync, feed and player tests."""
 
 from __future__ import annotations
 
@@ -41,4 +41,45 @@ def make_log(
         legs=legs,
         company_id="5d0a",
         user_id=None,
+    )
+
+
+def make_call(
+    call_id: str = "call-1",
+    *,
+    filename: str | None = "rec-1.mp3",
+    answered: bool = True,
+    direction: Direction = Direction.INCOMING,
+    legs: tuple[CallLeg, ...] | None = None,
+) -> CallLog:
+    """A call like the parser produces, with two legs by default."""
+    if legs is None:
+        legs = (
+            CallLeg(
+                status=LegStatus.NOANSWER,
+                action="missed",
+                start_time=1_716_543_200,
+                duration_s=20,
+                received_by=(Agent("Ravi Kumar", "14"),),
+            ),
+            CallLeg(
+                status=LegStatus.ANSWER if answered else LegStatus.CANCEL,
+                action="received" if answered else "missed",
+                start_time=1_716_543_221,
+                duration_s=95 if answered else 8,
+                received_by=(Agent("Asha Rao", "12", "u-12"), Agent("Meera Iyer", None)),
+            ),
+        )
+    return CallLog(
+        id=call_id,
+        start_time=1_716_543_200,
+        end_time=1_716_543_330,
+        duration_s=130,
+        direction=direction,
+        answered=answered,
+        caller_number="+919837211131",
+        caller_number_raw="9837211131",
+        department="Sales",
+        filename=filename if answered else "",
+        legs=legs,
     )

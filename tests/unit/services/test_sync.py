@@ -10,17 +10,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from desktop_app.api.budget import RequestBudget
-from desktop_app.api.client import MyOperatorClient, RetryPolicy
+from desktop_app.api.client import MyOperatorClient
 from desktop_app.api.errors import NetworkError
-from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.sandbox import SandboxApp, SandboxState
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.sync import DAY_S, META_FEED_CURSOR, SyncEngine, SyncStatus
 from desktop_app.store import CallQuery, CallStore
+from tests.helpers import sandbox as helpers
 from tests.helpers.tokens import FAKE_TOKEN
 
 T = 1_700_000_000
@@ -32,13 +33,11 @@ def clock() -> ManualClock:
     return ManualClock(T)
 
 
-def make_sandbox(clock: ManualClock, **kwargs: object) -> SandboxApp:
-    options: dict[str, object] = {
-        "seed": 1, "n_logs": 2000, "days": 30, "now": T, "clock": clock, "rate_limit": None,
-        "tokens": {FAKE_TOKEN: 2},  # the suite's canary token, as an Admin
-    }
+def make_sandbox(clock: ManualClock, **kwargs: Any) -> SandboxApp:
+    """30 days of calls on the test's clock; the canary token is an Admin."""
+    options: dict[str, Any] = {"now": T, "seed": 1, "n_logs": 2000, "days": 30}
     options.update(kwargs)
-    return create_app(SandboxConfig(**options))  # type: ignore[arg-type]
+    return helpers.make_sandbox(clock, **options)
 
 
 @pytest.fixture
@@ -48,15 +47,7 @@ def app(clock: ManualClock) -> SandboxApp:
 
 def make_client(app: SandboxApp, clock: ManualClock, token: str = FAKE_TOKEN) -> MyOperatorClient:
     # One attempt per request: retries are the engine's business in these tests.
-    return MyOperatorClient(
-        token,
-        base_url="http://sandbox",
-        transport=httpx.ASGITransport(app=app),
-        # No windows, but a 429 still blocks it until Retry-After: on the test's clock.
-        budget=RequestBudget((), clock=clock, sleep=clock.sleep),
-        retry=RetryPolicy(attempts=1),
-        sleep=clock.sleep,
-    )
+    return helpers.manual_client(httpx.ASGITransport(app=app), clock, token=token)
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""The GUI tests' qasync loop and the ways a coroutine waits on Qt.
+
+Async GUI tests await futures resolved by Qt signals (`signal_future`); never call
+qtbot.waitSignal inside a coroutine on the qasync loop: it deadlocks (qasync #59).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import qasync
+import shiboken6
+from PySide6.QtCore import SignalInstance
+from PySide6.QtWidgets import QApplication
+
+
+def qapplication() -> QApplication:
+    """The process's one QApplication, created on first use."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([])
+    assert isinstance(app, QApplication)
+    return app
+
+
+class GuiTestLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is untyped
+    """qasync's loop, closed without leaving live Qt timers behind.
+
+    WORKAROUND (qasync 0.28): test_loop_smoke fails if this override goes.
+
+    qasync runs ``call_later``/``call_soon`` callbacks on Qt timers of one QObject, the
+    loop's ``_timer``. ``close()`` only marks that object stopped: timers still pending
+    (every ``wait_for``/``timeout`` deadline that did not expire, for instance) stay
+    registered with the GUI thread's event dispatcher. The closed loop is cyclic garbage,
+    and Python's collector frees it on whichever thread happens to allocate: often a
+    worker of the loop's own thread pool. A QObject destroyed on another thread cannot
+    unregister its timers ("QObject::~QObject: Timers cannot be stopped from another
+    thread"); when one of them comes due, Qt delivers it to freed memory and the process
+    dies with SIGSEGV in ``QCoreApplication::notifyInternal2`` under
+    ``QTimerInfoList::activateTimers``, usually during a later, unrelated test.
+
+    A loop per test stays (each test gets a fresh loop from pytest-asyncio); closing it
+    here destroys the timer object at once, on the GUI thread, which unregisters its
+    timers.
+    """
+
+    def close(self) -> None:
+        timer = getattr(self, "_timer", None)
+        super().close()
+        if timer is not None and shiboken6.isValid(timer):
+            shiboken6.delete(timer)
+
+
+def signal_future(signal: SignalInstance) -> asyncio.Future[tuple[Any, ...]]:
+    """A future resolved with the arguments of the signal's next emission."""
+    future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+
+    def resolve(*args: Any) -> None:
+        if not future.done():
+            future.set_result(args)
+        signal.disconnect(resolve)
+
+    signal.connect(resolve)
+    return future
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll a condition on the running loop (yielding to Qt) until true or `within` passes.
+
+    For state that no signal announces (a widget's text, a row count); prefer
+    `signal_future` where a signal exists.
+    """
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - polling a Qt-side condition
+            await asyncio.sleep(0.01)
