@@ -1,4 +1,5 @@
-"""One emulated service on a real loopback port for the end-to-end tests of a module."""
+"""The end-to-end tests' fixtures: one emulated service on a real loopback port per module,
+and the child processes a test starts (tests.helpers.processes)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from desktop_app.sandbox import BASIC_TOKEN, SandboxConfig, SandboxServer
+from tests.helpers.processes import processes as processes
 from tests.helpers.tokens import FAKE_TOKEN
 
 #: The generated history ends this long before the service's clock. Anchored at the clock

@@ -45,6 +45,7 @@ from desktop_app.ui.dialer.presenter import (
 )
 from tests.helpers.dialing import (
     CLICK,
+    CUSTOMER,
     ClickTransport,
     T,
     agent_of,
@@ -54,7 +55,6 @@ from tests.helpers.dialing import (
 from tests.helpers.qt import wait_until
 from tests.helpers.workspace import WorkspaceOpener
 
-CUSTOMER = "98123 45678"
 PARSED = "✓ +91 98123 45678 · India"
 
 

@@ -9,12 +9,17 @@ from typing import Any
 import httpx
 
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
-from desktop_app.sandbox import SandboxApp, SandboxState
+from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
 from desktop_app.services.clock import ManualClock
 from tests.helpers import sandbox
 
 T = 1_700_000_000
 CLICK = "/clickOcall"
+#: The guard's settle time in these tests: how long the call log may take to show a call.
+SETTLE_S = 60.0
+#: The number the tests dial, as typed and as stored.
+CUSTOMER = "98123 45678"
+CUSTOMER_E164 = "+919812345678"
 
 
 class ClickTransport(httpx.AsyncBaseTransport):
@@ -51,13 +56,18 @@ class ClickTransport(httpx.AsyncBaseTransport):
         return response
 
 
-def make_sandbox(clock: ManualClock, **options: Any) -> SandboxApp:
+def sandbox_config(clock: ManualClock, **options: Any) -> SandboxConfig:
     """A small service (40 calls over 3 days, no live calls) whose clock starts at `T`."""
     config: dict[str, Any] = {
         "now": T, "seed": 3, "n_logs": 40, "days": 3, "live_calls_every": None,
     }
     config.update(options)
-    return sandbox.make_sandbox(clock, **config)
+    return sandbox.sandbox_config(clock, **config)
+
+
+def make_sandbox(clock: ManualClock, **options: Any) -> SandboxApp:
+    """`sandbox_config`'s service, in-process."""
+    return create_app(sandbox_config(clock, **options))
 
 
 def make_client(transport: httpx.AsyncBaseTransport, clock: ManualClock) -> MyOperatorClient:

@@ -22,7 +22,7 @@ NOW = 1_700_000_000.0
 BASE_URL = "http://sandbox"
 
 
-def make_sandbox(clock: Clock, *, now: float = NOW, **options: Any) -> SandboxApp:
+def sandbox_config(clock: Clock, *, now: float = NOW, **options: Any) -> SandboxConfig:
     """The emulated service on `clock`, no rate limit, the canary token an Admin.
 
     `options` are `SandboxConfig`'s and replace those defaults.
@@ -31,7 +31,12 @@ def make_sandbox(clock: Clock, *, now: float = NOW, **options: Any) -> SandboxAp
         "now": now, "clock": clock, "rate_limit": None, "tokens": {FAKE_TOKEN: 2},
     }
     config.update(options)
-    return create_app(SandboxConfig(**config))
+    return SandboxConfig(**config)
+
+
+def make_sandbox(clock: Clock, *, now: float = NOW, **options: Any) -> SandboxApp:
+    """`sandbox_config`'s service, in-process."""
+    return create_app(sandbox_config(clock, now=now, **options))
 
 
 def manual_client(

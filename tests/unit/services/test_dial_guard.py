@@ -50,11 +50,18 @@ from desktop_app.services.phone_input import parse_dialable
 from desktop_app.services.sync import SyncEngine
 from desktop_app.store import CallStore
 from desktop_app.store.dials import DialRecords
-from tests.helpers.dialing import CLICK, ClickTransport, T, agent_of, make_client, make_sandbox
+from tests.helpers.dialing import (
+    CLICK,
+    CUSTOMER,
+    CUSTOMER_E164,
+    SETTLE_S,
+    ClickTransport,
+    T,
+    agent_of,
+    make_client,
+    make_sandbox,
+)
 
-SETTLE_S = 60.0
-CUSTOMER = "98123 45678"
-CUSTOMER_E164 = "+919812345678"
 _R = TypeVar("_R")
 
 
