@@ -17,6 +17,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.helpers.qt import GuiTestLoop, qapplication
+from tests.helpers.qt import keep_the_test_loop_running as keep_the_test_loop_running
 from tests.helpers.recordings import downloader as downloader
 from tests.helpers.recordings import mp3_source as mp3_source
 from tests.helpers.workspace import WorkspaceOpener

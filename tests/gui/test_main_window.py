@@ -36,6 +36,7 @@ from pytestqt.qtbot import QtBot
 from desktop_app.api.budget import RequestBudget
 from desktop_app.app import AppController, Workspace
 from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer
+from desktop_app.services.clock import ManualClock
 from desktop_app.services.export import HEADER
 from desktop_app.services.paths import AppPaths
 from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeManager, ThemeMode
@@ -478,14 +479,14 @@ def test_full_collections_are_spaced_out(
     monkeypatch.setattr(qt_fixes.gc, "get_threshold", lambda: (10, 1, 1))
     monkeypatch.setattr(qt_fixes.gc, "get_count", lambda: (50, 2, 2))  # every one crossed
     monkeypatch.setattr(qt_fixes.gc, "collect", lambda generation=2: collected.append(generation))
-    now = [1000.0]
+    clock = ManualClock(1000.0)
     collector = qt_fixes.GuiThreadGarbageCollector(
-        interval_ms=60_000, full_every_s=60.0, clock=lambda: now[0]
+        interval_ms=60_000, full_every_s=60.0, clock=clock
     )
     enabled = gc.isenabled()
     try:
         for advance in (0.0, 61.0, 1.0, 58.0):
-            now[0] += advance
+            clock.advance(advance)
             collector.check()
     finally:
         collector.deleteLater()

@@ -22,13 +22,13 @@ CUSTOMER = "98123 45678"
 CUSTOMER_E164 = "+919812345678"
 
 
-class ClickTransport(httpx.AsyncBaseTransport):
+class ClickTransport(sandbox.SandboxTransport):
     """The sandbox in-process, plus what a network can do to a request: never connect
     (`offline`), time out after the server processed it (`timeouts`), or hold a
     click-to-call in flight until `release` (`hold`)."""
 
     def __init__(self, app: SandboxApp) -> None:
-        self.inner = httpx.ASGITransport(app=app)
+        super().__init__(app)
         self.offline = False
         self.timeouts = 0
         self._gate: asyncio.Event | None = None
@@ -41,15 +41,15 @@ class ClickTransport(httpx.AsyncBaseTransport):
             self._gate.set()
         self._gate = None
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def before(self, request: httpx.Request) -> None:
         if self.offline:
             raise httpx.ConnectError("network unreachable", request=request)
-        click = request.url.path == CLICK
         await asyncio.sleep(0)  # a real network always lets others run meanwhile
-        if click and self._gate is not None:
+        if request.url.path == CLICK and self._gate is not None:
             await self._gate.wait()
-        response = await self.inner.handle_async_request(request)
-        if click and self.timeouts:
+
+    async def after(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if request.url.path == CLICK and self.timeouts:
             self.timeouts -= 1
             await response.aread()  # the server has processed it; the answer is lost
             raise httpx.ReadTimeout("timed out waiting for the answer", request=request)

@@ -1,4 +1,4 @@
-"""The GUI tests' qasync loop and the ways a coroutine waits on Qt.
+"""The GUI tests' qasync loop, the ways a coroutine waits on Qt, and Qt stand-ins.
 
 Async GUI tests await futures resolved by Qt signals (`signal_future`); never call
 qtbot.waitSignal inside a coroutine on the qasync loop: it deadlocks (qasync #59).
@@ -7,13 +7,14 @@ qtbot.waitSignal inside a coroutine on the qasync loop: it deadlocks (qasync #59
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 import qasync
 import shiboken6
-from PySide6.QtCore import SignalInstance
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QObject, SignalInstance
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 
 def qapplication() -> QApplication:
@@ -75,3 +76,27 @@ async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> Non
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - polling a Qt-side condition
             await asyncio.sleep(0.01)
+
+
+class SpyTray(QSystemTrayIcon):
+    """A tray icon that records its messages (offscreen has no tray to show them)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.messages: list[tuple[str, str]] = []
+
+    def showMessage(self, title: str, message: str, *args: object) -> None:
+        self.messages.append((title, message))
+
+
+@pytest.fixture
+def keep_the_test_loop_running(qapp: QApplication) -> Iterator[None]:
+    """The app quits when its last window closes (and a tray turns that off): restore.
+
+    For modules whose tests close the main window while the test's loop runs on:
+    ``pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")``.
+    """
+    previous = qapp.quitOnLastWindowClosed()
+    qapp.setQuitOnLastWindowClosed(False)
+    yield
+    qapp.setQuitOnLastWindowClosed(previous)

@@ -61,6 +61,32 @@ def manual_client(
     )
 
 
+class SandboxTransport(httpx.AsyncBaseTransport):
+    """The sandbox in-process, with a hook on each side of the service.
+
+    Subclasses do to a request what a network or a person can: refuse it, hold it, lose
+    its answer, press Ctrl-C while it is on its way.
+    """
+
+    def __init__(self, app: SandboxApp) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+
+    async def before(self, request: httpx.Request) -> None:
+        """Runs before the service sees `request`; raise to stop it there."""
+
+    async def after(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        """Runs once the service has acted on `request`; returns the answer the client gets."""
+        return response
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.before(request)
+        response = await self.inner.handle_async_request(request)
+        return await self.after(request, response)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def client_for(app: SandboxApp) -> httpx.AsyncClient:
     """A raw HTTP client on the app in-process, for the sandbox's own protocol tests."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)

@@ -27,7 +27,7 @@ from desktop_app.api.client import MyOperatorClient
 from desktop_app.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTCOME_UNKNOWN
 from desktop_app.sandbox import SandboxApp, SandboxState
 from desktop_app.services.clock import ManualClock
-from tests.helpers.sandbox import NOW, make_sandbox
+from tests.helpers.sandbox import NOW, SandboxTransport, make_sandbox
 from tests.helpers.tokens import FAKE_TOKEN
 
 HOW = ["sigint", "keyboard_interrupt"]
@@ -41,19 +41,20 @@ async def interrupt(how: str) -> NoReturn:
     raise KeyboardInterrupt
 
 
-class Interrupting(httpx.AsyncBaseTransport):
+class Interrupting(SandboxTransport):
     """The sandbox in-process; the first request to `path` is interrupted `when` it has
     been "before" the service saw it or "after" the service acted on it (its answer never
     arrives)."""
 
     def __init__(self, app: SandboxApp, path: str, when: str, how: str) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+        super().__init__(app)
         self.path, self.when, self.how = path, when, how
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def before(self, request: httpx.Request) -> None:
         if request.url.path == self.path and self.when == "before":
             await interrupt(self.how)
-        response = await self._inner.handle_async_request(request)
+
+    async def after(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         if request.url.path == self.path and self.when == "after":
             await interrupt(self.how)
         return response

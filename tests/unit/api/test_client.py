@@ -34,7 +34,7 @@ from desktop_app.api.filters import build_filter_expression, resolve_filter_name
 from desktop_app.api.models import ContactType, Direction, NewUser, Role, UserUpdate
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxState
 from desktop_app.services.clock import ManualClock
-from tests.helpers.sandbox import NOW, make_sandbox
+from tests.helpers.sandbox import NOW, SandboxTransport, make_sandbox
 from tests.helpers.tokens import FAKE_TOKEN
 
 
@@ -220,20 +220,19 @@ class Gate:
     cut_short: bool = False  # after the release, end the body early (every attempt)
 
 
-class HeldBodies(httpx.AsyncBaseTransport):
+class HeldBodies(SandboxTransport):
     """The sandbox in-process, each recording body stopped halfway at its download's gate,
     so two downloads can be caught in the middle of writing at the same moment."""
 
     def __init__(self, app: SandboxApp) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+        super().__init__(app)
         self._gates: dict[asyncio.Task[object], Gate] = {}
 
     def hold(self, download: asyncio.Task[object], gate: Gate | None = None) -> Gate:
         self._gates[download] = gate = gate or Gate()
         return gate
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
+    async def after(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         task = asyncio.current_task()
         if not request.url.path.startswith("/media/") or task not in self._gates:
             return response
