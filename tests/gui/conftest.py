@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtWidgets import QApplication
 
 from tests.helpers.qt import GuiTestLoop, qapplication
+from tests.helpers.qt import collect_garbage_on_the_gui_thread as collect_garbage_on_the_gui_thread
+from tests.helpers.qt import destroy_deleted_objects as destroy_deleted_objects
 from tests.helpers.qt import keep_the_test_loop_running as keep_the_test_loop_running
 from tests.helpers.recordings import downloader as downloader
 from tests.helpers.recordings import mp3_source as mp3_source
@@ -32,35 +32,6 @@ def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
     return {"qasync": lambda: GuiTestLoop(qapplication())}
-
-
-@pytest.fixture(autouse=True)
-def destroy_deleted_objects(qapp: QApplication) -> Iterator[None]:
-    """Objects handed to ``deleteLater()`` during a test are destroyed when it ends, on the
-    GUI thread.
-
-    pytest-qt closes every widget added with ``qtbot.addWidget`` and calls ``deleteLater()``
-    on it, but Qt performs deferred deletions only from a running event loop, and
-    ``processEvents()`` called outside one skips them. Left alone, a test's widgets (a
-    player with its QMediaPlayer and the backend's threads among them) would live on into
-    later tests, or until interpreter exit, and be destroyed there. This runs after the
-    test's other fixtures are torn down; PySide releases the GIL while Qt deletes.
-    """
-    yield
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
-@pytest.fixture(autouse=True)
-def collect_garbage_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
-    """Python's collector could otherwise destroy a test's Qt objects on a server thread,
-    leaving timers that fire for freed memory (see desktop_app.ui.qt_fixes)."""
-    from desktop_app.runtime.binding import GuiThreadGarbageCollector
-
-    collector = GuiThreadGarbageCollector()
-    collector.start()
-    yield
-    collector.stop()
-    collector.deleteLater()
 
 
 # ---------------------------------------------------------------- desktop app workspace

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import qasync
 import shiboken6
-from PySide6.QtCore import QObject, SignalInstance
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, SignalInstance
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 
@@ -100,3 +100,35 @@ def keep_the_test_loop_running(qapp: QApplication) -> Iterator[None]:
     qapp.setQuitOnLastWindowClosed(False)
     yield
     qapp.setQuitOnLastWindowClosed(previous)
+
+
+# ---------------------------------------------------------------- autouse in tests/gui
+
+
+@pytest.fixture(autouse=True)
+def destroy_deleted_objects(qapp: QApplication) -> Iterator[None]:
+    """Objects handed to ``deleteLater()`` during a test are destroyed when it ends, on the
+    GUI thread.
+
+    pytest-qt closes every widget added with ``qtbot.addWidget`` and calls ``deleteLater()``
+    on it, but Qt performs deferred deletions only from a running event loop, and
+    ``processEvents()`` called outside one skips them. Left alone, a test's widgets (a
+    player with its QMediaPlayer and the backend's threads among them) would live on into
+    later tests, or until interpreter exit, and be destroyed there. This runs after the
+    test's other fixtures are torn down; PySide releases the GIL while Qt deletes.
+    """
+    yield
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """Python's collector could otherwise destroy a test's Qt objects on a server thread,
+    leaving timers that fire for freed memory (see desktop_app.ui.qt_fixes)."""
+    from desktop_app.runtime.binding import GuiThreadGarbageCollector
+
+    collector = GuiThreadGarbageCollector()
+    collector.start()
+    yield
+    collector.stop()
+    collector.deleteLater()
