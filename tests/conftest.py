@@ -1,8 +1,8 @@
 """Suite-wide settings: no screen, and a canary token that must never surface in output.
 
-Every test that talks to the emulated service uses FAKE_TOKEN. After the run, the
-captured stdout/stderr of every test, every failure report and everything the project's
-own log handlers wrote are searched for it; one hit fails the whole run.
+Every test that talks to the emulated service uses FAKE_TOKEN (tests.helpers.tokens). After
+the run, the captured stdout/stderr of every test, every failure report and everything the
+project's own log handlers wrote are searched for it; one hit fails the whole run.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import io
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from desktop_app.api.redact import install_redacting_filter
-
-# Obviously fake; 32 hex characters like a real token.
-FAKE_TOKEN = "cafebabecafebabecafebabecafebabe"
+from tests.helpers.tokens import FAKE_TOKEN
 
 _project_log = io.StringIO()
 _leaks: list[str] = []
@@ -42,16 +41,34 @@ def project_log_handler() -> Iterator[None]:
     root.setLevel(previous)
 
 
+#: The marker every test under a directory of tests/ carries, so that `pytest -m gui` (or
+#: ``-m "not e2e"``) selects by what a test needs: a display, or real loopback servers.
+DIRECTORY_MARKERS = {"gui": "gui", "e2e": "e2e"}
+TESTS_ROOT = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            directory = item.path.resolve().relative_to(TESTS_ROOT).parts[0]
+        except ValueError:
+            continue
+        marker = DIRECTORY_MARKERS.get(directory)
+        if marker is not None:
+            item.add_marker(marker)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Python's cyclic collector runs on the main thread only, after each test.
 
-    WORKAROUND: what `desktop_app.ui.qt_fixes.GuiThreadGarbageCollector` does for the app
+    WORKAROUND: what `desktop_app.runtime.binding.GuiThreadGarbageCollector` does for the app
     (tests/gui/test_binding.py shows what it prevents).
 
     Left automatic, it runs on whichever thread allocates: a sandbox server thread or a
     ``to_thread`` worker. A Qt object caught in a cycle is then destroyed off the GUI
     thread, its timers fire for freed memory and the process segfaults in a later,
-    unrelated test (see desktop_app.ui.qt_fixes, which does the same for the app).
+    unrelated test (see desktop_app.runtime.binding, which does the same for the app).
     """
     gc.disable()
 

@@ -1,7 +1,8 @@
 """Injectable time: a clock is ``() -> float`` (UTC seconds), a sleep ``(s) -> awaitable``.
 
 Services take both as parameters so tests drive time by hand instead of sleeping.
-`ManualClock` is that hand: time moves only when `advance` is called.
+`ManualClock` is that hand: time moves only when `advance` is called, or, for code whose
+waits a test only wants to count, by each `sleep` itself (``sleep_advances=True``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,17 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class ManualClock:
-    """A clock plus a matching `sleep` whose sleepers wake only when time is advanced."""
+    """A clock plus a matching `sleep` whose sleepers wake only when time is advanced.
 
-    def __init__(self, start: float = 0.0) -> None:
+    With ``sleep_advances`` a `sleep` moves the clock forward by what it asked for and
+    returns at once: time passes exactly as the code under test waits, and no test has to
+    advance it. Either way `slept` lists every wait asked for, in order.
+    """
+
+    def __init__(self, start: float = 0.0, *, sleep_advances: bool = False) -> None:
         self.now = float(start)
+        self.sleep_advances = sleep_advances
+        self.slept: list[float] = []
         self._sleepers: list[tuple[float, asyncio.Future[None]]] = []
         self._started: asyncio.Queue[float] | None = None
 
@@ -30,11 +38,18 @@ class ManualClock:
         return self._started
 
     async def sleep(self, seconds: float) -> None:
-        """Block until the clock has been advanced by `seconds` (or cancelled)."""
+        """Block until the clock has been advanced by `seconds` (or cancelled).
+
+        With ``sleep_advances``, advance it by `seconds` here and return without blocking.
+        """
+        self.slept.append(seconds)
+        self._queue().put_nowait(seconds)
+        if self.sleep_advances:
+            self.advance(max(0.0, seconds))
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         entry = (self.now + max(0.0, seconds), future)
         self._sleepers.append(entry)
-        self._queue().put_nowait(seconds)
         try:
             await future
         finally:

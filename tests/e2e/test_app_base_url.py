@@ -3,28 +3,19 @@ any window, instance lock or network (the same check as the `myoperator` command
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from desktop_app.runtime.single_instance import RUNTIME_DIR_ENV
-from desktop_app.services.paths import HOME_ENV
-
-pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.processes import ROOT, child_environment
 
 
 @pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:99999"])
 @pytest.mark.parametrize("where", ["flag", "env"])
 def test_an_unusable_base_url_is_refused_at_start(tmp_path: Path, url: str, where: str) -> None:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    env[HOME_ENV] = str(tmp_path / "home")
-    env[RUNTIME_DIR_ENV] = str(tmp_path / "run")
-    env.pop("MYOPERATOR_TOKEN", None)
+    env = child_environment(runtime=tmp_path / "run", home=tmp_path / "home")
     args = ["--base-url", url] if where == "flag" else []
     if where == "env":
         env["MYOPERATOR_BASE_URL"] = url

@@ -4,25 +4,22 @@ app down cleanly. Offscreen, with its own home and runtime directory."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from desktop_app.runtime.single_instance import RUNTIME_DIR_ENV
 from desktop_app.services.paths import HOME_ENV
+from tests.helpers.processes import ROOT, child_environment
 
 pytestmark = [
-    pytest.mark.e2e,
     pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM; POSIX sockets"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0
 
 
@@ -37,22 +34,7 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT)
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    environ = dict(os.environ)
-    environ["QT_QPA_PLATFORM"] = "offscreen"
-    environ[HOME_ENV] = str(tmp_path / "home")
-    environ[RUNTIME_DIR_ENV] = str(tmp_path / "run")
-    environ.pop("MYOPERATOR_TOKEN", None)
-    return environ
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=10)
+    return child_environment(runtime=tmp_path / "run", home=tmp_path / "home")
 
 
 def launch(env: dict[str, str], *args: str) -> subprocess.Popen[str]:

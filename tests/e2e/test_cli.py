@@ -14,9 +14,7 @@ import pytest
 
 from desktop_app.sandbox import BASIC_TOKEN, SandboxServer
 from desktop_app.services.phone_input import parse_dialable
-from tests.conftest import FAKE_TOKEN
-
-pytestmark = pytest.mark.e2e
+from tests.helpers.tokens import FAKE_TOKEN
 
 
 def run(

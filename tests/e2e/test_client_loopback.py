@@ -11,9 +11,7 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.errors import NetworkError, OutcomeUnknown
 from desktop_app.sandbox import SandboxServer
-from tests.conftest import FAKE_TOKEN
-
-pytestmark = pytest.mark.e2e
+from tests.helpers.tokens import FAKE_TOKEN
 
 
 async def _no_wait(_seconds: float) -> None:

@@ -23,20 +23,16 @@ import pytest
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient
-from desktop_app.sandbox import SandboxConfig, SandboxServer
+from desktop_app.sandbox import SandboxServer
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.dialer import CallLogFinder, CheckKind, DialGuard, DialKind
 from desktop_app.store import CallStore
 from desktop_app.store.dials import DialRecords
-from tests.conftest import FAKE_TOKEN
+from tests.helpers import dialing
+from tests.helpers.dialing import CLICK, CUSTOMER, SETTLE_S, T, sandbox_config
+from tests.helpers.processes import ROOT
+from tests.helpers.tokens import FAKE_TOKEN
 
-pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-T = 1_700_000_000
-SETTLE_S = 60.0
-CUSTOMER = "98123 45678"
-CLICK = "/clickOcall"
 TOKEN_ENV = "DIAL_TEST_TOKEN"
 
 
@@ -48,16 +44,12 @@ def clock() -> ManualClock:
 @pytest.fixture
 def server(clock: ManualClock) -> Iterator[SandboxServer]:
     """A service of its own per test: its clock is the test's, its counts start at 0."""
-    config = SandboxConfig(
-        seed=3, n_logs=40, days=3, now=T, clock=clock, rate_limit=None,
-        tokens={FAKE_TOKEN: 2}, live_calls_every=None,
-    )
-    with SandboxServer(config) as running:
+    with SandboxServer(sandbox_config(clock)) as running:
         yield running
 
 
 def agent_of(server: SandboxServer) -> str:
-    return next(u.uuid for u in server.state.users if u.is_enabled)
+    return dialing.agent_of(server.state)
 
 
 def posts(server: SandboxServer) -> int:

@@ -20,9 +20,7 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.sandbox import SandboxConfig, SandboxServer
 from desktop_app.services.recordings import PART_SUFFIX, RecordingCache, partial_writer
-from tests.conftest import FAKE_TOKEN
-
-pytestmark = pytest.mark.e2e
+from tests.helpers.tokens import FAKE_TOKEN
 
 NOW = 1_700_000_000.0
 TIMEOUT_S = 60.0

@@ -10,28 +10,19 @@ import httpx
 import pytest
 
 from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer, serve_forever
-
-pytestmark = pytest.mark.e2e
+from desktop_app.services.clock import ManualClock
 
 NOW = 1_700_000_000.0
 TOKEN = {"token": DEMO_TOKEN}
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def server(clock: FakeClock) -> Iterator[SandboxServer]:
+def server(clock: ManualClock) -> Iterator[SandboxServer]:
     config = SandboxConfig(n_logs=300, now=NOW, clock=clock, rate_limit=None)
     with SandboxServer(config) as running:
         yield running
@@ -54,7 +45,7 @@ def test_serves_on_a_free_loopback_port(server: SandboxServer, http: httpx.Clien
         assert httpx.get(other.base_url + "/filters", params=TOKEN).status_code == 200
 
 
-def test_stop_releases_the_port(clock: FakeClock) -> None:
+def test_stop_releases_the_port(clock: ManualClock) -> None:
     server = SandboxServer(SandboxConfig(n_logs=0, now=NOW, clock=clock, rate_limit=None))
     with pytest.raises(RuntimeError):
         _ = server.base_url
@@ -129,7 +120,7 @@ def test_recording_download_with_ranges(server: SandboxServer, http: httpx.Clien
 
 
 def test_click_to_call_dropped_after_it_was_placed(
-    server: SandboxServer, http: httpx.Client, clock: FakeClock
+    server: SandboxServer, http: httpx.Client, clock: ManualClock
 ) -> None:
     server.state.faults.add("drop:path=/clickOcall,after=1,count=1")
     agent = server.state.users[1]
@@ -150,7 +141,7 @@ def test_click_to_call_dropped_after_it_was_placed(
     assert placed.unique_id in [h["_id"] for h in hits["data"]["hits"]]
 
 
-def test_rate_limit_over_the_wire(clock: FakeClock) -> None:
+def test_rate_limit_over_the_wire(clock: ManualClock) -> None:
     config = SandboxConfig(n_logs=0, now=NOW, clock=clock, rate_limit=((2, 60.0),))
     with SandboxServer(config) as server, httpx.Client(base_url=server.base_url) as http:
         codes = [http.get("/filters", params=TOKEN).status_code for _ in range(3)]

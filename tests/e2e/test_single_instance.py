@@ -5,13 +5,11 @@ over by the next launch. Each test has its own runtime directory (never the user
 from __future__ import annotations
 
 import json
-import os
 import select
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +20,18 @@ from pytestqt.qtbot import QtBot
 from desktop_app.runtime.single_instance import (
     MAX_ARG_LENGTH,
     MAX_ARGS,
-    RUNTIME_DIR_ENV,
     SingleInstance,
     bring_to_front,
     decode_message,
     encode_message,
     sanitize_args,
 )
+from tests.helpers.processes import ROOT, child_environment
 
 pytestmark = [
-    pytest.mark.e2e,
     pytest.mark.skipif(sys.platform == "win32", reason="select() on pipes; POSIX sockets"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 LINK = "tel:+91-98123-45678"
 
 
@@ -45,10 +41,7 @@ def runtime(tmp_path: Path) -> Path:
 
 
 def environment(runtime: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    env[RUNTIME_DIR_ENV] = str(runtime)
-    return env
+    return child_environment(runtime=runtime)
 
 
 def launch(runtime: Path, *args: str) -> subprocess.Popen[str]:
@@ -68,16 +61,6 @@ def read_line(proc: subprocess.Popen[str], timeout: float = 20.0) -> dict[str, A
     assert line, f"process ended: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}"
     data: dict[str, Any] = json.loads(line)
     return data
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=10)
 
 
 def test_a_second_launch_hands_over_its_link_and_exits(

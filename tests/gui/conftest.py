@@ -1,7 +1,7 @@
 """GUI tests run their coroutines on a qasync loop over the one QApplication.
 
-Async tests here await futures resolved by Qt signals (`signal_future`); never call
-qtbot.waitSignal inside a coroutine on the qasync loop: it deadlocks (qasync #59).
+The loop and the ways to wait on Qt are in tests.helpers.qt; never call qtbot.waitSignal
+inside a coroutine on the qasync loop: it deadlocks (qasync #59).
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import qasync
-import shiboken6
-from PySide6.QtCore import QCoreApplication, QEvent, SignalInstance
-from PySide6.QtWidgets import QApplication
+
+from tests.helpers.qt import GuiTestLoop, qapplication
+from tests.helpers.qt import collect_garbage_on_the_gui_thread as collect_garbage_on_the_gui_thread
+from tests.helpers.qt import destroy_deleted_objects as destroy_deleted_objects
+from tests.helpers.qt import keep_the_test_loop_running as keep_the_test_loop_running
+from tests.helpers.recordings import downloader as downloader
+from tests.helpers.recordings import mp3_source as mp3_source
+from tests.helpers.workspace import WorkspaceOpener
 
 if TYPE_CHECKING:
     from desktop_app.sandbox import SandboxServer
@@ -24,99 +28,10 @@ if TYPE_CHECKING:
     from desktop_app.workspace import Workspace
 
 
-def _qapp() -> QApplication:
-    app = QApplication.instance()
-    if app is None:
-        app = QApplication([])
-    assert isinstance(app, QApplication)
-    return app
-
-
-class GuiTestLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync is untyped
-    """qasync's loop, closed without leaving live Qt timers behind.
-
-    WORKAROUND (qasync 0.28): test_loop_smoke fails if this override goes.
-
-    qasync runs ``call_later``/``call_soon`` callbacks on Qt timers of one QObject, the
-    loop's ``_timer``. ``close()`` only marks that object stopped: timers still pending
-    (every ``wait_for``/``timeout`` deadline that did not expire, for instance) stay
-    registered with the GUI thread's event dispatcher. The closed loop is cyclic garbage,
-    and Python's collector frees it on whichever thread happens to allocate: often a
-    worker of the loop's own thread pool. A QObject destroyed on another thread cannot
-    unregister its timers ("QObject::~QObject: Timers cannot be stopped from another
-    thread"); when one of them comes due, Qt delivers it to freed memory and the process
-    dies with SIGSEGV in ``QCoreApplication::notifyInternal2`` under
-    ``QTimerInfoList::activateTimers``, usually during a later, unrelated test.
-
-    A loop per test stays (each test gets a fresh loop from pytest-asyncio); closing it
-    here destroys the timer object at once, on the GUI thread, which unregisters its
-    timers.
-    """
-
-    def close(self) -> None:
-        timer = getattr(self, "_timer", None)
-        super().close()
-        if timer is not None and shiboken6.isValid(timer):
-            shiboken6.delete(timer)
-
-
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
-    return {"qasync": lambda: GuiTestLoop(_qapp())}
-
-
-def signal_future(signal: SignalInstance) -> asyncio.Future[tuple[Any, ...]]:
-    """A future resolved with the arguments of the signal's next emission."""
-    future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
-
-    def resolve(*args: Any) -> None:
-        if not future.done():
-            future.set_result(args)
-        signal.disconnect(resolve)
-
-    signal.connect(resolve)
-    return future
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    """Poll a condition on the running loop (yielding to Qt) until true or `within` passes.
-
-    For state that no signal announces (a widget's text, a row count); prefer
-    `signal_future` where a signal exists.
-    """
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polling a Qt-side condition
-            await asyncio.sleep(0.01)
-
-
-@pytest.fixture(autouse=True)
-def destroy_deleted_objects(qapp: QApplication) -> Iterator[None]:
-    """Objects handed to ``deleteLater()`` during a test are destroyed when it ends, on the
-    GUI thread.
-
-    pytest-qt closes every widget added with ``qtbot.addWidget`` and calls ``deleteLater()``
-    on it, but Qt performs deferred deletions only from a running event loop, and
-    ``processEvents()`` called outside one skips them. Left alone, a test's widgets (a
-    player with its QMediaPlayer and the backend's threads among them) would live on into
-    later tests, or until interpreter exit, and be destroyed there. This runs after the
-    test's other fixtures are torn down; PySide releases the GIL while Qt deletes.
-    """
-    yield
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-
-
-@pytest.fixture(autouse=True)
-def collect_garbage_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
-    """Python's collector could otherwise destroy a test's Qt objects on a server thread,
-    leaving timers that fire for freed memory (see desktop_app.ui.qt_fixes)."""
-    from desktop_app.runtime.binding import GuiThreadGarbageCollector
-
-    collector = GuiThreadGarbageCollector()
-    collector.start()
-    yield
-    collector.stop()
-    collector.deleteLater()
+    return {"qasync": lambda: GuiTestLoop(qapplication())}
 
 
 # ---------------------------------------------------------------- desktop app workspace
@@ -137,7 +52,7 @@ def desktop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
 def feed_sandbox() -> Iterator[SandboxServer]:
     """The emulated service, rate limit lifted, accepting the canary token (Admin)."""
     from desktop_app.sandbox import SandboxConfig, SandboxServer
-    from tests.conftest import FAKE_TOKEN
+    from tests.helpers.tokens import FAKE_TOKEN
 
     server = SandboxServer(
         SandboxConfig(seed=11, n_logs=800, days=30, tokens={FAKE_TOKEN: 2}, rate_limit=None)
@@ -146,9 +61,6 @@ def feed_sandbox() -> Iterator[SandboxServer]:
         yield server
     finally:
         server.stop()
-
-
-WorkspaceOpener = Callable[..., contextlib.AbstractAsyncContextManager["Workspace"]]
 
 
 @pytest.fixture
@@ -164,7 +76,7 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
     from desktop_app.services.dialer import DialerSettings
     from desktop_app.store import CallStore
     from desktop_app.workspace import Workspace, WorkspaceOptions
-    from tests.conftest import FAKE_TOKEN
+    from tests.helpers.tokens import FAKE_TOKEN
 
     option_names = set(WorkspaceOptions.__dataclass_fields__)
 

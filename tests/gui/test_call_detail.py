@@ -21,14 +21,9 @@ from desktop_app.ui.call_detail.feature import bind
 from desktop_app.ui.call_detail.legs_model import Column, LegRole, LegsModel
 from desktop_app.ui.call_detail.panel import EMPTY_TEXT, CallDetailPanel
 from desktop_app.ui.call_detail.presenter import RecordingController, RecordingState
-from tests.gui.conftest import signal_future
-from tests.gui.test_player import TIMEOUT, FileDownloader, make_call
-from tests.gui.test_player import mp3_source as mp3_source  # the session fixture
-
-
-@pytest.fixture
-def downloader(mp3_source: Path) -> FileDownloader:
-    return FileDownloader(mp3_source)
+from tests.helpers.builders import make_call
+from tests.helpers.qt import signal_future
+from tests.helpers.recordings import TIMEOUT, FileDownloader
 
 
 @pytest.fixture

@@ -42,17 +42,18 @@ from desktop_app.ui.dialer.presenter import (
     DialerPresenter,
     agents_from_users,
 )
-from tests.gui.conftest import WorkspaceOpener, wait_until
-from tests.unit.services.test_dial_guard import (
+from tests.helpers.dialing import (
     CLICK,
+    CUSTOMER,
     ClickTransport,
     T,
     agent_of,
     make_client,
     make_sandbox,
 )
+from tests.helpers.qt import wait_until
+from tests.helpers.workspace import WorkspaceOpener
 
-CUSTOMER = "98123 45678"
 PARSED = "✓ +91 98123 45678 · India"
 
 

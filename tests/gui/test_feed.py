@@ -19,16 +19,10 @@ from desktop_app.services.formatting import format_number
 from desktop_app.store import CallRow
 from desktop_app.ui.feed.presenter import preset_range
 from desktop_app.workspace import Workspace
-from tests.gui.conftest import WorkspaceOpener, signal_future, wait_until
+from tests.helpers.qt import signal_future, wait_until
+from tests.helpers.workspace import WorkspaceOpener, first_sync
 
 TIMEOUT = 15.0
-
-
-async def first_sync(ws: Workspace) -> None:
-    await wait_until(
-        lambda: ws.feed.model.rowCount() > 0 and ws.sync.presenter.status.state == "idle",
-        TIMEOUT,
-    )
 
 
 async def settled(ws: Workspace) -> None:

@@ -23,7 +23,7 @@ from desktop_app.ui.feed.model import (
     MissedRole,
     row_from_log,
 )
-from tests.unit.store.builders import make_log
+from tests.helpers.builders import make_log
 
 NOW = int(time.time())
 

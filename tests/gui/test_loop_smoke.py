@@ -10,7 +10,7 @@ import shiboken6
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.conftest import GuiTestLoop, signal_future
+from tests.helpers.qt import GuiTestLoop, signal_future
 
 
 async def test_qasync_loop_runs_qt_timers() -> None:

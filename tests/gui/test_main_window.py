@@ -3,13 +3,11 @@ export, offline and rate-limited behaviour, and a clean shutdown of the whole ap
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import csv
 import io
 import socket
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,21 +34,17 @@ from pytestqt.qtbot import QtBot
 from desktop_app.api.budget import RequestBudget
 from desktop_app.app import AppController
 from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer
+from desktop_app.services.clock import ManualClock
 from desktop_app.services.export import HEADER
 from desktop_app.services.paths import AppPaths
 from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeManager, ThemeMode
 from desktop_app.ui.shell.main_window import DEMO_TEXT, KEY_STATE, MainWindow
-from desktop_app.workspace import Workspace
-from tests.gui.conftest import WorkspaceOpener, signal_future, wait_until
+from tests.helpers.qt import signal_future, wait_until
+from tests.helpers.workspace import WorkspaceOpener, app_args, demo_config, first_sync
+
+pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
 
 TIMEOUT = 15.0
-
-
-async def first_sync(ws: Workspace) -> None:
-    await wait_until(
-        lambda: ws.feed.model.rowCount() > 0 and ws.sync.presenter.status.state == "idle",
-        TIMEOUT,
-    )
 
 
 def dock_titles(window: MainWindow) -> dict[str, str]:
@@ -248,7 +242,7 @@ async def test_offline_keeps_showing_the_cache(
 async def test_rate_limited_status_counts_down(
     open_workspace: WorkspaceOpener, desktop_home: AppPaths
 ) -> None:
-    from tests.conftest import FAKE_TOKEN
+    from tests.helpers.tokens import FAKE_TOKEN
 
     # The emulated limit stays on here, and so does the client's budget.
     with SandboxServer(SandboxConfig(seed=3, n_logs=200, tokens={FAKE_TOKEN: 2})) as server:
@@ -374,30 +368,10 @@ async def test_theme_follows_the_forced_scheme_and_recolours_missed_calls(
 # ------------------------------------------------------------------- the whole app
 
 
-@pytest.fixture(autouse=True)
-def keep_the_test_loop_running(qapp: QApplication) -> Iterator[None]:
-    """The app quits when its last window closes; here the test's loop must go on."""
-    app = qapp
-    previous = app.quitOnLastWindowClosed()
-    app.setQuitOnLastWindowClosed(False)
-    yield
-    app.setQuitOnLastWindowClosed(previous)
-
-
-def _args(*argv: str) -> argparse.Namespace:
-    from desktop_app.app import parse_args
-
-    return parse_args(list(argv))
-
-
-def _demo_config() -> SandboxConfig:
-    return SandboxConfig(seed=5, n_logs=300, rate_limit=None, live_calls_every=None)
-
-
 async def test_demo_app_opens_and_quits_cleanly(desktop_home: AppPaths) -> None:
     controller = AppController(
-        _args("--demo", "tel:+919812345678"), desktop_home, environ={},
-        sandbox_config=_demo_config(),
+        app_args("--demo", "tel:+919812345678"), desktop_home, environ={},
+        sandbox_config=demo_config(),
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
@@ -428,7 +402,7 @@ async def test_demo_app_opens_and_quits_cleanly(desktop_home: AppPaths) -> None:
 
 async def test_without_a_token_the_start_panel_offers_the_demo(desktop_home: AppPaths) -> None:
     controller = AppController(
-        _args(), desktop_home, environ={}, sandbox_config=_demo_config()
+        app_args(), desktop_home, environ={}, sandbox_config=demo_config()
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.start_panel is not None, TIMEOUT)
@@ -448,7 +422,7 @@ async def test_without_a_token_the_start_panel_offers_the_demo(desktop_home: App
 
 
 async def test_closing_the_start_panel_quits(desktop_home: AppPaths) -> None:
-    controller = AppController(_args(), desktop_home, environ={})
+    controller = AppController(app_args(), desktop_home, environ={})
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.start_panel is not None, TIMEOUT)
     assert controller.start_panel is not None
@@ -497,14 +471,14 @@ def test_full_collections_are_spaced_out(
     monkeypatch.setattr(binding.gc, "get_threshold", lambda: (10, 1, 1))
     monkeypatch.setattr(binding.gc, "get_count", lambda: (50, 2, 2))  # every one crossed
     monkeypatch.setattr(binding.gc, "collect", lambda generation=2: collected.append(generation))
-    now = [1000.0]
+    clock = ManualClock(1000.0)
     collector = binding.GuiThreadGarbageCollector(
-        interval_ms=60_000, full_every_s=60.0, clock=lambda: now[0]
+        interval_ms=60_000, full_every_s=60.0, clock=clock
     )
     enabled = gc.isenabled()
     try:
         for advance in (0.0, 61.0, 1.0, 58.0):
-            now[0] += advance
+            clock.advance(advance)
             collector.check()
     finally:
         collector.deleteLater()

@@ -9,9 +9,6 @@ qtbot.waitSignal inside a coroutine (it deadlocks on the qasync loop).
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -23,7 +20,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QPushButton, QSlid
 from pytestqt.qtbot import QtBot
 
 from desktop_app.api.errors import NotReadyYet, ServerError
-from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
+from desktop_app.api.models import CallLog
 from desktop_app.services.recordings import AVAILABLE_MESSAGE, RecordingCache
 from desktop_app.ui.call_detail.feature import bind_player
 from desktop_app.ui.call_detail.player import SPEEDS, PlayerWidget, format_ms
@@ -32,103 +29,11 @@ from desktop_app.ui.call_detail.presenter import (
     RecordingController,
     RecordingState,
 )
-from tests.gui.conftest import signal_future, wait_until
+from tests.helpers.builders import make_call
+from tests.helpers.qt import signal_future, wait_until
+from tests.helpers.recordings import TIMEOUT, FileDownloader
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "recordings"
-TIMEOUT = 20.0
 T = TypeVar("T", bound=QObject)
-
-
-def make_call(
-    call_id: str = "call-1",
-    *,
-    filename: str | None = "rec-1.mp3",
-    answered: bool = True,
-    direction: Direction = Direction.INCOMING,
-    legs: tuple[CallLeg, ...] | None = None,
-) -> CallLog:
-    """A call like the parser produces, with two legs by default."""
-    if legs is None:
-        legs = (
-            CallLeg(
-                status=LegStatus.NOANSWER,
-                action="missed",
-                start_time=1_716_543_200,
-                duration_s=20,
-                received_by=(Agent("Ravi Kumar", "14"),),
-            ),
-            CallLeg(
-                status=LegStatus.ANSWER if answered else LegStatus.CANCEL,
-                action="received" if answered else "missed",
-                start_time=1_716_543_221,
-                duration_s=95 if answered else 8,
-                received_by=(Agent("Asha Rao", "12", "u-12"), Agent("Meera Iyer", None)),
-            ),
-        )
-    return CallLog(
-        id=call_id,
-        start_time=1_716_543_200,
-        end_time=1_716_543_330,
-        duration_s=130,
-        direction=direction,
-        answered=answered,
-        caller_number="+919837211131",
-        caller_number_raw="9837211131",
-        department="Sales",
-        filename=filename if answered else "",
-        legs=legs,
-    )
-
-
-@pytest.fixture(scope="session")
-def mp3_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real mp3: a sample recording of the project, or one spoken here by espeak-ng."""
-    samples = sorted(RESOURCES.glob("*.mp3"))
-    if samples:
-        return samples[0]
-    if not (shutil.which("espeak-ng") and shutil.which("lame")):
-        pytest.skip("no sample recording and no espeak-ng/lame to make one")
-    directory = tmp_path_factory.mktemp("mp3")
-    wav, mp3 = directory / "sample.wav", directory / "sample.mp3"
-    subprocess.run(
-        ["espeak-ng", "-w", str(wav), "Thank you for calling. How can I help?"], check=True
-    )
-    subprocess.run(["lame", "--quiet", str(wav), str(mp3)], check=True)
-    return mp3
-
-
-class FileDownloader:
-    """Serves a real mp3 the way the client writes it (``.part``, then rename).
-
-    `failures` are raised by the next downloads, in order; `gate` holds downloads open.
-    """
-
-    def __init__(self, source: Path) -> None:
-        self.source = source
-        self.calls: list[str] = []
-        self.failures: list[Exception] = []
-        self.gate: asyncio.Event | None = None
-        self.cancelled = 0
-
-    async def download_recording(self, filename: str, destination: Path) -> Path:
-        self.calls.append(filename)
-        try:
-            if self.gate is not None:
-                await self.gate.wait()
-        except asyncio.CancelledError:
-            self.cancelled += 1
-            raise
-        if self.failures:
-            raise self.failures.pop(0)
-        partial = destination.with_name(destination.name + ".part")
-        await asyncio.to_thread(shutil.copyfile, self.source, partial)
-        os.replace(partial, destination)
-        return destination
-
-
-@pytest.fixture
-def downloader(mp3_source: Path) -> FileDownloader:
-    return FileDownloader(mp3_source)
 
 
 @pytest.fixture

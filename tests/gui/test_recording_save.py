@@ -12,8 +12,8 @@ import pytest
 
 from desktop_app.services.recordings import RecordingCache
 from desktop_app.ui.call_detail.presenter import RecordingController, RecordingState
-from tests.gui.conftest import signal_future
-from tests.gui.test_player import make_call
+from tests.helpers.builders import make_call
+from tests.helpers.qt import signal_future
 
 TIMEOUT = 10.0
 AUDIO = b"ID3 recorded audio" * 64

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.gui.conftest import WorkspaceOpener, wait_until
+from tests.helpers.qt import wait_until
+from tests.helpers.workspace import WorkspaceOpener
 
 if TYPE_CHECKING:
     from desktop_app.sandbox import SandboxServer

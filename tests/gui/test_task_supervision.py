@@ -23,7 +23,7 @@ import contextlib
 import socket
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -51,22 +51,17 @@ from desktop_app.store import CallStore
 from desktop_app.ui.dialer.model import KIND_IN_FLIGHT
 from desktop_app.ui.sync.presenter import SYNC_LOOP
 from desktop_app.workspace import Workspace, WorkspaceOptions
-from tests.conftest import FAKE_TOKEN
-from tests.gui.conftest import GuiTestLoop, WorkspaceOpener
+from tests.helpers.qt import GuiTestLoop
+from tests.helpers.tokens import FAKE_TOKEN
+from tests.helpers.workspace import WorkspaceOpener
 
 #: A safety net only: every wait ends on a signal, a callback or a manual clock's sleep.
+pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
+
 TIMEOUT = 15.0
 PLACING = "Placing the call…"
 #: Restarts wait on a `ManualClock`: time moves only when a test advances it.
 STEP = Backoff(base_s=5.0, cap_s=10.0, jitter=0.0)
-
-
-@pytest.fixture(autouse=True)
-def keep_the_test_loop_running(qapp: QApplication) -> Iterator[None]:
-    previous = qapp.quitOnLastWindowClosed()
-    qapp.setQuitOnLastWindowClosed(False)
-    yield
-    qapp.setQuitOnLastWindowClosed(previous)
 
 
 def fill_the_disk(store: CallStore) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -22,6 +22,7 @@ from desktop_app.ui.notifications.tray import (
     choose_tray,
     tray_icon,
 )
+from tests.helpers.qt import SpyTray
 
 NOTE = MissedCallNotice(
     call_id="call-1",
@@ -38,17 +39,6 @@ SUMMARY = MissedCallsSummary(
     count=14, since=1_710_128_000, newest_call_id="call-14", call_ids=("call-14",),
     title="14 missed calls since 09:10", message="14 missed calls from 9 numbers",
 )
-
-
-class SpyTray(QSystemTrayIcon):
-    """A tray icon that records its messages (a real one shows nothing offscreen)."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.messages: list[tuple[str, str]] = []
-
-    def showMessage(self, title: str, message: str, *args: object) -> None:
-        self.messages.append((title, message))
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ from desktop_app.ui.users.feature import bind
 from desktop_app.ui.users.model import Column, UsersModel, UsersProxyModel
 from desktop_app.ui.users.panel import UsersPanel
 from desktop_app.ui.users.presenter import UserEditSession, UsersPresenter
-from tests.conftest import FAKE_TOKEN
-from tests.gui.conftest import signal_future, wait_until
+from tests.helpers.qt import signal_future, wait_until
+from tests.helpers.tokens import FAKE_TOKEN
 
 TIMEOUT = 10.0
 NEW_NUMBER = "98765 43219"

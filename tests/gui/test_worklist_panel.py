@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
-from desktop_app.sandbox import SandboxApp, SandboxConfig, create_app
+from desktop_app.sandbox import SandboxApp
 from desktop_app.services.availability import DndController
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.notifier import (
@@ -37,8 +37,9 @@ from desktop_app.ui.callbacks.presenter import WorklistPresenter
 from desktop_app.ui.notifications.banner import NotificationBanner
 from desktop_app.ui.notifications.presenter import NotificationPresenter
 from desktop_app.ui.notifications.tray import TrayController
-from tests.conftest import FAKE_TOKEN
-from tests.gui.conftest import wait_until
+from tests.helpers.qt import wait_until
+from tests.helpers.sandbox import make_sandbox
+from tests.helpers.tokens import FAKE_TOKEN
 
 IST = timezone(timedelta(hours=5, minutes=30))
 #: Monday 11 March 2024, 14:00 in India.
@@ -56,12 +57,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def sandbox(clock: ManualClock) -> SandboxApp:
-    return create_app(
-        SandboxConfig(
-            seed=5, n_logs=600, days=10, now=T, clock=clock, rate_limit=None,
-            tokens={FAKE_TOKEN: 2}, live_calls_every=900.0,
-        )
-    )
+    return make_sandbox(clock, now=T, seed=5, n_logs=600, days=10, live_calls_every=900.0)
 
 
 @pytest.fixture

@@ -34,7 +34,8 @@ from desktop_app.ui.notifications.feature import TrayProbes
 from desktop_app.ui.shell.main_window import KEY_STATE
 from desktop_app.ui.users.panel import UsersPanel
 from desktop_app.workspace import Workspace, WorkspaceOptions
-from tests.gui.conftest import WorkspaceOpener, wait_until
+from tests.helpers.qt import wait_until
+from tests.helpers.workspace import WorkspaceOpener
 
 TIMEOUT = 15.0
 CLICK = "/clickOcall"

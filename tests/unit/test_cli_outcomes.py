@@ -25,9 +25,10 @@ from desktop_app.api import parsing
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.cli import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTCOME_UNKNOWN
-from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
-from tests.conftest import FAKE_TOKEN
-from tests.unit.sandbox.helpers import NOW, FakeClock
+from desktop_app.sandbox import SandboxApp, SandboxState
+from desktop_app.services.clock import ManualClock
+from tests.helpers.sandbox import NOW, SandboxTransport, make_sandbox
+from tests.helpers.tokens import FAKE_TOKEN
 
 HOW = ["sigint", "keyboard_interrupt"]
 
@@ -40,19 +41,20 @@ async def interrupt(how: str) -> NoReturn:
     raise KeyboardInterrupt
 
 
-class Interrupting(httpx.AsyncBaseTransport):
+class Interrupting(SandboxTransport):
     """The sandbox in-process; the first request to `path` is interrupted `when` it has
     been "before" the service saw it or "after" the service acted on it (its answer never
     arrives)."""
 
     def __init__(self, app: SandboxApp, path: str, when: str, how: str) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+        super().__init__(app)
         self.path, self.when, self.how = path, when, how
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def before(self, request: httpx.Request) -> None:
         if request.url.path == self.path and self.when == "before":
             await interrupt(self.how)
-        response = await self._inner.handle_async_request(request)
+
+    async def after(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         if request.url.path == self.path and self.when == "after":
             await interrupt(self.how)
         return response
@@ -60,15 +62,7 @@ class Interrupting(httpx.AsyncBaseTransport):
 
 @pytest.fixture
 def app() -> SandboxApp:
-    config = SandboxConfig(
-        n_logs=50, now=NOW, clock=FakeClock(), rate_limit=None, tokens={FAKE_TOKEN: 2}
-    )
-    return create_app(config)
-
-
-@pytest.fixture
-def state(app: SandboxApp) -> SandboxState:
-    return app.sandbox
+    return make_sandbox(ManualClock(NOW), n_logs=50)
 
 
 @pytest.fixture(autouse=True)
@@ -177,7 +171,7 @@ def test_ctrl_c_before_a_change_is_sent_is_a_plain_interrupt(
     async def interrupted_wait(seconds: float) -> None:
         await interrupt(how)
 
-    clock = FakeClock()
+    clock = ManualClock(NOW)
     budget = RequestBudget(clock=clock, sleep=interrupted_wait)
     budget.penalize(30)
     use_transport(monkeypatch, httpx.ASGITransport(app=app), budget)

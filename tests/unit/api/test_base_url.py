@@ -14,7 +14,7 @@ from desktop_app.api.client import (
     normalize_base_url,
 )
 from desktop_app.api.errors import InvalidBaseUrl, ValidationError
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 
 @pytest.mark.parametrize(

@@ -6,30 +6,21 @@ import pytest
 
 from desktop_app.api.budget import RequestBudget, Window
 from desktop_app.api.errors import RateLimited
+from desktop_app.services.clock import ManualClock
 
 
-class FakeTime:
+def fake_time() -> ManualClock:
     """A clock that only moves when someone sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+    return ManualClock(1000.0, sleep_advances=True)
 
 
-def make_budget(time: FakeTime, *windows: Window) -> RequestBudget:
+def make_budget(time: ManualClock, *windows: Window) -> RequestBudget:
     chosen = windows or (Window("minute", 3, 60.0),)
-    return RequestBudget(chosen, clock=time.clock, sleep=time.sleep)
+    return RequestBudget(chosen, clock=time, sleep=time.sleep)
 
 
 async def test_requests_within_the_limit_go_at_once() -> None:
-    time = FakeTime()
+    time = fake_time()
     budget = make_budget(time)
     for _ in range(3):
         await budget.acquire()
@@ -38,7 +29,7 @@ async def test_requests_within_the_limit_go_at_once() -> None:
 
 
 async def test_a_request_over_the_limit_waits_for_the_oldest_to_expire() -> None:
-    time = FakeTime()
+    time = fake_time()
     budget = make_budget(time)
     for _ in range(3):
         await budget.acquire()
@@ -50,7 +41,7 @@ async def test_a_request_over_the_limit_waits_for_the_oldest_to_expire() -> None
 
 
 async def test_every_window_is_respected() -> None:
-    time = FakeTime()
+    time = fake_time()
     budget = make_budget(time, Window("minute", 5, 60.0), Window("hour", 6, 3600.0))
     for _ in range(6):
         await budget.acquire()
@@ -60,7 +51,7 @@ async def test_every_window_is_respected() -> None:
 
 
 async def test_penalize_blocks_until_retry_after() -> None:
-    time = FakeTime()
+    time = fake_time()
     budget = make_budget(time)
     budget.penalize(42.0)
     await budget.acquire()
@@ -68,7 +59,7 @@ async def test_penalize_blocks_until_retry_after() -> None:
 
 
 async def test_max_wait_turns_a_long_wait_into_rate_limited() -> None:
-    time = FakeTime()
+    time = fake_time()
     budget = make_budget(time)
     budget.penalize(500.0)
     with pytest.raises(RateLimited) as caught:

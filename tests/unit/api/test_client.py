@@ -32,50 +32,32 @@ from desktop_app.api.errors import (
 )
 from desktop_app.api.filters import build_filter_expression, resolve_filter_names
 from desktop_app.api.models import ContactType, Direction, NewUser, Role, UserUpdate
-from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
-from tests.conftest import FAKE_TOKEN
-from tests.unit.sandbox.helpers import NOW, FakeClock
-
-
-class Sleeps:
-    """Records the client's waits and moves the fake clock instead of waiting."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-        self.clock.advance(seconds)
+from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxState
+from desktop_app.services.clock import ManualClock
+from tests.helpers.sandbox import NOW, SandboxTransport, make_sandbox
+from tests.helpers.tokens import FAKE_TOKEN
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    """The sandbox's clock; the client's waits move it instead of waiting."""
+    return ManualClock(NOW, sleep_advances=True)
 
 
 @pytest.fixture
-def app(clock: FakeClock) -> SandboxApp:
-    config = SandboxConfig(
-        n_logs=600, now=NOW, clock=clock, rate_limit=None,
-        tokens={FAKE_TOKEN: 2, BASIC_TOKEN: 8},
-    )
-    return create_app(config)
+def app(clock: ManualClock) -> SandboxApp:
+    return make_sandbox(clock, n_logs=600, tokens={FAKE_TOKEN: 2, BASIC_TOKEN: 8})
 
 
 @pytest.fixture
-def state(app: SandboxApp) -> SandboxState:
-    return app.sandbox
-
-
-@pytest.fixture
-def sleeps(clock: FakeClock) -> Sleeps:
-    return Sleeps(clock)
+def sleeps(clock: ManualClock) -> ManualClock:
+    """The clock, as what records the client's waits (`slept`)."""
+    return clock
 
 
 def make_client(
     app: SandboxApp,
-    sleeps: Sleeps,
+    sleeps: ManualClock,
     token: str = FAKE_TOKEN,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
@@ -84,13 +66,13 @@ def make_client(
         token,
         base_url="http://sandbox",
         transport=transport or httpx.ASGITransport(app=app),
-        budget=RequestBudget.unlimited(clock=sleeps.clock, sleep=sleeps),
-        sleep=sleeps,
+        budget=RequestBudget.unlimited(clock=sleeps, sleep=sleeps.sleep),
+        sleep=sleeps.sleep,
     )
 
 
 @pytest.fixture
-async def api(app: SandboxApp, sleeps: Sleeps) -> AsyncIterator[MyOperatorClient]:
+async def api(app: SandboxApp, sleeps: ManualClock) -> AsyncIterator[MyOperatorClient]:
     async with make_client(app, sleeps) as client:
         yield client
 
@@ -155,14 +137,14 @@ async def test_users_paging_matches_all_users(api: MyOperatorClient) -> None:
 
 
 async def test_a_bad_token_is_rejected_without_showing_it(
-    app: SandboxApp, sleeps: Sleeps
+    app: SandboxApp, sleeps: ManualClock
 ) -> None:
     wrong = "0123456789abcdef0123456789abcdef"
     async with make_client(app, sleeps, token=wrong) as client:
         with pytest.raises(TokenRejected) as caught:
             await client.filters()
     assert wrong not in str(caught.value) and wrong not in repr(caught.value)
-    assert sleeps.waits == []  # a rejected token is not retried
+    assert sleeps.slept == []  # a rejected token is not retried
 
 
 async def test_invalid_input_is_refused_before_any_request(
@@ -238,20 +220,19 @@ class Gate:
     cut_short: bool = False  # after the release, end the body early (every attempt)
 
 
-class HeldBodies(httpx.AsyncBaseTransport):
+class HeldBodies(SandboxTransport):
     """The sandbox in-process, each recording body stopped halfway at its download's gate,
     so two downloads can be caught in the middle of writing at the same moment."""
 
     def __init__(self, app: SandboxApp) -> None:
-        self._inner = httpx.ASGITransport(app=app)
+        super().__init__(app)
         self._gates: dict[asyncio.Task[object], Gate] = {}
 
     def hold(self, download: asyncio.Task[object], gate: Gate | None = None) -> Gate:
         self._gates[download] = gate = gate or Gate()
         return gate
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
+    async def after(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
         task = asyncio.current_task()
         if not request.url.path.startswith("/media/") or task not in self._gates:
             return response
@@ -281,7 +262,7 @@ def partial_files(folder: Path) -> list[str]:
 
 @pytest.fixture
 async def held(
-    app: SandboxApp, sleeps: Sleeps
+    app: SandboxApp, sleeps: ManualClock
 ) -> AsyncIterator[tuple[MyOperatorClient, HeldBodies]]:
     transport = HeldBodies(app)
     async with make_client(app, sleeps, transport=transport) as client:
@@ -406,7 +387,7 @@ async def test_server_rejections_name_the_field(api: MyOperatorClient) -> None:
     assert caught.value.sent and caught.value.field == "contact_number"
 
 
-async def test_a_basic_user_may_not_add_users(app: SandboxApp, sleeps: Sleeps) -> None:
+async def test_a_basic_user_may_not_add_users(app: SandboxApp, sleeps: ManualClock) -> None:
     async with make_client(app, sleeps, token=BASIC_TOKEN) as client:
         with pytest.raises(PermissionDenied):
             await client.add_user(NewUser(name="X", contact_number="9123456780",
@@ -414,7 +395,7 @@ async def test_a_basic_user_may_not_add_users(app: SandboxApp, sleeps: Sleeps) -
 
 
 async def test_click_to_call_places_one_call_that_shows_in_the_log(
-    api: MyOperatorClient, state: SandboxState, clock: FakeClock
+    api: MyOperatorClient, state: SandboxState, clock: ManualClock
 ) -> None:
     agent = next(u for u in await api.all_users() if u.is_enabled is not False)
     placed = await api.click_to_call("+91 98123-45678", "91", agent.uuid)
@@ -435,26 +416,26 @@ async def test_click_to_call_places_one_call_that_shows_in_the_log(
 @pytest.mark.parametrize("fault", ["503:count=2", "html502:count=2", "drop:count=2",
                                    "truncate:count=2"])
 async def test_reads_retry_through_transient_faults(
-    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps, fault: str
+    api: MyOperatorClient, state: SandboxState, sleeps: ManualClock, fault: str
 ) -> None:
     state.faults.add(fault)
     groups = await api.filters()
     assert groups
     assert len(state.requests_to("/filters")) == 3
-    assert len(sleeps.waits) == 2
+    assert len(sleeps.slept) == 2
 
 
 async def test_reads_honour_retry_after(
-    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps
+    api: MyOperatorClient, state: SandboxState, sleeps: ManualClock
 ) -> None:
     state.faults.add("429:count=1,retry_after=7")
     await api.filters()
-    assert sleeps.waits[0] >= 7
+    assert sleeps.slept[0] >= 7
     assert len(state.requests_to("/filters")) == 2
 
 
 async def test_a_long_retry_after_is_reported_not_waited(
-    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps
+    api: MyOperatorClient, state: SandboxState, sleeps: ManualClock
 ) -> None:
     state.faults.add("429:retry_after=3600")
     with pytest.raises(RateLimited) as caught:
@@ -496,7 +477,7 @@ async def test_malformed_json_is_not_retried(api: MyOperatorClient, state: Sandb
     ],
 )
 async def test_click_to_call_is_sent_once_whatever_the_server_does(
-    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps, fault: str
+    api: MyOperatorClient, state: SandboxState, sleeps: ManualClock, fault: str
 ) -> None:
     agent = (await api.all_users())[0]
     state.faults.add(fault)
@@ -504,12 +485,12 @@ async def test_click_to_call_is_sent_once_whatever_the_server_does(
         await api.click_to_call("9812345678", "91", agent.uuid)
     assert caught.value.operation == "click-to-call"
     assert len(state.requests_to("/clickOcall", "POST")) == 1
-    assert sleeps.waits == []
+    assert sleeps.slept == []
 
 
 @pytest.mark.parametrize(("after", "placed"), [(",after=1", 1), ("", 0)])
 async def test_a_429_to_a_click_to_call_is_an_unknown_outcome_never_a_retry(
-    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps, after: str, placed: int
+    api: MyOperatorClient, state: SandboxState, sleeps: ManualClock, after: str, placed: int
 ) -> None:
     """A 429 may come after the call was queued (a proxy, or `after=1` here): the client
     cannot tell the two apart, so neither may be reported as "not placed, retry"."""
@@ -521,7 +502,7 @@ async def test_a_429_to_a_click_to_call_is_an_unknown_outcome_never_a_retry(
     assert "may or may not" in caught.value.message
     assert len(state.requests_to("/clickOcall")) == 1
     assert len(state.placed_calls) == placed
-    assert sleeps.waits == []
+    assert sleeps.slept == []
     assert api.budget.wait_time() == pytest.approx(5, abs=1)  # everyone still pauses
 
 
@@ -621,7 +602,7 @@ async def test_only_a_change_handed_to_the_network_counts_as_sent(
 
 
 async def test_every_request_passes_through_the_budget(app: SandboxApp) -> None:
-    clock = FakeClock()
+    clock = ManualClock(NOW)
     waits: list[float] = []
 
     async def sleep(seconds: float) -> None:
@@ -641,13 +622,13 @@ async def test_every_request_passes_through_the_budget(app: SandboxApp) -> None:
 
 
 async def test_a_429_pauses_the_whole_budget(
-    api: MyOperatorClient, state: SandboxState, sleeps: Sleeps
+    api: MyOperatorClient, state: SandboxState, sleeps: ManualClock
 ) -> None:
     state.faults.add("429:count=1,retry_after=30")
     await api.filters()
     assert len(state.requests_to("/filters")) == 2
     # The retry waited out the pause, in the budget every request shares.
-    assert sum(sleeps.waits) == pytest.approx(30, abs=1)
+    assert sum(sleeps.slept) == pytest.approx(30, abs=1)
     agent = (await api.all_users())[0]
     state.faults.add("429:count=1,retry_after=30")
     with pytest.raises(OutcomeUnknown):

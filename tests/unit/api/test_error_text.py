@@ -12,7 +12,7 @@ from desktop_app.api.client import MyOperatorClient
 from desktop_app.api.errors import MalformedResponse, MyOperatorError
 from desktop_app.api.parsing import interpret_response
 from desktop_app.sandbox import SandboxConfig, create_app
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 BODY_MARK = "customer 9837211131 said something private"
 

@@ -39,7 +39,7 @@ from desktop_app.api.parsing import (
     parse_user,
     parse_user_page,
 )
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 
 def _json(value: Any) -> bytes:

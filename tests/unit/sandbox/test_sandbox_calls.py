@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxState, create_app
-
-from .helpers import NOW, FakeClock, client_for, search
+from desktop_app.services.clock import ManualClock
+from tests.helpers.sandbox import NOW, client_for, search
 
 RECORDINGS = Path(__file__).resolve().parents[3] / "resources" / "recordings"
 
@@ -36,7 +36,7 @@ async def test_click_to_call_is_queued(client: httpx.AsyncClient, state: Sandbox
 
 
 async def test_click_to_call_produces_an_outgoing_log_later(
-    client: httpx.AsyncClient, state: SandboxState, clock: FakeClock
+    client: httpx.AsyncClient, state: SandboxState, clock: ManualClock
 ) -> None:
     agent = state.users[2]
     placed_at = clock.now
@@ -106,13 +106,13 @@ async def test_click_to_call_refuses_a_disabled_agent(
 # ---- live mode ---------------------------------------------------------------------------
 
 
-def _live(clock: FakeClock, every: float = 30.0) -> SandboxState:
+def _live(clock: ManualClock, every: float = 30.0) -> SandboxState:
     return create_app(
         SandboxConfig(n_logs=100, now=NOW, clock=clock, rate_limit=None, live_calls_every=every)
     ).sandbox
 
 
-def test_live_calls_materialise_as_the_clock_moves(clock: FakeClock) -> None:
+def test_live_calls_materialise_as_the_clock_moves(clock: ManualClock) -> None:
     state = _live(clock)
     assert len(state.calls) == 100
     clock.advance(29)
@@ -127,7 +127,7 @@ def test_live_calls_materialise_as_the_clock_moves(clock: FakeClock) -> None:
     assert newest.end_time <= clock.now
 
 
-async def test_live_calls_show_up_in_search(clock: FakeClock) -> None:
+async def test_live_calls_show_up_in_search(clock: ManualClock) -> None:
     app = create_app(
         SandboxConfig(n_logs=50, now=NOW, clock=clock, rate_limit=None, live_calls_every=10.0)
     )
@@ -143,14 +143,14 @@ async def test_live_calls_show_up_in_search(clock: FakeClock) -> None:
 def test_live_calls_are_deterministic() -> None:
     ids = []
     for _ in range(2):
-        clock = FakeClock()
+        clock = ManualClock(NOW)
         state = _live(clock, every=5.0)
         clock.advance(50)
         ids.append([c.id for c in state.calls[:10]])
     assert ids[0] == ids[1]
 
 
-def test_live_mode_rejects_a_non_positive_period(clock: FakeClock) -> None:
+def test_live_mode_rejects_a_non_positive_period(clock: ManualClock) -> None:
     with pytest.raises(ValueError, match="live_calls_every"):
         _live(clock, every=0)
 
@@ -190,7 +190,7 @@ async def test_recording_link_is_signed_and_carries_no_token(
 
 
 async def test_recording_not_ready_until_the_delay_has_passed(
-    client: httpx.AsyncClient, state: SandboxState, clock: FakeClock
+    client: httpx.AsyncClient, state: SandboxState, clock: ManualClock
 ) -> None:
     call = state.add_call(talk_s=30)
     assert call.end_time == int(clock.now)
@@ -222,7 +222,7 @@ async def test_missed_calls_have_no_recording(
 
 
 async def test_signed_link_expires(
-    client: httpx.AsyncClient, state: SandboxState, clock: FakeClock
+    client: httpx.AsyncClient, state: SandboxState, clock: ManualClock
 ) -> None:
     url = (await _link(client, _answered(state))).json()["url"]
     clock.advance(state.config.link_ttl_s)

@@ -7,12 +7,14 @@ from collections import Counter
 
 from desktop_app.sandbox import SandboxConfig, SandboxState, create_app
 from desktop_app.sandbox.generator import IST_OFFSET, ist_hour, ist_weekday
-
-from .helpers import NOW, FakeClock
+from desktop_app.services.clock import ManualClock
+from tests.helpers.sandbox import NOW
 
 
 def _state(seed: int = 7, n_logs: int = 5000) -> SandboxState:
-    config = SandboxConfig(seed=seed, n_logs=n_logs, now=NOW, clock=FakeClock(), rate_limit=None)
+    config = SandboxConfig(
+        seed=seed, n_logs=n_logs, now=NOW, clock=ManualClock(NOW), rate_limit=None
+    )
     return create_app(config).sandbox
 
 

@@ -18,8 +18,8 @@ from desktop_app.sandbox import (
     parse_fault_spec,
 )
 from desktop_app.sandbox.faults import parse_fault_specs
-
-from .helpers import NOW, FakeClock, client_for
+from desktop_app.services.clock import ManualClock
+from tests.helpers.sandbox import NOW, client_for
 
 TOKEN = {"token": DEMO_TOKEN}
 
@@ -243,7 +243,7 @@ async def test_click_to_call_refused_before_processing(
 
 @pytest.mark.parametrize("spec", ["500:after=1", "drop:after=1", "html502:after=1"])
 async def test_click_to_call_processed_then_failed(
-    client: httpx.AsyncClient, state: SandboxState, clock: FakeClock, spec: str
+    client: httpx.AsyncClient, state: SandboxState, clock: ManualClock, spec: str
 ) -> None:
     """The crucial case: the call is placed although the client hears only a failure."""
     state.faults.add(f"{spec},path=/clickOcall,count=1")
@@ -268,7 +268,7 @@ def _click_fields(state: SandboxState) -> dict[str, str]:
     }
 
 
-async def test_faults_from_the_config(clock: FakeClock) -> None:
+async def test_faults_from_the_config(clock: ManualClock) -> None:
     config = SandboxConfig(
         n_logs=10,
         now=NOW,

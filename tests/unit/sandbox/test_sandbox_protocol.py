@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from desktop_app.sandbox import BASIC_TOKEN, DEMO_TOKEN, SandboxConfig, SandboxState, create_app
-
-from .helpers import NOW, FakeClock, client_for
+from desktop_app.services.clock import ManualClock
+from tests.helpers.sandbox import NOW, client_for
 
 UNAUTHORIZED = "This not an authorized request"
 
@@ -116,7 +116,7 @@ async def test_requests_are_recorded_without_the_token(
 
 
 async def test_latency_is_applied_to_every_response(
-    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     delays: list[float] = []
 
@@ -135,13 +135,13 @@ async def test_latency_is_applied_to_every_response(
 
 
 def _limited_app(
-    clock: FakeClock, limits: tuple[tuple[int, float], ...] | None
+    clock: ManualClock, limits: tuple[tuple[int, float], ...] | None
 ) -> httpx.AsyncClient:
     config = SandboxConfig(n_logs=10, now=NOW, clock=clock, rate_limit=limits)
     return client_for(create_app(config))
 
 
-async def test_rate_limit_429_with_retry_after_then_recovers(clock: FakeClock) -> None:
+async def test_rate_limit_429_with_retry_after_then_recovers(clock: ManualClock) -> None:
     async with _limited_app(clock, ((3, 60.0),)) as client:
         for _ in range(3):
             assert (await client.get("/filters", params={"token": DEMO_TOKEN})).status_code == 200
@@ -157,7 +157,7 @@ async def test_rate_limit_429_with_retry_after_then_recovers(clock: FakeClock) -
         assert (await client.get("/filters", params={"token": DEMO_TOKEN})).status_code == 200
 
 
-async def test_default_limits_are_20_a_minute_and_100_an_hour(clock: FakeClock) -> None:
+async def test_default_limits_are_20_a_minute_and_100_an_hour(clock: ManualClock) -> None:
     async with _limited_app(clock, SandboxConfig().rate_limit) as client:
         for _ in range(20):
             assert (await client.get("/filters", params={"token": DEMO_TOKEN})).status_code == 200
@@ -174,7 +174,7 @@ async def test_default_limits_are_20_a_minute_and_100_an_hour(clock: FakeClock) 
         assert refused.headers["Retry-After"] == "3300"
 
 
-async def test_rate_limit_is_per_token_and_ignores_rejected_tokens(clock: FakeClock) -> None:
+async def test_rate_limit_is_per_token_and_ignores_rejected_tokens(clock: ManualClock) -> None:
     async with _limited_app(clock, ((2, 60.0),)) as client:
         for _ in range(5):
             await client.get("/filters", params={"token": "bad"})
@@ -184,7 +184,7 @@ async def test_rate_limit_is_per_token_and_ignores_rejected_tokens(clock: FakeCl
         assert (await client.get("/filters", params={"token": BASIC_TOKEN})).status_code == 200
 
 
-async def test_rate_limit_can_be_lifted(clock: FakeClock) -> None:
+async def test_rate_limit_can_be_lifted(clock: ManualClock) -> None:
     app = create_app(SandboxConfig(n_logs=10, now=NOW, clock=clock, rate_limit=((1, 60.0),)))
     async with client_for(app) as client:
         await client.get("/filters", params={"token": DEMO_TOKEN})

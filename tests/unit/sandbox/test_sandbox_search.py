@@ -10,8 +10,8 @@ import pytest
 
 from desktop_app.sandbox import DEMO_TOKEN, SandboxCall, SandboxConfig, SandboxState, create_app
 from desktop_app.sandbox.filters import FILTERS
-
-from .helpers import NOW, FakeClock, client_for, search
+from desktop_app.services.clock import ManualClock
+from tests.helpers.sandbox import NOW, client_for, search
 
 HMS = re.compile(r"\d{2}:\d{2}:\d{2}")
 
@@ -39,7 +39,7 @@ async def test_default_page_is_20_newest_first(
     assert starts == sorted(starts, reverse=True)
 
 
-async def test_paging_walks_every_call_once(clock: FakeClock) -> None:
+async def test_paging_walks_every_call_once(clock: ManualClock) -> None:
     app = create_app(SandboxConfig(n_logs=45, now=NOW, clock=clock, rate_limit=None))
     async with client_for(app) as client:
         pages = [await search(client, log_from=str(offset)) for offset in (0, 20, 40, 60)]
@@ -263,7 +263,7 @@ async def test_quirks_are_present_somewhere(client: httpx.AsyncClient) -> None:
     assert any(s["tags"] for s in sources)
 
 
-async def test_search_works_on_a_hundred_thousand_logs(clock: FakeClock) -> None:
+async def test_search_works_on_a_hundred_thousand_logs(clock: ManualClock) -> None:
     app = create_app(SandboxConfig(n_logs=100_000, now=NOW, clock=clock, rate_limit=None))
     async with client_for(app) as client:
         everything = await search(client, page_size="100")

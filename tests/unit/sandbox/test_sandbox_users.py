@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from desktop_app.sandbox import BASIC_TOKEN, DEMO_TOKEN, SandboxConfig, SandboxState, create_app
-
-from .helpers import NOW, FakeClock, client_for
+from desktop_app.services.clock import ManualClock
+from tests.helpers.sandbox import NOW, client_for
 
 SUPER_TOKEN = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
 MANAGER_TOKEN = "4444444444444444aaaaaaaaaaaaaaaa"
@@ -208,7 +208,7 @@ async def test_duplicate_extension_and_email(
     assert response.json()["message"] == "email already assigned to another user"
 
 
-async def test_only_superadmin_and_admin_may_add(clock: FakeClock) -> None:
+async def test_only_superadmin_and_admin_may_add(clock: ManualClock) -> None:
     tokens = {SUPER_TOKEN: 1, DEMO_TOKEN: 2, MANAGER_TOKEN: 4, BASIC_TOKEN: 8}
     app = create_app(SandboxConfig(n_logs=0, now=NOW, clock=clock, rate_limit=None, tokens=tokens))
     async with client_for(app) as client:
@@ -277,7 +277,7 @@ async def test_update_errors(client: httpx.AsyncClient, state: SandboxState) -> 
     assert user.country_code == "91"
 
 
-async def test_basic_token_may_not_update(clock: FakeClock) -> None:
+async def test_basic_token_may_not_update(clock: ManualClock) -> None:
     app = create_app(SandboxConfig(n_logs=0, now=NOW, clock=clock, rate_limit=None))
     async with client_for(app) as client:
         user = app.sandbox.users[3]

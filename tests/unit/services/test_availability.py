@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
 from desktop_app.services.availability import META_CALLS_OFF, DndController, DndState
 from desktop_app.store import CallStore
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 BASIC = "0123456789abcdef0123456789abcdef"
 
@@ -43,11 +42,6 @@ def app() -> SandboxApp:
         SandboxConfig(seed=3, n_logs=50, days=2, now=1_700_000_000, clock=lambda: 1_700_000_000,
                       rate_limit=None, tokens={FAKE_TOKEN: 2, BASIC: 8})
     )
-
-
-@pytest.fixture
-def state(app: SandboxApp) -> SandboxState:
-    return app.sandbox
 
 
 def make_client(app: SandboxApp, token: str = FAKE_TOKEN) -> MyOperatorClient:
@@ -195,13 +189,6 @@ async def test_set_on_and_dismiss(client: MyOperatorClient, state: SandboxState,
 
 
 # ------------------------------------------- the cache refusing a write never sticks the switch
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CallStore]:
-    s = CallStore.open(tmp_path / "calls.db")
-    yield s
-    s.close()
 
 
 def fill_the_disk(store: CallStore) -> None:

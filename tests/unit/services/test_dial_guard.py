@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -34,10 +33,9 @@ from hypothesis.stateful import (
     rule,
 )
 
-from desktop_app.api.budget import RequestBudget
-from desktop_app.api.client import MyOperatorClient, RetryPolicy
+from desktop_app.api.client import MyOperatorClient
 from desktop_app.api.models import Direction
-from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.sandbox import SandboxApp, SandboxState
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.dialer import (
     LOG_DELAY_S,
@@ -52,74 +50,19 @@ from desktop_app.services.phone_input import parse_dialable
 from desktop_app.services.sync import SyncEngine
 from desktop_app.store import CallStore
 from desktop_app.store.dials import DialRecords
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.dialing import (
+    CLICK,
+    CUSTOMER,
+    CUSTOMER_E164,
+    SETTLE_S,
+    ClickTransport,
+    T,
+    agent_of,
+    make_client,
+    make_sandbox,
+)
 
-T = 1_700_000_000
-SETTLE_S = 60.0
-CUSTOMER = "98123 45678"
-CUSTOMER_E164 = "+919812345678"
-CLICK = "/clickOcall"
 _R = TypeVar("_R")
-
-
-class ClickTransport(httpx.AsyncBaseTransport):
-    """The sandbox in-process, plus what a network can do to a request: never connect
-    (`offline`), time out after the server processed it (`timeouts`), or hold a
-    click-to-call in flight until `release` (`hold`)."""
-
-    def __init__(self, app: SandboxApp) -> None:
-        self.inner = httpx.ASGITransport(app=app)
-        self.offline = False
-        self.timeouts = 0
-        self._gate: asyncio.Event | None = None
-
-    def hold(self) -> None:
-        self._gate = asyncio.Event()
-
-    def release(self) -> None:
-        if self._gate is not None:
-            self._gate.set()
-        self._gate = None
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.offline:
-            raise httpx.ConnectError("network unreachable", request=request)
-        click = request.url.path == CLICK
-        await asyncio.sleep(0)  # a real network always lets others run meanwhile
-        if click and self._gate is not None:
-            await self._gate.wait()
-        response = await self.inner.handle_async_request(request)
-        if click and self.timeouts:
-            self.timeouts -= 1
-            await response.aread()  # the server has processed it; the answer is lost
-            raise httpx.ReadTimeout("timed out waiting for the answer", request=request)
-        return response
-
-
-def make_sandbox(clock: ManualClock, **options: Any) -> SandboxApp:
-    config: dict[str, Any] = {
-        "seed": 3, "n_logs": 40, "days": 3, "now": T, "clock": clock, "rate_limit": None,
-        "tokens": {FAKE_TOKEN: 2}, "live_calls_every": None,
-    }
-    config.update(options)
-    return create_app(SandboxConfig(**config))
-
-
-def make_client(transport: httpx.AsyncBaseTransport, clock: ManualClock) -> MyOperatorClient:
-    return MyOperatorClient(
-        FAKE_TOKEN,
-        base_url="http://sandbox",
-        transport=transport,
-        budget=RequestBudget((), clock=clock, sleep=clock.sleep),
-        # One attempt per read; a budget wait is refused rather than slept on a clock
-        # that only moves when the test says so.
-        retry=RetryPolicy(attempts=1, max_budget_wait_s=0.0),
-        sleep=clock.sleep,
-    )
-
-
-def agent_of(state: SandboxState) -> str:
-    return next(u.uuid for u in state.users if u.is_enabled)
 
 
 @dataclass

@@ -4,7 +4,6 @@ restarts, a summary instead of a flood, silence under Do not disturb. No Qt."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,8 @@ from desktop_app.services.notifier import (
 from desktop_app.services.sync import SyncEngine
 from desktop_app.services.worklist import Reach
 from desktop_app.store import CallStore
-from tests.unit.services.fakes import FakeLogSource
-from tests.unit.services.missed_builders import (
+from tests.helpers.fakes import FakeLogSource
+from tests.helpers.missed_calls import (
     ASHA,
     HOUR,
     IST,
@@ -37,17 +36,6 @@ from tests.unit.services.missed_builders import (
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "calls.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[CallStore]:
-    with CallStore.open(db_path) as s:
-        yield s
 
 
 class Recorder:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.api.errors import NotReadyYet, ServerError, ValidationError
 from desktop_app.sandbox import SandboxApp, SandboxCall, SandboxConfig, create_app
+from desktop_app.services.clock import ManualClock
 from desktop_app.services.recordings import (
     PART_SUFFIX,
     STALE_PARTIAL_AGE_S,
@@ -36,25 +37,17 @@ from desktop_app.services.recordings import (
     safe_filename,
     save_copy,
 )
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 NOW = 1_700_000_000.0
 RECORDING_DELAY_S = 120.0
-
-
-class FakeClock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
 class Sandbox:
     app: SandboxApp
     client: MyOperatorClient
-    clock: FakeClock
+    clock: ManualClock
 
     def link_requests(self) -> int:
         return len(self.app.sandbox.requests_to("/recordings/link"))
@@ -71,7 +64,7 @@ class Sandbox:
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
-    clock = FakeClock()
+    clock = ManualClock(NOW)
     config = SandboxConfig(
         n_logs=200,
         days=2,
@@ -356,7 +349,7 @@ async def test_only_partial_files_whose_writer_is_gone_are_removed_at_start(
         if kept:
             expected_kept.add(name)
 
-    cache = RecordingCache(tmp_path, downloader=FakeDownloader(), clock=FakeClock())
+    cache = RecordingCache(tmp_path, downloader=FakeDownloader(), clock=ManualClock(NOW))
 
     assert files_in(tmp_path) == expected_kept
     assert cache.size_bytes() == 10
@@ -536,7 +529,7 @@ async def test_a_second_instance_starting_up_keeps_a_live_download(tmp_path: Pat
     held = other.partials(tmp_path)
     assert held
 
-    cache = RecordingCache(tmp_path, downloader=FakeDownloader(), clock=FakeClock())
+    cache = RecordingCache(tmp_path, downloader=FakeDownloader(), clock=ManualClock(NOW))
 
     assert other.partials(tmp_path) == held
     assert await other.finish() == "done a.mp3 True"
@@ -546,7 +539,7 @@ async def test_a_second_instance_starting_up_keeps_a_live_download(tmp_path: Pat
 
 async def test_two_processes_downloading_one_recording_both_succeed(tmp_path: Path) -> None:
     other = await SecondInstance.start(tmp_path, "a.mp3")
-    cache = RecordingCache(tmp_path, downloader=FakeDownloader(size=100), clock=FakeClock())
+    cache = RecordingCache(tmp_path, downloader=FakeDownloader(size=100), clock=ManualClock(NOW))
 
     path = await cache.get("a.mp3")  # completes while the other download is half done
 

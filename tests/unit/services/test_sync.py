@@ -8,20 +8,21 @@ Behaviour that needs a failure at an exact moment is in ``test_sync_scripted.py`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from desktop_app.api.budget import RequestBudget
-from desktop_app.api.client import MyOperatorClient, RetryPolicy
+from desktop_app.api.client import MyOperatorClient
 from desktop_app.api.errors import NetworkError
-from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.sandbox import SandboxApp, SandboxState
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.sync import DAY_S, META_FEED_CURSOR, SyncEngine, SyncStatus
 from desktop_app.store import CallQuery, CallStore
-from tests.conftest import FAKE_TOKEN
+from tests.helpers import sandbox as helpers
+from tests.helpers.tokens import FAKE_TOKEN
 
 T = 1_700_000_000
 WEEK = 7 * DAY_S
@@ -32,13 +33,11 @@ def clock() -> ManualClock:
     return ManualClock(T)
 
 
-def make_sandbox(clock: ManualClock, **kwargs: object) -> SandboxApp:
-    options: dict[str, object] = {
-        "seed": 1, "n_logs": 2000, "days": 30, "now": T, "clock": clock, "rate_limit": None,
-        "tokens": {FAKE_TOKEN: 2},  # the suite's canary token, as an Admin
-    }
+def make_sandbox(clock: ManualClock, **kwargs: Any) -> SandboxApp:
+    """30 days of calls on the test's clock; the canary token is an Admin."""
+    options: dict[str, Any] = {"now": T, "seed": 1, "n_logs": 2000, "days": 30}
     options.update(kwargs)
-    return create_app(SandboxConfig(**options))  # type: ignore[arg-type]
+    return helpers.make_sandbox(clock, **options)
 
 
 @pytest.fixture
@@ -46,22 +45,9 @@ def app(clock: ManualClock) -> SandboxApp:
     return make_sandbox(clock)
 
 
-@pytest.fixture
-def state(app: SandboxApp) -> SandboxState:
-    return app.sandbox
-
-
 def make_client(app: SandboxApp, clock: ManualClock, token: str = FAKE_TOKEN) -> MyOperatorClient:
     # One attempt per request: retries are the engine's business in these tests.
-    return MyOperatorClient(
-        token,
-        base_url="http://sandbox",
-        transport=httpx.ASGITransport(app=app),
-        # No windows, but a 429 still blocks it until Retry-After: on the test's clock.
-        budget=RequestBudget((), clock=clock, sleep=clock.sleep),
-        retry=RetryPolicy(attempts=1),
-        sleep=clock.sleep,
-    )
+    return helpers.manual_client(httpx.ASGITransport(app=app), clock, token=token)
 
 
 @pytest.fixture
@@ -69,18 +55,6 @@ async def client(app: SandboxApp, clock: ManualClock) -> AsyncIterator[MyOperato
     c = make_client(app, clock)
     yield c
     await c.aclose()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "calls.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[CallStore]:
-    s = CallStore.open(db_path)
-    yield s
-    s.close()
 
 
 def make_engine(
@@ -126,7 +100,6 @@ def searches(state: SandboxState) -> list[tuple[int | None, int | None, int, str
             p.get("search_key", ""),
         ))
     return out
-
 
 
 def state_of(engine: SyncEngine) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,8 +28,8 @@ from desktop_app.services.sync import (
     SyncEngine,
 )
 from desktop_app.store import CallQuery, CallStore
-from tests.unit.services.fakes import FakeLogSource
-from tests.unit.store.builders import make_log
+from tests.helpers.builders import make_log
+from tests.helpers.fakes import FakeLogSource
 
 T = 1_700_000_000  # "now" at the start of each test
 HOUR = 3600
@@ -43,18 +43,6 @@ def hourly(first: int, last: int, prefix: str = "h") -> list[CallLog]:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "calls.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[CallStore]:
-    s = CallStore.open(db_path)
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -81,7 +69,6 @@ def stored_ids(store: CallStore) -> set[str]:
 
 def in_range(logs: list[CallLog], low: int, high: int) -> set[str]:
     return {c.id for c in logs if low <= c.start_time <= high}
-
 
 
 def state_of(engine: SyncEngine) -> str:

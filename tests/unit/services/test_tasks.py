@@ -16,7 +16,7 @@ import random
 import sqlite3
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -39,7 +39,7 @@ from desktop_app.services.tasks import (
 )
 from desktop_app.store import CallStore
 from desktop_app.store.dials import DialRecordError, DialRecords
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 T = 1_700_000_000
 NO_JITTER = Backoff(base_s=5.0, cap_s=40.0, jitter=0.0)
@@ -351,13 +351,6 @@ def test_backoff_doubles_up_to_its_cap_and_jitter_only_shortens() -> None:
 
 
 # ------------------------------------------- the sync loop: a real full disk, then room
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CallStore]:
-    s = CallStore.open(tmp_path / "calls.db")
-    yield s
-    s.close()
 
 
 async def test_a_full_disk_does_not_end_the_sync_loop(

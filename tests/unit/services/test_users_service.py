@@ -27,7 +27,7 @@ from desktop_app.services.users import (
     Verdict,
 )
 from desktop_app.store import UserStore
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 NEW_NUMBER = "98765 43219"
 
@@ -42,11 +42,6 @@ def app() -> SandboxApp:
         n_logs=20, rate_limit=None, tokens={FAKE_TOKEN: 2, BASIC_TOKEN: 8}
     )
     return create_app(config)
-
-
-@pytest.fixture
-def state(app: SandboxApp) -> SandboxState:
-    return app.sandbox
 
 
 def make_client(app: SandboxApp, token: str = FAKE_TOKEN) -> MyOperatorClient:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
@@ -20,7 +19,7 @@ from desktop_app.services.worklist import (
     format_try,
 )
 from desktop_app.store import CallStore
-from tests.unit.services.missed_builders import (
+from tests.helpers.missed_calls import (
     ASHA,
     DAY,
     HOUR,
@@ -39,17 +38,6 @@ HOURS = WorkingHours(tz=IST)  # 09:00-18:00, Monday to Saturday
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "calls.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[CallStore]:
-    with CallStore.open(db_path) as s:
-        yield s
 
 
 def make(store: CallStore, clock: ManualClock, **kwargs: object) -> Worklist:

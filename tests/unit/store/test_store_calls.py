@@ -16,7 +16,7 @@ from desktop_app.api.models import Agent, CallLeg, CallLog, Direction, LegStatus
 from desktop_app.store import CallQuery, CallStore
 from desktop_app.store.calls import legs_from_json, legs_to_json
 from desktop_app.store.db import migrate
-from tests.unit.store.builders import make_log
+from tests.helpers.builders import make_log
 
 
 def ids(store: CallStore, query: CallQuery) -> list[str]:

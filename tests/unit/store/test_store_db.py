@@ -17,7 +17,7 @@ from desktop_app.store import (
 )
 from desktop_app.store import db as db_module
 from desktop_app.store.schema import MIGRATIONS
-from tests.unit.store.builders import make_log
+from tests.helpers.builders import make_log
 
 
 def test_fresh_database_is_at_current_version_with_wal(tmp_path: Path) -> None:

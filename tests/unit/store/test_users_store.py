@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from desktop_app.api.models import ContactType, Role, User
 from desktop_app.store import CallStore, UserStore, migrate, open_database, schema_version
 from desktop_app.store.schema import MIGRATIONS
-from tests.unit.store.builders import make_log
+from tests.helpers.builders import make_log
 
 ASHA = User(
     uuid="u-asha",
