@@ -41,8 +41,8 @@ from desktop_app.services.dial_flow import (
 from desktop_app.services.dialer import CallLogFinder, DialGuard, DialOutcome, outcome_text
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store.dials import DialRecords, DialState
-from tests.unit.services.fakes import FakeLogSource
-from tests.unit.store.builders import make_log
+from tests.helpers.builders import make_log
+from tests.helpers.fakes import FakeLogSource
 
 T = 1_700_000_000
 AGENT = "a1b2c3d4-0000-4000-8000-000000000001"

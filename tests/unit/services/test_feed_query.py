@@ -7,9 +7,8 @@ A real cache file and sync engine over a scripted log source; time is a `ManualC
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +25,8 @@ from desktop_app.services.feed_query import (
 )
 from desktop_app.services.sync import DAY_S, SyncEngine
 from desktop_app.store import CallStore
-from tests.unit.services.fakes import FakeLogSource, Request
-from tests.unit.store.builders import make_log
+from tests.helpers.builders import make_log
+from tests.helpers.fakes import FakeLogSource, Request
 
 T = 1_700_000_000  # "now"
 HOUR = 3600
@@ -69,13 +68,6 @@ def in_range(calls: Iterable[CallLog], start: int, end: int) -> int:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(T)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CallStore]:
-    s = CallStore.open(tmp_path / "calls.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture

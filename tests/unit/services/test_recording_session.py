@@ -21,7 +21,7 @@ from desktop_app.services.recordings import (
     RecordingState,
     RecordingStatus,
 )
-from tests.unit.store.builders import make_log
+from tests.helpers.builders import make_log
 
 AUDIO = b"ID3 a short recording"
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -37,7 +36,7 @@ from desktop_app.services.user_edit import (
 )
 from desktop_app.services.users import UserForm, UsersService
 from desktop_app.store import CallStore, UserStore
-from tests.conftest import FAKE_TOKEN
+from tests.helpers.tokens import FAKE_TOKEN
 
 TIMEOUT = 10.0
 NEW_NUMBER = "98765 43219"
@@ -105,10 +104,9 @@ def app() -> SandboxApp:
 
 
 @pytest.fixture
-def cache(tmp_path: Path) -> Iterator[CallStore]:
-    store = CallStore.open(tmp_path / "cache.db")
-    yield store
-    store.close()
+def cache(store: CallStore) -> CallStore:
+    """The call cache the users list shares (the unit tests' `store`)."""
+    return store
 
 
 @contextlib.asynccontextmanager
