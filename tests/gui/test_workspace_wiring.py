@@ -8,20 +8,18 @@ and a clean shutdown.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sqlite3
-from collections.abc import Iterator
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDockWidget, QPushButton, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QDockWidget, QPushButton
 
 from desktop_app.app import AppController, links_in
-from desktop_app.sandbox import SandboxConfig, SandboxServer
+from desktop_app.sandbox import SandboxServer
 from desktop_app.services.notifier import MissedCallNotice, Notification
 from desktop_app.services.paths import AppPaths
 from desktop_app.ui.call_detail.panel import callable_number
@@ -34,18 +32,13 @@ from desktop_app.ui.notifications.feature import TrayProbes
 from desktop_app.ui.shell.main_window import KEY_STATE
 from desktop_app.ui.users.panel import UsersPanel
 from desktop_app.workspace import Workspace, WorkspaceOptions
-from tests.helpers.qt import wait_until
-from tests.helpers.workspace import WorkspaceOpener
+from tests.helpers.qt import SpyTray, wait_until
+from tests.helpers.workspace import WorkspaceOpener, app_args, demo_config, first_sync
+
+pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
 
 TIMEOUT = 15.0
 CLICK = "/clickOcall"
-
-
-async def first_sync(ws: Workspace) -> None:
-    await wait_until(
-        lambda: ws.feed.model.rowCount() > 0 and ws.sync.presenter.status.state == "idle",
-        TIMEOUT,
-    )
 
 
 async def users_listed(ws: Workspace) -> None:
@@ -68,15 +61,6 @@ async def sync_again(ws: Workspace, server: SandboxServer) -> None:
         and ws.sync.presenter.status.state == "idle",
         TIMEOUT,
     )
-
-
-@pytest.fixture(autouse=True)
-def keep_the_test_loop_running(qapp: QApplication) -> Iterator[None]:
-    """The app quits when its last window closes (and a tray turns that off): restore."""
-    previous = qapp.quitOnLastWindowClosed()
-    qapp.setQuitOnLastWindowClosed(False)
-    yield
-    qapp.setQuitOnLastWindowClosed(previous)
 
 
 # --------------------------------------------------------------------- users and dialer
@@ -241,22 +225,12 @@ def test_links_are_picked_out_of_a_command_line() -> None:
     assert links_in(["--reset-layout"]) == []
 
 
-def _args(*argv: str) -> argparse.Namespace:
-    from desktop_app.app import parse_args
-
-    return parse_args(list(argv))
-
-
-def _demo_config() -> SandboxConfig:
-    return SandboxConfig(seed=5, n_logs=300, rate_limit=None, live_calls_every=None)
-
-
 async def test_tel_links_at_startup_and_from_another_launch_prefill_the_dialer(
     desktop_home: AppPaths,
 ) -> None:
     controller = AppController(
-        _args("--demo", "tel:+91-98123-45678"), desktop_home, environ={},
-        sandbox_config=_demo_config(),
+        app_args("--demo", "tel:+91-98123-45678"), desktop_home, environ={},
+        sandbox_config=demo_config(),
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
@@ -447,7 +421,7 @@ async def test_a_layout_saved_before_the_callback_list_existed_still_shows_it(
 
 async def test_closing_without_a_tray_quits_and_everything_stops(desktop_home: AppPaths) -> None:
     controller = AppController(
-        _args("--demo"), desktop_home, environ={}, sandbox_config=_demo_config()
+        app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config()
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
@@ -474,22 +448,11 @@ async def test_closing_without_a_tray_quits_and_everything_stops(desktop_home: A
     )
 
 
-class SpyTray(QSystemTrayIcon):
-    """A tray icon that records its messages (offscreen has no tray to show them)."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.messages: list[tuple[str, str]] = []
-
-    def showMessage(self, title: str, message: str, *args: object) -> None:
-        self.messages.append((title, message))
-
-
 async def test_with_a_tray_closing_hides_and_the_trays_quit_quits(
     desktop_home: AppPaths, qapp: QApplication
 ) -> None:
     controller = AppController(
-        _args("--demo"), desktop_home, environ={}, sandbox_config=_demo_config(),
+        app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config(),
         workspace_options=WorkspaceOptions(
             tray=TrayProbes(available=lambda: True, factory=SpyTray)
         ),
