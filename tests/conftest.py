@@ -63,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Python's cyclic collector runs on the main thread only, after each test.
 
     WORKAROUND: what `desktop_app.runtime.binding.GuiThreadGarbageCollector` does for the app
-    (tests/gui/test_binding.py shows what it prevents).
+    (tests/gui/runtime/test_binding.py shows what it prevents).
 
     Left automatic, it runs on whichever thread allocates: a sandbox server thread or a
     ``to_thread`` worker. A Qt object caught in a cycle is then destroyed off the GUI

@@ -69,7 +69,7 @@ class GuiThreadGarbageCollector(QObject):
 
     WORKAROUND: Qt objects must be destroyed on their own thread, and Python's collector
     knows no threads. Without this (any binding release), the process segfaults minutes
-    later; `tests/gui/test_binding.py` fails if the collector lets a worker collect.
+    later; `tests/gui/runtime/test_binding.py` fails if the collector lets a worker collect.
     Left automatic, the collector runs in whichever thread happens to allocate when a
     threshold is crossed: a ``to_thread`` worker, or the demo's sandbox server. A Qt object
     caught in a reference cycle is then destroyed on that thread, where Qt cannot stop its

@@ -9,7 +9,7 @@ slots are given (`show_status`, `set_suggested_filename`, `load_file`, `show_sav
 
 WORKAROUND (PySide6 6.11.3 as 6.12.0: its typesystem_multimedia.xml releases the GIL
 around ``QMediaPlayer.setSource`` only): threads and the GIL, below.
-`tests/gui/test_player.py::test_transport_calls_release_the_gil` fails if `_call_player`
+`tests/gui/call_detail/test_player.py::test_transport_calls_release_the_gil` fails if `_call_player`
 goes. The FFmpeg backend plays on threads of its own (demuxer, decoder,
 audio renderer). ``play``, ``pause``, ``stop`` and ``setPosition`` make it tear those
 objects down and build new ones; each old object is destroyed on its own thread, and its
