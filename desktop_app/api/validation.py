@@ -66,7 +66,7 @@ _LABELS = {
 }
 
 
-def _shown(text: str, limit: int = 40) -> str:
+def quoted(text: str, limit: int = 40) -> str:
     """User input quoted back in a message: one line, bounded length."""
     text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
     text = " ".join(text.split())
@@ -103,13 +103,13 @@ def validate_country_code(cc: object, *, field: str = "country_code") -> str:
     match = _CC_TEXT.fullmatch(text)
     if match is None:
         raise ValidationError(
-            f"{_shown(text)} is not a country dialling code: enter digits only, like 91.",
+            f"{quoted(text)} is not a country dialling code: enter digits only, like 91.",
             field=field,
         )
     digits = match.group(1)
     if digits.startswith("0") or len(digits) > 3:
         raise ValidationError(
-            f"{_shown(text)} looks like a state or area code: the country code must be a "
+            f"{quoted(text)} looks like a state or area code: the country code must be a "
             "dialling code like 91.",
             field=field,
         )
@@ -147,10 +147,10 @@ def normalize_number(
     if not text:
         raise ValidationError(f"Enter the {label}.", field=field)
     if len(text) > _MAX_NUMBER_TEXT:
-        raise ValidationError(f"{_shown(text)} is too long to be a phone number.", field=field)
+        raise ValidationError(f"{quoted(text)} is too long to be a phone number.", field=field)
     if not _NUMBER_CHARS.fullmatch(text) or not any(c.isdigit() for c in text):
         raise ValidationError(
-            f"{_shown(text)} is not a phone number: use digits, spaces and + - ( ) only.",
+            f"{quoted(text)} is not a phone number: use digits, spaces and + - ( ) only.",
             field=field,
         )
     compact = "".join(c for c in text if c.isdigit() or c == "+")
@@ -183,7 +183,7 @@ def normalize_number(
         if cc is None:
             cc = str(parsed.country_code)
     suffix = f" for +{cc}" if cc else ""
-    raise ValidationError(f"{_shown(text)} is not a valid phone number{suffix}.", field=field)
+    raise ValidationError(f"{quoted(text)} is not a valid phone number{suffix}.", field=field)
 
 
 # ---------------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ def validate_email(s: str, *, field: str = "email") -> str:
     local, _, _domain = text.rpartition("@")
     if len(text) > 254 or len(local) > 64 or not _EMAIL.fullmatch(text):
         raise ValidationError(
-            f"{_shown(text)} is not an email address (expected name@example.com).", field=field
+            f"{quoted(text)} is not an email address (expected name@example.com).", field=field
         )
     return text
 
@@ -237,7 +237,7 @@ def validate_uuid(s: str, *, field: str = "uuid") -> str:
     if len(text) > MAX_UUID_LENGTH or any(
         c.isspace() or unicodedata.category(c).startswith("C") for c in text
     ):
-        raise ValidationError(f"{_shown(text)} is not a valid user id (uuid).", field=field)
+        raise ValidationError(f"{quoted(text)} is not a valid user id (uuid).", field=field)
     return text
 
 
@@ -416,7 +416,7 @@ def validate_filters(expression: str, *, field: str = "filters") -> str:
             out.append("(")
         elif want_operand and token.isdigit() and token.isascii():
             if len(token.lstrip("0")) > _MAX_FILTER_ID_DIGITS or int(token) == 0:
-                raise ValidationError(f"{_shown(token)} is not a filter id.", field=field)
+                raise ValidationError(f"{quoted(token)} is not a filter id.", field=field)
             out.append(str(int(token)))
             want_operand = False
         elif not want_operand and word in ("AND", "OR"):
@@ -427,7 +427,7 @@ def validate_filters(expression: str, *, field: str = "filters") -> str:
             out.append(")")
         else:
             raise ValidationError(
-                f"The filter expression is not valid near {_shown(token)!r}: use filter ids "
+                f"The filter expression is not valid near {quoted(token)!r}: use filter ids "
                 "joined by AND or OR.",
                 field=field,
             )
@@ -511,5 +511,5 @@ def recording_params(filename: str) -> dict[str, str]:
         or ".." in name
         or any(unicodedata.category(c).startswith("C") for c in name)
     ):
-        raise ValidationError(f"{_shown(name)} is not a recording file name.", field="file")
+        raise ValidationError(f"{quoted(name)} is not a recording file name.", field="file")
     return {"file": name}

@@ -27,8 +27,8 @@ import phonenumbers
 from desktop_app.api.errors import ValidationError
 from desktop_app.api.validation import (
     DEFAULT_COUNTRY_CODE,
-    _shown,
     normalize_number,
+    quoted,
     validate_country_code,
 )
 from desktop_app.services.formatting import format_number
@@ -172,7 +172,7 @@ def _validated(compact: str, cc: str | None, shown: str) -> ParsedNumber:
             raise PhoneInputError(exc.message) from None
         suffix = f" for +{cc}" if cc and not compact.startswith("+") else ""
         raise PhoneInputError(
-            f"{_shown(shown)} is not a valid phone number{suffix}."
+            f"{quoted(shown)} is not a valid phone number{suffix}."
         ) from None
     return ParsedNumber(country, national)
 
@@ -184,17 +184,17 @@ def _compact(text: str, shown: str, *, separators: frozenset[str]) -> str:
     bad = {c for c in body if not (c.isascii() and c.isdigit()) and c not in separators}
     if bad == {"+"}:
         raise PhoneInputError(
-            f"{_shown(shown)} is not a phone number: a + may only come first."
+            f"{quoted(shown)} is not a phone number: a + may only come first."
         )
     if bad:
         raise PhoneInputError(
-            f"{_shown(shown)} is not a phone number: use digits, spaces and + - ( ) only."
+            f"{quoted(shown)} is not a phone number: use digits, spaces and + - ( ) only."
         )
     digits = "".join(c for c in body if c.isdigit())
     if not digits:
-        raise PhoneInputError(f"{_shown(shown)} has no digits: enter a phone number.")
+        raise PhoneInputError(f"{quoted(shown)} has no digits: enter a phone number.")
     if len(digits) > _MAX_DIGITS:
-        raise PhoneInputError(f"{_shown(shown)} has too many digits to be a phone number.")
+        raise PhoneInputError(f"{quoted(shown)} has too many digits to be a phone number.")
     return ("+" if plus else "") + digits
 
 
@@ -212,7 +212,7 @@ def parse_dialable(text: str, default_cc: str | int = DEFAULT_COUNTRY_CODE) -> P
     if _looks_like_link(raw):
         return parse_tel_uri(raw, default_cc=default_cc)
     if len(raw) > MAX_INPUT_TEXT:
-        raise PhoneInputError(f"{_shown(raw)} is too long to be a phone number.")
+        raise PhoneInputError(f"{quoted(raw)} is too long to be a phone number.")
     cleaned = _clean(raw)
     # "+91 (0)98…" / "(0)98…": the bracketed trunk 0 is dropped by phonenumbers once
     # the separators are gone, so it needs no rule of its own.
@@ -238,21 +238,21 @@ def _split_params(params: list[str], shown: str) -> dict[str, str]:
         if not key:
             if not param.strip():
                 continue  # "tel:+91…;" — a stray separator
-            raise TelLinkError(f"The link {_shown(shown)} has an empty parameter.")
+            raise TelLinkError(f"The link {quoted(shown)} has an empty parameter.")
         if not _PARAM_NAME.fullmatch(key):
             raise TelLinkError(
-                f"The link {_shown(shown)} has a malformed parameter ({_shown(param, 20)})."
+                f"The link {quoted(shown)} has a malformed parameter ({quoted(param, 20)})."
             )
         if key in _UNDIALLABLE_PARAMS:
             raise TelLinkError(
-                f"The link {_shown(shown)} asks for {_UNDIALLABLE_PARAMS[key]} "
-                f"({_shown(param, 20)}), which a click-to-call cannot dial. "
+                f"The link {quoted(shown)} asks for {_UNDIALLABLE_PARAMS[key]} "
+                f"({quoted(param, 20)}), which a click-to-call cannot dial. "
                 "Call the main number instead."
             )
         if key in found:
-            raise TelLinkError(f"The link {_shown(shown)} gives {key!r} twice.")
+            raise TelLinkError(f"The link {quoted(shown)} gives {key!r} twice.")
         if key == "phone-context" and (not sep or not value.strip()):
-            raise TelLinkError(f"The link {_shown(shown)} has an empty phone-context.")
+            raise TelLinkError(f"The link {quoted(shown)} has an empty phone-context.")
         found[key] = value.strip()
     return found
 
@@ -266,15 +266,15 @@ def _context_digits(context: str, shown: str) -> str:
         ):
             return "".join(c for c in body if c.isdigit())
         raise TelLinkError(
-            f"The link {_shown(shown)} has a malformed phone-context ({_shown(context, 20)})."
+            f"The link {quoted(shown)} has a malformed phone-context ({quoted(context, 20)})."
         )
     if _DOMAIN.fullmatch(context):
         raise TelLinkError(
-            f"The link {_shown(shown)} is a local number of {_shown(context, 30)}, not a "
+            f"The link {quoted(shown)} is a local number of {quoted(context, 30)}, not a "
             "phone number with a country code: it cannot be dialled from here."
         )
     raise TelLinkError(
-        f"The link {_shown(shown)} has a malformed phone-context ({_shown(context, 20)})."
+        f"The link {quoted(shown)} has a malformed phone-context ({quoted(context, 20)})."
     )
 
 
@@ -297,7 +297,7 @@ def parse_tel_uri(uri: str, *, default_cc: str | int = DEFAULT_COUNTRY_CODE) -> 
     shown = text
     scheme, sep, rest = text.partition(":")
     if not sep or scheme.lower() not in _SCHEMES:
-        raise TelLinkError(f"{_shown(shown)} is not a tel: or callto: link.")
+        raise TelLinkError(f"{quoted(shown)} is not a tel: or callto: link.")
     if rest.startswith("//"):
         rest = rest[2:]
     rest = rest.rstrip("/")
@@ -305,24 +305,24 @@ def parse_tel_uri(uri: str, *, default_cc: str | int = DEFAULT_COUNTRY_CODE) -> 
         try:
             rest = unquote(rest, errors="strict")
         except UnicodeDecodeError:
-            raise TelLinkError(f"The link {_shown(shown)} is not properly encoded.") from None
+            raise TelLinkError(f"The link {quoted(shown)} is not properly encoded.") from None
     if any(unicodedata.category(c).startswith("C") for c in rest):
-        raise TelLinkError(f"The link {_shown(shown)} contains control characters.")
+        raise TelLinkError(f"The link {quoted(shown)} contains control characters.")
     if "?" in rest or "#" in rest or "*" in rest or "@" in rest:
         raise TelLinkError(
-            f"The link {_shown(shown)} is not a plain phone number (it has ? # * or @)."
+            f"The link {quoted(shown)} is not a plain phone number (it has ? # * or @)."
         )
     number, *param_texts = rest.split(";")
     params = _split_params(param_texts, shown)
     number = number.strip()
     if not number:
-        raise TelLinkError(f"The link {_shown(shown)} has no number in it.")
+        raise TelLinkError(f"The link {quoted(shown)} has no number in it.")
     lenient = _RFC_SEPARATORS | {" "}  # a %20 from a browser is common, if not RFC
     try:
         compact = _compact(number, number, separators=frozenset(lenient))
     except PhoneInputError:
         raise TelLinkError(
-            f"The link {_shown(shown)} does not hold a phone number (only digits, + and "
+            f"The link {quoted(shown)} does not hold a phone number (only digits, + and "
             "the separators - . ( ) may appear in one)."
         ) from None
     context = params.get("phone-context")
@@ -339,7 +339,7 @@ def parse_tel_uri(uri: str, *, default_cc: str | int = DEFAULT_COUNTRY_CODE) -> 
     except PhoneInputError:
         where = f" for +{cc}" if cc else ""
         raise TelLinkError(
-            f"The number in the link {_shown(shown)} is not a valid phone number{where}."
+            f"The number in the link {quoted(shown)} is not a valid phone number{where}."
         ) from None
 
 
@@ -398,7 +398,7 @@ def number_from_text(text: str, default_cc: str | int = DEFAULT_COUNTRY_CODE) ->
         )
     if extension is not None:
         raise PhoneInputError(
-            f"The copied number has an extension ({_shown(extension, 10)}), which a "
+            f"The copied number has an extension ({quoted(extension, 10)}), which a "
             "click-to-call cannot dial: copy the main number."
         )
     # The matcher wants a number that stands apart; a bare number typed oddly may still
@@ -409,6 +409,6 @@ def number_from_text(text: str, default_cc: str | int = DEFAULT_COUNTRY_CODE) ->
         except PhoneInputError:
             pass
     raise NoNumberFound(
-        f"No phone number found in the copied text ({_shown(raw, 30)}): copy a number "
+        f"No phone number found in the copied text ({quoted(raw, 30)}): copy a number "
         "such as +91 98123 45678."
     )

@@ -39,9 +39,7 @@ from desktop_app.api.errors import MyOperatorError, NotReadyYet, ValidationError
 from desktop_app.api.models import CallLog
 from desktop_app.partial_files import PART_SUFFIX as PART_SUFFIX
 from desktop_app.partial_files import STAGING_PREFIX as STAGING_PREFIX
-from desktop_app.partial_files import create_exclusive as _create_exclusive
-from desktop_app.partial_files import host_tag as _host_tag
-from desktop_app.partial_files import reserve_partial
+from desktop_app.partial_files import create_exclusive, host_tag, reserve_partial
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +73,11 @@ class Writer:
 
     @classmethod
     def current(cls) -> Writer:
-        return cls(host=_host_tag(), pid=os.getpid())
+        return cls(host=host_tag(), pid=os.getpid())
 
     def can_be_asked(self) -> bool:
         """Whether `pid_alive` can tell: another process on this machine, under POSIX."""
-        return self.host == _host_tag() and os.name == "posix" and self.pid != os.getpid()
+        return self.host == host_tag() and os.name == "posix" and self.pid != os.getpid()
 
 
 def pid_alive(pid: int) -> bool:
@@ -341,7 +339,7 @@ def save_copy(source: Path, destination: Path) -> Path:
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
         raise OSError(errno.EEXIST, f"{target.name} is {kind}")
-    partial = _create_exclusive(target.parent, f".{target.name[:100]}.", PART_SUFFIX)
+    partial = create_exclusive(target.parent, f".{target.name[:100]}.", PART_SUFFIX)
     try:
         with source.open("rb") as src, partial.open("wb") as out:
             shutil.copyfileobj(src, out)

@@ -30,8 +30,8 @@ from desktop_app.services.dial_flow import (
 )
 from desktop_app.services.phone_input import PhoneInputError, parse_dialable
 
-_KEYPAD: Final = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "0", "⌫")
-_ROLE_E164: Final = int(Qt.ItemDataRole.UserRole)
+KEYPAD: Final = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "0", "⌫")
+ROLE_E164: Final = int(Qt.ItemDataRole.UserRole)
 
 # The status kinds (the `kind` of `show_status`, also the label's "kind" property).
 __all__ = [
@@ -60,7 +60,7 @@ def country_choices() -> list[tuple[str, str, str]]:
 
 
 class RecentNumbersModel(QAbstractListModel):
-    """Recently dialled numbers (E.164), shown formatted; `_ROLE_E164` gives the number."""
+    """Recently dialled numbers (E.164), shown formatted; `ROLE_E164` gives the number."""
 
     def __init__(self, parent: QObject | None = None, *, home_cc: str = DEFAULT_COUNTRY_CODE):
         super().__init__(parent)
@@ -88,7 +88,7 @@ class RecentNumbersModel(QAbstractListModel):
             return _formatted(e164, self._home_cc)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{e164}: click to put it in the number field"
-        if role == _ROLE_E164:
+        if role == ROLE_E164:
             return e164
         return None
 

@@ -38,14 +38,14 @@ from desktop_app.api.validation import DEFAULT_COUNTRY_CODE
 from desktop_app.services.phone_input import ParsedNumber, PhoneInputError, parse_dialable
 from desktop_app.ui.common.theme import LIGHT_COLORS, ThemeColors
 from desktop_app.ui.dialer.model import (
-    _KEYPAD,
-    _ROLE_E164,
+    KEYPAD,
     KIND_ERROR,
     KIND_IDLE,
     KIND_INFO,
     KIND_OUTCOME,
     KIND_PLACED,
     KIND_UNKNOWN,
+    ROLE_E164,
     RecentNumbersModel,
     country_choices,
 )
@@ -112,7 +112,7 @@ class DialerPanel(QWidget):
         keypad = QGridLayout()
         keypad.setSpacing(4)
         self.keypad_buttons: dict[str, QPushButton] = {}
-        for i, key in enumerate(_KEYPAD):
+        for i, key in enumerate(KEYPAD):
             button = QPushButton(key)
             name = {"+": "plus", "⌫": "backspace"}.get(key, key)
             button.setObjectName(f"dialerKey_{name}")
@@ -464,6 +464,6 @@ class DialerPanel(QWidget):
             self.rememberMeRequested.emit(uuid)
 
     def _on_recent(self, index: QModelIndex) -> None:
-        e164 = index.data(_ROLE_E164)
+        e164 = index.data(ROLE_E164)
         if isinstance(e164, str):
             self.prefill(e164)
