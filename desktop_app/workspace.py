@@ -159,6 +159,8 @@ class Workspace:
         if self._closed:
             return
         self._closed = True
+        if self._theme is not None:
+            self._theme.themeChanged.disconnect(self._apply_theme)
         for each in reversed(self.features):
             await each.aclose()
         await self.shared.tasks.aclose()  # whatever is left: nothing outlives the window

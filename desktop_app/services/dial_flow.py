@@ -17,7 +17,7 @@ one request, never a retry; its `DialRecords` keep each dial across restarts):
   on quietly: it still settles the guard's records and still reports its call.
 
 Every change is reported, in order and synchronously, as an immutable `DialSnapshot` to
-the listeners (`subscribe`): the presenter turns each into one signal. The coroutines
+the listeners (`add_listener`): the presenter turns each into one signal. The coroutines
 run under a `TaskSupervisor` (the presenter's, so failures reach the window and close
 cancels them) with the names in ``*_TASK``/`follow_task`/`check_task`; waits go through
 the injected `sleep`, so tests drive a whole dial with a `ManualClock`.

@@ -171,7 +171,7 @@ class CallLogFinder:
     """Finds the outgoing log of a dial attempt: in the cache first (free), then with one
     narrow ``/search`` (the number, from the attempt on), never more per look.
 
-    With a sync engine, `subscribe` also hears of calls the regular sync stores, so a call
+    With a sync engine, `add_listener` also hears of calls the regular sync stores, so a call
     shows up without any extra request when the feed syncs first.
     """
 

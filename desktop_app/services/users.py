@@ -214,10 +214,14 @@ class UsersService:
         self._users: tuple[User, ...] = store.all()
         self._me = me if me is not None else Identity(_StoredMe(store))
         # "Me" decides who may add users: a change made anywhere (the dialer) re-lists.
-        self._me.add_listener(lambda _uuid: self._listeners.emit())
+        self._forget_me = self._me.add_listener(lambda _uuid: self._listeners.emit())
         self._add_denied: str | None = None
         self._edit_denied: str | None = None
         self._listeners: Listeners[[]] = Listeners()
+
+    def close(self) -> None:
+        """Stop hearing of "me": the identity is the workspace's and may outlive this."""
+        self._forget_me()
 
     # -- listening ------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Code the test suite shares: fakes, builders, fixtures and Qt wait helpers, one module per role.
 
 Test modules import from here, never from one another or from a conftest; conftest files
-only register the fixtures defined here for their directory.
+hold pytest hooks and register the fixtures defined here for their directory.
 
 - `tokens`: the canary token every test that talks to the emulated service uses.
 - `sandbox`: the emulated service in-process, on a `ManualClock`, a transport with hooks
@@ -15,7 +15,8 @@ only register the fixtures defined here for their directory.
 - `recordings`: a real mp3 and a downloader that serves it.
 - `qt`: the GUI tests' qasync loop, the ways to wait on Qt (signals, conditions), Qt
   stand-ins and the fixtures every GUI test runs under.
-- `workspace`: the type of the GUI tests' `open_workspace` fixture.
+- `workspace`: the GUI tests' `open_workspace` fixture (a real workspace on a temporary
+  home), its type, and the demo app's arguments and service.
 
 The one clock fake is `desktop_app.services.clock.ManualClock`.
 """

@@ -1,17 +1,23 @@
-"""For the GUI tests that run a whole workspace: the type of tests/gui/conftest.py's
-`open_workspace` fixture, the demo app's arguments and service, and the first sync."""
+"""For the GUI tests that run a whole workspace: the `open_workspace` fixture (a real
+workspace on a temporary home against the emulated service on loopback) and its type,
+the demo app's arguments and service, and the first sync."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from desktop_app.sandbox import SandboxConfig
 from tests.helpers.qt import wait_until
 
 if TYPE_CHECKING:
+    from desktop_app.sandbox import SandboxServer
+    from desktop_app.services.paths import AppPaths
     from desktop_app.workspace import Workspace
 
 #: How long a workspace may take to sync with the loopback service.
@@ -39,3 +45,88 @@ def app_args(*argv: str) -> argparse.Namespace:
 def demo_config() -> SandboxConfig:
     """A small, quiet demo service (no rate limit, no live calls) for whole-app tests."""
     return SandboxConfig(seed=5, n_logs=300, rate_limit=None, live_calls_every=None)
+
+
+# ------------------------------------------------------------------------------ fixtures
+# The main window and feature tests run the real workspace (client, cache, sync engine,
+# presenters, window) against the emulated service on a loopback port.
+
+
+@pytest.fixture
+def desktop_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
+    """Settings, cache and logs under a temporary home: tests never touch the real one."""
+    from desktop_app.services.paths import HOME_ENV, app_paths
+
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    return app_paths().ensure()
+
+
+@pytest.fixture
+def feed_sandbox() -> Iterator[SandboxServer]:
+    """The emulated service, rate limit lifted, accepting the canary token (Admin)."""
+    from desktop_app.sandbox import SandboxConfig, SandboxServer
+    from tests.helpers.tokens import FAKE_TOKEN
+
+    server = SandboxServer(
+        SandboxConfig(seed=11, n_logs=800, days=30, tokens={FAKE_TOKEN: 2}, rate_limit=None)
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
+    """``async with open_workspace(server) as ws:`` a started, shown workspace; closed after.
+
+    Keyword arguments: ``budget`` (default unlimited), ``start``/``show`` (default True),
+    `WorkspaceOptions` fields, and what `Workspace.open` takes.
+    """
+    from desktop_app.api.budget import RequestBudget
+    from desktop_app.api.client import MyOperatorClient, RetryPolicy
+    from desktop_app.app import open_settings
+    from desktop_app.services.dialer import DialerSettings
+    from desktop_app.store import CallStore
+    from desktop_app.workspace import Workspace, WorkspaceOptions
+    from tests.helpers.tokens import FAKE_TOKEN
+
+    option_names = set(WorkspaceOptions.__dataclass_fields__)
+
+    @contextlib.asynccontextmanager
+    async def opener(
+        server: SandboxServer,
+        *,
+        budget: RequestBudget | None = None,
+        start: bool = True,
+        show: bool = True,
+        **arguments: Any,
+    ) -> AsyncIterator[Workspace]:
+        client = MyOperatorClient(
+            FAKE_TOKEN,
+            base_url=server.base_url,
+            budget=budget if budget is not None else RequestBudget.unlimited(),
+            retry=RetryPolicy(attempts=2, backoff_base_s=0.05, backoff_cap_s=0.1),
+        )
+        options = {name: arguments.pop(name) for name in list(arguments) if name in option_names}
+        options.setdefault("sync_interval_s", 3600.0)
+        options.setdefault("remote_delay_ms", 50)
+        arguments.setdefault("dialer_settings", DialerSettings.for_paths(desktop_home))
+        workspace = Workspace.open(
+            client,
+            CallStore.open(desktop_home.database_file()),
+            open_settings(desktop_home),
+            recordings_dir=desktop_home.recordings_dir(),
+            options=WorkspaceOptions(**options),
+            **arguments,
+        )
+        try:
+            if start:
+                workspace.start(show=show)
+            yield workspace
+        finally:
+            await workspace.aclose()
+            workspace.window.close_now()
+            workspace.window.deleteLater()
+
+    return opener

@@ -31,7 +31,7 @@ class DialerFeature(Feature):
     def follow_users(self, users: UsersFeature) -> None:
         """Offer the users as the agent whose phone rings first."""
         self._show_agents(users.service.users())
-        users.presenter.usersChanged.connect(self._show_agents)
+        connect_all([(users.presenter.usersChanged, self._show_agents)])
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)

@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 
-        # Filled by the composition root (the dialer's and the tray's actions).
+        # Filled by the features as they are installed (the dialer's, then the tray's).
         self.call_menu = self._menu_bar.addMenu("&Call")
         self.call_menu.setObjectName("menuCall")
 

@@ -37,6 +37,10 @@ class UsersFeature(Feature):
     def start(self) -> None:
         self.presenter.start()
 
+    async def aclose(self) -> None:
+        await super().aclose()
+        self.service.close()
+
 
 def bind(panel: UsersPanel, presenter: UsersPresenter) -> None:
     """Show `presenter` in `panel` and forward the panel's requests to it."""

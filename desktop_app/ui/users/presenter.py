@@ -71,7 +71,7 @@ class UsersPresenter(Presenter):
         self._activity = UsersActivity(service, self.tasks)
         self._activity.add_listener(self._on_activity)
         self._permissions = service.permissions()
-        self._unsubscribe = service.add_listener(self._on_service_changed)
+        self.on_close(service.add_listener(self._on_service_changed))
         self._model.set_users(service.users())
 
     # -- reading ----------------------------------------------------------------------
@@ -191,10 +191,6 @@ class UsersPresenter(Presenter):
         and nothing announced, when the list does not have the user)."""
         edit = self._activity.start_edit(uuid)
         return None if edit is None else self._session(edit)
-
-    async def aclose(self) -> None:
-        self._unsubscribe()
-        await super().aclose()
 
     # -- internals --------------------------------------------------------------------
 

@@ -602,23 +602,17 @@ async def test_only_a_change_handed_to_the_network_counts_as_sent(
 
 
 async def test_every_request_passes_through_the_budget(app: SandboxApp) -> None:
-    clock = ManualClock(NOW)
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-        clock.advance(seconds)
-
-    budget = RequestBudget((Window("minute", 2, 60.0),), clock=clock, sleep=sleep)
+    clock = ManualClock(NOW, sleep_advances=True)
+    budget = RequestBudget((Window("minute", 2, 60.0),), clock=clock, sleep=clock.sleep)
     async with MyOperatorClient(
         FAKE_TOKEN, base_url="http://sandbox", transport=httpx.ASGITransport(app=app),
-        budget=budget, sleep=sleep,
+        budget=budget, sleep=clock.sleep,
     ) as client:
         await client.filters()
         await client.all_users()
         assert budget.remaining() == {"minute": 0}
         await client.search_logs()
-    assert waits == [pytest.approx(60.0)]
+    assert clock.slept == [pytest.approx(60.0)]
 
 
 async def test_a_429_pauses_the_whole_budget(
