@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from PySide6.QtCore import QSettings
 
 from desktop_app.services.tasks import TaskSupervisor
@@ -42,14 +40,12 @@ class CallbacksFeature(Feature):
         presenter: WorklistPresenter,
         *,
         settings_problem: str | None,
-        forget_me: Callable[[], None],
     ) -> None:
         super().__init__()
         self.model = model
         self.panel = panel
         self.presenter = presenter
         self._settings_problem = settings_problem
-        self._forget_me = forget_me
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
@@ -64,7 +60,6 @@ class CallbacksFeature(Feature):
         self.presenter.start()
 
     async def aclose(self) -> None:
-        self._forget_me()
         self.presenter.stop()
         await super().aclose()
 
@@ -83,7 +78,6 @@ def build(shared: Shared, sync: SyncFeature) -> CallbacksFeature:
         (panel.markHandledRequested, presenter.mark_handled),
         (panel.undoRequested, presenter.undo),
     ])
-    forget_me = shared.me.add_listener(lambda uuid: presenter.set_my_uuid(uuid or ""))
-    return CallbacksFeature(
-        model, panel, presenter, settings_problem=problem, forget_me=forget_me
-    )
+    feature = CallbacksFeature(model, panel, presenter, settings_problem=problem)
+    feature.on_close(shared.me.add_listener(lambda uuid: presenter.set_my_uuid(uuid or "")))
+    return feature

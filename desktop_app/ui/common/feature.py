@@ -21,7 +21,7 @@ from desktop_app.services.identity import Identity
 from desktop_app.services.sync import SyncEngine
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.store import CallStore
-from desktop_app.ui.common.presenter import Presenter
+from desktop_app.ui.common.presenter import Cleanups, Presenter
 from desktop_app.ui.common.theme import ThemeColors
 
 if TYPE_CHECKING:
@@ -57,11 +57,17 @@ class Feature:
     """A feature's life as the workspace sees it; packages subclass and override.
 
     `presenters` are adopted by the window (Qt ownership) and the workspace's supervisor
-    (failures reach the status bar) in `install`, and closed in reverse in `aclose`.
+    (failures reach the status bar) in `install`, and closed in reverse in `aclose`, after
+    what was registered with `on_close` (the feature's subscriptions) has been undone.
     """
 
     def __init__(self, *presenters: Presenter) -> None:
         self.presenters: tuple[Presenter, ...] = presenters
+        self._cleanups = Cleanups(type(self).__name__)
+
+    def on_close(self, cleanup: Callable[[], object]) -> None:
+        """Run `cleanup` (an unsubscribe, say) when the feature closes."""
+        self._cleanups.add(cleanup)
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         """Take the feature's place in the window: menus, shortcuts, status bar."""
@@ -76,7 +82,9 @@ class Feature:
         """Begin the feature's background work (first fetches, loops, timers)."""
 
     async def aclose(self) -> None:
-        """Stop timers, cancel and await the feature's tasks. Idempotent."""
+        """Undo the subscriptions, stop timers, cancel and await the feature's tasks.
+        Idempotent."""
+        self._cleanups.run()
         for presenter in reversed(self.presenters):
             await presenter.aclose()
 

@@ -20,6 +20,28 @@ from desktop_app.services.tasks import FailureHandler, TaskFailure, TaskSupervis
 log = logging.getLogger(__name__)
 
 
+class Cleanups:
+    """What undoes a setup (an unsubscribe, say), registered beside the setup so the two
+    are read together, and run in reverse on close. One that fails is logged and the
+    rest still run: closing must go on."""
+
+    def __init__(self, owner: str) -> None:
+        self._owner = owner
+        self._cleanups: list[Callable[[], object]] = []
+
+    def add(self, cleanup: Callable[[], object]) -> None:
+        self._cleanups.append(cleanup)
+
+    def run(self) -> None:
+        """Run each cleanup once, newest first; idempotent."""
+        cleanups, self._cleanups = self._cleanups, []
+        for cleanup in reversed(cleanups):
+            try:
+                cleanup()
+            except Exception:
+                log.exception("a cleanup of %s failed", self._owner)
+
+
 class Presenter(QObject):
     """A presenter's tasks, run by its own `TaskSupervisor` (named, newest wins, failures
     logged and reported, cancelled on close). The workspace adopts each owner's supervisor
@@ -28,7 +50,7 @@ class Presenter(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.tasks = TaskSupervisor(type(self).__name__)
-        self._cleanups: list[Callable[[], object]] = []
+        self._cleanups = Cleanups(type(self).__name__)
 
     @property
     def closed(self) -> bool:
@@ -58,7 +80,7 @@ class Presenter(QObject):
     def on_close(self, cleanup: Callable[[], object]) -> None:
         """Run `cleanup` (an unsubscribe, say) when the presenter closes, beside whatever
         set it up, so construction and teardown are read together."""
-        self._cleanups.append(cleanup)
+        self._cleanups.add(cleanup)
 
     def cancel_tasks(self) -> None:
         self.tasks.cancel_all()
@@ -67,10 +89,5 @@ class Presenter(QObject):
         """Stop timers, cancel every task and wait until they have all finished."""
         for timer in self.findChildren(QTimer):
             timer.stop()
-        cleanups, self._cleanups = self._cleanups, []
-        for cleanup in reversed(cleanups):
-            try:
-                cleanup()
-            except Exception:  # closing goes on: the tasks must still be cancelled
-                log.exception("a cleanup of %s failed", self.objectName() or type(self).__name__)
+        self._cleanups.run()  # a failing one is logged: the tasks must still be cancelled
         await self.tasks.aclose()

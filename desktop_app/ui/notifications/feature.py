@@ -48,13 +48,10 @@ class NotificationsFeature(Feature):
         self.tray = tray
         self._callbacks = callbacks
         self._window: MainWindow | None = None
-        self._forget_me: list[Callable[[], None]] = []
 
     def follow_me(self, shared: Shared) -> None:
-        self._forget_me = [
-            shared.me.add_listener(self.notifier.set_my_uuid),
-            shared.me.add_listener(self.dnd.set_my_uuid),
-        ]
+        self.on_close(shared.me.add_listener(self.notifier.set_my_uuid))
+        self.on_close(shared.me.add_listener(self.dnd.set_my_uuid))
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
@@ -90,9 +87,6 @@ class NotificationsFeature(Feature):
 
     async def aclose(self) -> None:
         self.tray.stop()
-        for forget in self._forget_me:
-            forget()
-        self._forget_me = []
         await super().aclose()
 
     def _close_window(self) -> None:

@@ -37,10 +37,6 @@ class UsersFeature(Feature):
     def start(self) -> None:
         self.presenter.start()
 
-    async def aclose(self) -> None:
-        await super().aclose()
-        self.service.close()
-
 
 def bind(panel: UsersPanel, presenter: UsersPresenter) -> None:
     """Show `presenter` in `panel` and forward the panel's requests to it."""
@@ -95,4 +91,6 @@ def build(shared: Shared) -> UsersFeature:
     presenter = UsersPresenter(service)
     panel = UsersPanel()
     bind(panel, presenter)
-    return UsersFeature(service, presenter, panel)
+    feature = UsersFeature(service, presenter, panel)
+    feature.on_close(service.close)
+    return feature
