@@ -200,7 +200,6 @@ class WorkspaceActions:
         self._dialer = workspace.dialer
         tray = workspace.notifications.tray
         clipboard = workspace.dialer.clipboard
-        assert clipboard is not None  # made when the dialer was installed
         connect_all([
             (workspace.users.presenter.callRequested, self.call_back),
             (workspace.call_detail.panel.callBackRequested, self.call_back),

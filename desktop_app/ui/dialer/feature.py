@@ -25,8 +25,8 @@ class DialerFeature(Feature):
         self.presenter = presenter
         self.panel = panel
         self.settings = settings
-        #: Made in `install`: its shortcut is the window's.
-        self.clipboard: ClipboardDialer | None = None
+        #: Its action's shortcut works once `install` adds it to the window.
+        self.clipboard = ClipboardDialer(panel)
 
     def follow_users(self, users: UsersFeature) -> None:
         """Offer the users as the agent whose phone rings first."""
@@ -35,7 +35,7 @@ class DialerFeature(Feature):
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
-        self.clipboard = ClipboardDialer(self.panel, window)
+        self.clipboard.setParent(window)
         window.addAction(self.clipboard.action)
         window.call_menu.addAction(self.clipboard.action)
 
