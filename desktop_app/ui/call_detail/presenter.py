@@ -108,11 +108,6 @@ class RecordingController(Presenter):
         elif self.state is RecordingState.AVAILABLE and self._auto_fetch:
             self.fetch(autoplay=False)
 
-    @Slot()
-    def retry(self) -> None:
-        """Fetch again after "not ready yet" or an error, and play when it arrives."""
-        self.fetch(autoplay=True)
-
     @Slot(bool)
     def fetch(self, autoplay: bool = True) -> None:
         """Start fetching the selected call's recording (no-op if none or already busy)."""

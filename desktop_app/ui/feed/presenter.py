@@ -274,12 +274,11 @@ class FeedPresenter(Presenter):
         return self.tasks.running(name) and not self.tasks.is_current(name)
 
     def _merge_server_calls(self, calls: Sequence[CallLog]) -> None:
-        if not self._model.local:
-            self._model.merge_extra(row_from_log(c) for c in calls)
-            return
-        # In a cache view, the server's matches the cache query cannot produce (the API's
-        # search also looks at fields the cache lacks) are shown beside it.
-        self._model.refresh()
+        if self._model.local:
+            # A cache view re-reads what the search stored; the server's matches the cache
+            # query cannot produce (the API's search also looks at fields the cache lacks)
+            # are shown beside it.
+            self._model.refresh()
         self._model.merge_extra(row_from_log(c) for c in calls)
 
     def _cancel_remote(self) -> None:
