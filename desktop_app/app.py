@@ -29,6 +29,7 @@ import qasync
 from PySide6.QtCore import QObject, QSettings, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
+from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.runtime.binding import GuiThreadGarbageCollector, binding_defect
@@ -44,6 +45,7 @@ from desktop_app.services.logs import configure_logging
 from desktop_app.services.paths import AppPaths, app_paths
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore, StoreError
+from desktop_app.store.spend import SpendRecords
 from desktop_app.ui.common.theme import ThemeManager, mode_from_env
 from desktop_app.ui.shell.main_window import KEY_FEED_HEADER, KEY_GEOMETRY, KEY_STATE
 from desktop_app.ui.shell.start_panel import StartPanel
@@ -220,10 +222,10 @@ class AppController(QObject):
         server = SandboxServer(config)
         await asyncio.to_thread(server.start)
         try:
-            client = MyOperatorClient(DEMO_TOKEN, base_url=server.base_url)
-            store = await asyncio.to_thread(
-                _fresh_store, self._paths.database_file(demo=True)
-            )
+            db = self._paths.database_file(demo=True)
+            store = await asyncio.to_thread(_fresh_store, db)
+            budget = RequestBudget(ledger=await asyncio.to_thread(SpendRecords.open, db))
+            client = MyOperatorClient(DEMO_TOKEN, base_url=server.base_url, budget=budget)
         except BaseException:
             await asyncio.to_thread(server.stop)
             raise
@@ -234,8 +236,11 @@ class AppController(QObject):
 
     def open_account(self, token: str) -> Workspace:
         base_url = self._args.base_url or self._env.get(BASE_URL_ENV) or LIVE_BASE_URL
-        client = MyOperatorClient(token, base_url=base_url)
-        store = CallStore.open(self._paths.database_file())
+        db = self._paths.database_file()
+        store = CallStore.open(db)
+        # The account's spending, as every instance on this cache file has counted it.
+        budget = RequestBudget(ledger=SpendRecords.open(db))
+        client = MyOperatorClient(token, base_url=base_url, budget=budget)
         return self._open(client, store, demo=False, sandbox=None,
                           interval=LIVE_SYNC_INTERVAL_S)
 

@@ -168,6 +168,7 @@ class Workspace:
             await self.shared.client.aclose()
         except Exception:  # closing must go on whatever the transport says
             log.exception("closing the HTTP client failed")
+        self.shared.client.budget.close()
         self.shared.store.close()
         if self.sandbox is not None:
             await asyncio.to_thread(self.sandbox.stop)

@@ -1,62 +1,194 @@
-"""One request budget per account, shared by every request the app makes.
+"""One request budget per account, shared by every request the app makes and kept for the
+agent first.
 
 MyOperator limits an account (not a machine) to about 20 requests a minute, 100 an hour
-and 500 a day. Firing freely would spend the day's allowance before lunch and starve the
-colleagues who share the account, so every request waits here for its turn instead of
-failing, and a 429's Retry-After pauses everyone.
+and 500 a day, shared by every desktop of the account. Two rules follow:
+
+- **The agent's actions always have headroom.** Each window keeps a *reserve* that only
+  `Priority.RESERVED` requests (click-to-call, user changes) may spend. Everything else
+  (sync, searches beyond the cache, refreshes, recording links, retries) is
+  `Priority.BACKGROUND` and waits rather than take the last requests of any window.
+- **Spending is counted per account, not per process.** What was spent lives in a
+  `SpendLedger`; the app's is a table in the account's cache file (`store.spend`), so a
+  restart or a second instance sees what the first spent. A 429 that this ledger did not
+  predict means others share the account: the window the service says is full is marked
+  full here too (and in the ledger), so every instance slows down with it.
+
+Background work is paced, not just limited: `background_interval` says how long to wait
+before the next sync so that, at that pace, the background share of every window lasts
+until the window has moved on (see `pace`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
+import threading
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol, TypeVar
 
 from desktop_app.api.errors import RateLimited
+
+log = logging.getLogger(__name__)
+
+_R = TypeVar("_R")
+
+
+class Priority(IntEnum):
+    """Who may spend the reserve: only what a person is waiting on and cannot put off."""
+
+    #: Sync, searches beyond the cache, refreshes, recording links: may wait.
+    BACKGROUND = 0
+    #: Click-to-call and changes to users: may spend every request of every window.
+    RESERVED = 1
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
+    """A sliding window of the account's limit; `reserve` of its `limit` is kept for
+    `Priority.RESERVED` requests."""
+
     name: str
     limit: int
     seconds: float
+    reserve: int = 0
+
+    def allowed(self, priority: Priority) -> int:
+        """How many requests of this priority the window holds."""
+        return self.limit if priority is Priority.RESERVED else self.limit - self.reserve
 
 
+#: 5 calls in any minute, 25 an hour and 125 a day stay possible whatever else was spent:
+#: a team of ten placing one or two click-to-calls an hour each (see bench/bench_budget.py).
 DEFAULT_WINDOWS: tuple[Window, ...] = (
-    Window("minute", 20, 60.0),
-    Window("hour", 100, 3600.0),
-    Window("day", 500, 86400.0),
+    Window("minute", 20, 60.0, reserve=5),
+    Window("hour", 100, 3600.0, reserve=25),
+    Window("day", 500, 86400.0, reserve=125),
 )
+
+#: The longest background pause `background_interval` asks for while requests are left:
+#: a window that is nearly spent slows syncing down, it never stops it for hours.
+MAX_PACED_INTERVAL_S = 30 * 60.0
+
+
+class SpendLedger(Protocol):
+    """Where the requests sent on one account are counted (epoch seconds)."""
+
+    def spend_if(
+        self, now: float, since: float, decide: Callable[[Sequence[float]], float]
+    ) -> float:
+        """Atomically: call `decide` with the spends after `since` (sorted); when it
+        returns 0 or less, record one spend at `now`. Returns what `decide` returned."""
+        ...
+
+    def spent_since(self, since: float) -> list[float]:
+        """Spends after `since`, sorted."""
+        ...
+
+    def add(self, times: Sequence[float], *, forget_before: float) -> None:
+        """Record spends seen only through the service's refusals (others on the
+        account); drop spends older than `forget_before`."""
+        ...
+
+    def blocked_until(self) -> float:
+        ...
+
+    def block_until(self, until: float) -> None:
+        """Nobody sends before `until` (a 429's Retry-After); never moves it earlier."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class MemoryLedger:
+    """A ledger that lasts as long as the process: for tools, tests and a cache that
+    cannot be written."""
+
+    def __init__(self, spends: Sequence[float] = (), blocked_until: float = 0.0) -> None:
+        self._lock = threading.Lock()
+        self._spends = sorted(spends)
+        self._blocked_until = blocked_until
+
+    def spend_if(
+        self, now: float, since: float, decide: Callable[[Sequence[float]], float]
+    ) -> float:
+        with self._lock:
+            self._spends = [t for t in self._spends if t > since]
+            wait = decide(self._spends)
+            if wait <= 0:
+                self._spends.append(now)
+                self._spends.sort()
+            return wait
+
+    def spent_since(self, since: float) -> list[float]:
+        with self._lock:
+            return [t for t in self._spends if t > since]
+
+    def add(self, times: Sequence[float], *, forget_before: float) -> None:
+        with self._lock:
+            self._spends = sorted(t for t in (*self._spends, *times) if t > forget_before)
+
+    def blocked_until(self) -> float:
+        return self._blocked_until
+
+    def block_until(self, until: float) -> None:
+        with self._lock:
+            self._blocked_until = max(self._blocked_until, until)
+
+    def close(self) -> None:
+        """Nothing to let go of."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowState:
+    """One window as the status bar tells it."""
+
+    name: str
+    left: int
+    limit: int
+    #: Requests left to background work (the reserve excluded), at least 0.
+    background_left: int
 
 
 class RequestBudget:
-    """Sliding-window limiter: `acquire` waits until every window has room."""
+    """Sliding-window limiter over a `SpendLedger`; see the module docstring."""
 
     def __init__(
         self,
         windows: tuple[Window, ...] = DEFAULT_WINDOWS,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        ledger: SpendLedger | None = None,
+        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         for window in windows:
             if window.limit < 1 or window.seconds <= 0:
                 raise ValueError(f"budget window {window.name!r} needs a positive limit and span")
+            if not 0 <= window.reserve < window.limit:
+                raise ValueError(
+                    f"budget window {window.name!r}: the reserve must leave background "
+                    "work at least one request"
+                )
         self._windows = windows
+        self._ledger: SpendLedger = ledger if ledger is not None else MemoryLedger()
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
-        self._blocked_until = 0.0
-        self._turn = asyncio.Lock()
         self._longest = max((w.seconds for w in windows), default=0.0)
+        #: Requests this process sent, for the status bar's "this desktop" figure.
+        self.sent_here = 0
+        #: 429s that the ledger did not predict: others are spending the account.
+        self.unexpected_refusals = 0
 
     @classmethod
     def unlimited(
         cls,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> RequestBudget:
         """No windows, for benchmarks and bulk tools that lift the limit deliberately;
@@ -67,48 +199,171 @@ class RequestBudget:
     def windows(self) -> tuple[Window, ...]:
         return self._windows
 
-    def _forget_old(self, now: float) -> None:
-        while self._sent and now - self._sent[0] >= self._longest:
-            self._sent.popleft()
+    @property
+    def limited(self) -> bool:
+        return bool(self._windows)
 
-    def wait_time(self) -> float:
-        """Seconds until one more request may go (0 when it may go now)."""
-        now = self._clock()
-        self._forget_old(now)
-        wait = max(0.0, self._blocked_until - now)
-        sent = list(self._sent)
+    # -- reading -----------------------------------------------------------------------
+
+    def _since(self, now: float) -> float:
+        return now - self._longest
+
+    def _spends(self, now: float) -> list[float]:
+        return self._ledger_call(lambda: self._ledger.spent_since(self._since(now)))
+
+    def _wait_for(self, spends: Sequence[float], now: float, priority: Priority) -> float:
+        wait = max(0.0, self._ledger.blocked_until() - now)
         for window in self._windows:
-            in_window = [t for t in sent if now - t < window.seconds]
-            if len(in_window) >= window.limit:
-                oldest_that_must_expire = in_window[len(in_window) - window.limit]
-                wait = max(wait, oldest_that_must_expire + window.seconds - now)
+            in_window = [t for t in spends if now - t < window.seconds]
+            allowed = window.allowed(priority)
+            if len(in_window) >= allowed:
+                # The spend that must leave the window for one more to fit.
+                must_expire = in_window[len(in_window) - allowed]
+                wait = max(wait, must_expire + window.seconds - now)
         return wait
 
-    def remaining(self) -> dict[str, int]:
-        """Requests left in each window right now, for the status bar."""
+    def wait_time(self, priority: Priority = Priority.BACKGROUND) -> float:
+        """Seconds until one more request of `priority` may go (0 when it may go now)."""
         now = self._clock()
-        self._forget_old(now)
-        return {
-            w.name: max(0, w.limit - sum(1 for t in self._sent if now - t < w.seconds))
-            for w in self._windows
-        }
+        return self._wait_for(self._spends(now), now, priority)
+
+    def state(self) -> tuple[WindowState, ...]:
+        """Every window's requests left right now, for the status bar."""
+        now = self._clock()
+        spends = self._spends(now)
+        states = []
+        for window in self._windows:
+            used = sum(1 for t in spends if now - t < window.seconds)
+            states.append(WindowState(
+                window.name,
+                left=max(0, window.limit - used),
+                limit=window.limit,
+                background_left=max(0, window.allowed(Priority.BACKGROUND) - used),
+            ))
+        return tuple(states)
+
+    def remaining(self) -> dict[str, int]:
+        """Requests left in each window right now."""
+        return {s.name: s.left for s in self.state()}
+
+    def background_interval(self, base_s: float) -> float:
+        """How long background work should wait before its next request; see `pace`."""
+        now = self._clock()
+        spends = self._spends(now)
+        return pace(
+            base_s,
+            self._windows,
+            spends,
+            now,
+            wait=self._wait_for(spends, now, Priority.BACKGROUND),
+        )
+
+    # -- spending ----------------------------------------------------------------------
+
+    async def acquire(
+        self, priority: Priority = Priority.BACKGROUND, *, max_wait: float | None = None
+    ) -> None:
+        """Wait for a slot of `priority` and take it; raise RateLimited if that would take
+        over `max_wait`.
+
+        No lock is held while waiting: a background request waiting for the next minute
+        never stands in front of a click-to-call that may go now.
+        """
+        while True:
+            wait = await self._try_spend(priority)
+            if wait <= 0:
+                self.sent_here += 1
+                return
+            if max_wait is not None and wait > max_wait:
+                raise RateLimited(
+                    "The request budget for this account is spent: the next request is "
+                    f"possible in {math.ceil(wait)} s.",
+                    retry_after=wait,
+                )
+            await self._sleep(wait)
+
+    async def _try_spend(self, priority: Priority) -> float:
+        """Take a slot if there is one (0), else the seconds to wait. A stored ledger may
+        wait a moment for another instance's write lock: never on the event loop."""
+        now = self._clock()
+
+        def decide(spends: Sequence[float]) -> float:
+            return self._wait_for(spends, now, priority)
+
+        def spend() -> float:
+            return self._ledger.spend_if(now, self._since(now), decide)
+
+        if isinstance(self._ledger, MemoryLedger):
+            return self._ledger_call(spend)
+        return await asyncio.to_thread(self._ledger_call, spend)
 
     def penalize(self, retry_after: float) -> None:
-        """The service said 429: nobody sends until Retry-After has passed."""
-        self._blocked_until = max(self._blocked_until, self._clock() + max(0.0, retry_after))
+        """The service said 429: nobody sends until Retry-After has passed, and the window
+        it implies is full for every instance sharing the ledger."""
+        now = self._clock()
+        retry_after = max(0.0, retry_after)
+        self._ledger_call(lambda: self._ledger.block_until(now + retry_after))
+        window = next((w for w in self._windows if retry_after <= w.seconds), None)
+        if window is None:
+            return
+        spends = self._spends(now)
+        used = sum(1 for t in spends if now - t < window.seconds)
+        missing = window.limit - used
+        if missing <= 0:
+            return  # this ledger saw it coming: nobody else is spending
+        self.unexpected_refusals += 1
+        # Others filled the window; their spends leave it when the service says.
+        at = now + retry_after - window.seconds
+        log.info(
+            "the service refused a request the budget allowed: %d request(s) of the %s "
+            "were spent elsewhere on this account", missing, window.name,
+        )
+        self._ledger_call(
+            lambda: self._ledger.add([at] * missing, forget_before=self._since(now))
+        )
 
-    async def acquire(self, *, max_wait: float | None = None) -> None:
-        """Wait for a slot and take it; raise RateLimited if that would take over `max_wait`."""
-        async with self._turn:
-            while True:
-                wait = self.wait_time()
-                if wait <= 0:
-                    self._sent.append(self._clock())
-                    return
-                if max_wait is not None and wait > max_wait:
-                    raise RateLimited(
-                        "The request budget for this account is spent: "
-                        f"next request possible in {wait:.0f} s.",
-                        retry_after=wait,
-                    )
-                await self._sleep(wait)
+    def close(self) -> None:
+        """Let go of the ledger (its database connection); the budget is not used after."""
+        self._ledger.close()
+
+    # -- a ledger that fails -----------------------------------------------------------
+
+    def _ledger_call(self, call: Callable[[], _R]) -> _R:
+        """Run `call` on the ledger; when a stored ledger fails (a full disk, a read-only
+        or busy file), go on counting in memory rather than refuse requests."""
+        try:
+            return call()
+        except Exception as exc:
+            if isinstance(self._ledger, MemoryLedger):
+                raise
+            log.warning(
+                "the request budget cannot be kept in the cache file (%s): counting in "
+                "memory for this session; other instances will not see these requests", exc,
+            )
+            self._ledger = MemoryLedger()
+            return call()
+
+
+def pace(
+    base_s: float,
+    windows: Sequence[Window],
+    spends: Sequence[float],
+    now: float,
+    *,
+    wait: float = 0.0,
+) -> float:
+    """The next background interval: at least `base_s`, and per window
+    ``seconds / (background share - spent in the window)``.
+
+    That is the spacing at which what is left of the background share lasts a full window.
+    Requests spent by anyone (this desktop, a second instance, colleagues seen through
+    429s) shrink what is left, so every desktop slows down as the account fills; one desktop
+    alone settles where it spends half its share. Never shorter than `wait` (when the share
+    is spent, until the window moves on); otherwise never longer than `MAX_PACED_INTERVAL_S`.
+    """
+    interval = base_s
+    for window in windows:
+        used = sum(1 for t in spends if now - t < window.seconds)
+        left = window.allowed(Priority.BACKGROUND) - used
+        interval = max(interval, window.seconds / max(1, left))
+    return max(wait, min(interval, max(base_s, MAX_PACED_INTERVAL_S)))

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from desktop_app.api import parsing, validation
-from desktop_app.api.budget import RequestBudget
+from desktop_app.api.budget import Priority, RequestBudget
 from desktop_app.api.errors import (
     InvalidBaseUrl,
     MyOperatorError,
@@ -422,7 +422,9 @@ class MyOperatorClient:
                 if isinstance(last_error, RateLimited) and last_error.retry_after is not None:
                     delay = max(delay, last_error.retry_after)
                 await self._sleep(delay)
-            await self.budget.acquire(max_wait=self._retry.max_budget_wait_s)
+            await self.budget.acquire(
+                Priority.BACKGROUND, max_wait=self._retry.max_budget_wait_s
+            )
             try:
                 return await self._send_once(self._request(method, path, params))
             except RateLimited as exc:
@@ -453,8 +455,11 @@ class MyOperatorClient:
     ) -> _Result:
         """Send once and `read` the answer; anything short of a clear answer after the
         request was handed over is `OutcomeUnknown`, whatever raised it (a parsing bug
-        included), because only a clear answer proves what the service did."""
-        await self.budget.acquire(max_wait=self._retry.max_budget_wait_s)
+        included), because only a clear answer proves what the service did.
+
+        Mutations are what a person is waiting on (a call, a change to a user): they may
+        spend the budget's reserve, which background reads never touch."""
+        await self.budget.acquire(Priority.RESERVED, max_wait=self._retry.max_budget_wait_s)
         request = self._request(method, path, params)
 
         def unknown(reason: str) -> OutcomeUnknown:

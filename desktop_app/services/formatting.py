@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import phonenumbers
@@ -47,3 +48,15 @@ def format_local_time(timestamp: int) -> str:
 def iso_utc(timestamp: int) -> str:
     """ISO 8601 in UTC with ``Z``: the stable form of machine-readable output."""
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def wait_words(seconds: float) -> str:
+    """A wait as a person reads it: "40 s", "6 min", "1 h 5 min" (rounded up)."""
+    total = max(0, math.ceil(seconds))
+    if total < 60:
+        return f"{total} s"
+    minutes = math.ceil(total / 60)
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

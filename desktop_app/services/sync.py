@@ -447,8 +447,14 @@ class SyncEngine:
         service is rate-limiting, the wait for its Retry-After is not cut short."""
         self._refresh.set()
 
-    async def run(self, interval_s: float = 60.0) -> None:
+    async def run(
+        self, interval_s: float = 60.0, *, pace: Callable[[float], float] | None = None
+    ) -> None:
         """Sync every `interval_s` until cancelled, backing off on failures.
+
+        `pace` (the request budget's `background_interval`) stretches each wait so that
+        syncing never spends what the account keeps for calls, and slows down as the
+        account's allowance fills, whoever spent it.
 
         Returns only when the token is rejected (status ``auth_failed``): retrying would
         fail the same way until the user enters a new token. The service's failures are
@@ -480,7 +486,9 @@ class SyncEngine:
                 continue
             self._refresh.clear()
             failures = 0
-            await self._wait(interval_s, wake_on_refresh=True)
+            await self._wait(
+                interval_s if pace is None else pace(interval_s), wake_on_refresh=True
+            )
 
     def report_failure(self, sentence: str, *, retry_in: float | None) -> None:
         """What the supervisor of `run` decided after the loop failed with something other

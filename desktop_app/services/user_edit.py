@@ -46,6 +46,8 @@ from desktop_app.services.users import (
 )
 
 REFRESH_TASK: Final = "users-refresh"
+#: The first load of the list, tried again until it succeeds (`UsersActivity.load`).
+LOAD_TASK: Final = "users-load"
 #: Followed by the user's uuid.
 RECEIVES_CALLS_TASK: Final = "users-receives-calls-"
 #: Followed by the session's number.
@@ -273,10 +275,23 @@ class UsersActivity(_Published[ActivityState]):
     def is_switching(self, uuid: str) -> bool:
         return uuid in self._state.switching
 
+    def load(self) -> None:
+        """The first read of the list (task ``users-load``), tried again with a growing wait
+        until it succeeds: without it the Users list and the dialer's agents stay empty
+        for the whole session."""
+        if self._tasks.closed:
+            return
+        self._tasks.keep_running(LOAD_TASK, self._load_once)
+
     def refresh(self) -> bool:
-        """Re-read the users (task ``users-refresh``); False while one runs or when closed."""
+        """Re-read the users (task ``users-refresh``); False while one runs or when closed.
+
+        While the first load is still failing, a refresh only cuts its wait short."""
         if self._state.refreshing or self._tasks.closed:
             return False
+        if self._tasks.running(LOAD_TASK):
+            self._tasks.retry_now(LOAD_TASK)
+            return True
         self._step(refreshing=True)
         self._tasks.spawn(REFRESH_TASK, self._refresh(), on_failure=self._refresh_failed)
         return True
@@ -320,6 +335,20 @@ class UsersActivity(_Published[ActivityState]):
             self._step(status=f"Users refreshed: {len(users)}.")
         finally:
             self._step(refreshing=False)
+
+    async def _load_once(self) -> None:
+        """One try of `load`: a failure is raised, for the supervisor to try again."""
+        self._step(refreshing=True, status="Loading the users…")
+        try:
+            users = await self._service.refresh()
+        except MyOperatorError as exc:
+            self._step(refreshing=False, status=f"Could not load the users: {exc.message}")
+            raise
+        except BaseException:
+            self._step(refreshing=False)
+            raise
+        self._tasks.report_recovered(LOAD_TASK)
+        self._step(refreshing=False, status=f"Users refreshed: {len(users)}.")
 
     def _refresh_failed(self, failure: TaskFailure) -> None:
         """A refresh that ended in something unexpected: the status line says so instead

@@ -28,15 +28,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from desktop_app.store.db import migrate, open_database_ex
+from desktop_app.store.short_tx import ShortTransactions, why
 
 if TYPE_CHECKING:
     from desktop_app.store.calls import CallStore
@@ -128,18 +127,6 @@ def _record(row: Any) -> DialRecord:
     )
 
 
-def _why(exc: sqlite3.Error) -> str:
-    """The plain reason a write failed, for a sentence the person reads."""
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    if code == sqlite3.SQLITE_FULL:
-        return "the disk is full"
-    if code == sqlite3.SQLITE_READONLY:
-        return "the cache database is read-only"
-    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        return "the cache database is busy"
-    return "the cache database could not be used"
-
-
 class DialRecords:
     """The ``dials`` table; see the module docstring.
 
@@ -157,8 +144,16 @@ class DialRecords:
     ) -> None:
         self._conn = conn
         self._lock = lock if lock is not None else threading.RLock()
+        self._tx = ShortTransactions(conn, self._lock, wait_s, DialRecordError)
         self._owns = owns_connection
-        self.wait_s = wait_s
+
+    @property
+    def wait_s(self) -> float:
+        return self._tx.wait_s
+
+    @wait_s.setter
+    def wait_s(self, seconds: float) -> None:
+        self._tx.wait_s = seconds
 
     @classmethod
     def open(cls, path: Path, *, wait_s: float = WAIT_S) -> DialRecords:
@@ -185,54 +180,6 @@ class DialRecords:
 
     # -- writing ----------------------------------------------------------------------
 
-    @contextmanager
-    def _locked(self) -> Iterator[float]:
-        """Hold the connection's lock, waiting at most `wait_s` for it; yields the time
-        left for SQLite's own wait."""
-        start = time.monotonic()
-        if not self._lock.acquire(timeout=self.wait_s):
-            raise DialRecordError("the cache database is busy")
-        try:
-            yield max(0.0, self.wait_s - (time.monotonic() - start))
-        finally:
-            self._lock.release()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction: the write lock is taken before the first
-        read, so what was read is still true at the commit, in every process. Another
-        process's write lock is waited for briefly (the connection's busy timeout is
-        shortened for this transaction only, and put back after it)."""
-        with self._locked() as left:
-            conn = self._conn
-            try:
-                previous = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
-                conn.execute(f"PRAGMA busy_timeout = {max(1, round(left * 1000))}")
-            except sqlite3.Error as exc:
-                raise DialRecordError(_why(exc)) from None
-            try:
-                try:
-                    conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.Error as exc:
-                    raise DialRecordError(_why(exc)) from None
-                try:
-                    yield conn
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise DialRecordError(_why(exc)) from None
-            finally:
-                try:
-                    conn.execute(f"PRAGMA busy_timeout = {previous}")
-                except sqlite3.Error as exc:  # the connection is gone: nothing to restore
-                    log.debug("could not restore the busy timeout: %s", exc)
-
     def reserve(
         self,
         country_code: str,
@@ -250,7 +197,7 @@ class DialRecords:
         """
         number = f"+{country_code}{national}"
         try:
-            with self._transaction() as conn:
+            with self._tx.immediate() as conn:
                 # Before the rules read: a row too old to matter must not block either.
                 conn.execute("DELETE FROM dials WHERE started_at < ?", (at - KEEP_S,))
                 view = self._view(conn, number, None)
@@ -264,7 +211,7 @@ class DialRecords:
                 )
                 row_id = cursor.lastrowid
         except sqlite3.Error as exc:
-            raise DialRecordError(_why(exc)) from None
+            raise DialRecordError(why(exc)) from None
         assert row_id is not None
         return row_id
 
@@ -280,7 +227,7 @@ class DialRecords:
         """Record how the request ended. With `supersede`, earlier unresolved dials to the
         same number are replaced by this one (the person confirmed calling again)."""
         try:
-            with self._transaction() as conn:
+            with self._tx.immediate() as conn:
                 conn.execute(
                     "UPDATE dials SET state = ?, ended_at = ?, unique_id = ? WHERE id = ?",
                     (state.value, ended_at, unique_id, row_id),
@@ -292,14 +239,14 @@ class DialRecords:
                         (DialState.SUPERSEDED.value, row_id, *UNRESOLVED, row_id),
                     )
         except sqlite3.Error as exc:
-            raise DialRecordError(_why(exc)) from None
+            raise DialRecordError(why(exc)) from None
 
     def resolve(self, row_id: int, state: DialState, call_id: str | None = None) -> bool:
         """Settle an unresolved dial from the call log (FOUND / NOT_FOUND); returns whether
         it was still unresolved. A found call's id is kept either way, so that one log
         never answers for two dials."""
         try:
-            with self._transaction() as conn:
+            with self._tx.immediate() as conn:
                 cursor = conn.execute(
                     "UPDATE dials SET state = ?, call_id = coalesce(?, call_id) "
                     "WHERE id = ? AND state IN (?, ?)",
@@ -309,39 +256,39 @@ class DialRecords:
                 if not current and call_id is not None:
                     conn.execute("UPDATE dials SET call_id = ? WHERE id = ?", (call_id, row_id))
         except sqlite3.Error as exc:
-            raise DialRecordError(_why(exc)) from None
+            raise DialRecordError(why(exc)) from None
         return current
 
     def claim(self, row_id: int, call_id: str) -> None:
         """Remember that the log `call_id` is this dial's call."""
         try:
-            with self._transaction() as conn:
+            with self._tx.immediate() as conn:
                 conn.execute("UPDATE dials SET call_id = ? WHERE id = ?", (call_id, row_id))
         except sqlite3.Error as exc:
-            raise DialRecordError(_why(exc)) from None
+            raise DialRecordError(why(exc)) from None
 
     def dismiss(self, number: str, mine: int | None) -> bool:
         """The person says the number's unclear dials were not placed; returns whether
         there were any."""
         try:
-            with self._transaction() as conn:
+            with self._tx.immediate() as conn:
                 cursor = conn.execute(
                     "UPDATE dials SET state = ? WHERE number = ? AND state IN (?, ?) "
                     "AND id IS NOT ?",
                     (DialState.DISMISSED.value, number, *UNRESOLVED, mine),
                 )
         except sqlite3.Error as exc:
-            raise DialRecordError(_why(exc)) from None
+            raise DialRecordError(why(exc)) from None
         return cursor.rowcount > 0
 
     # -- reading ----------------------------------------------------------------------
 
     def _read(self, query: Callable[[sqlite3.Connection], _R]) -> _R:
         try:
-            with self._locked():
+            with self._tx.locked():
                 return query(self._conn)
         except sqlite3.Error as exc:
-            raise DialRecordError(_why(exc)) from None
+            raise DialRecordError(why(exc)) from None
 
     def _view(self, conn: sqlite3.Connection, number: str, mine: int | None) -> NumberView:
         ended = conn.execute("SELECT max(ended_at) FROM dials").fetchone()[0]

@@ -150,4 +150,13 @@ _DIALS: tuple[str, ...] = (
     "CREATE INDEX dials_started ON dials(started_at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _MISSED_CALLS, _USERS, _DIALS)
+# The request budget's ledger (SpendRecords): every request sent on the account, by any
+# instance, so a restart or a second instance counts what the first spent. Wall-clock
+# epoch seconds; rows older than the budget's longest window are dropped as it goes.
+# The time until which a 429 stops everyone is kept in ``meta`` (``budget.blocked_until``).
+_SPENDS: tuple[str, ...] = (
+    "CREATE TABLE budget_spends (at REAL NOT NULL)",
+    "CREATE INDEX budget_spends_at ON budget_spends(at)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _MISSED_CALLS, _USERS, _DIALS, _SPENDS)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.models import CallLog
+from desktop_app.services.formatting import wait_words
 from desktop_app.services.sync import SyncEngine, SyncStatus
 from desktop_app.services.tasks import TaskFailure
 from desktop_app.ui.common.presenter import Presenter
@@ -61,16 +62,24 @@ def last_sync_text(status: SyncStatus) -> str:
     return f"Last sync {moment.strftime(fmt)}"
 
 
-_WINDOW_LABELS = {"minute": "min", "hour": "h", "day": "day"}
+_PERIODS = {"minute": "this minute", "hour": "this hour", "day": "today"}
 
 
-def budget_text(budget: RequestBudget) -> str:
-    """Requests left in each window of the account's budget, e.g. "17/min · 96/h · 480/day"."""
-    remaining = budget.remaining()
-    if not remaining:
+def budget_text(budget: RequestBudget, interval_s: float) -> str:
+    """The account's allowance in words, from its tightest long window, and what that does
+    to syncing: "96 requests left this hour; syncing every 6 min"."""
+    states = [s for s in budget.state() if s.name != "minute"] or list(budget.state())
+    if not states:
         return "Requests: unlimited"
-    parts = [f"{left}/{_WINDOW_LABELS.get(name, name)}" for name, left in remaining.items()]
-    return "Requests left: " + " · ".join(parts)
+    tightest = min(states, key=lambda s: s.background_left / max(1, s.limit))
+    period = _PERIODS.get(tightest.name, f"this {tightest.name}")
+    every = budget.background_interval(interval_s)
+    if tightest.background_left == 0:
+        return (
+            f"{tightest.left} requests left {period}, kept for calls: next sync in "
+            f"{wait_words(every)}"
+        )
+    return f"{tightest.left} requests left {period}; syncing every {wait_words(every)}"
 
 
 class SyncPresenter(Presenter):
@@ -133,7 +142,9 @@ class SyncPresenter(Presenter):
         if self.running or self.closed:
             return
         self.tasks.keep_running(
-            SYNC_LOOP, lambda: self._engine.run(self._interval_s), on_failure=self._loop_failed
+            SYNC_LOOP,
+            lambda: self._engine.run(self._interval_s, pace=self._budget.background_interval),
+            on_failure=self._loop_failed,
         )
         self._ticker.start()
         self._update_texts()
@@ -172,7 +183,7 @@ class SyncPresenter(Presenter):
         texts = (
             connection_text(status, self._clock()),
             last_sync_text(status),
-            budget_text(self._budget),
+            budget_text(self._budget, self._interval_s),
         )
         old, self._texts = self._texts, texts
         for signal, before, after in zip(

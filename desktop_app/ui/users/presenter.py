@@ -135,8 +135,8 @@ class UsersPresenter(Presenter):
     # -- actions ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """The first refresh (the cached list shows meanwhile)."""
-        self.refresh()
+        """The first load (the cached list shows meanwhile), tried until it succeeds."""
+        self._activity.load()
 
     @Slot()
     def refresh(self) -> None:

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from desktop_app.api.budget import RequestBudget, Window
+from desktop_app.api.budget import MemoryLedger, RequestBudget, Window
 from desktop_app.api.models import Direction, Filter, FilterGroup
 from desktop_app.services.sync import SyncStatus
 from desktop_app.ui.common.theme import THEME_ENV, ThemeMode, mode_from_env
@@ -106,10 +106,24 @@ def test_last_sync_sentence() -> None:
 
 
 def test_budget_sentence() -> None:
-    assert budget_text(RequestBudget.unlimited()) == "Requests: unlimited"
-    budget = RequestBudget((Window("minute", 20, 60.0), Window("day", 500, 86400.0)),
-                           clock=lambda: 100.0)
-    assert budget_text(budget) == "Requests left: 20/min · 500/day"
+    assert budget_text(RequestBudget.unlimited(), 30.0) == "Requests: unlimited"
+    windows = (
+        Window("minute", 20, 60.0, reserve=5),
+        Window("hour", 100, 3600.0, reserve=25),
+        Window("day", 500, 86400.0, reserve=125),
+    )
+    budget = RequestBudget(windows, clock=lambda: 100_000.0)
+    # The quiet account paces syncing by the day: 86400 s / 375 requests.
+    assert budget_text(budget, 30.0) == "100 requests left this hour; syncing every 4 min"
+    ledger = MemoryLedger([100_000.0 - 4000.0 - i for i in range(300)])
+    budget = RequestBudget(windows, ledger=ledger, clock=lambda: 100_000.0)
+    # The day is the tight one now: 75 left for background work, 86400 s / 75 apart.
+    assert budget_text(budget, 30.0) == "200 requests left today; syncing every 20 min"
+    spent = MemoryLedger([100_000.0 - i for i in range(80)])
+    budget = RequestBudget(windows, ledger=spent, clock=lambda: 100_000.0)
+    assert budget_text(budget, 30.0).startswith(
+        "20 requests left this hour, kept for calls: next sync in "
+    )
 
 
 def test_count_sentence() -> None:

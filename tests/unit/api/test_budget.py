@@ -1,12 +1,24 @@
-"""The request budget delays rather than fails, and a 429 pauses everyone."""
+"""The request budget delays rather than fails, keeps a reserve for calls, is shared by
+every instance on the cache file, and a 429 pauses everyone."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
-from desktop_app.api.budget import RequestBudget, Window
+from desktop_app.api.budget import (
+    MAX_PACED_INTERVAL_S,
+    Priority,
+    RequestBudget,
+    SpendLedger,
+    Window,
+    pace,
+)
 from desktop_app.api.errors import RateLimited
 from desktop_app.services.clock import ManualClock
+from desktop_app.store.spend import SpendRecords
 
 
 def fake_time() -> ManualClock:
@@ -79,3 +91,151 @@ async def test_unlimited_never_waits() -> None:
 def test_invalid_windows_are_refused() -> None:
     with pytest.raises(ValueError, match="positive"):
         RequestBudget((Window("minute", 0, 60.0),))
+
+
+# -- the reserve ---------------------------------------------------------------------------
+
+
+def reserved_budget(time: ManualClock, ledger: SpendLedger | None = None) -> RequestBudget:
+    """5 a minute, 2 of them kept for calls; 20 an hour, 5 kept."""
+    return RequestBudget(
+        (Window("minute", 5, 60.0, reserve=2), Window("hour", 20, 3600.0, reserve=5)),
+        ledger=ledger, clock=time, sleep=time.sleep,
+    )
+
+
+async def test_background_work_never_takes_the_reserve() -> None:
+    time = ManualClock(1000.0)
+    budget = reserved_budget(time)
+    for _ in range(3):
+        await budget.acquire(Priority.BACKGROUND)
+    assert budget.wait_time(Priority.BACKGROUND) == pytest.approx(60.0)
+    assert budget.wait_time(Priority.RESERVED) == 0
+    for _ in range(2):
+        await budget.acquire(Priority.RESERVED)
+    assert budget.remaining() == {"minute": 0, "hour": 15}
+    assert time.slept == []
+
+
+async def test_a_waiting_background_request_never_stands_before_a_call() -> None:
+    time = ManualClock(1000.0)
+    budget = reserved_budget(time)
+    for _ in range(3):
+        await budget.acquire(Priority.BACKGROUND)
+    waiting = asyncio.ensure_future(budget.acquire(Priority.BACKGROUND))
+    assert await time.next_sleep() == pytest.approx(60.0)
+    # The call goes at once, while the sync still waits for the next minute.
+    await asyncio.wait_for(budget.acquire(Priority.RESERVED), timeout=5)
+    assert not waiting.done()
+    time.advance(60.0)
+    await asyncio.wait_for(waiting, timeout=5)
+
+
+async def test_a_reserve_as_large_as_the_limit_is_refused() -> None:
+    with pytest.raises(ValueError, match="reserve"):
+        RequestBudget((Window("minute", 5, 60.0, reserve=5),))
+
+
+# -- others on the account -----------------------------------------------------------------
+
+
+async def test_a_429_the_ledger_did_not_predict_fills_the_window_it_names() -> None:
+    time = ManualClock(1000.0)
+    budget = reserved_budget(time)
+    await budget.acquire(Priority.BACKGROUND)
+    # Colleagues spent the minute: the service asks for 40 s.
+    budget.penalize(40.0)
+    assert budget.unexpected_refusals == 1
+    assert budget.remaining()["minute"] == 0
+    time.advance(40.0)
+    # The service's window and this one open together; the hour counts them all.
+    assert budget.remaining() == {"minute": 4, "hour": 15}
+    assert budget.wait_time(Priority.RESERVED) == 0
+
+
+async def test_a_429_the_ledger_predicted_adds_nothing() -> None:
+    time = ManualClock(1000.0)
+    budget = reserved_budget(time)
+    for _ in range(5):
+        await budget.acquire(Priority.RESERVED)
+    budget.penalize(60.0)
+    assert budget.unexpected_refusals == 0
+    assert budget.remaining() == {"minute": 0, "hour": 15}
+
+
+# -- pacing --------------------------------------------------------------------------------
+
+
+def test_pace_spreads_the_background_share_over_each_window() -> None:
+    windows = (Window("minute", 20, 60.0, reserve=5), Window("day", 500, 86400.0, reserve=100))
+    assert pace(30.0, windows, [], 0.0) == pytest.approx(86400 / 400)
+    # Half the day's share spent (by anyone): twice the spacing.
+    spent = [-float(i) for i in range(200)]
+    assert pace(30.0, windows, spent, 0.0) == pytest.approx(86400 / 200)
+    # Never under the base interval; never longer than the cap while requests are left.
+    assert pace(600.0, windows, [], 0.0) == 600.0
+    nearly_all = [-float(i) for i in range(399)]
+    assert pace(30.0, windows, nearly_all, 0.0) == MAX_PACED_INTERVAL_S
+    # The share is spent: wait for the window, however long that is.
+    assert pace(30.0, windows, nearly_all, 0.0, wait=5000.0) == 5000.0
+
+
+async def test_background_interval_grows_as_the_account_is_spent() -> None:
+    time = ManualClock(1000.0)
+    budget = reserved_budget(time)
+    quiet = budget.background_interval(1.0)
+    for _ in range(3):
+        await budget.acquire(Priority.BACKGROUND)
+    assert budget.background_interval(1.0) > quiet
+    assert budget.background_interval(1.0) >= budget.wait_time(Priority.BACKGROUND)
+
+
+# -- a stored ledger -----------------------------------------------------------------------
+
+
+async def test_restarts_and_second_instances_share_what_was_spent(tmp_path: Path) -> None:
+    db = tmp_path / "cache.db"
+    time = ManualClock(1_700_000_000.0)
+    first = SpendRecords.open(db)
+    second = SpendRecords.open(db)
+    try:
+        one, two = reserved_budget(time, first), reserved_budget(time, second)
+        await one.acquire(Priority.BACKGROUND)
+        await two.acquire(Priority.BACKGROUND)
+        await one.acquire(Priority.BACKGROUND)
+        assert one.remaining() == two.remaining() == {"minute": 2, "hour": 17}
+        assert two.wait_time(Priority.BACKGROUND) == pytest.approx(60.0)
+        one.penalize(30.0)
+        assert two.wait_time(Priority.RESERVED) == pytest.approx(30.0)
+    finally:
+        first.close()
+        second.close()
+    restarted = SpendRecords.open(db)
+    try:
+        assert reserved_budget(time, restarted).remaining() == {"minute": 0, "hour": 15}
+    finally:
+        restarted.close()
+
+
+async def test_a_ledger_that_cannot_be_written_falls_back_to_memory(tmp_path: Path) -> None:
+    db = tmp_path / "cache.db"
+    time = ManualClock(1_700_000_000.0)
+    records = SpendRecords.open(db)
+    budget = reserved_budget(time, records)
+    records.close()  # as good as a vanished or unreadable file
+    await budget.acquire(Priority.RESERVED)
+    await budget.acquire(Priority.BACKGROUND)
+    assert budget.remaining() == {"minute": 3, "hour": 18}
+
+
+async def test_spends_stamped_by_a_clock_that_went_back_are_dropped(tmp_path: Path) -> None:
+    records = SpendRecords.open(tmp_path / "cache.db")
+    try:
+        ahead = ManualClock(1_700_090_000.0)
+        await reserved_budget(ahead, records).acquire(Priority.BACKGROUND)
+        now = ManualClock(1_700_000_000.0)
+        budget = reserved_budget(now, records)
+        await budget.acquire(Priority.BACKGROUND)
+        assert budget.remaining() == {"minute": 4, "hour": 19}
+    finally:
+        records.close()

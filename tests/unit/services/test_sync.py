@@ -356,3 +356,19 @@ async def test_cancelling_run_propagates_and_cleans_up_its_wait(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert clock.sleeping == 0
+
+
+async def test_the_loop_waits_as_long_as_the_budget_paces_it(
+    engine: SyncEngine, clock: ManualClock, tasks: list[asyncio.Task[None]]
+) -> None:
+    asked: list[float] = []
+
+    def pace(base_s: float) -> float:
+        asked.append(base_s)
+        return 600.0 + len(asked)
+
+    tasks.append(asyncio.create_task(engine.run(interval_s=60, pace=pace)))
+    assert await clock.next_sleep() == 601.0
+    clock.advance(601.0)
+    assert await clock.next_sleep() == 602.0
+    assert asked == [60, 60]

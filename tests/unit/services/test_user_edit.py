@@ -21,9 +21,11 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.models import User, UserUpdate
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.services.clock import ManualClock
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.services.user_edit import (
     CHECKING,
+    LOAD_TASK,
     RECEIVES_CALLS_TASK,
     RECHECK_TASK,
     REFRESH_TASK,
@@ -522,3 +524,38 @@ async def test_an_unexpected_failure_of_a_switch_says_so_and_frees_it(rig: Rig) 
     assert state.switching == frozenset()
     rig.cache.connection.execute("PRAGMA query_only = OFF")
     assert rig.activity.set_receives_calls(deepa, True)  # works again
+
+
+async def test_a_first_load_that_fails_is_tried_again_until_it_succeeds(rig: Rig) -> None:
+    time = ManualClock()
+    tasks = TaskSupervisor("users-load", sleep=time.sleep)
+    activity = UsersActivity(rig.service, tasks)
+    reads = rig.state.faults.add("503:path=/user,method=GET")
+    gets = len(rig.state.requests_to("/user", "GET"))
+    try:
+        activity.load()
+        waited = await asyncio.wait_for(time.next_sleep(), timeout=10)
+        assert activity.state.status.startswith("Could not load the users: ")
+        assert not activity.state.refreshing
+        assert len(rig.state.requests_to("/user", "GET")) > gets
+        rig.state.faults.remove(reads)
+        time.advance(waited)
+        await until(activity, lambda s: s.status == "Users refreshed: 12.")
+        assert not tasks.running(LOAD_TASK)
+    finally:
+        await tasks.aclose()
+
+
+async def test_a_refresh_while_the_first_load_waits_tries_it_at_once(rig: Rig) -> None:
+    time = ManualClock()
+    tasks = TaskSupervisor("users-load", sleep=time.sleep)
+    activity = UsersActivity(rig.service, tasks)
+    reads = rig.state.faults.add("503:path=/user,method=GET")
+    try:
+        activity.load()
+        await asyncio.wait_for(time.next_sleep(), timeout=10)
+        rig.state.faults.remove(reads)
+        assert activity.refresh()  # no clock advance: the wait is cut short
+        await until(activity, lambda s: s.status == "Users refreshed: 12.")
+    finally:
+        await tasks.aclose()

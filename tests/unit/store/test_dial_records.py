@@ -270,7 +270,7 @@ def test_a_v3_cache_migrates_to_v4_with_its_calls_kept(path: Path) -> None:
     records = DialRecords.open(path)
     try:
         reserve(records, T)
-        assert schema_version(records._conn) == SCHEMA_VERSION == 4
+        assert schema_version(records._conn) == SCHEMA_VERSION >= 4
         row = records._conn.execute("SELECT value FROM meta WHERE key = 'kept'").fetchone()
         assert row == ("yes",)
     finally:
