@@ -143,27 +143,6 @@ def test_the_tray_unavailable_notice_is_said_once_across_restarts(
     assert window[1].notice_text == ""
 
 
-def test_the_banner_keeps_the_newest_few_and_one_card_per_call(
-    window: tuple[QWidget, NotificationBanner]
-) -> None:
-    banner = window[1]
-    for i in range(5):
-        banner.show_notification(_note(f"c{i}", f"+9198000000{i:02d}"))
-    assert [c.note.call_id for c in banner.cards] == ["c4", "c3", "c2"]  # type: ignore[union-attr]
-    banner.show_notification(_note("c3", "+919800000003"))
-    assert [c.note.call_id for c in banner.cards] == ["c3", "c4", "c2"]  # type: ignore[union-attr]
-    banner.keep_numbers({"+919800000004"})
-    assert [c.note.call_id for c in banner.cards] == ["c4"]  # type: ignore[union-attr]
-
-
-def _note(call_id: str, number: str) -> MissedCallNotice:
-    return MissedCallNotice(
-        call_id=call_id, caller_e164=number, caller=number, department="Sales",
-        start_time=NOTE.start_time, attempts_today=1, reach=NOTE.reach,
-        title=f"Missed call from {number}", message="Sales · 14:01",
-    )
-
-
 # -- with a tray ---------------------------------------------------------------------------
 
 
