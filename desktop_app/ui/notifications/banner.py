@@ -13,8 +13,9 @@ Calm by construction, because an agent may be aiming at a button when a call com
   the rest; expanded, the new card appears below the others. The "+N more" and "Dismiss
   all" controls keep their place (and their width) even while hidden, so the first card
   is as wide with one card as with ten.
-- **The feed keeps its room.** Collapsed, the strip is one card high however many wait;
-  expanded, its list scrolls beyond `MAX_EXPANDED_ROWS` cards.
+- **The feed keeps its room.** The strip is one card high however many wait; expanding
+  drops the others down over the window (never into its layout) in a list that scrolls
+  beyond `MAX_EXPANDED_ROWS` cards.
 - **Dismiss all** clears the queue in one click.
 """
 

@@ -98,6 +98,21 @@ def test_expanded_a_new_card_joins_at_the_bottom_and_the_others_stay(qtbot: QtBo
     assert called.args == [b.number]
 
 
+def test_the_dropped_down_list_follows_the_window_and_escape_folds_it(qtbot: QtBot) -> None:
+    window, banner, _ = host(qtbot)
+    for call_id in ("A", "B"):
+        banner.show_notification(note(call_id))
+    banner.set_expanded(True)
+    settle()
+    first, waiting = banner.cards
+    assert waiting.width() == first.width()  # the buttons line up under the first card's
+    window.resize(900, 700)
+    settle()
+    assert waiting.width() == first.width() < 900
+    QTest.keyClick(banner.waiting, Qt.Key.Key_Escape)
+    assert not banner.expanded and not banner.waiting.isVisible()
+
+
 def test_the_strip_stays_one_card_high_however_many_wait(qtbot: QtBot) -> None:
     _window, banner, content = host(qtbot)
     banner.show_notification(note("first"))
