@@ -3,7 +3,8 @@
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshots.py
 
 Writes docs/screenshot-light.png, docs/screenshot-dark.png,
-docs/screenshot-users-dialer.png and docs/screenshot-missed-calls.png. Everything lives
+docs/screenshot-users-dialer.png, docs/screenshot-missed-calls.png and
+docs/banners-1024x700.png. Everything lives
 under a temporary MYOPERATOR_DESKTOP_HOME and runtime directory; the emulated service
 places the one call the dialer scene makes.
 """
@@ -119,6 +120,28 @@ async def scenes(controller: AppController, theme: ThemeManager) -> None:
     await until(lambda: ws.callbacks.panel.select_number("+919837211131"))
     ws.feed.select_call(missed.id)
     await shoot(ws, "screenshot-missed-calls.png")
+
+    # Several missed calls at 1024×700: one card stays put, the rest drop down over the
+    # feed (which keeps its rows), "Dismiss all" beside them.
+    ws.notifications.banner.clear()
+    window.resize(1024, 700)
+    before = len(state.requests_to("/search"))
+    arrived = [
+        state.add_call(answered=False, incoming=True, caller_number=number,
+                       department=department, start_time=state.clock() - 60 * minutes_ago)
+        for number, department, minutes_ago in (
+            ("9812300017", "Support", 3), ("8047112233", "Sales", 2), ("9900112244", "Sales", 1),
+            ("7022334455", "Billing", 0),
+        )
+    ]
+    window.refresh_action.trigger()
+    await until(lambda: len(state.requests_to("/search")) > before
+                and ws.sync.presenter.status.state == "idle")
+    await until(lambda: len(ws.notifications.banner.cards) >= len(arrived))
+    ws.notifications.banner.set_expanded(True)
+    await shoot(ws, "banners-1024x700.png")
+    ws.notifications.banner.set_expanded(False)
+    window.resize(*SIZE)
 
     # The same window in the dark theme, as an agent leaves it.
     ws.notifications.banner.clear()

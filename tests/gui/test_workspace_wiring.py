@@ -286,6 +286,7 @@ async def test_a_missed_call_shows_once_in_the_banner_and_in_the_callback_list(
             c for c in ws.notifications.banner.cards
             if getattr(c.note, "call_id", None) == missed.id
         ]
+        banner.set_expanded(True)  # it may wait behind the first sync's summary
         assert len(cards) == 1 and cards[0].isVisible()
         assert "98123 12345" in cards[0].title_label.text()
         callbacks = ws.callbacks.presenter.model

@@ -89,6 +89,16 @@ class SpyTray(QSystemTrayIcon):
         self.messages.append((title, message))
 
 
+class SpyChime:
+    """The missed-call sound, counted (no audio device here to play it on)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        self.plays = 0
+
+    def play(self) -> None:
+        self.plays += 1
+
+
 @pytest.fixture
 def keep_the_test_loop_running(qapp: QApplication) -> Iterator[None]:
     """The app quits when its last window closes (and a tray turns that off): restore.

@@ -17,17 +17,21 @@ from desktop_app.ui.common.feature import Feature, Shared, connect_all
 from desktop_app.ui.common.theme import ThemeColors
 from desktop_app.ui.notifications.banner import NotificationBanner
 from desktop_app.ui.notifications.presenter import NotificationPresenter
+from desktop_app.ui.notifications.sound import Chime, SoundEffectChime
 from desktop_app.ui.notifications.tray import TrayController
 from desktop_app.ui.shell.main_window import MainWindow
 
 
 @dataclass(frozen=True)
 class TrayProbes:
-    """How the tray is found and made; tests stand in for a desktop that has one."""
+    """How the tray is found and made, and the sound that stands in for it; tests stand in
+    for a desktop that has one."""
 
     available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable
     supports_messages: Callable[[], bool] = QSystemTrayIcon.supportsMessages
     factory: Callable[[QObject], QSystemTrayIcon] = QSystemTrayIcon
+    #: The missed-call sound (no audio device in tests).
+    chime: Callable[[QObject], Chime] = SoundEffectChime
 
 
 class NotificationsFeature(Feature):
@@ -76,6 +80,7 @@ class NotificationsFeature(Feature):
         menu.addSeparator()
         menu.addAction(tray.dnd_action)
         menu.addAction(tray.stop_calls_action)
+        menu.addAction(tray.sound_action)
         menu.addSeparator()
         menu.addAction(tray.worklist_action)
 
@@ -112,6 +117,7 @@ def build(
     tray = TrayController(
         shared.settings, banner, tray_available=probes.available,
         supports_messages=probes.supports_messages, tray_factory=probes.factory,
+        chime_factory=probes.chime,
     )
     feature = NotificationsFeature(notifier, dnd, presenter, banner, tray, callbacks)
     feature.follow_me(shared)

@@ -12,6 +12,12 @@ makes that decision from injectable probes, so it is tested without a desktop.
 Tray messages cannot carry buttons, so their actions live in the app: clicking a message
 opens the window on that call and puts the notification, with Call back / Open / Mark
 handled, in the banner.
+
+A card in the window is easy to miss when the agent works in another application, so
+where notifications go to the window a missed call also plays a short chime (the
+``notifications/sound`` setting, on unless turned off; "Sound for missed calls" in the
+Call menu) and asks the taskbar for attention (`QApplication.alert`, which does nothing
+while the window is active).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from desktop_app.services.notifier import (
     Notification,
 )
 from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
+from desktop_app.ui.notifications.sound import Chime, SoundEffectChime
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,7 @@ APP_NAME = "MyOperator Desktop"
 KEY_CLOSE_NOTICE_SHOWN = "tray/closeNoticeShown"
 KEY_TRAY_UNAVAILABLE_SHOWN = "tray/unavailableNoticeShown"
 KEY_DND_STOPS_CALLS = "tray/dndStopsCalls"
+KEY_SOUND = "notifications/sound"
 
 CLOSE_NOTICE_TITLE = "MyOperator Desktop is still running"
 CLOSE_NOTICE_TEXT = (
@@ -71,8 +79,8 @@ def choose_tray(tray_available: bool, supports_messages: bool) -> TrayChoice:
     )
 
 
-def _setting_flag(settings: QSettings, key: str) -> bool:
-    value: Any = settings.value(key, False)
+def _setting_flag(settings: QSettings, key: str, default: bool = False) -> bool:
+    value: Any = settings.value(key, default)
     return value is True or str(value).lower() in ("true", "1")
 
 
@@ -107,6 +115,7 @@ class TrayController(QObject):
         tray_available: Callable[[], bool] = QSystemTrayIcon.isSystemTrayAvailable,
         supports_messages: Callable[[], bool] = QSystemTrayIcon.supportsMessages,
         tray_factory: Callable[[QObject], QSystemTrayIcon] = QSystemTrayIcon,
+        chime_factory: Callable[[QObject], Chime] = SoundEffectChime,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -138,6 +147,13 @@ class TrayController(QObject):
         self.worklist_action = self._action("trayWorklist", "Callback list", self._worklist)
         self.menu.addSeparator()
         self.quit_action = self._action("trayQuit", "Quit", self.quitRequested.emit)
+        # For the window's Call menu only: the tray's menu has no use for it.
+        self.sound_action = QAction("Sound for missed calls", self)
+        self.sound_action.setObjectName("notificationSound")
+        self.sound_action.setCheckable(True)
+        self.sound_action.setChecked(_setting_flag(settings, KEY_SOUND, default=True))
+        self.sound_action.toggled.connect(self._on_sound_toggled)
+        self.chime = chime_factory(self)
 
         self.tray: QSystemTrayIcon | None = None
         if self.choice.tray_icon:
@@ -200,7 +216,8 @@ class TrayController(QObject):
 
     @Slot(object)
     def notify(self, note: Notification) -> None:
-        """Announce one notification: a tray message, or a card in the window."""
+        """Announce one notification: a tray message, or a card in the window with the
+        chime and the taskbar's attention."""
         if isinstance(note, MissedCallNotice):
             self._latest_notice = note
             self.call_back_action.setText(f"Call back {note.caller}")
@@ -213,7 +230,9 @@ class TrayController(QObject):
             )
             return
         self.banner.show_notification(note)
-        if self._window is not None and not self._window.isActiveWindow():
+        if _setting_flag(self._settings, KEY_SOUND, default=True):
+            self.chime.play()
+        if self._window is not None:
             QApplication.alert(self._window)
 
     def _on_message_clicked(self) -> None:
@@ -274,6 +293,9 @@ class TrayController(QObject):
 
     def _on_stop_calls_toggled(self, checked: bool) -> None:
         self._settings.setValue(KEY_DND_STOPS_CALLS, checked)
+
+    def _on_sound_toggled(self, checked: bool) -> None:
+        self._settings.setValue(KEY_SOUND, checked)
 
     def tooltip(self) -> str:
         lines = [APP_NAME]

@@ -3,10 +3,12 @@ tray path with a stand-in tray (offscreen has none; its showMessage would do not
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+import shiboken6
+from PySide6.QtCore import QObject, QSettings, QUrl
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -14,15 +16,17 @@ from desktop_app.services.availability import DndState
 from desktop_app.services.notifier import MissedCallNotice, MissedCallsSummary
 from desktop_app.services.worklist import CallReach, Reach
 from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
+from desktop_app.ui.notifications.sound import SOUND_FILE, SoundEffectChime
 from desktop_app.ui.notifications.tray import (
     CLOSE_NOTICE_TITLE,
     KEY_DND_STOPS_CALLS,
+    KEY_SOUND,
     TrayChoice,
     TrayController,
     choose_tray,
     tray_icon,
 )
-from tests.helpers.qt import SpyTray
+from tests.helpers.qt import SpyChime, SpyTray
 
 NOTE = MissedCallNotice(
     call_id="call-1",
@@ -68,7 +72,7 @@ def make_tray(
     host, banner = window
     return TrayController(
         settings, banner, window=host, tray_available=lambda: available,
-        supports_messages=lambda: messages, tray_factory=SpyTray,
+        supports_messages=lambda: messages, tray_factory=SpyTray, chime_factory=SpyChime,
     )
 
 
@@ -143,25 +147,53 @@ def test_the_tray_unavailable_notice_is_said_once_across_restarts(
     assert window[1].notice_text == ""
 
 
-def test_the_banner_keeps_the_newest_few_and_one_card_per_call(
-    window: tuple[QWidget, NotificationBanner]
+def test_without_a_tray_a_missed_call_rings_and_asks_the_taskbar(
+    monkeypatch: pytest.MonkeyPatch, settings: QSettings,
+    window: tuple[QWidget, NotificationBanner],
 ) -> None:
-    banner = window[1]
-    for i in range(5):
-        banner.show_notification(_note(f"c{i}", f"+9198000000{i:02d}"))
-    assert [c.note.call_id for c in banner.cards] == ["c4", "c3", "c2"]  # type: ignore[union-attr]
-    banner.show_notification(_note("c3", "+919800000003"))
-    assert [c.note.call_id for c in banner.cards] == ["c3", "c4", "c2"]  # type: ignore[union-attr]
-    banner.keep_numbers({"+919800000004"})
-    assert [c.note.call_id for c in banner.cards] == ["c4"]  # type: ignore[union-attr]
+    alerts: list[QWidget] = []
+    monkeypatch.setattr(QApplication, "alert", lambda widget, ms=0: alerts.append(widget))
+    tray = make_tray(settings, window, available=False)
+    assert isinstance(tray.chime, SpyChime)
+    assert tray.sound_action.isChecked()  # on unless turned off
+
+    tray.notify(NOTE)
+    assert tray.chime.plays == 1 and alerts == [window[0]]
+    tray.notify(SUMMARY)
+    assert tray.chime.plays == 2 and len(alerts) == 2
+
+    tray.sound_action.setChecked(False)  # the setting, kept
+    assert settings.value(KEY_SOUND) in (False, "false")
+    tray.notify(NOTE)
+    assert tray.chime.plays == 2 and len(alerts) == 3  # silent, the taskbar still asked
+    again = make_tray(settings, window, available=False)
+    assert not again.sound_action.isChecked()
 
 
-def _note(call_id: str, number: str) -> MissedCallNotice:
-    return MissedCallNotice(
-        call_id=call_id, caller_e164=number, caller=number, department="Sales",
-        start_time=NOTE.start_time, attempts_today=1, reach=NOTE.reach,
-        title=f"Missed call from {number}", message="Sales · 14:01",
-    )
+def test_with_tray_messages_there_is_no_chime(
+    monkeypatch: pytest.MonkeyPatch, settings: QSettings,
+    window: tuple[QWidget, NotificationBanner],
+) -> None:
+    alerts: list[QWidget] = []
+    monkeypatch.setattr(QApplication, "alert", lambda widget, ms=0: alerts.append(widget))
+    tray = make_tray(settings, window, available=True)
+    tray.notify(NOTE)
+    assert isinstance(tray.chime, SpyChime) and tray.chime.plays == 0 and alerts == []
+
+
+def test_the_chime_is_a_short_bundled_wav_played_by_a_sound_effect() -> None:
+    with wave.open(str(SOUND_FILE)) as sound:
+        assert sound.getsampwidth() == 2 and sound.getnchannels() in (1, 2)
+        assert 0.2 < sound.getnframes() / sound.getframerate() < 1.5
+    owner = QObject()
+    chime = SoundEffectChime(owner)
+    assert chime.effect is None  # made on first use only
+    chime.play()
+    effect = chime.effect
+    assert effect is not None and effect.source() == QUrl.fromLocalFile(str(SOUND_FILE))
+    chime.play()
+    assert chime.effect is effect
+    shiboken6.delete(owner)
 
 
 # -- with a tray ---------------------------------------------------------------------------
