@@ -139,9 +139,19 @@ def choose(dialog: UserDialog, field: str, value: object) -> None:
     box.setCurrentIndex(row)
 
 
-async def saved_answer(rig: Rig, dialog: UserDialog) -> None:
-    """Click Save and wait until the dialog shows errors or a message, or closes."""
+def save_confirmed(dialog: UserDialog) -> None:
+    """Click Save, then the question's yes (an edit of another user is asked first)."""
     QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.confirm_bar.asking
+    QTest.mouseClick(dialog.confirm_bar.yes_button, Qt.MouseButton.LeftButton)
+
+
+async def saved_answer(rig: Rig, dialog: UserDialog) -> None:
+    """Click Save (and yes, if asked) and wait until the dialog shows errors or a
+    message, or closes."""
+    QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    if dialog.confirm_bar.asking:
+        QTest.mouseClick(dialog.confirm_bar.yes_button, Qt.MouseButton.LeftButton)
     await wait_until(
         lambda: rig.panel.dialog is None
         or (dialog.save_button.isEnabled() and bool(dialog.field_errors() or dialog.message))
@@ -588,7 +598,7 @@ async def test_edit_sends_only_the_changed_fields(
         type_into(dialog, name="Rohan V. Verma", contact_number="+91 83189-32238")
         choose(dialog, "contact_type", ContactType.SIP.value)
         closed = signal_future(dialog.finished)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(dialog)
         await asyncio.wait_for(closed, TIMEOUT)
         puts = rig.state.requests_to("/user", "PUT")
         assert len(puts) == 1
@@ -607,7 +617,7 @@ async def test_edit_with_a_new_number_sends_its_country_code(
         dialog = await edit_dialog(rig, "Rohan Verma")
         type_into(dialog, contact_number="020 7946 0958", country_code="United Kingdom (+44)")
         closed = signal_future(dialog.finished)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(dialog)
         await asyncio.wait_for(closed, TIMEOUT)
         assert rig.state.requests_to("/user", "PUT")[-1].params == {
             "uuid": rohan.uuid, "contact_number": "2079460958", "country_code": "44",
@@ -681,7 +691,7 @@ async def test_an_unanswered_edit_is_rechecked_and_shown_applied(
         messages: list[str] = []
         rig.presenter.statusTextChanged.connect(messages.append)
         closed = signal_future(dialog.finished)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(dialog)
         assert await asyncio.wait_for(closed, TIMEOUT) == (1,)
         assert any("no clear answer" in m for m in messages)
         assert "It was saved" in rig.presenter.status_text
@@ -700,7 +710,7 @@ async def test_an_unanswered_edit_that_did_not_arrive_offers_the_retry(
         assert "It was not saved" in dialog.message and "save again" in dialog.message
         assert not dialog.recheck_button.isVisible()
         closed = signal_future(dialog.finished)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # the retry
+        save_confirmed(dialog)  # the retry
         await asyncio.wait_for(closed, TIMEOUT)
         assert len(rig.state.requests_to("/user", "PUT")) == 2
         assert "Rohan Two" in rig.names()
@@ -737,6 +747,8 @@ async def test_receives_calls_switch(qtbot: QtBot, app: SandboxApp, tmp_path: Pa
         assert switch.isEnabled() and not switch.isChecked()
         done = signal_future(rig.presenter.pendingChanged)
         QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        assert rig.panel.confirm_bar.asking  # nobody is "me": Deepa is someone else
+        QTest.mouseClick(rig.panel.confirm_bar.yes_button, Qt.MouseButton.LeftButton)
         await asyncio.wait_for(done, TIMEOUT)  # started
         assert not switch.isEnabled()
         await wait_until(lambda: not rig.presenter.is_pending(deepa.uuid))
@@ -757,6 +769,7 @@ async def test_an_unanswered_switch_is_rechecked(
         rig.state.faults.add("503:path=/user,method=PUT,after=1,count=1")
         rohan = rig.user("Rohan Verma")
         rig.presenter.set_receives_calls(rohan.uuid, False)
+        rig.presenter.answer(True)
         await wait_until(lambda: not rig.presenter.is_pending(rohan.uuid))
         assert rig.presenter.status_text == "Rohan Verma no longer receives calls."
         assert len(rig.state.requests_to("/user", "PUT")) == 1
@@ -841,14 +854,14 @@ async def test_a_save_from_a_new_dialog_does_not_cancel_one_still_on_its_way(
         first_session = session_of(rig, "Rohan Verma")
         type_into(first, name="Rohan Two")
         first_saved = signal_future(first_session.succeeded)
-        QTest.mouseClick(first.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(first)
         await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
         first.reject()  # closed while its save is on its way
 
         second = await edit_dialog(rig, "Deepa Patel")
         type_into(second, name="Deepa Two")
         second_closed = signal_future(second.finished)
-        QTest.mouseClick(second.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(second)
         await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
         transport.release()
 
@@ -873,7 +886,7 @@ async def test_an_unexpected_failure_of_a_save_frees_the_dialog_and_keeps_the_fo
         form = dialog.form()
         rig.cache.connection.execute("PRAGMA query_only = ON")  # a real refusal to write
         answered = signal_future(session.messageChanged)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(dialog)
         text, kind = await asyncio.wait_for(answered, TIMEOUT)
         assert (text, kind) == (
             "Check the list before saving again: it may or may not have been saved (the "
@@ -941,6 +954,7 @@ async def test_a_switch_that_fails_unexpectedly_says_so_and_works_again(
         deepa = rig.user("Deepa Patel")
         rig.cache.connection.execute("PRAGMA query_only = ON")
         rig.presenter.set_receives_calls(deepa.uuid, True)
+        rig.presenter.answer(True)
         assert rig.presenter.is_pending(deepa.uuid)
         finished = signal_future(rig.presenter.pendingChanged)  # the next one: it ended
         failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
