@@ -8,7 +8,7 @@ as one signal. Escape answers no.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 
@@ -39,9 +39,6 @@ class ConfirmBar(QFrame):
         self.no_button.setAutoDefault(True)
         self.yes_button.clicked.connect(lambda: self._answer(True))
         self.no_button.clicked.connect(lambda: self._answer(False))
-        escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
-        escape.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        escape.activated.connect(lambda: self._answer(False))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.no_button)
@@ -71,6 +68,14 @@ class ConfirmBar(QFrame):
     def dismiss(self) -> None:
         """Hide the question without answering it."""
         self.hide()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc inside the question answers no (before a dialog around it would close)."""
+        if event.key() == Qt.Key.Key_Escape and self.asking:
+            event.accept()
+            self._answer(False)
+            return
+        super().keyPressEvent(event)
 
     def _answer(self, yes: bool) -> None:
         if self.isHidden():

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QTableView, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QMenu, QTableView, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -26,6 +26,7 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.models import ContactType, User
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.sandbox.model import SandboxUser
 from desktop_app.services.users import Permissions, UsersService
 from desktop_app.store import CallStore, UserStore
 from desktop_app.ui.users import panel as panel_module
@@ -967,3 +968,174 @@ async def test_a_switch_that_fails_unexpectedly_says_so_and_works_again(
         assert "may or may not have been saved" in await asyncio.wait_for(failed, TIMEOUT)
         await asyncio.wait_for(finished, TIMEOUT)
         assert not rig.presenter.is_pending(deepa.uuid)
+
+
+# ------------------------------------------ permissions as the account has them (issue 10)
+
+
+OTHERS = "Only an admin can change other users; you are a Basic user."
+
+
+def at_sandbox(rig: Rig, name: str) -> SandboxUser:
+    """The user as the emulated service holds them."""
+    user = rig.state.find_user(rig.user(name).uuid)
+    assert user is not None
+    return user
+
+
+def context_menu_actions(rig: Rig, name: str) -> dict[str, QAction]:
+    """The row's context menu (right-click), its actions by text."""
+    row = rig.presenter.proxy.row_of(rig.user(name).uuid)
+    rect = rig.panel.table.visualRect(rig.presenter.proxy.index(row, Column.NAME))
+    rig.panel.table.customContextMenuRequested.emit(rect.center())
+    menu = rig.panel.findChild(QMenu, "usersContextMenu")
+    assert menu is not None
+    actions = {a.text(): a for a in menu.actions() if a.text()}
+    menu.close()
+    return actions
+
+
+async def test_a_basic_me_cannot_change_other_users(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    """Edit and Receives calls changed a colleague at once, although Add was blocked."""
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.presenter.set_my_uuid(rig.user("Kavya Rao").uuid)  # Basic
+        assert rig.panel.select_user(rig.user("Rohan Verma").uuid)
+        edit, switch = rig.panel.button("edit"), rig.panel.button("receives")
+        assert not edit.isEnabled() and edit.toolTip() == OTHERS
+        assert not switch.isEnabled() and switch.toolTip() == OTHERS
+        actions = context_menu_actions(rig, "Rohan Verma")
+        assert not actions["Edit…"].isEnabled() and actions["Edit…"].toolTip() == OTHERS
+        assert not actions["Receives calls"].isEnabled()
+
+        QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        rig.panel.table.activated.emit(rig.panel.table.currentIndex())  # Enter, double-click
+        rig.presenter.set_receives_calls(rig.user("Rohan Verma").uuid, False)  # not by-passed
+        assert rig.presenter.start_edit(rig.user("Rohan Verma").uuid) is None
+        assert rig.panel.dialog is None and not rig.panel.confirm_bar.asking
+        assert rig.presenter.status_text == OTHERS
+        assert rig.state.requests_to("/user", "PUT") == []
+
+
+async def test_a_basic_me_still_switches_their_own_calls(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        kavya = rig.user("Kavya Rao")
+        rig.presenter.set_my_uuid(kavya.uuid)
+        assert rig.panel.select_user(kavya.uuid)
+        edit, switch = rig.panel.button("edit"), rig.panel.button("receives")
+        assert not edit.isEnabled()
+        assert edit.toolTip() == (
+            "Only an admin can change users' details; you are a Basic user. You can still "
+            "switch your own calls on or off."
+        )
+        assert switch.isEnabled() and switch.isChecked()
+        QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        assert not rig.panel.confirm_bar.asking  # my own: nothing to ask
+        await wait_until(lambda: rig.user("Kavya Rao").receives_calls is False)
+        assert [r.params for r in rig.state.requests_to("/user", "PUT")] == [
+            {"uuid": kavya.uuid, "receive_calls": "2"},
+        ]
+        assert at_sandbox(rig, "Kavya Rao").receive_calls == 2
+        assert not rig.panel.button("undo").isVisible()
+
+
+async def test_stopping_a_colleagues_calls_is_asked_and_cancel_sends_nothing(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.presenter.set_my_uuid(rig.user("Rohan Verma").uuid)  # Admin
+        assert rig.panel.select_user(rig.user("Pooja Singh").uuid)
+        switch, bar = rig.panel.button("receives"), rig.panel.confirm_bar
+        assert switch.isEnabled() and switch.isChecked()
+        QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        assert bar.asking
+        assert bar.title_label.text() == "Stop calls to Pooja Singh's phone?"
+        assert "IVR calls will no longer ring Pooja Singh" in bar.text_label.text()
+        assert bar.yes_button.text() == "Stop calls"
+        assert rig.panel.focusWidget() is bar.yes_button
+        assert switch.isChecked()  # shows what is saved, not what is asked
+
+        QTest.mouseClick(bar.no_button, Qt.MouseButton.LeftButton)
+        assert not bar.asking and rig.presenter.status_text == "Nothing was changed."
+        QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        assert bar.asking
+        QTest.keyClick(bar.yes_button, Qt.Key.Key_Escape)  # Esc answers no too
+        assert not bar.asking
+        assert not rig.presenter.is_pending(rig.user("Pooja Singh").uuid)
+        assert rig.presenter.tasks.names == []  # nothing on its way either
+        assert rig.state.requests_to("/user", "PUT") == []
+        assert at_sandbox(rig, "Pooja Singh").receive_calls == 1
+
+
+async def test_a_colleagues_switch_confirmed_is_sent_and_undone(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.presenter.set_my_uuid(rig.user("Rohan Verma").uuid)
+        pooja = rig.user("Pooja Singh")
+        assert rig.panel.select_user(pooja.uuid)
+        undo = rig.panel.button("undo")
+        assert not undo.isVisible()
+        QTest.mouseClick(rig.panel.button("receives"), Qt.MouseButton.LeftButton)
+        QTest.mouseClick(rig.panel.confirm_bar.yes_button, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: undo.isVisible())
+        assert rig.presenter.status_text == "Pooja Singh no longer receives calls."
+        assert at_sandbox(rig, "Pooja Singh").receive_calls == 2
+        assert undo.toolTip() == "Switch calls back on for Pooja Singh"
+
+        QTest.mouseClick(undo, Qt.MouseButton.LeftButton)
+        assert not undo.isVisible()
+        await wait_until(lambda: rig.user("Pooja Singh").receives_calls is True)
+        await wait_until(lambda: rig.presenter.status_text.startswith("Undone"))
+        assert rig.presenter.status_text == "Undone: Pooja Singh receives calls again."
+        assert at_sandbox(rig, "Pooja Singh").receive_calls == 1
+        assert [r.params for r in rig.state.requests_to("/user", "PUT")] == [
+            {"uuid": pooja.uuid, "receive_calls": "2"},
+            {"uuid": pooja.uuid, "receive_calls": "1"},
+        ]
+        assert rig.column(Column.RECEIVES_CALLS)[rig.names().index("Pooja Singh")] == "Yes"
+
+
+async def test_an_edit_of_a_colleague_is_asked_cancel_keeps_the_form_and_undo_restores(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.presenter.set_my_uuid(rig.user("Rohan Verma").uuid)
+        pooja = rig.user("Pooja Singh")
+        dialog = await edit_dialog(rig, "Pooja Singh")
+        type_into(dialog, name="Pooja S. Singh", extension="45")
+        typed = dialog.form()
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        bar = dialog.confirm_bar
+        assert bar.asking and bar.title_label.text() == "Change Pooja Singh's details?"
+        assert "Name: Pooja Singh → Pooja S. Singh" in bar.text_label.text()
+        assert "Extension: 18 → 45" in bar.text_label.text()
+        assert not dialog.save_button.isEnabled()
+
+        QTest.mouseClick(bar.no_button, Qt.MouseButton.LeftButton)
+        assert rig.panel.dialog is dialog and dialog.isVisible() and not bar.asking
+        assert dialog.form() == typed  # nothing typed is lost
+        assert dialog.save_button.isEnabled() and "Nothing was sent" in dialog.message
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert bar.asking
+        dialog.reject()  # Cancel / Esc while asked: back to the form, not closed
+        assert dialog.isVisible() and dialog.form() == typed
+        assert rig.state.requests_to("/user", "PUT") == []
+
+        closed = signal_future(dialog.finished)
+        save_confirmed(dialog)
+        assert await asyncio.wait_for(closed, TIMEOUT) == (1,)
+        assert (at_sandbox(rig, "Pooja S. Singh").name, at_sandbox(rig, "Pooja S. Singh")
+                .extension) == ("Pooja S. Singh", 45)
+        undo = rig.panel.button("undo")
+        assert undo.isVisible() and undo.toolTip() == "Put back Pooja Singh's previous details"
+        QTest.mouseClick(undo, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: "Pooja Singh" in rig.names())
+        sandbox = rig.state.find_user(pooja.uuid)
+        assert sandbox is not None and (sandbox.name, sandbox.extension) == ("Pooja Singh", 18)
+        assert rig.state.requests_to("/user", "PUT")[-1].params == {
+            "uuid": pooja.uuid, "name": "Pooja Singh", "extension": "18",
+        }
