@@ -325,6 +325,11 @@ class EditSession(_Published[EditState]):
             self._move(EditState(message="Nothing was sent: your changes are still here.",
                                  kind="info"))
             return True
+        assert self._original is not None  # only an edit is asked
+        allowed = self._service.permissions().for_user(self._original.uuid)
+        if not allowed.may_edit:  # "me" changed while the question was open
+            self._move(EditState(message=f"Nothing was saved: {allowed.edit_reason}"))
+            return True
         self._move(EditState(EditPhase.SAVING))
         self._tasks.spawn(
             f"{SAVE_TASK}{self._number}", self._save_update(update), on_failure=self._failed
@@ -525,6 +530,10 @@ class UsersActivity(_Published[ActivityState]):
         if not yes:
             self._step(question=None, status="Nothing was changed.")
             return True
+        allowed = self._service.permissions().for_user(asked[0])
+        if not allowed.may_switch_calls:  # "me" changed while the question was open
+            self._step(question=None, status=allowed.switch_reason)
+            return False
         self._step(question=None)
         if self._tasks.closed or asked[0] in self._state.switching:
             return False

@@ -701,3 +701,20 @@ async def test_my_own_edit_is_not_asked(rig: Rig) -> None:
     assert (await until(session, settled)).phase is EditPhase.SAVED
     assert phases(seen) == [EditPhase.SAVING, EditPhase.SAVED]
     assert rig.activity.state.undo is None
+
+
+async def test_a_yes_after_i_became_basic_sends_nothing(rig: Rig) -> None:
+    """The question was asked while "me" was an admin; by the answer, "me" is Basic."""
+    rig.service.set_my_uuid(rig.user("Rohan Verma").uuid)
+    deepa = rig.user("Deepa Patel")
+    session = rig.edit("Deepa Patel")
+    assert session.submit(replace(UserForm.from_user(deepa), name="Deepa Two"))
+    assert rig.activity.set_receives_calls(deepa.uuid, True)
+    rig.service.set_my_uuid(rig.user("Kavya Rao").uuid)
+    assert not rig.activity.answer(True)
+    assert rig.activity.state.question is None
+    assert rig.activity.state.status.startswith("Only an admin can change other users")
+    assert session.answer(True)
+    assert session.state.phase is EditPhase.EDITING
+    assert session.state.message.endswith("you are a Basic user.")
+    assert rig.tasks.names == [] and rig.state.requests_to("/user", "PUT") == []
