@@ -5,8 +5,8 @@ The panel renders and forwards; it knows no presenter. What it shows arrives thr
 permissions, which users' switches are saving, whether a refresh runs, a question, what
 Undo would put back). What may be changed of the selected user is the permissions' answer
 (`Permissions.for_user`), shown as enabled or not with the reason as the tooltip. What the
-person does leaves as signals carrying the user's uuid. The Add/Edit dialog is opened over the
-panel by whoever binds it (`ui/users/feature.py`: one dialog per edit session) through
+person does leaves as signals carrying the user's uuid. The Add/Edit dialog is opened over
+the panel by whoever binds it (`ui/users/feature.py`: one dialog per edit session) through
 `open_dialog`, which keeps it window-modal and remembers it while it is open.
 """
 
@@ -278,7 +278,7 @@ class UsersPanel(QWidget):
                 action.triggered.connect(button.click)
         menu.addSeparator()
         me = menu.addAction("This is &me")
-        me.setToolTip("Your own user: its role decides whether Add user is offered")
+        me.setToolTip("Your own user: its role decides whom you may add or change")
         me.triggered.connect(self._this_is_me)
         menu.popup(self._table.viewport().mapToGlobal(pos))
 
@@ -406,7 +406,7 @@ class UsersPanel(QWidget):
         self._me.setAccessibleName("Your user")
         self._me.setToolTip(
             "Right-click your own row and choose \u201cThis is me\u201d: your role decides "
-            "whether Add user is offered"
+            "whom you may add or change"
         )
         self._status = QLabel(self)
         self._status.setObjectName("usersStatus")
