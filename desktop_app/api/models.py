@@ -28,6 +28,11 @@ class Role(IntEnum):
     def may_add_users(self) -> bool:
         return self in (Role.SUPER_ADMIN, Role.ADMIN)
 
+    @property
+    def may_change_other_users(self) -> bool:
+        """The same power as adding (the contract's only rule about managing users)."""
+        return self.may_add_users
+
 
 _ROLE_LABELS = {
     Role.SUPER_ADMIN: "SuperAdmin",

@@ -27,6 +27,15 @@ Plain asyncio, no Qt. What it decides, and why:
   an add (or an edit) disables that action for the session, whatever "my user" says.
   Until either is known, adding stays allowed: the server is the judge, and its refusal
   costs one request and is shown plainly.
+- **Who may change whom** (`Permissions.for_user`). The contract's one role rule about
+  managing users is that only SuperAdmin and Admin add them; changing a colleague (their
+  number, their routing) is the same power, so a "me" of any other role (Basic, Manager)
+  changes no one else. Their own row keeps one thing: the receives-calls switch. The
+  contract documents a PUT of just ``uuid`` and ``receive_calls`` as how integrations
+  toggle an agent's availability (the do-not-disturb switch maps onto it): it is the
+  agent's own availability, not user management. Their other fields (the number the
+  cloud rings, extension, panel access) stay an admin's to change. Until "me" is known,
+  nothing is held back; the server's refusal still disables editing for everyone.
 """
 
 from __future__ import annotations
@@ -66,6 +75,19 @@ FORM_FIELDS: tuple[str, ...] = (
     "receive_calls",
     "contact_type",
 )
+#: How a person calls each field (the dialog's labels, a confirmation's lines).
+FIELD_LABELS: dict[str, str] = {
+    "name": "Name",
+    "country_code": "Country code",
+    "contact_number": "Contact number",
+    "extension": "Extension",
+    "email": "Email",
+    "alternate_cc": "Alternate number's country code",
+    "alternate_contact_number": "Alternate number",
+    "panel_access": "Panel access",
+    "receive_calls": "Receives calls",
+    "contact_type": "Contact type",
+}
 #: A uuid-shaped placeholder: `user_update_params` checks any single field given with it.
 _PROBE_UUID = "field-check"
 _ADD_DENIED = (
@@ -176,13 +198,41 @@ class SaveResult:
 
 
 @dataclass(frozen=True, slots=True)
+class UserPermissions:
+    """What may be changed of one user; a reason (for a tooltip) says why not."""
+
+    may_edit: bool = True
+    edit_reason: str = ""
+    may_switch_calls: bool = True
+    switch_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Permissions:
-    """Which changes the UI offers; a reason (for a tooltip) says why one is not."""
+    """Which changes the UI offers; a reason (for a tooltip) says why one is not.
+
+    `may_edit` False: the server refused changes, to anyone. `only_me` set: "my" role
+    changes no one but me, and of me only the receives-calls switch (see the module
+    docstring); `others_reason` and `own_reason` say so.
+    """
 
     may_add: bool = True
     add_reason: str = ""
     may_edit: bool = True
     edit_reason: str = ""
+    only_me: str | None = None
+    others_reason: str = ""
+    own_reason: str = ""
+
+    def for_user(self, uuid: str) -> UserPermissions:
+        """What the person may change of the user `uuid`."""
+        if not self.may_edit:
+            return UserPermissions(False, self.edit_reason, False, self.edit_reason)
+        if self.only_me is None:
+            return UserPermissions()
+        if uuid != self.only_me:
+            return UserPermissions(False, self.others_reason, False, self.others_reason)
+        return UserPermissions(False, self.own_reason)
 
 
 Listener = Callable[[], None]
@@ -287,7 +337,26 @@ class UsersService:
             )
         if self._edit_denied is not None:
             return Permissions(may_add, add_reason, False, self._edit_denied)
+        if me is not None and me.role is not None and not me.role.may_change_other_users:
+            role = me.role.label
+            return Permissions(
+                may_add,
+                add_reason,
+                only_me=me.uuid,
+                others_reason=(
+                    f"Only an admin can change other users; you are a {role} user."
+                ),
+                own_reason=(
+                    f"Only an admin can change users' details; you are a {role} user. You "
+                    "can still switch your own calls on or off."
+                ),
+            )
         return Permissions(may_add, add_reason)
+
+    def is_me(self, uuid: str) -> bool:
+        """Whether `uuid` is the user the person said is them (a change to anyone else is
+        confirmed first)."""
+        return uuid == self._me.uuid
 
     # -- checking -------------------------------------------------------------------------
 
@@ -664,6 +733,29 @@ def _find_added(
         ),
         None,
     )
+
+
+def restoring_update(before: User, sent: Mapping[str, str]) -> UserUpdate | None:
+    """The PUT that sets back what `sent` changed, from `before`'s values; None when one
+    of them is not known or cannot be sent (blank means "not given" to the API, so a
+    field that was empty cannot be emptied again)."""
+    changes: dict[str, Any] = {}
+    for name in sent:
+        if name == "uuid":
+            continue
+        attr = "receives_calls" if name == "receive_calls" else name
+        value = getattr(before, attr, None)
+        if value is None or value == "":
+            return None
+        changes[name] = value
+    if not changes:
+        return None
+    return UserUpdate(uuid=before.uuid, **changes)
+
+
+def holds_all(user: User, params: Mapping[str, str]) -> bool:
+    """Whether `user` still holds every value of `params` (the uuid aside)."""
+    return all(_holds(user, k, v) for k, v in params.items() if k != "uuid")
 
 
 def _param_of(user: User, name: str) -> str | None:

@@ -2,9 +2,11 @@
 
 The dialog checks nothing itself: Save emits `submitted` with a `UserForm`, and whoever
 listens (an edit session, bound by the users feature's `open_dialog`) answers with
-`show_field_errors`, `show_message` or `accept`. So a rejection never closes it and never
-clears what was typed. Open it with ``open()`` (window-modal, returns at once), never
-``exec()``: a nested event loop inside the qasync loop breaks the running coroutines.
+`show_field_errors`, `show_message`, `ask` (a change to another user is confirmed inside
+the dialog, the form kept as typed whatever the answer) or `accept`. So a rejection never
+closes it and never clears what was typed. Open it with ``open()`` (window-modal, returns
+at once), never ``exec()``: a nested event loop inside the qasync loop breaks the running
+coroutines.
 """
 
 from __future__ import annotations
@@ -32,21 +34,11 @@ from PySide6.QtWidgets import (
 
 from desktop_app.api import validation
 from desktop_app.api.models import ContactType, User
-from desktop_app.services.users import FORM_FIELDS, UserForm
+from desktop_app.services.user_edit import Confirmation
+from desktop_app.services.users import FIELD_LABELS, FORM_FIELDS, UserForm
+from desktop_app.ui.common.confirm import ConfirmBar
 
 _CODE_IN_LABEL = re.compile(r"\(\+(\d{1,4})\)\s*$")
-_FIELD_LABELS = {
-    "name": "Name",
-    "country_code": "Country code",
-    "contact_number": "Contact number",
-    "extension": "Extension",
-    "email": "Email",
-    "alternate_cc": "Alternate number's country code",
-    "alternate_contact_number": "Alternate number",
-    "panel_access": "Panel access",
-    "receive_calls": "Receives calls",
-    "contact_type": "Contact type",
-}
 _PANEL_CHOICES = (("May log in to the panel", True), ("May not log in", False))
 _CALL_CHOICES = (("Receives IVR calls", True), ("Does not receive calls", False))
 _CONTACT_CHOICES = (
@@ -140,6 +132,8 @@ class UserDialog(QDialog):
     """The `UserForm` to save."""
     recheckRequested = Signal()
     """"Check again": look once more whether a save with no clear answer went through."""
+    confirmationAnswered = Signal(bool)
+    """The answer to `ask`: True sends the change, False sends nothing."""
 
     def __init__(
         self,
@@ -212,6 +206,11 @@ class UserDialog(QDialog):
     def recheck_button(self) -> QPushButton:
         return self._recheck
 
+    @property
+    def confirm_bar(self) -> ConfirmBar:
+        """The question before a change to another user is sent (hidden otherwise)."""
+        return self._confirm
+
     # -- answering --------------------------------------------------------------------
 
     def set_form(self, form: UserForm) -> None:
@@ -273,6 +272,32 @@ class UserDialog(QDialog):
         if busy:
             self.show_message("Saving…" if self._original else "Adding…", "info")
 
+    @Slot(object)
+    def ask(self, confirmation: Confirmation) -> None:
+        """Put the question under the form; the form waits (unchanged) for the answer."""
+        self._fields.setEnabled(False)
+        self._save.setEnabled(False)
+        self.show_message("")
+        self._confirm.ask(
+            confirmation.title, confirmation.consequence, confirmation.confirm_label
+        )
+        self._fit_height()
+
+    def reject(self) -> None:
+        """Cancel or Esc while a question is open answers it no: the form stays."""
+        if self._confirm.asking:
+            self._confirm.no_button.click()
+            return
+        super().reject()
+
+    @Slot(bool)
+    def _answered(self, yes: bool) -> None:
+        self._fields.setEnabled(True)
+        self._save.setEnabled(self._recheck.isHidden())
+        if not yes:
+            self._name.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.confirmationAnswered.emit(yes)
+
     @Slot(bool)
     def set_recheck_available(self, available: bool) -> None:
         """While it is unclear whether a save went through, only "Check again" is offered:
@@ -295,6 +320,8 @@ class UserDialog(QDialog):
         self._recheck.setToolTip("Look at MyOperator's list again (nothing is sent)")
         self._recheck.clicked.connect(self.recheckRequested)
         self._recheck.hide()
+        self._confirm = ConfirmBar("userDialogConfirm", self)
+        self._confirm.answered.connect(self._answered)
 
         self._fields = QWidget(self)
         self._fields.setObjectName("userDialogFields")
@@ -374,16 +401,17 @@ class UserDialog(QDialog):
         layout.addWidget(self._fields)
         layout.addWidget(required)
         layout.addLayout(message_row)
+        layout.addWidget(self._confirm)
         layout.addWidget(buttons)
         self.setMinimumWidth(520)
 
     def _register(self, field: str, widget: QWidget, object_name: str) -> None:
         widget.setObjectName(object_name)
-        widget.setAccessibleName(_FIELD_LABELS[field])
+        widget.setAccessibleName(FIELD_LABELS[field])
         self._inputs[field] = widget
         error = QLabel(self._fields)
         error.setObjectName(f"userDialogError_{field}")
-        error.setAccessibleName(f"{_FIELD_LABELS[field]} error")
+        error.setAccessibleName(f"{FIELD_LABELS[field]} error")
         error.setWordWrap(True)
         palette = error.palette()
         palette.setColor(QPalette.ColorRole.WindowText, _colour("error", self.palette()))

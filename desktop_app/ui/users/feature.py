@@ -50,12 +50,16 @@ def bind(panel: UsersPanel, presenter: UsersPresenter) -> None:
         (panel.copyRequested, presenter.copy_number),
         (panel.receivesCallsRequested, presenter.set_receives_calls),
         (panel.thisIsMeRequested, presenter.set_my_uuid),
+        (panel.confirmationAnswered, presenter.answer),
+        (panel.undoRequested, presenter.undo),
         (presenter.statusTextChanged, panel.set_status_text),
         (presenter.countTextChanged, panel.set_count_text),
         (presenter.meTextChanged, panel.set_me_text),
         (presenter.permissionsChanged, panel.set_permissions),
         (presenter.pendingChanged, panel.set_pending),
         (presenter.refreshingChanged, panel.set_refreshing),
+        (presenter.questionChanged, panel.set_question),
+        (presenter.undoChanged, panel.set_undo),
         (presenter.sessionStarted, lambda session: open_dialog(panel, session)),
     ])
     panel.set_status_text(presenter.status_text)
@@ -64,6 +68,8 @@ def bind(panel: UsersPanel, presenter: UsersPresenter) -> None:
     panel.set_permissions(presenter.permissions)
     panel.set_pending(presenter.pending)
     panel.set_refreshing(presenter.refreshing)
+    panel.set_question(presenter.question)
+    panel.set_undo(presenter.undo_text)
 
 
 def open_dialog(panel: UsersPanel, session: UserEditSession) -> UserDialog:
@@ -79,6 +85,8 @@ def open_dialog(panel: UsersPanel, session: UserEditSession) -> UserDialog:
         (session.busyChanged, dialog.set_busy),
         (session.recheckAvailable, dialog.set_recheck_available),
         (session.succeeded, dialog.accept),
+        (session.confirmationRequested, dialog.ask),
+        (dialog.confirmationAnswered, session.answer),
         (dialog.finished, session.release),
     ])
     panel.open_dialog(dialog)

@@ -2,9 +2,11 @@
 
 The panel renders and forwards; it knows no presenter. What it shows arrives through
 `attach_model` (the sorted, searched table) and setters (status, count, "me", the
-permissions, which users' switches are saving, whether a refresh runs). What the person
-does leaves as signals carrying the user's uuid. The Add/Edit dialog is opened over the
-panel by whoever binds it (`ui/users/feature.py`: one dialog per edit session) through
+permissions, which users' switches are saving, whether a refresh runs, a question, what
+Undo would put back). What may be changed of the selected user is the permissions' answer
+(`Permissions.for_user`), shown as enabled or not with the reason as the tooltip. What the
+person does leaves as signals carrying the user's uuid. The Add/Edit dialog is opened over
+the panel by whoever binds it (`ui/users/feature.py`: one dialog per edit session) through
 `open_dialog`, which keeps it window-modal and remembers it while it is open.
 """
 
@@ -28,7 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.api.models import User
+from desktop_app.services.user_edit import Confirmation
 from desktop_app.services.users import Permissions
+from desktop_app.ui.common.confirm import ConfirmBar
 from desktop_app.ui.users.dialog import UserDialog
 from desktop_app.ui.users.model import Column, UsersProxyModel, shown_number
 
@@ -51,6 +55,9 @@ class UsersPanel(QWidget):
     searchTextChanged = Signal(str)
     thisIsMeRequested = Signal(str)
     """uuid of the user the person says they are."""
+    confirmationAnswered = Signal(bool)
+    """The answer to the question `set_question` showed."""
+    undoRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,8 +101,12 @@ class UsersPanel(QWidget):
         return self._dialog
 
     def button(self, name: str) -> QAbstractButton:
-        """One of "add", "edit", "call", "copy", "receives", "refresh"."""
+        """One of "add", "edit", "call", "copy", "receives", "refresh", "undo"."""
         return self._buttons[name]
+
+    @property
+    def confirm_bar(self) -> ConfirmBar:
+        return self._confirm
 
     def current_user(self) -> User | None:
         if self._proxy is None:
@@ -145,6 +156,24 @@ class UsersPanel(QWidget):
     @Slot(bool)
     def set_refreshing(self, on: bool) -> None:
         self._buttons["refresh"].setEnabled(not on)
+
+    @Slot(object)
+    def set_question(self, confirmation: Confirmation | None) -> None:
+        """Ask before a change to another user is sent (None: nothing to ask)."""
+        if confirmation is None:
+            self._confirm.dismiss()
+        else:
+            self._confirm.ask(
+                confirmation.title, confirmation.consequence, confirmation.confirm_label
+            )
+
+    @Slot(str)
+    def set_undo(self, text: str) -> None:
+        """Offer Undo beside the status line; `text` says what it puts back ("": none)."""
+        undo = self._buttons["undo"]
+        undo.setVisible(bool(text))
+        undo.setToolTip(text)
+        undo.setAccessibleDescription(text)
 
     def open_dialog(self, dialog: UserDialog) -> None:
         """Open an Add/Edit dialog over the panel, window-modal (``open()``, never
@@ -235,10 +264,12 @@ class UsersPanel(QWidget):
         menu = QMenu(self)
         menu.setObjectName("usersContextMenu")
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.setToolTipsVisible(True)
         for name in ("edit", "call", "copy", "receives"):
             button = self._buttons[name]
             action = menu.addAction(button.text().replace("&", ""))
             action.setEnabled(button.isEnabled())
+            action.setToolTip(button.toolTip())
             if button.isCheckable():
                 action.setCheckable(True)
                 action.setChecked(button.isChecked())
@@ -247,7 +278,7 @@ class UsersPanel(QWidget):
                 action.triggered.connect(button.click)
         menu.addSeparator()
         me = menu.addAction("This is &me")
-        me.setToolTip("Your own user: its role decides whether Add user is offered")
+        me.setToolTip("Your own user: its role decides whom you may add or change")
         me.triggered.connect(self._this_is_me)
         menu.popup(self._table.viewport().mapToGlobal(pos))
 
@@ -257,16 +288,19 @@ class UsersPanel(QWidget):
     def _update_actions(self) -> None:
         user = self.current_user()
         permissions = self._permissions
+        allowed = permissions.for_user(user.uuid) if user is not None else None
         b = self._buttons
         b["add"].setEnabled(permissions.may_add)
         b["add"].setToolTip(
             "Add a user to the account" if permissions.may_add else permissions.add_reason
         )
-        may_edit = user is not None and permissions.may_edit
-        b["edit"].setEnabled(may_edit)
-        b["edit"].setToolTip(
-            permissions.edit_reason if not permissions.may_edit else "Edit the selected user"
-        )
+        b["edit"].setEnabled(allowed is not None and allowed.may_edit)
+        if allowed is None:
+            b["edit"].setToolTip(permissions.edit_reason or "Select a user to edit")
+        else:
+            b["edit"].setToolTip(
+                "Edit the selected user" if allowed.may_edit else allowed.edit_reason
+            )
         number = user.number_e164 if user is not None else None
         b["call"].setEnabled(bool(number))
         b["call"].setToolTip(
@@ -279,11 +313,11 @@ class UsersPanel(QWidget):
         receives.blockSignals(True)
         receives.setChecked(bool(user and user.receives_calls))
         receives.blockSignals(False)
-        receives.setEnabled(may_edit and not pending)
-        if user is None:
+        receives.setEnabled(allowed is not None and allowed.may_switch_calls and not pending)
+        if user is None or allowed is None:
             receives.setToolTip("Select a user to switch their calls on or off")
-        elif not permissions.may_edit:
-            receives.setToolTip(permissions.edit_reason)
+        elif not allowed.may_switch_calls:
+            receives.setToolTip(allowed.switch_reason)
         elif pending:
             receives.setToolTip("Saving…")
         else:
@@ -372,13 +406,18 @@ class UsersPanel(QWidget):
         self._me.setAccessibleName("Your user")
         self._me.setToolTip(
             "Right-click your own row and choose \u201cThis is me\u201d: your role decides "
-            "whether Add user is offered"
+            "whom you may add or change"
         )
         self._status = QLabel(self)
         self._status.setObjectName("usersStatus")
         self._status.setAccessibleName("Users status")
         self._status.setWordWrap(True)
         self._status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        undo = self._button("undo", "&Undo", "usersUndo", "Undo the last change")
+        undo.clicked.connect(self.undoRequested)
+        undo.hide()
+        self._confirm = ConfirmBar("usersConfirm", self)
+        self._confirm.answered.connect(self.confirmationAnswered)
 
         top = QHBoxLayout()
         top.addWidget(self._search, 1)
@@ -396,7 +435,11 @@ class UsersPanel(QWidget):
         layout.addWidget(table, 1)
         layout.addLayout(actions)
         layout.addLayout(info)
-        layout.addWidget(self._status)
+        layout.addWidget(self._confirm)
+        status = QHBoxLayout()
+        status.addWidget(self._status, 1)
+        status.addWidget(undo, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(status)
 
     def _button(self, key: str, text: str, object_name: str, accessible: str) -> QPushButton:
         button = QPushButton(text, self)

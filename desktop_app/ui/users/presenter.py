@@ -7,7 +7,9 @@ status line. It knows no widget: ``ui/users/feature.py`` binds it to the panel. 
 Edit it starts is announced as a `UserEditSession` (`sessionStarted`); the feature opens a
 `UserDialog` for it over the panel, and the session forwards Save and "Check again" to its
 `EditSession` and answers the dialog from each step: field errors beside fields, other
-failures as a sentence, success closes it.
+failures as a sentence, a change to another user as a question, success closes it. The
+switch's question and the Undo of a change to another user are the activity's, shown by
+`questionChanged` and `undoChanged`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from desktop_app.api.models import User
 from desktop_app.services.formatting import DEFAULT_HOME_REGION
 from desktop_app.services.user_edit import (
     ActivityState,
+    Confirmation,
     EditPhase,
     EditSession,
     EditState,
@@ -51,6 +54,10 @@ class UsersPresenter(Presenter):
     numberCopied = Signal(str)
     sessionStarted = Signal(object)
     """A new `UserEditSession` (Add or Edit) wants its dialog."""
+    questionChanged = Signal(object)
+    """A switch of another user's calls to confirm (`Confirmation`), or None: answered."""
+    undoChanged = Signal(str)
+    """What Undo would put back ("": nothing to undo)."""
 
     def __init__(
         self,
@@ -125,6 +132,17 @@ class UsersPresenter(Presenter):
         """The users whose receives-calls change is on its way."""
         return self._activity.state.switching
 
+    @property
+    def question(self) -> Confirmation | None:
+        """The switch waiting for the person's yes or no."""
+        return self._activity.state.question
+
+    @property
+    def undo_text(self) -> str:
+        """What Undo would put back ("": nothing to undo)."""
+        offer = self._activity.state.undo
+        return "" if offer is None else offer.text
+
     def is_pending(self, uuid: str) -> bool:
         """Whether a receives-calls change of this user is on its way."""
         return self._activity.is_switching(uuid)
@@ -175,6 +193,16 @@ class UsersPresenter(Presenter):
         ignored while that user's last switch is on its way."""
         self._activity.set_receives_calls(uuid, on)
 
+    @Slot(bool)
+    def answer(self, yes: bool) -> None:
+        """The answer to the question (`questionChanged`)."""
+        self._activity.answer(yes)
+
+    @Slot()
+    def undo(self) -> None:
+        """Take back the last change to another user (one more PUT)."""
+        self._activity.undo()
+
     @Slot(str)
     def set_my_uuid(self, uuid: str) -> None:
         """"This is me": the user whose role decides whether Add is offered ("" forgets)."""
@@ -188,7 +216,8 @@ class UsersPresenter(Presenter):
     @Slot(str)
     def start_edit(self, uuid: str) -> UserEditSession | None:
         """Start editing `uuid`: the session, also announced by `sessionStarted` (None,
-        and nothing announced, when the list does not have the user)."""
+        and nothing announced, when the list does not have the user or "my" role may not
+        edit them: the status line says why)."""
         edit = self._activity.start_edit(uuid)
         return None if edit is None else self._session(edit)
 
@@ -208,6 +237,10 @@ class UsersPresenter(Presenter):
             self.refreshingChanged.emit(after.refreshing)
         if after.switching != before.switching:
             self.pendingChanged.emit(after.switching)
+        if after.question != before.question:
+            self.questionChanged.emit(after.question)
+        if after.undo != before.undo:
+            self.undoChanged.emit(self.undo_text)
 
     def _on_edit_step(self, _before: EditState, after: EditState) -> None:
         if after.status:
@@ -249,6 +282,8 @@ class UserEditSession(QObject):
     busyChanged = Signal(bool)
     recheckAvailable = Signal(bool)
     succeeded = Signal(str)
+    confirmationRequested = Signal(object)
+    """A `Confirmation` to put to the person before an edit of another user is sent."""
 
     def __init__(self, edit: EditSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -282,18 +317,27 @@ class UserEditSession(QObject):
     def recheck(self) -> None:
         self._edit.recheck()
 
+    @Slot(bool)
+    def answer(self, yes: bool) -> None:
+        self._edit.answer(yes)
+
     @Slot()
     def release(self) -> None:
-        """The dialog is gone: delete this session once no save is running."""
+        """The dialog is gone: delete this session once no save is running (a question
+        still open is answered no: nothing is sent)."""
         self._released = True
-        if not self.busy:
+        if self._edit.state.phase is EditPhase.CONFIRMING:
+            self._edit.answer(False)  # its step lets this session go
+        elif not self.busy:
             self._delete()
 
     def _on_step(self, before: EditState, after: EditState) -> None:
         if after.busy != before.busy:
             # First: the dialog's fields are editable again, and can take focus.
             self.busyChanged.emit(after.busy)
-        if after.phase is EditPhase.SAVED:
+        if after.phase is EditPhase.CONFIRMING and after.question is not None:
+            self.confirmationRequested.emit(after.question)
+        elif after.phase is EditPhase.SAVED:
             self.succeeded.emit(after.message)
         elif after.field_errors:
             self.fieldErrors.emit(dict(after.field_errors))

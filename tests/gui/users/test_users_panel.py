@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QTableView, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QMenu, QTableView, QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -26,6 +26,7 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.models import ContactType, User
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.sandbox.model import SandboxUser
 from desktop_app.services.users import Permissions, UsersService
 from desktop_app.store import CallStore, UserStore
 from desktop_app.ui.users import panel as panel_module
@@ -139,9 +140,19 @@ def choose(dialog: UserDialog, field: str, value: object) -> None:
     box.setCurrentIndex(row)
 
 
-async def saved_answer(rig: Rig, dialog: UserDialog) -> None:
-    """Click Save and wait until the dialog shows errors or a message, or closes."""
+def save_confirmed(dialog: UserDialog) -> None:
+    """Click Save, then the question's yes (an edit of another user is asked first)."""
     QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.confirm_bar.asking
+    QTest.mouseClick(dialog.confirm_bar.yes_button, Qt.MouseButton.LeftButton)
+
+
+async def saved_answer(rig: Rig, dialog: UserDialog) -> None:
+    """Click Save (and yes, if asked) and wait until the dialog shows errors or a
+    message, or closes."""
+    QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    if dialog.confirm_bar.asking:
+        QTest.mouseClick(dialog.confirm_bar.yes_button, Qt.MouseButton.LeftButton)
     await wait_until(
         lambda: rig.panel.dialog is None
         or (dialog.save_button.isEnabled() and bool(dialog.field_errors() or dialog.message))
@@ -588,7 +599,7 @@ async def test_edit_sends_only_the_changed_fields(
         type_into(dialog, name="Rohan V. Verma", contact_number="+91 83189-32238")
         choose(dialog, "contact_type", ContactType.SIP.value)
         closed = signal_future(dialog.finished)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(dialog)
         await asyncio.wait_for(closed, TIMEOUT)
         puts = rig.state.requests_to("/user", "PUT")
         assert len(puts) == 1
@@ -607,7 +618,7 @@ async def test_edit_with_a_new_number_sends_its_country_code(
         dialog = await edit_dialog(rig, "Rohan Verma")
         type_into(dialog, contact_number="020 7946 0958", country_code="United Kingdom (+44)")
         closed = signal_future(dialog.finished)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(dialog)
         await asyncio.wait_for(closed, TIMEOUT)
         assert rig.state.requests_to("/user", "PUT")[-1].params == {
             "uuid": rohan.uuid, "contact_number": "2079460958", "country_code": "44",
@@ -681,7 +692,7 @@ async def test_an_unanswered_edit_is_rechecked_and_shown_applied(
         messages: list[str] = []
         rig.presenter.statusTextChanged.connect(messages.append)
         closed = signal_future(dialog.finished)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(dialog)
         assert await asyncio.wait_for(closed, TIMEOUT) == (1,)
         assert any("no clear answer" in m for m in messages)
         assert "It was saved" in rig.presenter.status_text
@@ -700,7 +711,7 @@ async def test_an_unanswered_edit_that_did_not_arrive_offers_the_retry(
         assert "It was not saved" in dialog.message and "save again" in dialog.message
         assert not dialog.recheck_button.isVisible()
         closed = signal_future(dialog.finished)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # the retry
+        save_confirmed(dialog)  # the retry
         await asyncio.wait_for(closed, TIMEOUT)
         assert len(rig.state.requests_to("/user", "PUT")) == 2
         assert "Rohan Two" in rig.names()
@@ -737,6 +748,8 @@ async def test_receives_calls_switch(qtbot: QtBot, app: SandboxApp, tmp_path: Pa
         assert switch.isEnabled() and not switch.isChecked()
         done = signal_future(rig.presenter.pendingChanged)
         QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        assert rig.panel.confirm_bar.asking  # nobody is "me": Deepa is someone else
+        QTest.mouseClick(rig.panel.confirm_bar.yes_button, Qt.MouseButton.LeftButton)
         await asyncio.wait_for(done, TIMEOUT)  # started
         assert not switch.isEnabled()
         await wait_until(lambda: not rig.presenter.is_pending(deepa.uuid))
@@ -757,6 +770,7 @@ async def test_an_unanswered_switch_is_rechecked(
         rig.state.faults.add("503:path=/user,method=PUT,after=1,count=1")
         rohan = rig.user("Rohan Verma")
         rig.presenter.set_receives_calls(rohan.uuid, False)
+        rig.presenter.answer(True)
         await wait_until(lambda: not rig.presenter.is_pending(rohan.uuid))
         assert rig.presenter.status_text == "Rohan Verma no longer receives calls."
         assert len(rig.state.requests_to("/user", "PUT")) == 1
@@ -841,14 +855,14 @@ async def test_a_save_from_a_new_dialog_does_not_cancel_one_still_on_its_way(
         first_session = session_of(rig, "Rohan Verma")
         type_into(first, name="Rohan Two")
         first_saved = signal_future(first_session.succeeded)
-        QTest.mouseClick(first.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(first)
         await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
         first.reject()  # closed while its save is on its way
 
         second = await edit_dialog(rig, "Deepa Patel")
         type_into(second, name="Deepa Two")
         second_closed = signal_future(second.finished)
-        QTest.mouseClick(second.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(second)
         await asyncio.wait_for(transport.arrived.get(), TIMEOUT)
         transport.release()
 
@@ -873,7 +887,7 @@ async def test_an_unexpected_failure_of_a_save_frees_the_dialog_and_keeps_the_fo
         form = dialog.form()
         rig.cache.connection.execute("PRAGMA query_only = ON")  # a real refusal to write
         answered = signal_future(session.messageChanged)
-        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        save_confirmed(dialog)
         text, kind = await asyncio.wait_for(answered, TIMEOUT)
         assert (text, kind) == (
             "Check the list before saving again: it may or may not have been saved (the "
@@ -941,6 +955,7 @@ async def test_a_switch_that_fails_unexpectedly_says_so_and_works_again(
         deepa = rig.user("Deepa Patel")
         rig.cache.connection.execute("PRAGMA query_only = ON")
         rig.presenter.set_receives_calls(deepa.uuid, True)
+        rig.presenter.answer(True)
         assert rig.presenter.is_pending(deepa.uuid)
         finished = signal_future(rig.presenter.pendingChanged)  # the next one: it ended
         failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -953,3 +968,174 @@ async def test_a_switch_that_fails_unexpectedly_says_so_and_works_again(
         assert "may or may not have been saved" in await asyncio.wait_for(failed, TIMEOUT)
         await asyncio.wait_for(finished, TIMEOUT)
         assert not rig.presenter.is_pending(deepa.uuid)
+
+
+# ------------------------------------------ permissions as the account has them (issue 10)
+
+
+OTHERS = "Only an admin can change other users; you are a Basic user."
+
+
+def at_sandbox(rig: Rig, name: str) -> SandboxUser:
+    """The user as the emulated service holds them."""
+    user = rig.state.find_user(rig.user(name).uuid)
+    assert user is not None
+    return user
+
+
+def context_menu_actions(rig: Rig, name: str) -> dict[str, QAction]:
+    """The row's context menu (right-click), its actions by text."""
+    row = rig.presenter.proxy.row_of(rig.user(name).uuid)
+    rect = rig.panel.table.visualRect(rig.presenter.proxy.index(row, Column.NAME))
+    rig.panel.table.customContextMenuRequested.emit(rect.center())
+    menu = rig.panel.findChild(QMenu, "usersContextMenu")
+    assert menu is not None
+    actions = {a.text(): a for a in menu.actions() if a.text()}
+    menu.close()
+    return actions
+
+
+async def test_a_basic_me_cannot_change_other_users(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    """Edit and Receives calls changed a colleague at once, although Add was blocked."""
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.presenter.set_my_uuid(rig.user("Kavya Rao").uuid)  # Basic
+        assert rig.panel.select_user(rig.user("Rohan Verma").uuid)
+        edit, switch = rig.panel.button("edit"), rig.panel.button("receives")
+        assert not edit.isEnabled() and edit.toolTip() == OTHERS
+        assert not switch.isEnabled() and switch.toolTip() == OTHERS
+        actions = context_menu_actions(rig, "Rohan Verma")
+        assert not actions["Edit…"].isEnabled() and actions["Edit…"].toolTip() == OTHERS
+        assert not actions["Receives calls"].isEnabled()
+
+        QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        rig.panel.table.activated.emit(rig.panel.table.currentIndex())  # Enter, double-click
+        rig.presenter.set_receives_calls(rig.user("Rohan Verma").uuid, False)  # not by-passed
+        assert rig.presenter.start_edit(rig.user("Rohan Verma").uuid) is None
+        assert rig.panel.dialog is None and not rig.panel.confirm_bar.asking
+        assert rig.presenter.status_text == OTHERS
+        assert rig.state.requests_to("/user", "PUT") == []
+
+
+async def test_a_basic_me_still_switches_their_own_calls(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        kavya = rig.user("Kavya Rao")
+        rig.presenter.set_my_uuid(kavya.uuid)
+        assert rig.panel.select_user(kavya.uuid)
+        edit, switch = rig.panel.button("edit"), rig.panel.button("receives")
+        assert not edit.isEnabled()
+        assert edit.toolTip() == (
+            "Only an admin can change users' details; you are a Basic user. You can still "
+            "switch your own calls on or off."
+        )
+        assert switch.isEnabled() and switch.isChecked()
+        QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        assert not rig.panel.confirm_bar.asking  # my own: nothing to ask
+        await wait_until(lambda: rig.user("Kavya Rao").receives_calls is False)
+        assert [r.params for r in rig.state.requests_to("/user", "PUT")] == [
+            {"uuid": kavya.uuid, "receive_calls": "2"},
+        ]
+        assert at_sandbox(rig, "Kavya Rao").receive_calls == 2
+        assert not rig.panel.button("undo").isVisible()
+
+
+async def test_stopping_a_colleagues_calls_is_asked_and_cancel_sends_nothing(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.presenter.set_my_uuid(rig.user("Rohan Verma").uuid)  # Admin
+        assert rig.panel.select_user(rig.user("Pooja Singh").uuid)
+        switch, bar = rig.panel.button("receives"), rig.panel.confirm_bar
+        assert switch.isEnabled() and switch.isChecked()
+        QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        assert bar.asking
+        assert bar.title_label.text() == "Stop calls to Pooja Singh's phone?"
+        assert "IVR calls will no longer ring Pooja Singh" in bar.text_label.text()
+        assert bar.yes_button.text() == "Stop calls"
+        assert rig.panel.focusWidget() is bar.yes_button
+        assert switch.isChecked()  # shows what is saved, not what is asked
+
+        QTest.mouseClick(bar.no_button, Qt.MouseButton.LeftButton)
+        assert not bar.asking and rig.presenter.status_text == "Nothing was changed."
+        QTest.mouseClick(switch, Qt.MouseButton.LeftButton)
+        assert bar.asking
+        QTest.keyClick(bar.yes_button, Qt.Key.Key_Escape)  # Esc answers no too
+        assert not bar.asking
+        assert not rig.presenter.is_pending(rig.user("Pooja Singh").uuid)
+        assert rig.presenter.tasks.names == []  # nothing on its way either
+        assert rig.state.requests_to("/user", "PUT") == []
+        assert at_sandbox(rig, "Pooja Singh").receive_calls == 1
+
+
+async def test_a_colleagues_switch_confirmed_is_sent_and_undone(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.presenter.set_my_uuid(rig.user("Rohan Verma").uuid)
+        pooja = rig.user("Pooja Singh")
+        assert rig.panel.select_user(pooja.uuid)
+        undo = rig.panel.button("undo")
+        assert not undo.isVisible()
+        QTest.mouseClick(rig.panel.button("receives"), Qt.MouseButton.LeftButton)
+        QTest.mouseClick(rig.panel.confirm_bar.yes_button, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: undo.isVisible())
+        assert rig.presenter.status_text == "Pooja Singh no longer receives calls."
+        assert at_sandbox(rig, "Pooja Singh").receive_calls == 2
+        assert undo.toolTip() == "Switch calls back on for Pooja Singh"
+
+        QTest.mouseClick(undo, Qt.MouseButton.LeftButton)
+        assert not undo.isVisible()
+        await wait_until(lambda: rig.user("Pooja Singh").receives_calls is True)
+        await wait_until(lambda: rig.presenter.status_text.startswith("Undone"))
+        assert rig.presenter.status_text == "Undone: Pooja Singh receives calls again."
+        assert at_sandbox(rig, "Pooja Singh").receive_calls == 1
+        assert [r.params for r in rig.state.requests_to("/user", "PUT")] == [
+            {"uuid": pooja.uuid, "receive_calls": "2"},
+            {"uuid": pooja.uuid, "receive_calls": "1"},
+        ]
+        assert rig.column(Column.RECEIVES_CALLS)[rig.names().index("Pooja Singh")] == "Yes"
+
+
+async def test_an_edit_of_a_colleague_is_asked_cancel_keeps_the_form_and_undo_restores(
+    qtbot: QtBot, app: SandboxApp, tmp_path: Path
+) -> None:
+    async with users_rig(qtbot, app, tmp_path) as rig:
+        rig.presenter.set_my_uuid(rig.user("Rohan Verma").uuid)
+        pooja = rig.user("Pooja Singh")
+        dialog = await edit_dialog(rig, "Pooja Singh")
+        type_into(dialog, name="Pooja S. Singh", extension="45")
+        typed = dialog.form()
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        bar = dialog.confirm_bar
+        assert bar.asking and bar.title_label.text() == "Change Pooja Singh's details?"
+        assert "Name: Pooja Singh → Pooja S. Singh" in bar.text_label.text()
+        assert "Extension: 18 → 45" in bar.text_label.text()
+        assert not dialog.save_button.isEnabled()
+
+        QTest.mouseClick(bar.no_button, Qt.MouseButton.LeftButton)
+        assert rig.panel.dialog is dialog and dialog.isVisible() and not bar.asking
+        assert dialog.form() == typed  # nothing typed is lost
+        assert dialog.save_button.isEnabled() and "Nothing was sent" in dialog.message
+        QTest.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert bar.asking
+        dialog.reject()  # Cancel / Esc while asked: back to the form, not closed
+        assert dialog.isVisible() and dialog.form() == typed
+        assert rig.state.requests_to("/user", "PUT") == []
+
+        closed = signal_future(dialog.finished)
+        save_confirmed(dialog)
+        assert await asyncio.wait_for(closed, TIMEOUT) == (1,)
+        assert (at_sandbox(rig, "Pooja S. Singh").name, at_sandbox(rig, "Pooja S. Singh")
+                .extension) == ("Pooja S. Singh", 45)
+        undo = rig.panel.button("undo")
+        assert undo.isVisible() and undo.toolTip() == "Put back Pooja Singh's previous details"
+        QTest.mouseClick(undo, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: "Pooja Singh" in rig.names())
+        sandbox = rig.state.find_user(pooja.uuid)
+        assert sandbox is not None and (sandbox.name, sandbox.extension) == ("Pooja Singh", 18)
+        assert rig.state.requests_to("/user", "PUT")[-1].params == {
+            "uuid": pooja.uuid, "name": "Pooja Singh", "extension": "18",
+        }

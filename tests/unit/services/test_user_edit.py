@@ -21,6 +21,7 @@ from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.models import User, UserUpdate
 from desktop_app.sandbox import BASIC_TOKEN, SandboxApp, SandboxConfig, SandboxState, create_app
+from desktop_app.sandbox.model import SandboxUser
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.services.user_edit import (
@@ -30,13 +31,14 @@ from desktop_app.services.user_edit import (
     RECHECK_TASK,
     REFRESH_TASK,
     SAVE_TASK,
+    UNDO_TASK,
     ActivityState,
     EditPhase,
     EditSession,
     EditState,
     UsersActivity,
 )
-from desktop_app.services.users import UserForm, UsersService
+from desktop_app.services.users import UserForm, UserPermissions, UsersService
 from desktop_app.store import CallStore, UserStore
 from tests.helpers.tokens import FAKE_TOKEN
 
@@ -197,6 +199,26 @@ def phases(seen: list[EditState]) -> list[EditPhase]:
     return [s.phase for s in seen]
 
 
+def said(seen: list[ActivityState]) -> list[str]:
+    """What the status line was told, in order."""
+    return [s.status for s in seen if s.status]
+
+
+def confirmed(session: EditSession, form: UserForm) -> None:
+    """Save an edit of another user and answer its question yes."""
+    assert session.submit(form)
+    assert session.state.phase is EditPhase.CONFIRMING and session.state.question
+    assert session.answer(True)
+
+
+def switched(activity: UsersActivity, uuid: str, on: bool) -> bool:
+    """Switch another user's calls, answering the question yes (False: refused)."""
+    if not activity.set_receives_calls(uuid, on):
+        return False
+    assert activity.state.question is not None
+    return activity.answer(True)
+
+
 # ------------------------------------------------------------------- a dialog's save
 
 
@@ -262,7 +284,7 @@ async def test_a_refused_token_is_one_sentence(app: SandboxApp, cache: CallStore
         assert state.field_errors == {} and state.kind == "error"
         assert state.message.endswith("This API token may not add users: nothing was saved.")
         edit = rig.edit("Rohan Verma")
-        edit.submit(replace(UserForm.from_user(rig.user("Rohan Verma")), name="Nope"))
+        confirmed(edit, replace(UserForm.from_user(rig.user("Rohan Verma")), name="Nope"))
         state = await until(edit, settled)
         assert state.message.endswith("This API token may not change users: nothing was saved.")
         assert state.phase is EditPhase.EDITING
@@ -273,7 +295,7 @@ async def test_a_user_gone_from_the_server_is_one_sentence(
 ) -> None:
     async with make_rig(app, cache, extra_cached=(GHOST,)) as rig:
         session = rig.edit("Gone Away")
-        session.submit(replace(UserForm.from_user(GHOST), name="Still Here?"))
+        confirmed(session, replace(UserForm.from_user(GHOST), name="Still Here?"))
         state = await until(session, settled)
         assert state.message == (
             "This user is no longer in MyOperator's list (removed elsewhere?): nothing was "
@@ -289,13 +311,15 @@ async def test_an_unanswered_save_is_checked_and_found(rig: Rig) -> None:
     rig.state.faults.add("503:path=/user,method=PUT,after=1,count=1")
     session = rig.edit("Rohan Verma")
     seen = steps(session)
-    session.submit(replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
+    confirmed(session, replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
     await until(session, settled)
-    assert phases(seen) == [EditPhase.SAVING, EditPhase.CHECKING, EditPhase.SAVED]
-    checking = seen[1]
+    assert phases(seen) == [
+        EditPhase.CONFIRMING, EditPhase.SAVING, EditPhase.CHECKING, EditPhase.SAVED,
+    ]
+    checking = seen[2]
     assert (checking.message, checking.kind, checking.status) == (CHECKING, "warning", CHECKING)
     assert checking.pending is not None and checking.pending.params["name"] == "Rohan Two"
-    assert seen[2].message.startswith("It was saved") and seen[2].status == seen[2].message
+    assert seen[3].message.startswith("It was saved") and seen[3].status == seen[3].message
     assert len(rig.state.requests_to("/user", "PUT")) == 1  # never resent
     assert rig.user("Rohan Two").uuid == checking.pending.uuid
 
@@ -304,12 +328,12 @@ async def test_an_unanswered_save_that_did_not_arrive_may_be_saved_again(rig: Ri
     rig.state.faults.add("503:path=/user,method=PUT,count=1")  # refused unprocessed
     session = rig.edit("Rohan Verma")
     form = replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two")
-    session.submit(form)
+    confirmed(session, form)
     state = await until(session, lambda s: not s.busy)
     assert state.phase is EditPhase.EDITING and state.pending is None
     assert state.message.startswith("It was not saved") and state.kind == "warning"
     assert state.status == state.message and state.may_save and not state.may_recheck
-    session.submit(form)
+    confirmed(session, form)
     assert (await until(session, settled)).phase is EditPhase.SAVED
     assert len(rig.state.requests_to("/user", "PUT")) == 2
 
@@ -351,7 +375,7 @@ async def test_recheck_needs_a_change_to_look_for(rig: Rig) -> None:
 async def test_an_unexpected_failure_of_a_save_frees_the_form(rig: Rig) -> None:
     session = rig.edit("Rohan Verma")
     rig.cache.connection.execute("PRAGMA query_only = ON")  # the refresh after the PUT fails
-    session.submit(replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
+    confirmed(session, replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
     state = await until(session, settled)
     text = f"Check the list before saving again: it may or may not have been saved ({READONLY})."
     assert (state.phase, state.message, state.kind, state.status) == (
@@ -383,9 +407,9 @@ async def test_two_sessions_saves_never_cancel_each_other(
     async with make_rig(app, cache, held=True) as rig:
         first, second = rig.edit("Rohan Verma"), rig.edit("Deepa Patel")
         assert first.number != second.number
-        first.submit(replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
+        confirmed(first, replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
         await asyncio.wait_for(rig.held.arrived.get(), TIMEOUT)
-        second.submit(replace(UserForm.from_user(rig.user("Deepa Patel")), name="Deepa Two"))
+        confirmed(second, replace(UserForm.from_user(rig.user("Deepa Patel")), name="Deepa Two"))
         await asyncio.wait_for(rig.held.arrived.get(), TIMEOUT)
         assert {f"{SAVE_TASK}{first.number}", f"{SAVE_TASK}{second.number}"} <= set(
             rig.tasks.names
@@ -404,10 +428,10 @@ async def test_closing_the_owner_cancels_a_save_and_refuses_new_ones(
     async with make_rig(app, cache, held=True) as rig:
         session = rig.edit("Rohan Verma")
         seen = steps(session)
-        session.submit(replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
+        confirmed(session, replace(UserForm.from_user(rig.user("Rohan Verma")), name="Rohan Two"))
         await asyncio.wait_for(rig.held.arrived.get(), TIMEOUT)
         await rig.tasks.aclose()
-        assert phases(seen) == [EditPhase.SAVING]  # cancelled: no answer was given
+        assert phases(seen) == [EditPhase.CONFIRMING, EditPhase.SAVING]  # cancelled: no answer
         assert not rig.activity.start_add().submit(new_form())
         assert not rig.activity.refresh()
         assert not rig.activity.set_receives_calls(rig.user("Deepa Patel").uuid, True)
@@ -474,10 +498,10 @@ async def test_the_switch_runs_per_user_and_says_what_it_did(
     async with make_rig(app, cache, held=True) as rig:
         deepa, rohan = rig.user("Deepa Patel").uuid, rig.user("Rohan Verma").uuid
         seen = steps(rig.activity)
-        assert rig.activity.set_receives_calls(deepa, True)
+        assert switched(rig.activity, deepa, True)
         assert rig.activity.is_switching(deepa) and not rig.activity.is_switching(rohan)
         assert not rig.activity.set_receives_calls(deepa, False)  # one change at a time
-        assert rig.activity.set_receives_calls(rohan, False)  # another user's may run
+        assert switched(rig.activity, rohan, False)  # another user's may run
         for _ in range(2):
             await asyncio.wait_for(rig.held.arrived.get(), TIMEOUT)
         assert {f"{RECEIVES_CALLS_TASK}{deepa}", f"{RECEIVES_CALLS_TASK}{rohan}"} <= set(
@@ -504,7 +528,7 @@ async def test_an_unanswered_switch_is_checked_not_resent(rig: Rig) -> None:
     rig.state.faults.add("503:path=/user,method=PUT,after=1,count=1")
     rohan = rig.user("Rohan Verma").uuid
     seen = steps(rig.activity)
-    rig.activity.set_receives_calls(rohan, False)
+    switched(rig.activity, rohan, False)
     await until(rig.activity, lambda s: not s.switching)
     assert [s.status for s in seen if s.status] == [
         "Turning calls off for Rohan Verma…", CHECKING, "Rohan Verma no longer receives calls.",
@@ -515,7 +539,7 @@ async def test_an_unanswered_switch_is_checked_not_resent(rig: Rig) -> None:
 async def test_an_unexpected_failure_of_a_switch_says_so_and_frees_it(rig: Rig) -> None:
     deepa = rig.user("Deepa Patel").uuid
     rig.cache.connection.execute("PRAGMA query_only = ON")
-    rig.activity.set_receives_calls(deepa, True)
+    switched(rig.activity, deepa, True)
     said = (
         "Check the list before switching again: the change may or may not have been saved "
         f"({READONLY})."
@@ -523,7 +547,7 @@ async def test_an_unexpected_failure_of_a_switch_says_so_and_frees_it(rig: Rig) 
     state = await until(rig.activity, lambda s: s.status == said)
     assert state.switching == frozenset()
     rig.cache.connection.execute("PRAGMA query_only = OFF")
-    assert rig.activity.set_receives_calls(deepa, True)  # works again
+    assert switched(rig.activity, deepa, True)  # works again
 
 
 async def test_a_first_load_that_fails_is_tried_again_until_it_succeeds(rig: Rig) -> None:
@@ -559,3 +583,175 @@ async def test_a_refresh_while_the_first_load_waits_tries_it_at_once(rig: Rig) -
         await until(activity, lambda s: s.status == "Users refreshed: 12.")
     finally:
         await tasks.aclose()
+
+
+# ------------------------------------------------- who may change whom, asked, undone
+
+
+def at_sandbox(rig: Rig, name: str) -> SandboxUser:
+    """The user as the emulated service holds them."""
+    user = rig.state.find_user(rig.user(name).uuid)
+    assert user is not None
+    return user
+
+
+async def test_a_basic_me_may_change_no_one_else_and_only_my_own_calls(rig: Rig) -> None:
+    kavya, rohan = rig.user("Kavya Rao"), rig.user("Rohan Verma")
+    rig.service.set_my_uuid(kavya.uuid)
+    others = "Only an admin can change other users; you are a Basic user."
+    permissions = rig.service.permissions()
+    assert permissions.for_user(rohan.uuid) == UserPermissions(False, others, False, others)
+    mine = permissions.for_user(kavya.uuid)
+    assert mine.may_switch_calls and not mine.may_edit
+    assert "you are a Basic user" in mine.edit_reason
+
+    seen = steps(rig.activity)
+    assert not rig.activity.set_receives_calls(rohan.uuid, False)
+    assert rig.activity.start_edit(rohan.uuid) is None
+    assert rig.activity.start_edit(kavya.uuid) is None
+    assert [s.status for s in seen] == [others, others, mine.edit_reason]
+    assert rig.activity.state.question is None and rig.tasks.names == []
+
+    assert rig.activity.set_receives_calls(kavya.uuid, False)  # mine: no question
+    assert rig.activity.state.question is None
+    await until(rig.activity, lambda s: not s.switching)
+    assert [r.params for r in rig.state.requests_to("/user", "PUT")] == [
+        {"uuid": kavya.uuid, "receive_calls": "2"},
+    ]
+    assert rig.activity.state.undo is None  # undo is for changes to someone else
+
+
+async def test_a_dialog_opened_before_i_became_basic_saves_nothing(rig: Rig) -> None:
+    session = rig.edit("Rohan Verma")
+    rig.service.set_my_uuid(rig.user("Kavya Rao").uuid)
+    assert not session.submit(replace(UserForm.from_user(rig.user("Rohan Verma")), name="X"))
+    assert session.state.phase is EditPhase.EDITING and session.state.may_save
+    assert session.state.message.endswith("you are a Basic user.")
+    assert rig.state.requests_to("/user", "PUT") == []
+
+
+async def test_another_users_switch_is_asked_and_no_sends_nothing(rig: Rig) -> None:
+    rig.service.set_my_uuid(rig.user("Rohan Verma").uuid)  # an admin
+    priya = rig.user("Deepa Patel")
+    assert rig.activity.set_receives_calls(priya.uuid, True)
+    question = rig.activity.state.question
+    assert question is not None and question.title == "Send calls to Deepa Patel's phone?"
+    assert not rig.activity.set_receives_calls(priya.uuid, True)  # one question at a time
+    assert rig.activity.answer(False)
+    assert rig.activity.state.question is None
+    assert rig.activity.state.status == "Nothing was changed."
+    assert not rig.activity.answer(True)  # nothing asked any more
+    assert rig.tasks.names == [] and rig.state.requests_to("/user", "PUT") == []
+    assert at_sandbox(rig, "Deepa Patel").receive_calls == 2
+
+
+async def test_another_users_switch_confirmed_is_sent_and_undone(rig: Rig) -> None:
+    rohan = rig.user("Rohan Verma")
+    assert rig.activity.set_receives_calls(rohan.uuid, False)
+    question = rig.activity.state.question
+    assert question is not None and question.title == "Stop calls to Rohan Verma's phone?"
+    assert "no longer ring Rohan Verma (" in question.consequence
+    assert question.confirm_label == "Stop calls"
+    assert rig.activity.answer(True)
+    state = await until(rig.activity, lambda s: not s.switching)
+    assert at_sandbox(rig, "Rohan Verma").receive_calls == 2
+    assert state.undo is not None and state.undo.text == "Switch calls back on for Rohan Verma"
+
+    seen = steps(rig.activity)
+    assert rig.activity.undo()
+    assert rig.tasks.running(UNDO_TASK) and rig.activity.state.undo is None
+    assert not rig.activity.undo()  # one undo
+    await until(rig.activity, lambda s: not s.undoing)
+    assert said(seen) == [
+        "Undoing: Switch calls back on for Rohan Verma…",
+        "Undone: Rohan Verma receives calls again.",
+    ]
+    assert at_sandbox(rig, "Rohan Verma").receive_calls == 1
+    assert [r.params["receive_calls"] for r in rig.state.requests_to("/user", "PUT")] == [
+        "2", "1",
+    ]
+    assert rig.user("Rohan Verma").receives_calls is True
+
+
+async def test_an_undo_is_refused_when_the_user_changed_since(rig: Rig) -> None:
+    deepa = rig.user("Deepa Patel")
+    assert switched(rig.activity, deepa.uuid, True)
+    await until(rig.activity, lambda s: not s.switching and s.undo is not None)
+    rig.state.update_user({"uuid": deepa.uuid, "receive_calls": "2"})  # someone else
+    await rig.service.refresh()
+    seen = steps(rig.activity)
+    assert rig.activity.undo()
+    await until(rig.activity, lambda s: not s.undoing)
+    assert said(seen) == ["Deepa Patel changed since: nothing was undone."]
+    assert len(rig.state.requests_to("/user", "PUT")) == 1
+
+
+async def test_an_edit_of_another_user_is_asked_and_no_keeps_the_form(rig: Rig) -> None:
+    rohan = rig.user("Rohan Verma")
+    session = rig.edit("Rohan Verma")
+    seen = steps(session)
+    form = replace(UserForm.from_user(rohan), name="Rohan Two", extension="42")
+    assert session.submit(form)
+    question = session.state.question
+    assert question is not None and question.title == "Change Rohan Verma's details?"
+    assert "Name: Rohan Verma → Rohan Two" in question.consequence
+    assert "Extension: 12 → 42" in question.consequence
+    assert not session.submit(form)  # nothing sent twice while asking
+    assert session.answer(False)
+    assert phases(seen) == [EditPhase.CONFIRMING, EditPhase.EDITING]
+    assert session.state.may_save and "Nothing was sent" in session.state.message
+    assert rig.state.requests_to("/user", "PUT") == [] and rig.tasks.names == []
+
+    confirmed(session, form)
+    assert (await until(session, settled)).phase is EditPhase.SAVED
+    offer = rig.activity.state.undo
+    assert offer is not None and offer.text == "Put back Rohan Verma's previous details"
+    seen = steps(rig.activity)
+    rig.activity.undo()
+    await until(rig.activity, lambda s: not s.undoing)
+    assert said(seen)[-1] == "Undone: Rohan Verma's previous details are back."
+    assert (at_sandbox(rig, "Rohan Verma").name, at_sandbox(rig, "Rohan Verma").extension) == (
+        "Rohan Verma", 12,
+    )
+    assert rig.state.requests_to("/user", "PUT")[-1].params == {
+        "uuid": rohan.uuid, "name": "Rohan Verma", "extension": "12",
+    }
+
+
+async def test_no_undo_when_a_previous_value_cannot_be_sent_back(rig: Rig) -> None:
+    aarav = rig.user("Aarav Menon")
+    assert aarav.alternate_contact_number is None  # blank cannot be sent back
+    session = rig.edit("Aarav Menon")
+    confirmed(session, replace(UserForm.from_user(aarav), alternate_cc="91",
+                               alternate_contact_number="98765 01234"))
+    state = await until(session, settled)
+    assert state.phase is EditPhase.SAVED and state.undo is None
+    assert rig.activity.state.undo is None and not rig.activity.undo()
+
+
+async def test_my_own_edit_is_not_asked(rig: Rig) -> None:
+    rohan = rig.user("Rohan Verma")
+    rig.service.set_my_uuid(rohan.uuid)
+    session = rig.edit("Rohan Verma")
+    seen = steps(session)
+    assert session.submit(replace(UserForm.from_user(rohan), name="Rohan Two"))
+    assert (await until(session, settled)).phase is EditPhase.SAVED
+    assert phases(seen) == [EditPhase.SAVING, EditPhase.SAVED]
+    assert rig.activity.state.undo is None
+
+
+async def test_a_yes_after_i_became_basic_sends_nothing(rig: Rig) -> None:
+    """The question was asked while "me" was an admin; by the answer, "me" is Basic."""
+    rig.service.set_my_uuid(rig.user("Rohan Verma").uuid)
+    deepa = rig.user("Deepa Patel")
+    session = rig.edit("Deepa Patel")
+    assert session.submit(replace(UserForm.from_user(deepa), name="Deepa Two"))
+    assert rig.activity.set_receives_calls(deepa.uuid, True)
+    rig.service.set_my_uuid(rig.user("Kavya Rao").uuid)
+    assert not rig.activity.answer(True)
+    assert rig.activity.state.question is None
+    assert rig.activity.state.status.startswith("Only an admin can change other users")
+    assert session.answer(True)
+    assert session.state.phase is EditPhase.EDITING
+    assert session.state.message.endswith("you are a Basic user.")
+    assert rig.tasks.names == [] and rig.state.requests_to("/user", "PUT") == []
