@@ -130,6 +130,8 @@ class _Request:
     number_text: str
     cc: str
     agent_uuid: str
+    #: Whose phone rings first when it is not mine (None: mine).
+    agent_name: str | None = None
 
 
 class DialFlow:
@@ -210,13 +212,16 @@ class DialFlow:
             return False
         return self._spawn(EARLIER_CHECK_TASK, self._check_pending(self._owner, earlier=True))
 
-    def request(self, number_text: str, cc: str, agent_uuid: str) -> bool:
+    def request(
+        self, number_text: str, cc: str, agent_uuid: str, agent_name: str | None = None
+    ) -> bool:
         """One deliberate click: at most one request, and none while one is in flight.
+        `agent_name` names the agent when the phone that rings first is not mine.
         Returns whether a dial started (it may still end in a question)."""
         if self._busy or self.closed:
             return False
         self._clear_question()
-        self._begin(_Request(number_text, cc, agent_uuid), confirmed=False)
+        self._begin(_Request(number_text, cc, agent_uuid, agent_name), confirmed=False)
         return True
 
     def confirm(self) -> bool:
@@ -336,7 +341,7 @@ class DialFlow:
         try:
             outcome = await self.guard.dial(
                 request.number_text, request.cc, request.agent_uuid, confirmed=confirmed,
-                on_reserved=reserved.append,
+                on_reserved=reserved.append, agent_name=request.agent_name,
             )
         finally:
             self._set_busy(False)

@@ -269,6 +269,13 @@ def outcome_text(call: CallLog) -> str:
     return "Not answered"
 
 
+def whose_phone(agent_name: str | None) -> str:
+    """The phone the cloud rings first, in the dialer's words: "your phone" when the
+    agent is me (`agent_name` None), else the agent's by name. A call that rings a
+    colleague must never read as one that rings you."""
+    return "your phone" if agent_name is None else f"{agent_name}'s phone"
+
+
 def _ago(seconds: float) -> str:
     return f"{max(1, round(seconds))} s ago"
 
@@ -395,6 +402,7 @@ class DialGuard:
         *,
         confirmed: bool = False,
         on_reserved: Callable[[DialAttempt], None] | None = None,
+        agent_name: str | None = None,
     ) -> DialOutcome:
         """Send one click-to-call, unless a rule says not to (see `DialKind`): nothing is
         sent while another dial is in flight or within `double_click_s` after one ended,
@@ -404,7 +412,8 @@ class DialGuard:
         window and the block of an unclear earlier attempt, never the in-flight check.
         `on_reserved` hears of this dial's record as soon as it is written: from then on
         the request may leave, so whatever ends `dial` (even an exception) leaves a call
-        that may have been placed; before it, nothing was sent.
+        that may have been placed; before it, nothing was sent. `agent_name` names the
+        agent whose phone rings first when that is not me (None: it is mine).
         """
         if self._in_flight is not None:
             return DialOutcome(
@@ -525,7 +534,7 @@ class DialGuard:
         attempt = replace(attempt, unique_id=unique_id)
         return DialOutcome(
             DialKind.PLACED,
-            f"Call placed: your phone rings first, then {shown}.",
+            f"Call placed: {whose_phone(agent_name)} rings first, then {shown}.",
             number=parsed, attempt=attempt, sent=True,
         )
 

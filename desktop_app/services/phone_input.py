@@ -42,6 +42,7 @@ __all__ = [
     "PhoneInputError",
     "SeveralNumbersFound",
     "TelLinkError",
+    "may_be_unfinished",
     "number_from_text",
     "parse_dialable",
     "parse_tel_uri",
@@ -219,6 +220,68 @@ def parse_dialable(text: str, default_cc: str | int = DEFAULT_COUNTRY_CODE) -> P
     compact = _compact(cleaned.replace(" ", ""), cleaned, separators=_SEPARATORS)
     cc = None if compact.startswith("+") else _checked_cc(default_cc)
     return _validated(compact, cc, cleaned)
+
+
+def may_be_unfinished(text: str, default_cc: str | int = DEFAULT_COUNTRY_CODE) -> bool:
+    """Whether `text` is not a dialable number yet but may become one as more digits are
+    typed: only a start of one (digits, separators, a ``+`` first), shorter than the
+    longest number of its country, read the ways `parse_dialable` reads it. The number
+    field holds its error back for these while the person is still typing (after one
+    digit, every number is "invalid").
+    """
+    raw = text.strip() if isinstance(text, str) else ""
+    if not raw or len(raw) > MAX_INPUT_TEXT or _looks_like_link(raw):
+        return False
+    compact = _clean(raw).replace(" ", "")
+    plus = compact.startswith("+")
+    body = compact[1:] if plus else compact
+    if any(not (c.isascii() and c.isdigit()) and c not in _SEPARATORS for c in body):
+        return False  # letters, a second +: no more digits make that a number
+    digits = "".join(c for c in body if c.isdigit())
+    if len(digits) > _MAX_DIGITS:
+        return False
+    if not digits:
+        return True  # "+" or "(": the start of one
+    if plus:
+        return _unfinished(f"+{digits}", None)
+    try:
+        cc = _checked_cc(default_cc)
+    except PhoneInputError:
+        return False
+    region = str(phonenumbers.region_code_for_country_code(int(cc)))
+    # As `normalize_number` reads it: in the country (a non-geographic code has no
+    # region to read in), or as 00 and a country code.
+    national = (
+        _unfinished(f"+{cc}{digits.lstrip('0')}", None) if region == "001"
+        else _unfinished(digits, region)
+    )
+    return national or (digits.startswith("00") and _unfinished(f"+{digits[2:]}", None))
+
+
+def _unfinished(digits: str, region: str | None) -> bool:
+    """`may_be_unfinished` for one reading: ``+digits`` or national `digits` in `region`."""
+    if digits == "+":
+        return True
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException as exc:
+        if exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+            return len(digits) <= 3  # "+2" may still become "+20"
+        return exc.error_type != phonenumbers.NumberParseException.TOO_LONG
+    if phonenumbers.is_valid_number(number):
+        return False
+    code = int(number.country_code or 0)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        code, phonenumbers.region_code_for_country_code(code)
+    )
+    if metadata is None or metadata.general_desc is None:
+        return False
+    longest = max(metadata.general_desc.possible_length or (0,))
+    national = str(phonenumbers.national_significant_number(number))
+    trunk = metadata.national_prefix or ""
+    if trunk and national.startswith(trunk):
+        longest += len(trunk)  # kept until the rest is long enough to be a number
+    return len(national) < longest
 
 
 # ---------------------------------------------------------------------------------------

@@ -47,7 +47,10 @@ class DialerFeature(Feature):
         self.presenter.start()
 
     def prefill(self, text: str) -> bool:
-        """Put a number (or a ``tel:`` link) in the dialer; never dials."""
+        """Put a number (or a ``tel:`` link) from outside the dialer (a call back, a link)
+        in it; never dials. It starts a new call, so my phone rings first whatever agent
+        the last one rang, and a refused link leaves no earlier number ready to call."""
+        self.panel.choose_me()
         return self.panel.prefill(text)
 
     @property
@@ -56,7 +59,7 @@ class DialerFeature(Feature):
         return self.panel.status_label.text()
 
     def _show_agents(self, users: Sequence[User]) -> None:
-        self.panel.set_agents(agents_from_users(users))
+        self.presenter.set_agents(agents_from_users(users))
         self.panel.set_me(self.presenter.me.uuid or "")
 
 
@@ -74,9 +77,11 @@ def bind(panel: DialerPanel, presenter: DialerPresenter) -> None:
         (presenter.confirmationCleared, panel.hide_confirmation),
         (presenter.recentNumbersChanged, panel.set_recent_numbers),
         (presenter.meChanged, panel.set_me),
+        (presenter.agentsChanged, panel.set_agents),
+        (presenter.agentChoiceUsed, panel.choose_me),
     ])
     settings = presenter.settings
-    panel.set_country(settings.country_code)
+    panel.set_home_country(settings.country_code)
     panel.set_me(presenter.me.uuid or "")
     panel.set_recent_numbers(list(settings.recent_numbers))
 

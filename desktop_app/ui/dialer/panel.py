@@ -4,6 +4,11 @@ It only renders and forwards (number field with the parsed number shown live, co
 keypad, agent, recent numbers, Call, an in-panel confirmation and a status line). Nothing
 here ever dials without the Call button (or Enter in the number field, or the
 confirmation's "Call again"): prefilling never calls.
+
+A prefilled number brings its own country, for that number only: once the field is
+cleared or its whole text replaced, the Country box is back at the home country. While
+the person types, a number that is only unfinished is not called wrong until they leave
+the field or press Enter.
 """
 
 from __future__ import annotations
@@ -35,7 +40,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.api.validation import DEFAULT_COUNTRY_CODE
-from desktop_app.services.phone_input import ParsedNumber, PhoneInputError, parse_dialable
+from desktop_app.services.dialer import whose_phone
+from desktop_app.services.phone_input import (
+    ParsedNumber,
+    PhoneInputError,
+    may_be_unfinished,
+    parse_dialable,
+)
 from desktop_app.ui.common.theme import LIGHT_COLORS, ThemeColors
 from desktop_app.ui.dialer.model import (
     KEYPAD,
@@ -79,6 +90,14 @@ class DialerPanel(QWidget):
         self._agents: list[tuple[str, str]] = []
         self._parsed: ParsedNumber | None = None
         self._colors = LIGHT_COLORS
+        self._home_cc = DEFAULT_COUNTRY_CODE
+        #: The Country box shows the country a prefilled number brought with it.
+        self._country_from_number = False
+        self._prefilling = False
+        #: The person is typing the number (its errors wait while it may be unfinished).
+        self._typing = False
+        self._edited = False  # textEdited came just before this textChanged
+        self._all_selected = False  # before the current change
 
         self.country_combo = QComboBox()
         self.country_combo.setObjectName("dialerCountry")
@@ -149,6 +168,11 @@ class DialerPanel(QWidget):
         call_font.setBold(True)
         self.call_button.setFont(call_font)
         self.call_button.clicked.connect(self._on_call)
+        self.rings_label = QLabel()
+        self.rings_label.setObjectName("dialerRingsOther")
+        self.rings_label.setWordWrap(True)
+        self.rings_label.setAccessibleName("Whose phone rings first")
+        self.rings_label.hide()
 
         self.confirm_frame = QFrame()
         self.confirm_frame.setObjectName("dialerConfirm")
@@ -226,6 +250,7 @@ class DialerPanel(QWidget):
         layout.addLayout(agent_row)
         layout.addWidget(self.agent_combo)
         layout.addSpacing(4)
+        layout.addWidget(self.rings_label)
         layout.addWidget(self.call_button)
         layout.addWidget(self.confirm_frame)
         layout.addLayout(status_row)
@@ -233,8 +258,12 @@ class DialerPanel(QWidget):
         layout.addWidget(recent_caption)
         layout.addWidget(self.recent_view, 1)
 
-        self.number_edit.textChanged.connect(self._refresh)
+        self.number_edit.textEdited.connect(self._on_text_edited)
+        self.number_edit.textChanged.connect(self._on_text_changed)
+        self.number_edit.selectionChanged.connect(self._on_selection_changed)
+        self.number_edit.editingFinished.connect(self._stop_typing)
         self.country_combo.currentIndexChanged.connect(self._refresh)
+        self.country_combo.activated.connect(self._on_country_chosen)
         self.agent_combo.currentIndexChanged.connect(self._refresh)
         self.set_country(DEFAULT_COUNTRY_CODE)
         self.apply_theme(LIGHT_COLORS)
@@ -312,6 +341,14 @@ class DialerPanel(QWidget):
         self._me = uuid or None
         self._fill_agents(self.agent_uuid() or self._me)
 
+    @Slot()
+    def choose_me(self) -> None:
+        """Back to "me" after a call (or for a call back): another agent is chosen for
+        one call only. Without a remembered "me" the choice stays as it is."""
+        index = self.agent_combo.findData(self._me) if self._me else -1
+        if index >= 0:
+            self.agent_combo.setCurrentIndex(index)
+
     def _fill_agents(self, select: str | None) -> None:
         self.agent_combo.blockSignals(True)
         self.agent_combo.clear()
@@ -325,17 +362,28 @@ class DialerPanel(QWidget):
         self._refresh()
 
     @Slot(str)
-    def set_country(self, cc: str) -> None:
-        region = phonenumbers.region_code_for_country_code(int(cc)) if cc.isdigit() else "ZZ"
-        index = self.country_combo.findData((cc, region))
-        if index < 0:
-            index = next(
-                (i for i in range(self.country_combo.count())
-                 if self.country_combo.itemData(i)[0] == cc),
-                -1,
-            )
+    def set_country(self, cc: str, region: str | None = None) -> None:
+        """Select dialling code `cc`: as `region` when given, else the code's main
+        country (United Kingdom for +44, not Guernsey, which shares it)."""
+        if not cc.isdigit():
+            return
+        main = str(phonenumbers.region_code_for_country_code(int(cc)))
+        choices = [self.country_combo.itemData(i) for i in range(self.country_combo.count())]
+        for wanted in ((cc, region), (cc, main)):
+            if wanted in choices:
+                self.country_combo.setCurrentIndex(choices.index(wanted))
+                return
+        index = next((i for i, data in enumerate(choices) if data[0] == cc), -1)
         if index >= 0:
             self.country_combo.setCurrentIndex(index)
+
+    @Slot(str)
+    def set_home_country(self, cc: str) -> None:
+        """The country of numbers typed without +code (the settings' default): selected
+        now, and again whenever a prefilled number's own country is done with."""
+        self._home_cc = cc
+        self._country_from_number = False
+        self.set_country(cc)
 
     def apply_theme(self, colors: ThemeColors) -> None:
         self._colors = colors
@@ -343,6 +391,10 @@ class DialerPanel(QWidget):
             f"QFrame#dialerConfirm {{ background: {colors.banner_bg.name()}; "
             f"border: 1px solid {colors.chip_border.name()}; border-radius: 4px; }}"
             f"QLabel#dialerConfirmText {{ color: {colors.banner_fg.name()}; }}"
+        )
+        self.rings_label.setStyleSheet(
+            f"QLabel {{ color: {colors.banner_fg.name()}; background: {colors.banner_bg.name()}; "
+            "font-weight: bold; padding: 4px; }"
         )
         self.show_status(self.status_label.text(), str(self.status_label.property("kind")))
         self._refresh()
@@ -365,15 +417,24 @@ class DialerPanel(QWidget):
     @Slot(str)
     def prefill(self, text: str) -> bool:
         """Put a number (or a ``tel:``/``callto:`` link) in the field, ready for one click
-        on Call. Refused input leaves the field alone and says why. Never dials."""
+        on Call, its country in the Country box until the number is replaced. Refused
+        input (a bad link) says why and empties the field: the number before it must
+        not stay ready for an Enter meant for the new one. Never dials."""
         try:
             parsed = parse_dialable(text, self.country_code())
         except PhoneInputError as exc:
+            self.hide_confirmation()
+            self.number_edit.clear()
             self.show_rejected(exc.message)
             return False
         self.hide_confirmation()
-        self.set_country(parsed.country_code)
-        self.number_edit.setText(parsed.formatted(parsed.country_code))
+        self._prefilling = True
+        try:
+            self.set_country(parsed.country_code, parsed.region)
+            self.number_edit.setText(parsed.formatted(parsed.country_code))
+        finally:
+            self._prefilling = False
+        self._country_from_number = True
         self.show_status(f"Ready to call {parsed.international}: press Call.", KIND_INFO)
         self.call_button.setFocus(Qt.FocusReason.OtherFocusReason)
         return True
@@ -420,6 +481,33 @@ class DialerPanel(QWidget):
 
     # -- forwarding -------------------------------------------------------------------
 
+    def _on_text_edited(self, _text: str) -> None:
+        self._edited = True  # Qt says textEdited first, then textChanged
+
+    def _on_selection_changed(self) -> None:
+        selected = self.number_edit.selectedText()
+        self._all_selected = bool(selected) and selected == self.number_edit.text()
+
+    def _on_text_changed(self, text: str) -> None:
+        """A prefilled number's country goes once the number does (cleared, or its whole
+        text replaced: typed over, pasted over, set anew)."""
+        typing, self._edited = self._edited, False
+        replaced = not text.strip() or self._all_selected or not typing
+        self._typing = typing
+        if self._country_from_number and replaced and not self._prefilling:
+            self._country_from_number = False
+            self.set_country(self._home_cc)
+        self._refresh()
+
+    def _on_country_chosen(self, _index: int) -> None:
+        self._country_from_number = False  # the person's own choice stays
+
+    def _stop_typing(self) -> None:
+        """Left the field (or pressed Enter): an unfinished number is now just wrong."""
+        if self._typing:
+            self._typing = False
+            self._refresh()
+
     def _refresh(self) -> None:
         text = self.number_edit.text()
         self._parsed = None
@@ -430,8 +518,12 @@ class DialerPanel(QWidget):
             try:
                 self._parsed = parse_dialable(text, self.country_code())
             except PhoneInputError as exc:
-                self.parsed_label.setText(exc.message)
-                self.parsed_label.setStyleSheet(f"color: {self._colors.missed_fg.name()};")
+                if self._typing and may_be_unfinished(text, self.country_code()):
+                    self.parsed_label.setText("Keep typing: not a whole number yet.")
+                    self.parsed_label.setStyleSheet(f"color: {self._colors.muted_fg.name()};")
+                else:
+                    self.parsed_label.setText(exc.message)
+                    self.parsed_label.setStyleSheet(f"color: {self._colors.missed_fg.name()};")
             else:
                 region = self._parsed.region
                 name = QLocale.territoryToString(QLocale.codeToTerritory(region))
@@ -444,9 +536,21 @@ class DialerPanel(QWidget):
         self.call_button.setEnabled(self._parsed is not None and bool(agent) and not self._busy)
         self.call_button.setText("Calling…" if self._busy else "Call")
         self.remember_button.setEnabled(bool(agent) and agent != self._me)
+        self._show_whose_phone(agent)
+
+    def _show_whose_phone(self, agent: str) -> None:
+        """Said plainly beside Call whenever it will not ring my phone."""
+        if not agent or agent == self._me:
+            self.rings_label.hide()
+            return
+        name = dict(self._agents).get(agent, self.agent_combo.currentText())
+        mine = ", not yours." if self._me else "."
+        self.rings_label.setText(f"Rings {whose_phone(name)} first{mine}")
+        self.rings_label.show()
 
     def _on_call(self) -> None:
         if not self.call_button.isEnabled():
+            self._stop_typing()  # Enter on an unfinished number: say what is wrong
             return
         self.callRequested.emit(self.number_edit.text(), self.country_code(), self.agent_uuid())
 

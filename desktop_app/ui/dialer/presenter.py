@@ -55,6 +55,11 @@ class DialerPresenter(Presenter):
     confirmationCleared = Signal()
     recentNumbersChanged = Signal(list)
     meChanged = Signal(str)
+    agentsChanged = Signal(list)
+    """(uuid, name) of the agents a call can ring first."""
+    agentChoiceUsed = Signal()
+    """A dial may have left with the agent chosen for it: that choice was for that call
+    only, so the next one rings me first again."""
     outcomeReady = Signal(object)
     """The `CallLog` of a placed call once it is in the call log."""
     callLogged = Signal(str)
@@ -79,6 +84,7 @@ class DialerPresenter(Presenter):
         self.on_close(self.me.add_listener(lambda uuid: self.meChanged.emit(uuid or "")))
         self.flow = DialFlow(guard, tasks=self.tasks, sleep=sleep, check_delays_s=check_delays_s)
         self.flow.add_listener(self._present)
+        self._agent_names: dict[str, str] = {}
 
     @property
     def busy(self) -> bool:
@@ -93,12 +99,24 @@ class DialerPresenter(Presenter):
         instance) left (`DialFlow.start`). Reads only, never a dial."""
         self.flow.start()
 
+    def set_agents(self, agents: Sequence[tuple[str, str]]) -> None:
+        """The agents a call can ring first, as (uuid, name): named in the status line
+        when the phone that rings is not mine."""
+        self._agent_names = {uuid: name for uuid, name in agents}
+        self.agentsChanged.emit(list(agents))
+
+    def agent_name(self, agent_uuid: str) -> str | None:
+        """Who `agent_uuid` is, for "… rings first"; None when it is me."""
+        if agent_uuid and agent_uuid == self.me.uuid:
+            return None
+        return self._agent_names.get(agent_uuid) or "the chosen agent"
+
     # -- slots ------------------------------------------------------------------------
 
     @Slot(str, str, str)
     def request_call(self, number_text: str, cc: str, agent_uuid: str) -> None:
         """One deliberate click: at most one request, and none while one is in flight."""
-        self.flow.request(number_text, cc, agent_uuid)
+        self.flow.request(number_text, cc, agent_uuid, self.agent_name(agent_uuid))
 
     @Slot()
     def confirm_call(self) -> None:
@@ -136,6 +154,7 @@ class DialerPresenter(Presenter):
             if snapshot.number is not None:
                 self.settings.add_recent(snapshot.number)
                 self.recentNumbersChanged.emit(list(self.settings.recent_numbers))
+            self.agentChoiceUsed.emit()
         elif event is DialEvent.LOGGED and snapshot.call is not None:
             self.outcomeReady.emit(snapshot.call)
             self.callLogged.emit(snapshot.call.id)

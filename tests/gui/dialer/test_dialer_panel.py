@@ -126,7 +126,7 @@ def build_rig(
     panel = DialerPanel()
     qtbot.addWidget(panel)
     bind(panel, presenter)
-    panel.set_agents([(u.uuid, u.name) for u in app.sandbox.users if u.is_enabled])
+    presenter.set_agents([(u.uuid, u.name) for u in app.sandbox.users if u.is_enabled])
     rig = Rig(clock, app, transport, client, guard, settings, presenter, panel, agent)
     presenter.statusChanged.connect(lambda text, kind: rig.statuses.append((text, kind)))
     presenter.callLogged.connect(rig.logged.append)
@@ -187,6 +187,38 @@ async def test_the_country_reads_national_numbers(rig: Rig) -> None:
     assert rig.panel.parsed_label.text() == "✓ +44 20 7946 0958 · United Kingdom"
 
 
+async def test_no_error_while_the_number_is_still_being_typed(rig: Rig, qtbot: QtBot) -> None:
+    """One typed digit is not a wrong number yet: the error waits until the number could
+    be whole, or the person leaves the field or presses Enter. Call stays disabled."""
+    panel = rig.panel
+    edit = panel.number_edit
+    qtbot.keyClicks(edit, "9")
+    assert panel.parsed_label.text() == "Keep typing: not a whole number yet."
+    assert not panel.call_button.isEnabled()
+    qtbot.keyClicks(edit, "8123 4567")  # nine digits: a mobile has ten
+    assert panel.parsed_label.text() == "Keep typing: not a whole number yet."
+    qtbot.keyClick(edit, Qt.Key.Key_Return)  # Enter: now it is just wrong, and not sent
+    assert "98123 4567" in panel.parsed_label.text()
+    assert "is not a valid phone number for +91" in panel.parsed_label.text()
+    assert rig.posts() == 0 and not rig.presenter.busy
+    qtbot.keyClicks(edit, "8")
+    assert panel.parsed_label.text() == PARSED
+    assert panel.call_button.isEnabled()
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
+    assert panel.parsed_label.text() == "Keep typing: not a whole number yet."
+    qtbot.keyClicks(edit, "x")  # not a digit: said at once
+    assert "is not a phone number" in panel.parsed_label.text()
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
+    # Leaving the field says what is wrong too.
+    panel.activateWindow()
+    edit.setFocus()
+    await wait_until(edit.hasFocus, within=2)
+    panel.country_combo.setFocus()
+    await wait_until(lambda: not edit.hasFocus(), within=2)
+    assert "is not a valid phone number for +91" in panel.parsed_label.text()
+    assert not panel.call_button.isEnabled()
+
+
 async def test_keypad_buttons_and_digit_keys(rig: Rig, qtbot: QtBot) -> None:
     panel = rig.panel
     for key in "98123":
@@ -220,6 +252,63 @@ async def test_the_agent_defaults_to_me_and_can_be_remembered(rig: Rig, qtbot: Q
     bind(fresh, DialerPresenter(rig.guard, DialerSettings(rig.settings.path)))
     fresh.set_agents([(u.uuid, u.name) for u in rig.state.users if u.is_enabled])
     assert fresh.agent_uuid() == chosen
+
+
+def other_agent(rig: Rig) -> tuple[str, str]:
+    """(uuid, name) of an enabled user who is not me."""
+    return next(
+        (u.uuid, u.name) for u in rig.state.users if u.is_enabled and u.uuid != rig.agent
+    )
+
+
+def placed_texts(rig: Rig) -> list[str]:
+    return [text for text, kind in rig.statuses if kind == KIND_PLACED]
+
+
+async def test_another_agent_rings_for_that_one_call_and_is_named(
+    rig: Rig, qtbot: QtBot
+) -> None:
+    panel = rig.panel
+    uuid, name = other_agent(rig)
+    assert panel.rings_label.isHidden()  # me: nothing to warn about
+    panel.agent_combo.setCurrentIndex(panel.agent_combo.findData(uuid))
+    assert not panel.rings_label.isHidden()
+    assert panel.rings_label.text() == f"Rings {name}'s phone first, not yours."
+    panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    assert [r.params["support_user_id"] for r in rig.state.requests_to(CLICK)] == [uuid]
+    assert placed_texts(rig) == [
+        f"Call placed: {name}'s phone rings first, then 098123 45678."
+    ]
+    # The choice was for that call: the next one rings me, and says so.
+    assert panel.agent_uuid() == rig.agent
+    assert panel.rings_label.isHidden()
+    rig.clock.advance(5)
+    panel.number_edit.setText("98123 45679")
+    rig.click_call(qtbot)
+    await rig.settle()
+    assert [r.params["support_user_id"] for r in rig.state.requests_to(CLICK)] == [
+        uuid, rig.agent
+    ]
+    assert placed_texts(rig)[-1] == "Call placed: your phone rings first, then 098123 45679."
+
+
+async def test_without_me_the_chosen_agent_stays_and_is_named(rig: Rig, qtbot: QtBot) -> None:
+    """No "me" remembered: nothing to go back to, so the choice stays (as before), and
+    the agent is named rather than called "you"."""
+    panel = rig.panel
+    rig.presenter.remember_me("")
+    uuid, name = other_agent(rig)
+    panel.agent_combo.setCurrentIndex(panel.agent_combo.findData(uuid))
+    assert panel.rings_label.text() == f"Rings {name}'s phone first."
+    panel.number_edit.setText(CUSTOMER)
+    rig.click_call(qtbot)
+    await rig.settle()
+    assert placed_texts(rig) == [
+        f"Call placed: {name}'s phone rings first, then 098123 45678."
+    ]
+    assert panel.agent_uuid() == uuid
 
 
 def test_agents_from_users_leaves_out_the_disabled() -> None:
@@ -506,6 +595,40 @@ async def test_the_app_settles_an_earlier_runs_unclear_dial_when_it_starts(
         assert not feed_sandbox.state.requests_to(CLICK)
 
 
+async def test_a_call_back_rings_me_whatever_the_last_call_rang(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    """Call back (the callback list's button, Enter and Space all ask this) and links
+    start a new call: my phone rings first. With no "me" remembered, the choice stays."""
+    async with open_workspace(feed_sandbox) as ws:
+        panel = ws.dialer.panel
+        await wait_until(lambda: panel.agent_combo.count() >= 2)
+        (me, _), (other, name) = agents_from_users(ws.users.service.users())[:2]
+        call_back = ws.callbacks.panel.callBackRequested
+
+        panel.agent_combo.setCurrentIndex(panel.agent_combo.findData(other))
+        call_back.emit("+919812345678")
+        assert panel.agent_uuid() == other  # nobody to go back to: as before
+        assert panel.rings_label.text() == f"Rings {name}'s phone first."
+
+        ws.dialer.presenter.remember_me(me)
+        panel.agent_combo.setCurrentIndex(panel.agent_combo.findData(other))
+        assert panel.rings_label.text() == f"Rings {name}'s phone first, not yours."
+        call_back.emit("+919812345679")
+        assert panel.agent_uuid() == me
+        assert panel.rings_label.isHidden()
+
+        panel.agent_combo.setCurrentIndex(panel.agent_combo.findData(other))
+        ws.actions.open_links(["tel:+91-98123-45670"])
+        assert panel.agent_uuid() == me
+
+        # A refused link leaves nothing to call: not the number before it.
+        ws.actions.open_links(["tel:abc"])
+        assert panel.number_text() == "" and not panel.call_button.isEnabled()
+        assert "Not a number to call" in ws.window.statusBar().currentMessage()
+        assert not feed_sandbox.state.requests_to(CLICK)
+
+
 # --------------------------------------------- a dial that fails: its own record decides
 
 
@@ -587,8 +710,68 @@ async def test_call_back_and_links_prefill_without_dialling(rig: Rig) -> None:
     assert panel.number_text() == "020 7946 0958"
     assert not panel.prefill("tel:+91abc")
     assert "does not hold a phone number" in panel.status_label.text()
-    assert panel.number_text() == "020 7946 0958"  # a refused link changes nothing
     assert rig.posts() == 0
+
+
+async def test_a_refused_link_leaves_no_number_ready_to_call(rig: Rig, qtbot: QtBot) -> None:
+    panel = rig.panel
+    assert panel.prefill("+919812345678")
+    assert panel.call_button.isEnabled()
+    assert not panel.prefill("tel:abc")
+    assert panel.status_label.property("kind") == KIND_ERROR
+    assert "does not hold a phone number" in panel.status_label.text()
+    assert panel.number_text() == "" and panel.parsed_number() is None
+    assert not panel.call_button.isEnabled()
+    qtbot.keyClick(panel.number_edit, Qt.Key.Key_Return)  # the Enter meant for the link
+    assert not rig.presenter.busy
+    assert rig.posts() == 0
+
+
+async def test_a_links_country_is_for_that_number_only(rig: Rig, qtbot: QtBot) -> None:
+    panel = rig.panel
+    edit = panel.number_edit
+    assert panel.prefill("callto:+44 20 7946 0958")
+    assert panel.country_combo.currentText() == "United Kingdom (+44)"  # not Guernsey
+    # Mending a digit of the link's number keeps its country.
+    edit.end(False)
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(edit, "9")
+    assert panel.country_code() == "44"
+    assert panel.parsed_label.text() == "✓ +44 20 7946 0959 · United Kingdom"
+    # Typed over: a new number, read in the home country.
+    edit.selectAll()
+    qtbot.keyClicks(edit, "98123 00001")
+    assert panel.country_combo.currentText() == "India (+91)"
+    assert panel.parsed_label.text() == "✓ +91 98123 00001 · India"
+    # Cleared, then typed: the same.
+    assert panel.prefill("tel:+44-20-7946-0958")
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_Delete)
+    assert panel.country_code() == "91"
+    # A number whose region is known keeps it; the main country is only the fallback.
+    assert panel.prefill("tel:+441534456789")
+    assert panel.country_combo.currentText() == "Jersey (+44)"
+    # A country the person picks is theirs: it stays.
+    uk = panel.country_combo.findText("United Kingdom (+44)")
+    panel.country_combo.setCurrentIndex(uk)
+    panel.country_combo.activated.emit(uk)
+    edit.clear()
+    assert panel.country_code() == "44"
+
+
+async def test_the_home_country_is_the_settings_one(rig: Rig, qtbot: QtBot) -> None:
+    rig.settings.set_country_code("65")
+    fresh = DialerPanel()
+    qtbot.addWidget(fresh)
+    presenter = DialerPresenter(rig.guard, rig.settings)
+    bind(fresh, presenter)
+    try:
+        assert fresh.country_combo.currentText() == "Singapore (+65)"
+        assert fresh.prefill("tel:+44-20-7946-0958")
+        fresh.number_edit.clear()
+        assert fresh.country_code() == "65"
+    finally:
+        await presenter.aclose()
 
 
 async def test_recent_numbers_prefill(rig: Rig, qtbot: QtBot) -> None:

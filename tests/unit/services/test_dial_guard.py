@@ -128,6 +128,12 @@ async def test_one_click_places_one_call(env: Env) -> None:
     assert "your phone rings first" in outcome.message
 
 
+async def test_a_colleagues_phone_is_named_not_yours(env: Env) -> None:
+    outcome = await env.guard.dial(CUSTOMER, "91", env.agent, agent_name="Priya Sharma")
+    assert outcome.kind is DialKind.PLACED
+    assert outcome.message == "Call placed: Priya Sharma's phone rings first, then 098123 45678."
+
+
 async def test_a_double_click_sends_once(env: Env) -> None:
     env.transport.hold()
     first = asyncio.ensure_future(env.guard.dial(CUSTOMER, "91", env.agent))

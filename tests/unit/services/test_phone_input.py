@@ -25,6 +25,7 @@ from desktop_app.services.phone_input import (
     PhoneInputError,
     SeveralNumbersFound,
     TelLinkError,
+    may_be_unfinished,
     number_from_text,
     parse_dialable,
     parse_tel_uri,
@@ -194,6 +195,51 @@ def test_garbage_raises_only_the_modules_error(text: str, prefix: str) -> None:
         else:
             assert isinstance(result, ParsedNumber)
             assert phonenumbers.is_valid_number(phonenumbers.parse(result.e164, None))
+
+
+@given(written())
+@example(("+91 98123 45678", "91", E164))
+@example(("098123 45678", "91", E164))
+@example(("0091 98123 45678", "91", E164))
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+def test_a_number_typed_digit_by_digit_is_never_wrong_on_the_way(
+    case: tuple[str, str, str],
+) -> None:
+    """Every start of a valid number, as typed, is dialable or may still be unfinished:
+    the field never calls it wrong while the person is still typing it."""
+    text, default_cc, _expected = case
+    typed = text.strip()
+    for end in range(1, len(typed)):
+        start = typed[:end]
+        if not start.strip():
+            continue
+        try:
+            parse_dialable(start, default_cc)
+        except PhoneInputError:
+            assert may_be_unfinished(start, default_cc), start
+
+
+@pytest.mark.parametrize(
+    ("text", "cc", "unfinished"),
+    [
+        ("9", "91", True),
+        ("+", "91", True),
+        ("+4", "91", True),
+        ("(0", "91", True),
+        ("0091", "91", True),
+        ("020 7946 095", "44", True),
+        ("98123 45678", "91", False),  # dialable: nothing to hold back
+        ("call me", "91", False),
+        ("98+123", "91", False),
+        ("+999 1", "91", False),  # no country has that code
+        ("98123 45678 90123", "91", False),  # longer than any Indian number
+        ("tel:+91abc", "91", False),
+        ("", "91", False),
+        ("9", "999", False),
+    ],
+)
+def test_what_may_still_be_unfinished(text: str, cc: str, unfinished: bool) -> None:
+    assert may_be_unfinished(text, cc) is unfinished
 
 
 # ------------------------------------------------------------------------ examples
