@@ -198,6 +198,7 @@ class WorkspaceActions:
         self._window = workspace.window
         self._feed = workspace.feed
         self._dialer = workspace.dialer
+        self._worklist = workspace.callbacks.panel
         tray = workspace.notifications.tray
         clipboard = workspace.dialer.clipboard
         connect_all([
@@ -211,10 +212,16 @@ class WorkspaceActions:
             (workspace.callbacks.panel.openCallRequested, self.open_call),
             (tray.openCallRequested, self.open_call),
             (tray.worklistRequested, self.show_worklist),
+            (workspace.dialer.open_action.triggered, self.open_dialer),
         ])
 
     def show_dialer(self) -> None:
         self._window.show_dock(self._window.dialer_dock)
+
+    def open_dialer(self) -> None:
+        """Call → Open dialer: the dialer in front, the keyboard in its number field."""
+        self.show_dialer()
+        self._dialer.focus_number()
 
     def call_back(self, number: str) -> bool:
         """Put `number` in the dialer, ready for one click on Call (never dials)."""
@@ -238,7 +245,9 @@ class WorkspaceActions:
         self._window.show_dock(self._window.detail_dock)
 
     def show_worklist(self) -> None:
+        """The callback list in front, the keyboard in it (Enter calls back at once)."""
         self._window.show_dock(self._window.worklist_dock)
+        self._worklist.focus_list()
 
     def _dialer_filled(self, _text: str) -> None:
         """The clipboard's number went in (or was refused, saying why): show the dialer."""

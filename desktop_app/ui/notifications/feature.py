@@ -72,6 +72,8 @@ class NotificationsFeature(Feature):
             (window.closeRequested, self._close_window),
         ])
         tray.set_dnd_state(self.dnd.state)
+        window.addAction(tray.dnd_action)  # its shortcut works with the menu bar hidden
+        window.addAction(tray.worklist_action)
         menu = window.call_menu
         menu.addSeparator()
         menu.addAction(tray.dnd_action)

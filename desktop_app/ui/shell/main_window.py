@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
@@ -55,6 +56,8 @@ LAYOUT_VERSION: Final = 1
 KEY_GEOMETRY: Final = "window/geometry"
 KEY_STATE: Final = "window/state"
 KEY_FEED_HEADER: Final = "feed/header"
+#: Tab stops skipped at most in one press (far more than the window has).
+FOCUS_CHAIN_LIMIT: Final = 500
 
 #: Docks a window built without its panel shows (object name, title, text).
 PLACEHOLDERS: Final = {
@@ -110,7 +113,6 @@ class MainWindow(QMainWindow):
         self._connection_state = ""
         #: Background failures still standing (task name -> sentence), newest last.
         self._problems: dict[str, str] = {}
-        self._search_targets: list[tuple[QDockWidget, Callable[[], None]]] = []
         self.feed = feed
 
         # All panels are docks; the central widget only exists because QMainWindow needs one.
@@ -121,6 +123,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.feed_dock = self._dock("feedDock", "Log feed", feed)
+        #: Docks with a search box of their own (besides the feed's): see `_search_target`.
+        self._search_targets: list[_SearchTarget] = []
         if detail is None:
             detail = _placeholder(
                 "callDetailPlaceholder", "Call details appear here when you select a call."
@@ -427,21 +431,35 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> QFileDialog | None:
         return self._export_dialog
 
-    def add_search_target(self, dock: QDockWidget, focus_search: Callable[[], None]) -> None:
-        """Ctrl+F inside `dock` calls `focus_search` (elsewhere it finds in the feed).
+    def add_search_target(
+        self,
+        dock: QDockWidget,
+        focus_search: Callable[[], None],
+        clear_search: Callable[[], None],
+    ) -> None:
+        """Ctrl+F and Esc inside `dock` act on its search (elsewhere on the feed's).
 
         One window-wide Find, so a dock must not bind Ctrl+F itself: two shortcuts for one
         key are ambiguous to Qt, which then triggers neither.
         """
-        self._search_targets.append((dock, focus_search))
+        self._search_targets.append(_SearchTarget(dock, focus_search, clear_search))
+
+    def _search_target(self) -> _SearchTarget | None:
+        """The dock whose search the keys mean: the one holding the focus, if it is in
+        view (None: the feed's). A dock behind another's tab is not, even when the focus
+        was left in it: the keys must not reach a search nobody sees."""
+        focus = QApplication.focusWidget()
+        for target in self._search_targets:
+            if focus is not None and target.dock.isAncestorOf(focus) and _in_view(target.dock):
+                return target
+        return None
 
     @Slot()
     def _focus_search(self) -> None:
-        focus = QApplication.focusWidget()
-        for dock, focus_search in self._search_targets:
-            if focus is not None and dock.isAncestorOf(focus):
-                focus_search()
-                return
+        target = self._search_target()
+        if target is not None:
+            target.focus()
+            return
         if not self.feed_dock.isVisible():
             self.feed_dock.show()
         self.feed_dock.raise_()
@@ -449,7 +467,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_escape(self) -> None:
-        self.feed.clear_search()
+        target = self._search_target()
+        (target.clear if target is not None else self.feed.clear_search)()
 
     @Slot()
     def _on_space(self) -> None:
@@ -464,6 +483,21 @@ class MainWindow(QMainWindow):
             focus.showPopup()
             return
         self.playPauseRequested.emit()
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab skip the docks behind another's tab: Qt keeps their widgets
+        "visible", so its focus chain would walk into panels nobody can see."""
+        start = QApplication.focusWidget()
+        moved = super().focusNextPrevChild(next)
+        for _ in range(FOCUS_CHAIN_LIMIT):
+            focus = QApplication.focusWidget()
+            if not moved or focus is None or focus is start or self._focus_in_view(focus):
+                break
+            moved = super().focusNextPrevChild(next)
+        return moved
+
+    def _focus_in_view(self, widget: QWidget) -> bool:
+        return all(not dock.isAncestorOf(widget) or _in_view(dock) for dock in self.docks)
 
     # -------------------------------------------------------------- closing
 
@@ -491,6 +525,21 @@ class MainWindow(QMainWindow):
         """Close for real (after the services have stopped)."""
         self._closing_allowed = True
         self.close()
+
+
+@dataclass(frozen=True)
+class _SearchTarget:
+    """A dock's search box, as the window's Find and Esc reach it."""
+
+    dock: QDockWidget
+    focus: Callable[[], None]
+    clear: Callable[[], None]
+
+
+def _in_view(dock: QDockWidget) -> bool:
+    """Whether `dock` can be seen: a dock behind another's tab stays "visible" to Qt, but
+    nothing of it is on screen."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
 
 
 def _placeholder(name: str, text: str) -> QLabel:
