@@ -49,6 +49,9 @@ from desktop_app.ui.feed.panel import FeedPanel
 
 APP_TITLE: Final = "MyOperator Desktop"
 DEMO_TEXT: Final = "Demo workspace — emulated MyOperator service, no real calls"
+#: The window title names the app once: the app sets no display name for Qt to append
+#: (on X11 and Windows it would add " — MyOperator Desktop" to every title).
+DEMO_TITLE: Final = f"{APP_TITLE} — Demo workspace"
 #: Bumped when a saved state would misplace the docks. Adding a dock needs no bump: a
 #: state saved before it existed restores the others and leaves the new one where the
 #: default layout put it.
@@ -97,7 +100,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setAccessibleName(APP_TITLE)
-        self.setWindowTitle(f"{APP_TITLE} — {DEMO_TEXT}" if demo else APP_TITLE)
+        self._title = DEMO_TITLE if demo else APP_TITLE
+        self.setWindowTitle(self._title)
         self.setDockOptions(
             QMainWindow.DockOption.AllowTabbedDocks
             | QMainWindow.DockOption.AllowNestedDocks
