@@ -52,6 +52,11 @@ DEMO_TEXT: Final = "Demo workspace — emulated MyOperator service, no real call
 #: The window title names the app once: the app sets no display name for Qt to append
 #: (on X11 and Windows it would add " — MyOperator Desktop" to every title).
 DEMO_TITLE: Final = f"{APP_TITLE} — Demo workspace"
+DND_TITLE: Final = "Do not disturb"
+DND_TOOLTIP: Final = (
+    "Do not disturb is on: missed calls are not announced. Click \u201cTurn off\u201d, or "
+    "use Call \u2192 Do not disturb."
+)
 #: Bumped when a saved state would misplace the docks. Adding a dock needs no bump: a
 #: state saved before it existed restores the others and leaves the new one where the
 #: default layout put it.
@@ -83,6 +88,8 @@ class MainWindow(QMainWindow):
     closeRequested = Signal()
     #: Quit the app (Ctrl+Q, File → Quit, the tray's Quit), tray or not.
     quitRequested = Signal()
+    #: "Turn off" beside the status bar's do-not-disturb indicator.
+    dndOffRequested = Signal()
 
     def __init__(
         self,
@@ -149,6 +156,7 @@ class MainWindow(QMainWindow):
         self._build_top(demo)
         self._build_actions()
         self._build_status_bar()
+        self._build_dnd_indicator()
 
     # -------------------------------------------------------------- layout
 
@@ -322,6 +330,21 @@ class MainWindow(QMainWindow):
         for label in (self.connection_label, self.last_sync_label, self.budget_label):
             bar.addPermanentWidget(label)
 
+    def _build_dnd_indicator(self) -> None:
+        """Do not disturb, while it is on: how long, and a link that ends it."""
+        label = self._status_label("statusDnd", "Do not disturb", "")
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        label.setToolTip(DND_TOOLTIP)
+        label.setStyleSheet("QLabel#statusDnd { font-weight: bold; }")
+        label.linkActivated.connect(lambda _link: self.dndOffRequested.emit())
+        label.hide()
+        self.statusBar().addPermanentWidget(label)
+        self.dnd_label = label
+
     def _status_label(self, name: str, accessible: str, text: str) -> QLabel:
         label = QLabel(text, self)
         label.setObjectName(name)
@@ -359,6 +382,21 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def set_last_sync_text(self, text: str) -> None:
         self.last_sync_label.setText(text)
+
+    @Slot(str)
+    def set_dnd_indicator(self, text: str) -> None:
+        """Show do not disturb's words ("" when it is off) in the status bar and the title."""
+        self.dnd_label.setText(
+            f'{html.escape(text)} <a href="off">Turn off</a>' if text else ""
+        )
+        self.dnd_label.setAccessibleDescription(text)
+        self.dnd_label.setVisible(bool(text))
+        self.setWindowTitle(f"{self._title} — {DND_TITLE}" if text else self._title)
+
+    @property
+    def dnd_text(self) -> str:
+        """The do-not-disturb words shown ("" when off)."""
+        return self.dnd_label.accessibleDescription() if self.dnd_label.isVisibleTo(self) else ""
 
     @Slot(str)
     def set_budget_text(self, text: str) -> None:
