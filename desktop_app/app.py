@@ -47,7 +47,12 @@ from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore, StoreError
 from desktop_app.store.spend import SpendRecords
 from desktop_app.ui.common.theme import ThemeManager, mode_from_env
-from desktop_app.ui.shell.main_window import KEY_FEED_HEADER, KEY_GEOMETRY, KEY_STATE
+from desktop_app.ui.shell.main_window import (
+    APP_TITLE,
+    KEY_FEED_HEADER,
+    KEY_GEOMETRY,
+    KEY_STATE,
+)
 from desktop_app.ui.shell.start_panel import StartPanel
 from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S
 from desktop_app.workspace import Workspace, WorkspaceOptions
@@ -431,15 +436,21 @@ def run_controller(runner: asyncio.Runner, controller: AppController) -> int:
         return 0
 
 
+def name_application(app: QApplication) -> None:
+    """The names desktops show for the app. No display name: Qt would append it to every
+    window title on X11 and Windows ("… — MyOperator Desktop"), and the window's own
+    title already starts with it."""
+    app.setApplicationName(APP_TITLE)
+    app.setDesktopFileName("myoperator-desktop")
+
+
 def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
     paths = app_paths()
     paths.ensure()
     configure_logging(log_dir=paths.log_dir)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
-    app.setApplicationName("MyOperator Desktop")
-    app.setApplicationDisplayName("MyOperator Desktop")
-    app.setDesktopFileName("myoperator-desktop")
+    name_application(app)
     instance.listen()  # needs the application; launches made meanwhile wait for it
     theme = ThemeManager(app, mode_from_env())
     theme.apply()

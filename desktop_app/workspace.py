@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings
 
 from desktop_app.api.client import MyOperatorClient
+from desktop_app.services.availability import DndState
+from desktop_app.services.clock import Clock
 from desktop_app.services.dialer import DialerSettings
 from desktop_app.services.identity import Identity
 from desktop_app.services.sync import SyncEngine
@@ -54,6 +57,8 @@ class WorkspaceOptions:
     remote_delay_ms: int = 600
     restore_layout: bool = True
     tray: notifications.TrayProbes = field(default_factory=notifications.TrayProbes)
+    #: Wall-clock time where a feature shows how long something has lasted (DND).
+    clock: Clock = time.time
 
 
 class Workspace:
@@ -81,7 +86,9 @@ class Workspace:
         self.users = users.build(shared)
         self.dialer = dialer.build(shared, self.users, settings=dialer_settings)
         self.callbacks = callbacks.build(shared, self.sync)
-        self.notifications = notifications.build(shared, self.callbacks, probes=options.tray)
+        self.notifications = notifications.build(
+            shared, self.callbacks, probes=options.tray, clock=options.clock
+        )
         self.features: tuple[Feature, ...] = (
             self.sync, self.feed, self.call_detail, self.users, self.dialer, self.callbacks,
             self.notifications,
@@ -199,6 +206,10 @@ class WorkspaceActions:
         self._window = workspace.window
         self._feed = workspace.feed
         self._dialer = workspace.dialer
+        self._users = workspace.users
+        self._worklist = workspace.callbacks.panel
+        self._dnd = workspace.notifications.dnd
+        self._calls_known = self._dnd.state.receiving_calls
         tray = workspace.notifications.tray
         clipboard = workspace.dialer.clipboard
         connect_all([
@@ -212,10 +223,17 @@ class WorkspaceActions:
             (workspace.callbacks.panel.openCallRequested, self.open_call),
             (tray.openCallRequested, self.open_call),
             (tray.worklistRequested, self.show_worklist),
+            (workspace.dialer.open_action.triggered, self.open_dialer),
+            (workspace.notifications.presenter.dndStateChanged, self._dnd_changed),
         ])
 
     def show_dialer(self) -> None:
         self._window.show_dock(self._window.dialer_dock)
+
+    def open_dialer(self) -> None:
+        """Call → Open dialer: the dialer in front, the keyboard in its number field."""
+        self.show_dialer()
+        self._dialer.focus_number()
 
     def call_back(self, number: str) -> bool:
         """Put `number` in the dialer, ready for one click on Call (never dials)."""
@@ -239,7 +257,18 @@ class WorkspaceActions:
         self._window.show_dock(self._window.detail_dock)
 
     def show_worklist(self) -> None:
+        """The callback list in front, the keyboard in it (Enter calls back at once)."""
         self._window.show_dock(self._window.worklist_dock)
+        self._worklist.focus_list()
+
+    def _dnd_changed(self, state: DndState) -> None:
+        """What do not disturb got the service to say about my calls shows in the users
+        list at once, not at the next refresh."""
+        previous, known = self._calls_known, state.receiving_calls
+        self._calls_known = known
+        uuid = self._dnd.my_uuid
+        if uuid and known is not None and known != previous:
+            self._users.service.note_receives_calls(uuid, known)
 
     def _dialer_filled(self, _text: str) -> None:
         """The clipboard's number went in (or was refused, saying why): show the dialer."""

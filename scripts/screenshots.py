@@ -3,8 +3,9 @@
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshots.py
 
 Writes docs/screenshot-light.png, docs/screenshot-dark.png,
-docs/screenshot-users-dialer.png, docs/screenshot-missed-calls.png and
-docs/banners-1024x700.png. Everything lives
+docs/screenshot-users-dialer.png, docs/screenshot-missed-calls.png, docs/banners-1024x700.png
+and docs/dnd-on.png (do not disturb on for 12 minutes, by the workspace's clock). Everything
+lives
 under a temporary MYOPERATOR_DESKTOP_HOME and runtime directory; the emulated service
 places the one call the dialer scene makes.
 """
@@ -16,6 +17,7 @@ import asyncio
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,15 +29,18 @@ os.environ["MYOPERATOR_DESKTOP_HOME"] = str(Path(_scratch) / "home")
 os.environ["MYOPERATOR_DESKTOP_RUNTIME_DIR"] = str(Path(_scratch) / "run")
 
 import qasync  # noqa: E402
+from PySide6.QtCore import QRect, Qt  # noqa: E402
+from PySide6.QtGui import QPainter, QPalette, QPixmap  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from desktop_app.app import AppController, parse_args  # noqa: E402
 from desktop_app.runtime.binding import binding_defect  # noqa: E402
 from desktop_app.sandbox import SandboxConfig  # noqa: E402
+from desktop_app.services.clock import ManualClock  # noqa: E402
 from desktop_app.services.paths import app_paths  # noqa: E402
 from desktop_app.store.calls import CallRow  # noqa: E402
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode  # noqa: E402
-from desktop_app.workspace import Workspace  # noqa: E402
+from desktop_app.workspace import Workspace, WorkspaceOptions  # noqa: E402
 
 DOCS = ROOT / "docs"
 SIZE = (1360, 860)
@@ -54,12 +59,32 @@ async def settle() -> None:
         QApplication.processEvents()
 
 
-async def shoot(ws: Workspace, name: str) -> None:
+async def shoot(ws: Workspace, name: str, *, title_bar: bool = False) -> None:
+    """Save the window; with `title_bar`, under a plain bar showing its title (Xvfb has no
+    window manager to draw one)."""
     await settle()
     path = DOCS / name
-    if not ws.window.grab().save(str(path)):
+    image = ws.window.grab()
+    if title_bar:
+        image = with_title_bar(image, ws.window.windowTitle(), ws.window.palette())
+    if not image.save(str(path)):
         raise RuntimeError(f"could not write {path}")
     print(f"wrote {path.relative_to(ROOT)}")
+
+
+def with_title_bar(image: QPixmap, title: str, palette: QPalette) -> QPixmap:
+    height = 30
+    framed = QPixmap(image.width(), image.height() + height)
+    framed.fill(palette.color(QPalette.ColorRole.Window).darker(115))
+    painter = QPainter(framed)
+    font = painter.font()
+    font.setBold(True)
+    painter.setFont(font)
+    painter.setPen(palette.color(QPalette.ColorRole.WindowText))
+    painter.drawText(QRect(0, 0, image.width(), height), Qt.AlignmentFlag.AlignCenter, title)
+    painter.drawPixmap(0, height, image)
+    painter.end()
+    return framed
 
 
 def select_feed_row(ws: Workspace, predicate: Callable[[object], bool]) -> None:
@@ -70,7 +95,7 @@ def select_feed_row(ws: Workspace, predicate: Callable[[object], bool]) -> None:
             return
 
 
-async def scenes(controller: AppController, theme: ThemeManager) -> None:
+async def scenes(controller: AppController, theme: ThemeManager, clock: ManualClock) -> None:
     await until(lambda: controller.workspace is not None)
     ws = controller.workspace
     assert ws is not None and ws.sandbox is not None
@@ -86,6 +111,16 @@ async def scenes(controller: AppController, theme: ThemeManager) -> None:
     ws.notifications.banner.set_notice("")
     select_feed_row(ws, lambda c: isinstance(c, CallRow) and c.answered and c.has_recording)
     await shoot(ws, "screenshot-light.png")
+
+    # Do not disturb, on for 12 minutes: the status bar and the title say so.
+    dnd = ws.notifications.presenter
+    dnd.set_dnd(True, False)
+    await until(lambda: dnd.dnd.state.on)
+    clock.advance(12 * 60)
+    dnd.update_indicator()
+    await shoot(ws, "dnd-on.png", title_bar=True)
+    dnd.set_dnd(False, False)
+    await until(lambda: not dnd.dnd.state.on)
 
     # Users and dialer: "me" chosen, one call placed, the next number from a tel: link.
     agents = [u for u in ws.users.service.users() if u.is_enabled is not False]
@@ -165,11 +200,14 @@ def main() -> int:
     theme.apply()
     paths = app_paths().ensure()
     config = SandboxConfig(seed=7, n_logs=3000, live_calls_every=None)
+    # How long DND has been on is read from this clock, which the scenes move by hand.
+    clock = ManualClock(time.time())
     controller = AppController(parse_args(["--demo"]), paths, theme=theme, environ={},
-                               sandbox_config=config)
+                               sandbox_config=config,
+                               workspace_options=WorkspaceOptions(clock=clock))
 
     async def run() -> int:
-        shots = asyncio.ensure_future(scenes(controller, theme))
+        shots = asyncio.ensure_future(scenes(controller, theme, clock))
         code = await controller.run()
         await shots
         return code

@@ -8,6 +8,9 @@ in `error` with `retry_action` saying what `retry` would send. The one that matt
 the way back: if calls cannot be switched on again, DND is off (notifications resume) but
 the agent is told, until a retry succeeds, that calls still do not reach them.
 
+`DndState.since` is when DND began (the controller's clock), so the window can say how
+long it has been on (`indicator_text`); DND restored after a restart has no known start.
+
 Setting ``receive_calls`` is idempotent, so a retry after an unknown outcome is safe.
 Whether this app switched calls off is kept in a small key-value store (the cache's
 ``meta``), so after a restart the app still knows to switch them back on. That note can
@@ -18,12 +21,14 @@ kept and the missing note is said (after calls on), and the switch is never left
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from desktop_app.api.errors import MyOperatorError, OutcomeUnknown
 from desktop_app.api.redact import install_redacting_filter
+from desktop_app.services.clock import Clock
 from desktop_app.services.listeners import Listeners
 from desktop_app.services.tasks import describe_failure
 
@@ -64,6 +69,9 @@ class DndState:
     busy: bool = False
     error: str | None = None
     retry_action: RetryAction | None = None
+    #: When DND was turned on (UTC seconds); None while off, or when DND came back on
+    #: from a restart (its start is not kept).
+    since: float | None = None
 
     @property
     def calls_stopped(self) -> bool | None:
@@ -98,8 +106,10 @@ class DndController:
         my_uuid: str | None = None,
         *,
         meta: MetaStore | None = None,
+        clock: Clock = time.time,
     ) -> None:
         self._client = client
+        self._clock = clock
         self.my_uuid = my_uuid
         self._meta = meta
         self._listeners: Listeners[[DndState]] = Listeners()
@@ -139,16 +149,17 @@ class DndController:
         state = self._state
         if state.busy:
             return state
+        since = state.since if state.on else self._clock()
         if not stop_calls:
-            return self._set(replace(state, on=True))
+            return self._set(replace(state, on=True, since=since))
         if not self.can_stop_calls:
             return self._set(
                 replace(
-                    state, on=True, error="Notifications are silenced, but calls cannot be "
-                    "stopped: your MyOperator user is not known yet."
+                    state, on=True, since=since, error="Notifications are silenced, but "
+                    "calls cannot be stopped: your MyOperator user is not known yet."
                 )
             )
-        self._set(replace(state, on=True, stop_calls=True))
+        self._set(replace(state, on=True, since=since, stop_calls=True))
         return await self._switch(receive=False)
 
     async def turn_off(self) -> DndState:
@@ -163,7 +174,7 @@ class DndController:
         )
         if not needs_calls_on:
             return self._set(DndState(receiving_calls=state.receiving_calls))
-        self._set(replace(state, on=False, stop_calls=False))
+        self._set(replace(state, on=False, stop_calls=False, since=None))
         return await self._switch(receive=True)
 
     async def set_on(self, on: bool, *, stop_calls: bool = False) -> DndState:
@@ -276,6 +287,24 @@ class DndController:
     def dismiss_error(self) -> DndState:
         """The agent read the message and chose not to retry (calls stay as they are)."""
         return self._set(replace(self._state, error=None, retry_action=None))
+
+
+def indicator_text(state: DndState, now: float) -> str:
+    """The status bar's words while DND is on ("" when off), at minute granularity:
+    "Do not disturb · on for 12 min"."""
+    if not state.on:
+        return ""
+    if state.since is None:
+        return "Do not disturb · on"
+    minutes = max(0, int(now - state.since) // 60)
+    if minutes < 1:
+        return "Do not disturb · on for less than a minute"
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return f"Do not disturb · on for {minutes} min"
+    return f"Do not disturb · on for {hours} h {minutes} min" if minutes else (
+        f"Do not disturb · on for {hours} h"
+    )
 
 
 def _clause(sentence: str) -> str:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Literal, Protocol
 
@@ -307,6 +307,19 @@ class UsersService:
         self._users = await asyncio.to_thread(self._store.all)
         self._listeners.emit()
         return self._users
+
+    def note_receives_calls(self, uuid: str, on: bool) -> None:
+        """Another part of the app (do not disturb) told the service that `uuid` does or
+        does not receive calls, and it agreed: show it now rather than at the next
+        refresh. Listeners hear only of a change."""
+        user = self.get(uuid)
+        if user is None or user.receives_calls is on:
+            return
+        self._store.set_receives_calls(uuid, on)
+        self._users = tuple(
+            replace(u, receives_calls=on) if u.uuid == uuid else u for u in self._users
+        )
+        self._listeners.emit()
 
     # -- who is "me", who may do what -------------------------------------------------------
 

@@ -133,6 +133,15 @@ class UserStore:
             self._set_meta(SYNCED_AT_KEY, str(now))
         return len(rows)
 
+    def set_receives_calls(self, uuid: str, on: bool) -> bool:
+        """Note one user's receives-calls flag that a confirmed request changed (the
+        next `replace_all` brings the server's word); False when the user is not cached."""
+        with self._transaction():
+            cursor = self._conn.execute(
+                "UPDATE users SET receives_calls = ? WHERE uuid = ?", (int(on), uuid)
+            )
+        return cursor.rowcount > 0
+
     def set_my_uuid(self, uuid: str | None) -> None:
         """Remember which user the token's owner is (None forgets it)."""
         with self._transaction():

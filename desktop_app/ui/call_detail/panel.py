@@ -220,6 +220,7 @@ class CallDetailPanel(QWidget):
         view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside
         view.setAlternatingRowColors(True)
         view.setWordWrap(True)  # several agents rung at once make a long "Rang" cell
         view.verticalHeader().setVisible(False)

@@ -56,6 +56,7 @@ class WorklistPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
@@ -165,6 +166,16 @@ class WorklistPanel(QWidget):
         self._update_buttons()
 
     # -- selection ------------------------------------------------------------------------
+
+    def focus_list(self) -> None:
+        """Keyboard focus into the list (its first row selected if none is), so Enter
+        calls back and Ctrl+D marks handled at once; on the panel when the list is empty."""
+        if self.stack.currentWidget() is not self.table:
+            self.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        if self.current_row() is None:
+            self.table.selectRow(0)
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def current_row(self) -> WorklistRow | None:
         if self._model is None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
+
+from PySide6.QtGui import QAction, QKeySequence
 
 from desktop_app.api.models import User
 from desktop_app.services.dialer import CallLogFinder, DialerSettings, DialGuard
@@ -16,6 +19,8 @@ from desktop_app.ui.dialer.presenter import DialerPresenter, agents_from_users
 from desktop_app.ui.shell.main_window import MainWindow
 from desktop_app.ui.users.feature import UsersFeature
 
+OPEN_SHORTCUT: Final = "Ctrl+N"
+
 
 class DialerFeature(Feature):
     def __init__(
@@ -27,6 +32,11 @@ class DialerFeature(Feature):
         self.settings = settings
         #: Its action's shortcut works once `install` adds it to the window.
         self.clipboard = ClipboardDialer(panel)
+        #: Call → Open dialer (the workspace shows the dock and focuses the number).
+        self.open_action = QAction("Open &dialer", self.clipboard)
+        self.open_action.setObjectName("actionOpenDialer")
+        self.open_action.setShortcut(QKeySequence(OPEN_SHORTCUT))
+        self.open_action.setToolTip("Show the dialer, ready to type a number")
 
     def follow_users(self, users: UsersFeature) -> None:
         """Offer the users as the agent whose phone rings first."""
@@ -36,7 +46,9 @@ class DialerFeature(Feature):
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
         self.clipboard.setParent(window)
+        window.addAction(self.open_action)
         window.addAction(self.clipboard.action)
+        window.call_menu.addAction(self.open_action)
         window.call_menu.addAction(self.clipboard.action)
 
     def apply_theme(self, colors: ThemeColors) -> None:
@@ -45,6 +57,9 @@ class DialerFeature(Feature):
     def start(self) -> None:
         """Unclear dials an earlier run left: look for them in the call log."""
         self.presenter.start()
+
+    def focus_number(self) -> None:
+        self.panel.focus_number()
 
     def prefill(self, text: str) -> bool:
         """Put a number (or a ``tel:`` link) from outside the dialer (a call back, a link)

@@ -217,6 +217,7 @@ class DialerPanel(QWidget):
         self.recent_view.setAccessibleName("Recent numbers")
         self.recent_view.setModel(self.recent_model)
         self.recent_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.recent_view.setTabKeyNavigation(False)  # Tab leaves the list
         self.recent_view.setUniformItemSizes(True)
         self.recent_view.clicked.connect(self._on_recent)
         self.recent_view.activated.connect(self._on_recent)
@@ -438,6 +439,12 @@ class DialerPanel(QWidget):
         self.show_status(f"Ready to call {parsed.international}: press Call.", KIND_INFO)
         self.call_button.setFocus(Qt.FocusReason.OtherFocusReason)
         return True
+
+    @Slot()
+    def focus_number(self) -> None:
+        """Keyboard focus into the number field, its text selected to type over."""
+        self.number_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.number_edit.selectAll()
 
     @Slot(str)
     def show_rejected(self, message: str) -> None:

@@ -176,6 +176,15 @@ class FilterChipBar(QWidget):
                 self._chips[f.id] = chip
             self._layout.addItem(QWidgetItem(box))
             box.show()
+        # New chips join the end of the window's Tab chain: put them where the bar is
+        # (between the feed's Filters button and its table), in the order they are seen.
+        previous: QWidget | None = self.previousInFocusChain()
+        while previous is not None and self.isAncestorOf(previous):  # the last build's
+            previous = previous.previousInFocusChain()
+        for chip in self._chips.values():
+            if previous is not None:
+                QWidget.setTabOrder(previous, chip)
+            previous = chip
         self._layout.invalidate()
         self.updateGeometry()
         if previously != set(self.selected_ids()):

@@ -3,6 +3,7 @@ banner standing in for it), and what closing the window means with or without a 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from desktop_app.services.availability import DndController
+from desktop_app.services.clock import Clock
 from desktop_app.services.notifier import Notifier
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.ui.callbacks.feature import CallbacksFeature
@@ -74,8 +76,13 @@ class NotificationsFeature(Feature):
             (callbacks.rowsChanged, self.banner.keep_numbers),
             (tray.quitRequested, window.quitRequested),
             (window.closeRequested, self._close_window),
+            (self.presenter.dndIndicatorChanged, window.set_dnd_indicator),
+            (window.dndOffRequested, self.presenter.end_dnd),
         ])
         tray.set_dnd_state(self.dnd.state)
+        window.set_dnd_indicator(self.presenter.dnd_indicator)
+        window.addAction(tray.dnd_action)  # its shortcut works with the menu bar hidden
+        window.addAction(tray.worklist_action)
         menu = window.call_menu
         menu.addSeparator()
         menu.addAction(tray.dnd_action)
@@ -106,12 +113,17 @@ class NotificationsFeature(Feature):
 
 
 def build(
-    shared: Shared, callbacks: CallbacksFeature, *, probes: TrayProbes | None = None
+    shared: Shared,
+    callbacks: CallbacksFeature,
+    *,
+    probes: TrayProbes | None = None,
+    clock: Clock = time.time,
 ) -> NotificationsFeature:
+    """`clock` times how long DND has been on (tests: a `ManualClock`)."""
     probes = probes if probes is not None else TrayProbes()
     notifier = Notifier(shared.store, my_uuid=shared.me.uuid)
-    dnd = DndController(shared.client, shared.me.uuid, meta=shared.store)
-    presenter = NotificationPresenter(notifier, dnd)
+    dnd = DndController(shared.client, shared.me.uuid, meta=shared.store, clock=clock)
+    presenter = NotificationPresenter(notifier, dnd, clock=clock)
     presenter.attach(shared.engine)
     banner = NotificationBanner()
     tray = TrayController(

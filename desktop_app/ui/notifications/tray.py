@@ -28,7 +28,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPixmap,
+)
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
 
 from desktop_app.services.availability import DndState
@@ -48,6 +57,10 @@ KEY_CLOSE_NOTICE_SHOWN = "tray/closeNoticeShown"
 KEY_TRAY_UNAVAILABLE_SHOWN = "tray/unavailableNoticeShown"
 KEY_DND_STOPS_CALLS = "tray/dndStopsCalls"
 KEY_SOUND = "notifications/sound"
+
+#: Window-wide shortcuts of the Call menu's entries this module owns.
+DND_SHORTCUT = "Ctrl+Shift+M"
+WORKLIST_SHORTCUT = "Ctrl+L"
 
 CLOSE_NOTICE_TITLE = "MyOperator Desktop is still running"
 CLOSE_NOTICE_TEXT = (
@@ -137,6 +150,7 @@ class TrayController(QObject):
         self.menu.addSeparator()
         self.dnd_action = self._action("trayDnd", "Do not disturb", None)
         self.dnd_action.setCheckable(True)
+        self.dnd_action.setShortcut(QKeySequence(DND_SHORTCUT))
         self.dnd_action.toggled.connect(self._on_dnd_toggled)
         self.stop_calls_action = self._action(
             "trayDndStopsCalls", "Also stop calls during Do not disturb", None
@@ -145,6 +159,7 @@ class TrayController(QObject):
         self.stop_calls_action.setChecked(_setting_flag(settings, KEY_DND_STOPS_CALLS))
         self.stop_calls_action.toggled.connect(self._on_stop_calls_toggled)
         self.worklist_action = self._action("trayWorklist", "Callback list", self._worklist)
+        self.worklist_action.setShortcut(QKeySequence(WORKLIST_SHORTCUT))
         self.menu.addSeparator()
         self.quit_action = self._action("trayQuit", "Quit", self.quitRequested.emit)
         # For the window's Call menu only: the tray's menu has no use for it.

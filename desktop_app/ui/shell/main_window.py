@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
@@ -48,6 +49,14 @@ from desktop_app.ui.feed.panel import FeedPanel
 
 APP_TITLE: Final = "MyOperator Desktop"
 DEMO_TEXT: Final = "Demo workspace — emulated MyOperator service, no real calls"
+#: The window title names the app once: the app sets no display name for Qt to append
+#: (on X11 and Windows it would add " — MyOperator Desktop" to every title).
+DEMO_TITLE: Final = f"{APP_TITLE} — Demo workspace"
+DND_TITLE: Final = "Do not disturb"
+DND_TOOLTIP: Final = (
+    "Do not disturb is on: missed calls are not announced. Click \u201cTurn off\u201d, or "
+    "use Call \u2192 Do not disturb."
+)
 #: Bumped when a saved state would misplace the docks. Adding a dock needs no bump: a
 #: state saved before it existed restores the others and leaves the new one where the
 #: default layout put it.
@@ -55,6 +64,8 @@ LAYOUT_VERSION: Final = 1
 KEY_GEOMETRY: Final = "window/geometry"
 KEY_STATE: Final = "window/state"
 KEY_FEED_HEADER: Final = "feed/header"
+#: Tab stops skipped at most in one press (far more than the window has).
+FOCUS_CHAIN_LIMIT: Final = 500
 
 #: Docks a window built without its panel shows (object name, title, text).
 PLACEHOLDERS: Final = {
@@ -77,6 +88,8 @@ class MainWindow(QMainWindow):
     closeRequested = Signal()
     #: Quit the app (Ctrl+Q, File → Quit, the tray's Quit), tray or not.
     quitRequested = Signal()
+    #: "Turn off" beside the status bar's do-not-disturb indicator.
+    dndOffRequested = Signal()
 
     def __init__(
         self,
@@ -94,7 +107,8 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setAccessibleName(APP_TITLE)
-        self.setWindowTitle(f"{APP_TITLE} — {DEMO_TEXT}" if demo else APP_TITLE)
+        self._title = DEMO_TITLE if demo else APP_TITLE
+        self.setWindowTitle(self._title)
         self.setDockOptions(
             QMainWindow.DockOption.AllowTabbedDocks
             | QMainWindow.DockOption.AllowNestedDocks
@@ -110,7 +124,6 @@ class MainWindow(QMainWindow):
         self._connection_state = ""
         #: Background failures still standing (task name -> sentence), newest last.
         self._problems: dict[str, str] = {}
-        self._search_targets: list[tuple[QDockWidget, Callable[[], None]]] = []
         self.feed = feed
 
         # All panels are docks; the central widget only exists because QMainWindow needs one.
@@ -121,6 +134,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.feed_dock = self._dock("feedDock", "Log feed", feed)
+        #: Docks with a search box of their own (besides the feed's): see `_search_target`.
+        self._search_targets: list[_SearchTarget] = []
         if detail is None:
             detail = _placeholder(
                 "callDetailPlaceholder", "Call details appear here when you select a call."
@@ -141,6 +156,7 @@ class MainWindow(QMainWindow):
         self._build_top(demo)
         self._build_actions()
         self._build_status_bar()
+        self._build_dnd_indicator()
 
     # -------------------------------------------------------------- layout
 
@@ -314,6 +330,21 @@ class MainWindow(QMainWindow):
         for label in (self.connection_label, self.last_sync_label, self.budget_label):
             bar.addPermanentWidget(label)
 
+    def _build_dnd_indicator(self) -> None:
+        """Do not disturb, while it is on: how long, and a link that ends it."""
+        label = self._status_label("statusDnd", "Do not disturb", "")
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        label.setToolTip(DND_TOOLTIP)
+        label.setStyleSheet("QLabel#statusDnd { font-weight: bold; }")
+        label.linkActivated.connect(lambda _link: self.dndOffRequested.emit())
+        label.hide()
+        self.statusBar().addPermanentWidget(label)
+        self.dnd_label = label
+
     def _status_label(self, name: str, accessible: str, text: str) -> QLabel:
         label = QLabel(text, self)
         label.setObjectName(name)
@@ -351,6 +382,21 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def set_last_sync_text(self, text: str) -> None:
         self.last_sync_label.setText(text)
+
+    @Slot(str)
+    def set_dnd_indicator(self, text: str) -> None:
+        """Show do not disturb's words ("" when it is off) in the status bar and the title."""
+        self.dnd_label.setText(
+            f'{html.escape(text)} <a href="off">Turn off</a>' if text else ""
+        )
+        self.dnd_label.setAccessibleDescription(text)
+        self.dnd_label.setVisible(bool(text))
+        self.setWindowTitle(f"{self._title} — {DND_TITLE}" if text else self._title)
+
+    @property
+    def dnd_text(self) -> str:
+        """The do-not-disturb words shown ("" when off)."""
+        return self.dnd_label.accessibleDescription() if self.dnd_label.isVisibleTo(self) else ""
 
     @Slot(str)
     def set_budget_text(self, text: str) -> None:
@@ -427,21 +473,35 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> QFileDialog | None:
         return self._export_dialog
 
-    def add_search_target(self, dock: QDockWidget, focus_search: Callable[[], None]) -> None:
-        """Ctrl+F inside `dock` calls `focus_search` (elsewhere it finds in the feed).
+    def add_search_target(
+        self,
+        dock: QDockWidget,
+        focus_search: Callable[[], None],
+        clear_search: Callable[[], None],
+    ) -> None:
+        """Ctrl+F and Esc inside `dock` act on its search (elsewhere on the feed's).
 
         One window-wide Find, so a dock must not bind Ctrl+F itself: two shortcuts for one
         key are ambiguous to Qt, which then triggers neither.
         """
-        self._search_targets.append((dock, focus_search))
+        self._search_targets.append(_SearchTarget(dock, focus_search, clear_search))
+
+    def _search_target(self) -> _SearchTarget | None:
+        """The dock whose search the keys mean: the one holding the focus, if it is in
+        view (None: the feed's). A dock behind another's tab is not, even when the focus
+        was left in it: the keys must not reach a search nobody sees."""
+        focus = QApplication.focusWidget()
+        for target in self._search_targets:
+            if focus is not None and target.dock.isAncestorOf(focus) and _in_view(target.dock):
+                return target
+        return None
 
     @Slot()
     def _focus_search(self) -> None:
-        focus = QApplication.focusWidget()
-        for dock, focus_search in self._search_targets:
-            if focus is not None and dock.isAncestorOf(focus):
-                focus_search()
-                return
+        target = self._search_target()
+        if target is not None:
+            target.focus()
+            return
         if not self.feed_dock.isVisible():
             self.feed_dock.show()
         self.feed_dock.raise_()
@@ -449,7 +509,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_escape(self) -> None:
-        self.feed.clear_search()
+        target = self._search_target()
+        (target.clear if target is not None else self.feed.clear_search)()
 
     @Slot()
     def _on_space(self) -> None:
@@ -464,6 +525,21 @@ class MainWindow(QMainWindow):
             focus.showPopup()
             return
         self.playPauseRequested.emit()
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab skip the docks behind another's tab: Qt keeps their widgets
+        "visible", so its focus chain would walk into panels nobody can see."""
+        start = QApplication.focusWidget()
+        moved = super().focusNextPrevChild(next)
+        for _ in range(FOCUS_CHAIN_LIMIT):
+            focus = QApplication.focusWidget()
+            if not moved or focus is None or focus is start or self._focus_in_view(focus):
+                break
+            moved = super().focusNextPrevChild(next)
+        return moved
+
+    def _focus_in_view(self, widget: QWidget) -> bool:
+        return all(not dock.isAncestorOf(widget) or _in_view(dock) for dock in self.docks)
 
     # -------------------------------------------------------------- closing
 
@@ -491,6 +567,21 @@ class MainWindow(QMainWindow):
         """Close for real (after the services have stopped)."""
         self._closing_allowed = True
         self.close()
+
+
+@dataclass(frozen=True)
+class _SearchTarget:
+    """A dock's search box, as the window's Find and Esc reach it."""
+
+    dock: QDockWidget
+    focus: Callable[[], None]
+    clear: Callable[[], None]
+
+
+def _in_view(dock: QDockWidget) -> bool:
+    """Whether `dock` can be seen: a dock behind another's tab stays "visible" to Qt, but
+    nothing of it is on screen."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
 
 
 def _placeholder(name: str, text: str) -> QLabel:

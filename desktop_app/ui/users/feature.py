@@ -32,7 +32,9 @@ class UsersFeature(Feature):
         # The window's Ctrl+F serves the users list too (its own would make the key
         # ambiguous to Qt, which would then trigger neither).
         self.panel.find_shortcut.setEnabled(False)
-        window.add_search_target(window.users_dock, self.panel.focus_search)
+        window.add_search_target(
+            window.users_dock, self.panel.focus_search, self.panel.clear_search
+        )
 
     def start(self) -> None:
         self.presenter.start()

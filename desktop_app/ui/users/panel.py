@@ -343,6 +343,10 @@ class UsersPanel(QWidget):
         self._search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self._search.selectAll()
 
+    @Slot()
+    def clear_search(self) -> None:
+        self._search.clear()
+
     def _build(self) -> None:
         self._search = QLineEdit(self)
         self._search.setObjectName("usersSearch")
@@ -368,6 +372,7 @@ class UsersPanel(QWidget):
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move inside
         table.setAlternatingRowColors(True)
         table.setWordWrap(False)
         table.verticalHeader().setVisible(False)

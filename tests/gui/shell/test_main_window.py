@@ -32,13 +32,13 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from desktop_app.api.budget import RequestBudget
-from desktop_app.app import AppController
+from desktop_app.app import AppController, name_application
 from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.export import HEADER
 from desktop_app.services.paths import AppPaths
 from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeManager, ThemeMode
-from desktop_app.ui.shell.main_window import DEMO_TEXT, KEY_STATE, MainWindow
+from desktop_app.ui.shell.main_window import APP_TITLE, KEY_STATE, MainWindow
 from tests.helpers.qt import signal_future, wait_until
 from tests.helpers.workspace import WorkspaceOpener, app_args, demo_config, first_sync
 
@@ -107,7 +107,8 @@ async def test_demo_workspace_says_so_in_title_and_banner(
     open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
 ) -> None:
     async with open_workspace(feed_sandbox, demo=True) as ws:
-        assert DEMO_TEXT in ws.window.windowTitle()
+        # The app's name once (it used to come back inside the demo sentence).
+        assert ws.window.windowTitle() == "MyOperator Desktop — Demo workspace"
         assert ws.window.banner.isVisible()
         banner = ws.window.banner.text()
         assert banner == "Demo workspace — emulated MyOperator service, no real calls"
@@ -261,6 +262,19 @@ async def test_rate_limited_status_counts_down(
             assert 100 <= seconds <= 120
             assert ws.sync.presenter.status.state == "backing_off"
             assert ws.feed.model.rowCount() > 0
+
+
+def test_the_app_leaves_qt_no_display_name_to_append_to_titles(qapp: QApplication) -> None:
+    """X11 and Windows append a set display name to every title ("… — MyOperator
+    Desktop"), after the window's own title has already named the app."""
+    before = qapp.applicationName()
+    try:
+        name_application(qapp)
+        assert qapp.applicationName() == APP_TITLE
+        qapp.setApplicationName("probe")
+        assert qapp.applicationDisplayName() == "probe"  # none of its own: Qt adds nothing
+    finally:
+        qapp.setApplicationName(before)
 
 
 # ---------------------------------------------------------------------- shortcuts

@@ -13,7 +13,13 @@ import pytest
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.sandbox import SandboxApp, SandboxConfig, SandboxState, create_app
-from desktop_app.services.availability import META_CALLS_OFF, DndController, DndState
+from desktop_app.services.availability import (
+    META_CALLS_OFF,
+    DndController,
+    DndState,
+    indicator_text,
+)
+from desktop_app.services.clock import ManualClock
 from desktop_app.store import CallStore
 from tests.helpers.tokens import FAKE_TOKEN
 
@@ -283,3 +289,44 @@ async def test_a_failure_that_is_no_answer_leaves_the_switch_usable_and_unclear(
     retried = await dnd.retry()
     assert retried.error is None and retried.receiving_calls is False
     assert receive_calls(state, me) == 2
+
+
+async def test_dnd_knows_since_when_it_is_on(
+    client: MyOperatorClient, state: SandboxState, me: str
+) -> None:
+    clock = ManualClock(1_000.0)
+    dnd = DndController(client, me, meta=Meta(), clock=clock)
+    assert dnd.state.since is None
+    assert (await dnd.turn_on()).since == 1_000.0
+    clock.advance(90)
+    # Asking again (now also stopping calls) keeps when it began.
+    assert (await dnd.turn_on(stop_calls=True)).since == 1_000.0
+    assert (await dnd.turn_off()).since is None
+    clock.advance(30)
+    assert (await dnd.turn_on()).since == 1_120.0
+
+
+def test_dnd_restored_after_a_restart_has_no_start_it_could_claim() -> None:
+    meta = Meta()
+    meta.set_meta(META_CALLS_OFF, "1")
+    restored = DndController(None, "someone", meta=meta, clock=ManualClock(5.0)).state
+    assert restored.on and restored.since is None
+    assert indicator_text(restored, 5_000.0) == "Do not disturb · on"
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "text"),
+    [
+        (0, "Do not disturb · on for less than a minute"),
+        (59, "Do not disturb · on for less than a minute"),
+        (60, "Do not disturb · on for 1 min"),
+        (12 * 60 + 59, "Do not disturb · on for 12 min"),
+        (60 * 60, "Do not disturb · on for 1 h"),
+        (2 * 3600 + 5 * 60, "Do not disturb · on for 2 h 5 min"),
+        (-30, "Do not disturb · on for less than a minute"),  # a clock set back
+    ],
+)
+def test_the_indicator_says_how_long_in_whole_minutes(elapsed: int, text: str) -> None:
+    state = DndState(on=True, since=10_000.0)
+    assert indicator_text(state, 10_000.0 + elapsed) == text
+    assert indicator_text(DndState(), 10_000.0 + elapsed) == ""

@@ -515,3 +515,22 @@ async def test_a_partly_visible_change_is_unclear(
     state.update_user({"uuid": rohan.uuid, "name": "Rohan Two"})  # someone else, meanwhile
     check = await service.verify_after_unknown(caught.value.change)
     assert check.verdict is Verdict.UNCLEAR
+
+
+async def test_a_receives_calls_change_told_elsewhere_shows_without_a_request(
+    service: UsersService, store: UserStore, state: SandboxState
+) -> None:
+    user = next(u for u in service.users() if u.receives_calls)
+    requests = len(state.requests)
+    heard: list[None] = []
+    service.add_listener(lambda: heard.append(None))
+
+    service.note_receives_calls(user.uuid, False)
+    changed = service.get(user.uuid)
+    assert changed == replace(user, receives_calls=False)
+    assert store.get(user.uuid) == changed  # the cache agrees, for the next start
+    assert len(heard) == 1
+    service.note_receives_calls(user.uuid, False)  # nothing new: nobody hears of it
+    service.note_receives_calls("no-such-user", True)
+    assert len(heard) == 1
+    assert len(state.requests) == requests
