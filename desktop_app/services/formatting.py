@@ -9,8 +9,11 @@ import phonenumbers
 DEFAULT_HOME_REGION = "IN"
 
 
-def format_number(e164: str, home_region: str = DEFAULT_HOME_REGION) -> str:
-    """National format for numbers of the home country, international for the rest."""
+def format_number(
+    e164: str, home_region: str = DEFAULT_HOME_REGION, *, international: bool = False
+) -> str:
+    """National format for numbers of the home country, international for the rest (and
+    for every number with `international`: a file name must read the same anywhere)."""
     if not e164:
         return ""
     try:
@@ -22,7 +25,7 @@ def format_number(e164: str, home_region: str = DEFAULT_HOME_REGION) -> str:
     region = phonenumbers.region_code_for_number(parsed)
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL
-        if region == home_region
+        if region == home_region and not international
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return str(phonenumbers.format_number(parsed, style))
