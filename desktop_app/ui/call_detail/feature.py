@@ -29,7 +29,10 @@ class CallDetailFeature(Feature):
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
-        connect_all([(window.playPauseRequested, self.panel.player.toggle_play)])
+        connect_all([
+            (window.playPauseRequested, self.panel.player.toggle_play),
+            (self.recordings.saved, window.show_saved_file),
+        ])
 
     async def aclose(self) -> None:
         """The download and the player stop first: no sound after the window is gone."""
