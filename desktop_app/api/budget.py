@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from desktop_app.api.errors import RateLimited
+from desktop_app.services.formatting import format_wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ class RequestBudget:
                 if max_wait is not None and wait > max_wait:
                     raise RateLimited(
                         "The request budget for this account is spent: "
-                        f"next request possible in {wait:.0f} s.",
+                        f"next request possible in {format_wait(wait)}.",
                         retry_after=wait,
                     )
                 await self._sleep(wait)

@@ -48,6 +48,7 @@ from desktop_app.api.models import (
     User,
     UserPage,
 )
+from desktop_app.services.formatting import format_wait
 
 __all__ = [
     "MAX_RETRY_AFTER_S",
@@ -280,14 +281,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def _wait_phrase(seconds: float | None) -> str:
     if seconds is None:
         return "retry later"
-    whole = math.ceil(seconds)
-    if whole <= 0:
+    if seconds <= 0:
         return "retry now"
-    if whole < 120:
-        return f"retry in {whole} s"
-    if whole < 7200:
-        return f"retry in {math.ceil(whole / 60)} min"
-    return f"retry in {math.ceil(whole / 3600)} h"
+    return f"retry in {format_wait(seconds)}"
 
 
 def _said(message: str | None) -> str:

@@ -26,7 +26,6 @@ the injected `sleep`, so tests drive a whole dial with a `ManualClock`.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -43,6 +42,7 @@ from desktop_app.services.dialer import (
     UnknownCheck,
     outcome_text,
 )
+from desktop_app.services.formatting import format_wait
 from desktop_app.services.listeners import Listeners
 from desktop_app.services.phone_input import ParsedNumber
 from desktop_app.services.tasks import FailureHandler, TaskFailure, TaskSupervisor
@@ -397,7 +397,7 @@ class DialFlow:
                 return  # settled meanwhile ("Check again", or a confirmed redial)
             following = delays[i + 1] if i + 1 < len(delays) else None
             then = (
-                f" Checking again in {math.ceil(following)} s…" if following is not None
+                f" Checking again in {format_wait(following)}…" if following is not None
                 else " Press Check again, or call again (you will be asked first)."
             )
             result = await self._check_once(owner, attempt, then=then)

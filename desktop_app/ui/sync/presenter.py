@@ -5,7 +5,6 @@ bar's sentences (connection, last sync, requests left).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -14,6 +13,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.models import CallLog
+from desktop_app.services.formatting import format_wait
 from desktop_app.services.sync import SyncEngine, SyncStatus
 from desktop_app.services.tasks import TaskFailure
 from desktop_app.ui.common.presenter import Presenter
@@ -38,7 +38,7 @@ def connection_text(status: SyncStatus, now: float) -> str:
         return "Token rejected: set a valid API token"
     retry = ""
     if status.retry_at is not None:
-        retry = f"retrying in {max(0, math.ceil(status.retry_at - now))} s"
+        retry = f"retrying in {format_wait(status.retry_at - now)}"
     if status.state == "failed":
         # The sentence says what failed ("The call cache could not be saved: the disk is
         # full."); the countdown says the sync has not given up.
