@@ -286,6 +286,9 @@ def _wait_phrase(seconds: float | None) -> str:
     return f"retry in {format_wait(seconds)}"
 
 
+TOKEN_REJECTED = "MyOperator rejected the API token, which may be incomplete or no longer valid."
+
+
 def _said(message: str | None) -> str:
     return f' (MyOperator said: "{message}")' if message else ""
 
@@ -350,7 +353,9 @@ def _error_for(
     if message and _PERMISSION_WORDING.search(message) and not _TOKEN_WORDING.search(message):
         return PermissionDenied(f"The API token's user is not allowed to do this.{_said(message)}")
     if (message and _TOKEN_WORDING.search(message)) or effective == 401:
-        return TokenRejected(f"MyOperator rejected the API token.{_said(message)}")
+        # One plain sentence: the service's own words ("This not an authorized request")
+        # add nothing, and its parentheses nested inside every sentence that quotes this.
+        return TokenRejected(TOKEN_REJECTED)
     if effective == 403:
         return PermissionDenied(f"The API token's user is not allowed to do this.{_said(message)}")
     if message and _NOT_READY_WORDING.search(message):
