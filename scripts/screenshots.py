@@ -5,8 +5,7 @@
 Writes docs/screenshot-light.png, docs/screenshot-dark.png,
 docs/screenshot-users-dialer.png, docs/screenshot-missed-calls.png, docs/banners-1024x700.png
 and docs/dnd-on.png (do not disturb on for 12 minutes, by the workspace's clock). Everything
-lives
-under a temporary MYOPERATOR_DESKTOP_HOME and runtime directory; the emulated service
+lives under a temporary MYOPERATOR_DESKTOP_HOME and runtime directory; the emulated service
 places the one call the dialer scene makes.
 """
 

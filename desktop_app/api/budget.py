@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,6 +31,7 @@ from enum import IntEnum
 from typing import Protocol, TypeVar
 
 from desktop_app.api.errors import RateLimited
+from desktop_app.api.waits import format_wait
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +277,7 @@ class RequestBudget:
             if max_wait is not None and wait > max_wait:
                 raise RateLimited(
                     "The request budget for this account is spent: the next request is "
-                    f"possible in {math.ceil(wait)} s.",
+                    f"possible in {format_wait(wait)}.",
                     retry_after=wait,
                 )
             await self._sleep(wait)

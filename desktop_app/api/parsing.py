@@ -48,6 +48,7 @@ from desktop_app.api.models import (
     User,
     UserPage,
 )
+from desktop_app.api.waits import format_wait
 
 __all__ = [
     "MAX_RETRY_AFTER_S",
@@ -280,14 +281,12 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def _wait_phrase(seconds: float | None) -> str:
     if seconds is None:
         return "retry later"
-    whole = math.ceil(seconds)
-    if whole <= 0:
+    if seconds <= 0:
         return "retry now"
-    if whole < 120:
-        return f"retry in {whole} s"
-    if whole < 7200:
-        return f"retry in {math.ceil(whole / 60)} min"
-    return f"retry in {math.ceil(whole / 3600)} h"
+    return f"retry in {format_wait(seconds)}"
+
+
+TOKEN_REJECTED = "MyOperator rejected the API token, which may be incomplete or no longer valid."
 
 
 def _said(message: str | None) -> str:
@@ -354,7 +353,9 @@ def _error_for(
     if message and _PERMISSION_WORDING.search(message) and not _TOKEN_WORDING.search(message):
         return PermissionDenied(f"The API token's user is not allowed to do this.{_said(message)}")
     if (message and _TOKEN_WORDING.search(message)) or effective == 401:
-        return TokenRejected(f"MyOperator rejected the API token.{_said(message)}")
+        # One plain sentence: the service's own words ("This not an authorized request")
+        # add nothing, and its parentheses nested inside every sentence that quotes this.
+        return TokenRejected(TOKEN_REJECTED)
     if effective == 403:
         return PermissionDenied(f"The API token's user is not allowed to do this.{_said(message)}")
     if message and _NOT_READY_WORDING.search(message):

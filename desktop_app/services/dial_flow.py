@@ -26,7 +26,6 @@ the injected `sleep`, so tests drive a whole dial with a `ManualClock`.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -34,6 +33,7 @@ from functools import partial
 from typing import Any, Final
 
 from desktop_app.api.models import CallLog
+from desktop_app.api.waits import format_wait
 from desktop_app.services.clock import Sleep
 from desktop_app.services.dialer import (
     CheckKind,
@@ -55,6 +55,10 @@ KIND_PLACED: Final = "placed"
 KIND_UNKNOWN: Final = "unknown"
 KIND_CHECKING: Final = "checking"
 KIND_OUTCOME: Final = "outcome"
+#: How a logged call went, when nobody answered: a warning, not a success.
+KIND_NOT_ANSWERED: Final = "not_answered"
+#: The kinds of a logged call's outcome.
+OUTCOME_KINDS: Final = (KIND_OUTCOME, KIND_NOT_ANSWERED)
 KIND_ERROR: Final = "error"
 
 #: Pauses before each automatic look in the call log after an unclear dial: reads only,
@@ -67,6 +71,11 @@ CHECK_NOW_TASK: Final = "dialer-check-now"
 EARLIER_CHECK_TASK: Final = "dialer-earlier-check"
 
 PLACING: Final = "Placing the call…"
+
+
+def outcome_kind(call: CallLog) -> str:
+    """The status kind of a logged call: "Not answered" must not look like a success."""
+    return KIND_OUTCOME if call.answered else KIND_NOT_ANSWERED
 
 
 def follow_task(owner: int) -> str:
@@ -385,7 +394,8 @@ class DialFlow:
 
     def _report_call(self, owner: int, what: str, attempt: DialAttempt, call: CallLog) -> None:
         self._status(
-            owner, f"{what}: {outcome_text(call)}.", KIND_OUTCOME, attempt.number, call.id
+            owner, f"{what}: {outcome_text(call)}.", outcome_kind(call), attempt.number,
+            call.id,
         )
         self._publish(DialEvent.LOGGED, number=attempt.number.e164, call=call)
 
@@ -402,7 +412,7 @@ class DialFlow:
                 return  # settled meanwhile ("Check again", or a confirmed redial)
             following = delays[i + 1] if i + 1 < len(delays) else None
             then = (
-                f" Checking again in {math.ceil(following)} s…" if following is not None
+                f" Checking again in {format_wait(following)}…" if following is not None
                 else " Press Check again, or call again (you will be asked first)."
             )
             result = await self._check_once(owner, attempt, then=then)
@@ -469,7 +479,7 @@ class DialFlow:
                 self._status(
                     owner,
                     f"An earlier call to {shown} was placed: {outcome_text(result.log)}.",
-                    KIND_OUTCOME, attempt.number, result.log.id,
+                    outcome_kind(result.log), attempt.number, result.log.id,
                 )
             else:
                 self._report_call(owner, f"The call to {shown} was placed", attempt, result.log)

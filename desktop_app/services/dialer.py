@@ -51,6 +51,7 @@ from desktop_app.api.errors import (
 )
 from desktop_app.api.models import CallLog, CallPlaced, Direction
 from desktop_app.api.validation import DEFAULT_COUNTRY_CODE, click_to_call_params, validate_uuid
+from desktop_app.api.waits import format_wait
 from desktop_app.services.clock import Clock, Sleep
 from desktop_app.services.formatting import format_duration
 from desktop_app.services.paths import AppPaths
@@ -504,7 +505,7 @@ class DialGuard:
         except RateLimited as exc:
             state = DialState.NOT_PLACED
             wait = "" if exc.retry_after is None else (
-                f" Try again in {max(1, math.ceil(exc.retry_after))} s."
+                f" Try again in {format_wait(max(1.0, exc.retry_after))}."
             )
             return DialOutcome(
                 DialKind.FAILED,

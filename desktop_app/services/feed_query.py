@@ -365,9 +365,9 @@ class FeedQuery:
             result = await self._engine.search_remote(text, start, end, expr, max_pages=1)
         except MyOperatorError as exc:
             if self.is_current(view):
-                self._set_notice(
-                    f"MyOperator could not be asked ({exc.message}): showing cached calls."
-                )
+                reason = exc.message.rstrip()
+                reason += "" if reason.endswith((".", "!", "?")) else "."
+                self._set_notice(f"Showing cached calls only. {reason}")
             return None
         if not self.is_current(view):
             return None

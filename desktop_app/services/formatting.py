@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 
 import phonenumbers
@@ -10,8 +9,11 @@ import phonenumbers
 DEFAULT_HOME_REGION = "IN"
 
 
-def format_number(e164: str, home_region: str = DEFAULT_HOME_REGION) -> str:
-    """National format for numbers of the home country, international for the rest."""
+def format_number(
+    e164: str, home_region: str = DEFAULT_HOME_REGION, *, international: bool = False
+) -> str:
+    """National format for numbers of the home country, international for the rest (and
+    for every number with `international`: a file name must read the same anywhere)."""
     if not e164:
         return ""
     try:
@@ -23,7 +25,7 @@ def format_number(e164: str, home_region: str = DEFAULT_HOME_REGION) -> str:
     region = phonenumbers.region_code_for_number(parsed)
     style = (
         phonenumbers.PhoneNumberFormat.NATIONAL
-        if region == home_region
+        if region == home_region and not international
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return str(phonenumbers.format_number(parsed, style))
@@ -37,6 +39,7 @@ def format_duration(seconds: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+
 def local_datetime(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC).astimezone()
 
@@ -48,15 +51,3 @@ def format_local_time(timestamp: int) -> str:
 def iso_utc(timestamp: int) -> str:
     """ISO 8601 in UTC with ``Z``: the stable form of machine-readable output."""
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def wait_words(seconds: float) -> str:
-    """A wait as a person reads it: "40 s", "6 min", "1 h 5 min" (rounded up)."""
-    total = max(0, math.ceil(seconds))
-    if total < 60:
-        return f"{total} s"
-    minutes = math.ceil(total / 60)
-    hours, minutes = divmod(minutes, 60)
-    if not hours:
-        return f"{minutes} min"
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

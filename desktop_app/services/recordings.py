@@ -40,6 +40,8 @@ from desktop_app.api.models import CallLog
 from desktop_app.partial_files import PART_SUFFIX as PART_SUFFIX
 from desktop_app.partial_files import STAGING_PREFIX as STAGING_PREFIX
 from desktop_app.partial_files import create_exclusive, host_tag, reserve_partial
+from desktop_app.services.formatting import format_number, local_datetime
+from desktop_app.services.paths import recording_file_name
 
 log = logging.getLogger(__name__)
 
@@ -323,18 +325,24 @@ class RecordingCache:
                 log.debug("Removed an abandoned partial download %s", child.name)
 
 
-def save_copy(source: Path, destination: Path) -> Path:
+def suggested_recording_name(call: CallLog) -> str:
+    """``2026-11-30 10-57 +91 98123 00001.mp3``: the call's local start and its caller."""
+    caller = format_number(call.caller_number, international=True) or call.caller_number_raw
+    return recording_file_name(local_datetime(call.start_time), caller, call.filename)
+
+
+def save_copy(source: Path, destination: Path, *, name: str | None = None) -> Path:
     """Copy a recording to `destination` atomically and return the file written.
 
     For "Save as…". The copy goes to a hidden file of its own beside the target and is
     renamed into place, so the target is either untouched or complete. The target is never
     opened: a symlink there is replaced (its target is left alone), a directory receives
-    the file under the recording's own name, and a pipe, device or socket is refused.
+    the file as `name` (default: the source's name), and a pipe, device or socket is refused.
     """
     target = Path(destination)
     mode = _lstat_mode(target)
     if mode is not None and stat.S_ISDIR(mode):
-        target = target / source.name
+        target = target / (name or source.name)
         mode = _lstat_mode(target)
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
@@ -434,12 +442,12 @@ class RecordingSession:
 
     @property
     def suggested_filename(self) -> str:
-        """A name for "Save as…": the service's file name, which is unique per call."""
-        if self._status.path is not None:
-            return self._status.path.name
-        if self._call is not None and self._call.filename:
-            return self._call.filename
-        return "recording.mp3"
+        """A name for "Save as…" a person can read: when the call started and who called
+        (the service's own name is a hash)."""
+        call = self._call
+        if call is None:
+            return "recording.mp3"
+        return suggested_recording_name(call)
 
     def select(self, call: CallLog | None) -> bool:
         """Make `call` (None: nothing) the selected one and look in the cache; False when

@@ -27,7 +27,6 @@ import asyncio
 import itertools
 import json
 import logging
-import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +40,7 @@ from desktop_app.api.errors import (
     TokenRejected,
 )
 from desktop_app.api.models import CallLog, LogPage
+from desktop_app.api.waits import format_wait
 from desktop_app.services.clock import Clock, Sleep
 from desktop_app.services.listeners import Listeners
 from desktop_app.services.tasks import describe_failure
@@ -524,7 +524,7 @@ class SyncEngine:
         now = self._clock()
         current = self._status
         retry_at = None if retry_in is None else now + retry_in
-        when = "" if retry_in is None else f": retrying in {math.ceil(retry_in)} s"
+        when = "" if retry_in is None else f": retrying in {format_wait(retry_in)}"
         if isinstance(exc, TokenRejected):
             return replace(
                 current, state="auth_failed", retry_at=None,

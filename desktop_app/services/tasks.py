@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import math
 import random
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine
@@ -37,6 +36,7 @@ from typing import Any, Final, TypeVar
 
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.api.redact import install_redacting_filter, redact
+from desktop_app.api.waits import format_wait
 from desktop_app.services.clock import Sleep
 from desktop_app.services.excepthook import report_bug
 from desktop_app.store import StoreError
@@ -86,7 +86,7 @@ class TaskFailure:
         """The sentence with the retry, e.g. "…: the disk is full. Retrying in 30 s."."""
         if self.retry_in is None:
             return self.sentence
-        return f"{self.sentence} Retrying in {max(1, math.ceil(self.retry_in))} s."
+        return f"{self.sentence} Retrying in {format_wait(max(1.0, self.retry_in))}."
 
 
 FailureHandler = Callable[[TaskFailure], None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from desktop_app.services.paths import SaveFolders
 from desktop_app.services.recordings import RecordingCache
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.ui.call_detail.panel import CallDetailPanel
@@ -28,7 +29,10 @@ class CallDetailFeature(Feature):
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
-        connect_all([(window.playPauseRequested, self.panel.player.toggle_play)])
+        connect_all([
+            (window.playPauseRequested, self.panel.player.toggle_play),
+            (self.recordings.saved, window.show_saved_file),
+        ])
 
     async def aclose(self) -> None:
         """The download and the player stop first: no sound after the window is gone."""
@@ -42,7 +46,7 @@ def player_connections(player: PlayerWidget, recordings: RecordingController) ->
     asks of it reaches the presenter."""
     return [
         (recordings.statusChanged, player.show_status),
-        (recordings.suggestedFilenameChanged, player.set_suggested_filename),
+        (recordings.suggestedPathChanged, player.set_suggested_path),
         (recordings.ready, player.load_file),
         (recordings.saved, player.show_saved),
         (recordings.saveFailed, player.show_save_failed),
@@ -54,7 +58,7 @@ def player_connections(player: PlayerWidget, recordings: RecordingController) ->
 def show_current(player: PlayerWidget, recordings: RecordingController) -> None:
     """Show what the presenter holds now: the signals only carry what changes later."""
     player.show_status(recordings.state.value, recordings.message)
-    player.set_suggested_filename(recordings.suggested_filename)
+    player.set_suggested_path(recordings.suggested_path)
     path = recordings.local_path
     if recordings.state is RecordingState.READY and path is not None:
         player.load_file(str(path), False)
@@ -77,7 +81,10 @@ def bind_player(player: PlayerWidget, recordings: RecordingController) -> None:
 
 
 def build(shared: Shared, feed: FeedFeature, *, recordings_dir: Path) -> CallDetailFeature:
-    recordings = RecordingController(RecordingCache(recordings_dir, downloader=shared.client))
+    recordings = RecordingController(
+        RecordingCache(recordings_dir, downloader=shared.client),
+        folders=SaveFolders(shared.settings),
+    )
     panel = CallDetailPanel()
     bind(panel, recordings)
     connect_all([(feed.presenter.callSelected, panel.show_call)])

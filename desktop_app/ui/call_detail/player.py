@@ -3,7 +3,7 @@
 It is handed file paths only (`QUrl.fromLocalFile`): QtMultimedia's FFmpeg backend prints
 media URLs to stderr, and a recording link is a short-lived credential. Fetching, retrying
 and saving belong to the presenter, which this widget never sees: it renders what its
-slots are given (`show_status`, `set_suggested_filename`, `load_file`, `show_saved`,
+slots are given (`show_status`, `set_suggested_path`, `load_file`, `show_saved`,
 `show_save_failed`), plays, and says what the person asked for as signals
 (`fetchRequested`, `saveRequested`). `call_detail.feature` binds the two.
 
@@ -38,13 +38,13 @@ Python message handler (a handler swapped while those threads log also crashes: 
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
 from PySide6.QtCore import (
     Q_ARG,
     QGenericArgumentHolder,
     QMetaObject,
-    QStandardPaths,
     Qt,
     QUrl,
     Signal,
@@ -115,7 +115,7 @@ class PlayerWidget(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         nothing = RecordingStatus()
         self._state = nothing.state
-        self._suggested_filename = ""  # the binding pushes the first
+        self._suggested_path = ""  # the binding pushes the first
         self._save_dialog: QFileDialog | None = None
 
         # The player first: children are destroyed in creation order, and the player's
@@ -356,9 +356,9 @@ class PlayerWidget(QWidget):
         self._save_status.hide()
 
     @Slot(str)
-    def set_suggested_filename(self, name: str) -> None:
-        """The name "Save as…" offers next."""
-        self._suggested_filename = name
+    def set_suggested_path(self, path: str) -> None:
+        """The file "Save as…" offers next (its folder is where the dialog opens)."""
+        self._suggested_path = path
 
     @Slot(str, bool)
     def load_file(self, path: str, autoplay: bool) -> None:
@@ -388,12 +388,12 @@ class PlayerWidget(QWidget):
             dialog.setFileMode(QFileDialog.FileMode.AnyFile)
             dialog.setNameFilters(["MP3 audio (*.mp3)", "All files (*)"])
             dialog.setDefaultSuffix("mp3")
-            dialog.setDirectory(
-                QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
-            )
             dialog.fileSelected.connect(self.saveRequested)
             self._save_dialog = dialog
-        self._save_dialog.selectFile(self._suggested_filename)
+        folder, name = os.path.split(self._suggested_path)
+        if folder:
+            self._save_dialog.setDirectory(folder)
+        self._save_dialog.selectFile(name)
         self._save_dialog.open()
 
     @Slot(str)

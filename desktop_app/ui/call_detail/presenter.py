@@ -18,6 +18,7 @@ from typing import Final
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop_app.api.models import CallLog
+from desktop_app.services.paths import SaveFolders, SaveKind
 from desktop_app.services.recordings import NOT_READY_MESSAGE as NOT_READY_MESSAGE
 from desktop_app.services.recordings import (
     RecordingCache,
@@ -47,8 +48,8 @@ class RecordingController(Presenter):
     """The new `RecordingState` value; read `message` for the sentence to show."""
     statusChanged = Signal(str, str)
     """The new `RecordingState` value and the sentence that describes it (what a view shows)."""
-    suggestedFilenameChanged = Signal(str)
-    """A new name to offer in "Save as…" (see `suggested_filename`)."""
+    suggestedPathChanged = Signal(str)
+    """A new file to offer in "Save as…" (see `suggested_path`)."""
     ready = Signal(str, bool)
     """Local file path of the selected call's recording, and whether to start playing."""
     saved = Signal(str)
@@ -61,13 +62,15 @@ class RecordingController(Presenter):
         cache: RecordingCache,
         *,
         auto_fetch: bool = False,
+        folders: SaveFolders | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("recordingController")
+        self._folders = folders if folders is not None else SaveFolders()
         self._session = RecordingSession(cache, on_change=self._on_status)
         self._auto_fetch = auto_fetch
-        self._suggested = self._session.suggested_filename
+        self._suggested = self.suggested_path
 
     # ------------------------------------------------------------- reading
 
@@ -90,9 +93,11 @@ class RecordingController(Presenter):
         return self._session.status.path
 
     @property
-    def suggested_filename(self) -> str:
-        """A name for "Save as…": the service's file name, which is unique per call."""
-        return self._session.suggested_filename
+    def suggested_path(self) -> str:
+        """The file "Save as…" offers: a name a person can read (the call's start and
+        caller), in the folder last chosen (else Downloads)."""
+        folder = self._folders.start(SaveKind.RECORDING)
+        return str(folder / self._session.suggested_filename)
 
     # ------------------------------------------------------------- actions
 
@@ -124,15 +129,19 @@ class RecordingController(Presenter):
         """Copy the ready recording to `destination` off the UI thread; emits saved/saveFailed.
 
         The copy is atomic and never written through a link (see `save_copy`); a folder
-        receives it under the recording's name, and `saved` names the file written.
+        receives it under the suggested name, and `saved` names the file written. The
+        folder is remembered for the next "Save as…".
         """
         source = self.local_path
         if source is None:
             self.saveFailed.emit("There is no recording to save yet.")
             return
+        self._folders.remember(SaveKind.RECORDING, destination)
+        self._announce_suggested()
+        name = self._session.suggested_filename
         # Named by destination: saving a second copy elsewhere does not cancel the first.
         self._spawn(
-            self._save(source, Path(destination)), f"recording-save:{destination}",
+            self._save(source, Path(destination), name), f"recording-save:{destination}",
             on_failure=lambda failure: self.saveFailed.emit(
                 f"The recording could not be saved to {destination}: {failure.sentence}"
             ),
@@ -150,9 +159,9 @@ class RecordingController(Presenter):
         if path is not None:
             self.ready.emit(str(path), autoplay)
 
-    async def _save(self, source: Path, destination: Path) -> None:
+    async def _save(self, source: Path, destination: Path, name: str) -> None:
         try:
-            written = await asyncio.to_thread(save_copy, source, destination)
+            written = await asyncio.to_thread(save_copy, source, destination, name=name)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             self.saveFailed.emit(f"The recording could not be saved to {destination}: {reason}.")
@@ -162,7 +171,10 @@ class RecordingController(Presenter):
     def _on_status(self, status: RecordingStatus) -> None:
         self.stateChanged.emit(status.state.value)
         self.statusChanged.emit(status.state.value, status.message)
-        suggested = self._session.suggested_filename
+        self._announce_suggested()
+
+    def _announce_suggested(self) -> None:
+        suggested = self.suggested_path
         if suggested != self._suggested:
             self._suggested = suggested
-            self.suggestedFilenameChanged.emit(suggested)
+            self.suggestedPathChanged.emit(suggested)

@@ -53,6 +53,7 @@ from desktop_app.ui.dialer.model import (
     KIND_ERROR,
     KIND_IDLE,
     KIND_INFO,
+    KIND_NOT_ANSWERED,
     KIND_OUTCOME,
     KIND_PLACED,
     KIND_UNKNOWN,
@@ -406,6 +407,7 @@ class DialerPanel(QWidget):
             KIND_ERROR: colors.missed_fg,
             KIND_UNKNOWN: colors.banner_fg,
             KIND_OUTCOME: colors.answered_fg,
+            KIND_NOT_ANSWERED: colors.missed_fg,
             KIND_PLACED: colors.answered_fg,
         }.get(kind)
         style = "font-weight: bold;" if kind in (KIND_UNKNOWN, KIND_ERROR) else ""

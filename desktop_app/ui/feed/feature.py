@@ -40,6 +40,7 @@ class FeedFeature(Feature):
         own(window, self.model)
         connect_all([
             (self.presenter.exportFinished, window.show_result),
+            (self.presenter.exportSaved, window.show_saved_file),
             (window.exportPathChosen, self.presenter.export_csv),
         ])
 

@@ -63,6 +63,8 @@ class FeedPresenter(Presenter):
     callSelected = Signal(object)
     #: Export done: success and a sentence for the status bar.
     exportFinished = Signal(bool, str)
+    #: An export was written to this file.
+    exportSaved = Signal(str)
     #: The server's part of the current view arrived (or failed).
     remoteFinished = Signal()
     #: A "load more" finished.
@@ -265,6 +267,7 @@ class FeedPresenter(Presenter):
             return
         noun = "call" if count == 1 else "calls"
         self.exportFinished.emit(True, f"Exported {count:,} {noun} to {path.name}")
+        self.exportSaved.emit(str(path))
 
     # -------------------------------------------------------------- private
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
 from typing import Final
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -38,6 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_app.services.paths import SaveFolders, SaveKind, export_file_name
 from desktop_app.ui.common.docks import make_dock
 from desktop_app.ui.common.theme import (
     LIGHT_COLORS,
@@ -102,6 +105,7 @@ class MainWindow(QMainWindow):
         dialer: QWidget | None = None,
         worklist: QWidget | None = None,
         notifications: QWidget | None = None,
+        today: Callable[[], date] = date.today,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -120,6 +124,9 @@ class MainWindow(QMainWindow):
         self._demo = demo
         self._closing_allowed = False
         self._export_dialog: QFileDialog | None = None
+        self._folders = SaveFolders(settings)
+        self._today = today
+        self._saved_path = ""
         self._colors: ThemeColors = LIGHT_COLORS
         self._connection_state = ""
         #: Background failures still standing (task name -> sentence), newest last.
@@ -157,6 +164,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status_bar()
         self._build_dnd_indicator()
+        self._build_saved_link()
 
     # -------------------------------------------------------------- layout
 
@@ -344,6 +352,13 @@ class MainWindow(QMainWindow):
         label.hide()
         self.statusBar().addPermanentWidget(label)
         self.dnd_label = label
+    def _build_saved_link(self) -> None:
+        """The last file saved or exported, with a link to its folder (hidden until then)."""
+        self.saved_label = self._status_label("statusSavedFile", "Saved file", "")
+        self.saved_label.setTextFormat(Qt.TextFormat.RichText)
+        self.saved_label.linkActivated.connect(self._show_saved_folder)
+        self.saved_label.hide()
+        self.statusBar().insertPermanentWidget(0, self.saved_label)
 
     def _status_label(self, name: str, accessible: str, text: str) -> QLabel:
         label = QLabel(text, self)
@@ -443,6 +458,27 @@ class MainWindow(QMainWindow):
         self.problem_label.setAccessibleDescription(text)
         self.problem_label.setVisible(bool(text))
 
+    @Slot(str)
+    def show_saved_file(self, path: str) -> None:
+        """A file was saved at `path`: name it, with a link that opens its folder."""
+        self._saved_path = path
+        name = Path(path).name
+        self.saved_label.setText(
+            f"Saved {html.escape(name)} — <a href=\"folder\">Show in folder</a>"
+        )
+        self.saved_label.setToolTip(path)
+        self.saved_label.setAccessibleDescription(f"Saved {path}")
+        self.saved_label.show()
+
+    @property
+    def saved_path(self) -> str:
+        """The file the status bar's "Show in folder" link is about ("" before any)."""
+        return self._saved_path
+
+    def _show_saved_folder(self, _link: str = "") -> None:
+        if self._saved_path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self._saved_path).parent)))
+
     def apply_theme(self, colors: ThemeColors) -> None:
         self._colors = colors
         self.banner.setStyleSheet(banner_stylesheet(colors))
@@ -463,11 +499,17 @@ class MainWindow(QMainWindow):
         dialog.setFileMode(QFileDialog.FileMode.AnyFile)
         dialog.setNameFilter("CSV files (*.csv)")
         dialog.setDefaultSuffix("csv")
-        dialog.selectFile("calls.csv")
-        dialog.fileSelected.connect(self.exportPathChosen)
+        dialog.setDirectory(str(self._folders.start(SaveKind.EXPORT)))
+        dialog.selectFile(export_file_name(self._today()))
+        dialog.fileSelected.connect(self._export_path_chosen)
         dialog.finished.connect(dialog.deleteLater)
         self._export_dialog = dialog
         dialog.open()
+
+    @Slot(str)
+    def _export_path_chosen(self, path: str) -> None:
+        self._folders.remember(SaveKind.EXPORT, path)
+        self.exportPathChosen.emit(path)
 
     @property
     def export_dialog(self) -> QFileDialog | None:

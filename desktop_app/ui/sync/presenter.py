@@ -5,7 +5,6 @@ bar's sentences (connection, last sync, requests left).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -14,7 +13,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.models import CallLog
-from desktop_app.services.formatting import wait_words
+from desktop_app.api.waits import format_wait
 from desktop_app.services.sync import SyncEngine, SyncStatus
 from desktop_app.services.tasks import TaskFailure
 from desktop_app.ui.common.presenter import Presenter
@@ -39,7 +38,7 @@ def connection_text(status: SyncStatus, now: float) -> str:
         return "Token rejected: set a valid API token"
     retry = ""
     if status.retry_at is not None:
-        retry = f"retrying in {max(0, math.ceil(status.retry_at - now))} s"
+        retry = f"retrying in {format_wait(status.retry_at - now)}"
     if status.state == "failed":
         # The sentence says what failed ("The call cache could not be saved: the disk is
         # full."); the countdown says the sync has not given up.
@@ -77,9 +76,9 @@ def budget_text(budget: RequestBudget, interval_s: float) -> str:
     if tightest.background_left == 0:
         return (
             f"{tightest.left} requests left {period}, kept for calls: next sync in "
-            f"{wait_words(every)}"
+            f"{format_wait(every)}"
         )
-    return f"{tightest.left} requests left {period}; syncing every {wait_words(every)}"
+    return f"{tightest.left} requests left {period}; syncing every {format_wait(every)}"
 
 
 class SyncPresenter(Presenter):

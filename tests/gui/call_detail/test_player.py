@@ -21,7 +21,12 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.api.errors import NotReadyYet, ServerError
 from desktop_app.api.models import CallLog
-from desktop_app.services.recordings import AVAILABLE_MESSAGE, RecordingCache
+from desktop_app.services.paths import HOME_ENV
+from desktop_app.services.recordings import (
+    AVAILABLE_MESSAGE,
+    RecordingCache,
+    suggested_recording_name,
+)
 from desktop_app.ui.call_detail.feature import bind_player
 from desktop_app.ui.call_detail.player import SPEEDS, PlayerWidget, format_ms
 from desktop_app.ui.call_detail.presenter import (
@@ -42,7 +47,16 @@ def cache(tmp_path: Path, downloader: FileDownloader) -> RecordingCache:
 
 
 @pytest.fixture
-def controller(cache: RecordingCache) -> Iterator[RecordingController]:
+def downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The Downloads folder of a home of the test's own."""
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))
+    folder = tmp_path / "home" / "Downloads"
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture
+def controller(cache: RecordingCache, downloads: Path) -> Iterator[RecordingController]:
     controller = RecordingController(cache)
     yield controller
     controller.cancel()
@@ -328,26 +342,31 @@ async def test_binding_shows_a_recording_that_is_ready_already(
     assert downloader.calls == []
 
 
-async def test_save_as_offers_the_recordings_own_name(
-    widget: PlayerWidget, controller: RecordingController, cache: RecordingCache
+async def test_save_as_offers_a_readable_name_in_downloads(
+    widget: PlayerWidget, controller: RecordingController, cache: RecordingCache,
+    downloads: Path,
 ) -> None:
+    """Not the service's hash in the working folder: the call's start and caller."""
     await cache.get("rec-1.mp3")
     controller.load_call(make_call())
 
     child(widget, QPushButton, "playerSaveAs").click()
 
     dialog = child(widget, QFileDialog, "playerSaveDialog")
-    assert [Path(name).name for name in dialog.selectedFiles()] == ["rec-1.mp3"]
+    readable = suggested_recording_name(make_call())
+    assert readable.endswith(" +91 98372 11131.mp3")
+    assert Path(dialog.directory().absolutePath()) == downloads
+    assert [Path(name) for name in dialog.selectedFiles()] == [downloads / readable]
     dialog.close()
 
 
 def test_the_presenter_says_each_status_with_its_sentence_and_save_name(
-    controller: RecordingController,
+    controller: RecordingController, downloads: Path
 ) -> None:
     statuses: list[tuple[str, str]] = []
     names: list[str] = []
     controller.statusChanged.connect(lambda state, message: statuses.append((state, message)))
-    controller.suggestedFilenameChanged.connect(names.append)
+    controller.suggestedPathChanged.connect(names.append)
 
     controller.load_call(make_call("a", filename="a.mp3"))
     controller.load_call(make_call("a", filename="a.mp3"))  # the same call: nothing new
@@ -359,7 +378,8 @@ def test_the_presenter_says_each_status_with_its_sentence_and_save_name(
         (RecordingState.AVAILABLE.value, AVAILABLE_MESSAGE),
         (RecordingState.NONE.value, "No recording — the call was not answered."),
     ]
-    assert names == ["a.mp3", "b.mp3", "recording.mp3"]
+    # a, b and c started at the same minute from the same number: one name for all three.
+    assert names == [str(downloads / suggested_recording_name(make_call("a")))]
 
 
 def test_play_and_retry_ask_for_the_recording_and_save_as_forwards_the_path(
@@ -379,7 +399,7 @@ def test_play_and_retry_ask_for_the_recording_and_save_as_forwards_the_path(
     assert widget.status_text == NOT_READY_MESSAGE
     child(widget, QPushButton, "playerRetry").click()
     widget.show_status(RecordingState.READY.value, "")
-    widget.set_suggested_filename("kept.mp3")
+    widget.set_suggested_path("kept.mp3")
     child(widget, QPushButton, "playerSaveAs").click()
     dialog = child(widget, QFileDialog, "playerSaveDialog")
     dialog.fileSelected.emit("/somewhere/kept.mp3")

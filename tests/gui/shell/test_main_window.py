@@ -256,10 +256,8 @@ async def test_rate_limited_status_counts_down(
             await wait_until(
                 lambda: ws.window.connection_label.text().startswith("Rate-limited"), TIMEOUT
             )
-            text = ws.window.connection_label.text()
-            assert text.startswith("Rate-limited: retrying in ")
-            seconds = int(text.removeprefix("Rate-limited: retrying in ").removesuffix(" s"))
-            assert 100 <= seconds <= 120
+            # Retry-After 120 s, a little of it gone: in words and minutes.
+            assert ws.window.connection_label.text() == "Rate-limited: retrying in 2 min"
             assert ws.sync.presenter.status.state == "backing_off"
             assert ws.feed.model.rowCount() > 0
 

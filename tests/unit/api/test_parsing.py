@@ -174,8 +174,10 @@ def test_token_rejected_message_is_a_plain_sentence() -> None:
     body = {"status": "error", "code": 400, "message": "This not an authorized request"}
     with pytest.raises(TokenRejected) as info:
         interpret_response(400, {}, _json(body))
-    assert info.value.message.startswith("MyOperator rejected the API token.")
-    assert "This not an authorized request" in info.value.message
+    assert info.value.message == (
+        "MyOperator rejected the API token, which may be incomplete or no longer valid."
+    )
+    assert "(" not in info.value.message
 
 
 def test_server_error_keeps_the_code() -> None:

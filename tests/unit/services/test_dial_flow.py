@@ -27,6 +27,7 @@ from desktop_app.services.dial_flow import (
     KIND_ERROR,
     KIND_IN_FLIGHT,
     KIND_INFO,
+    KIND_NOT_ANSWERED,
     KIND_OUTCOME,
     KIND_PLACED,
     KIND_UNKNOWN,
@@ -37,6 +38,7 @@ from desktop_app.services.dial_flow import (
     DialStatus,
     check_task,
     follow_task,
+    outcome_kind,
 )
 from desktop_app.services.dialer import CallLogFinder, DialGuard, DialOutcome, outcome_text
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
@@ -207,7 +209,8 @@ async def test_a_placed_call_is_followed_until_its_log_shows_the_outcome(rig: Ri
     (logged,) = rig.events(DialEvent.LOGGED)
     assert logged.call == call
     assert logged.status == DialStatus(
-        "Call to 098123 45678: Not answered.", KIND_OUTCOME, E164, "call-1"
+        # Not answered reads as a warning, not as the success an answered call is.
+        "Call to 098123 45678: Not answered.", KIND_NOT_ANSWERED, E164, "call-1"
     )
     assert rig.snapshots[-1] is logged  # the line first, then the call
     assert not rig.flow.tasks.names
@@ -273,7 +276,8 @@ async def test_the_newest_dial_owns_the_status_line(rig: Rig) -> None:
     rig.clock.advance(FOLLOW_S)
     await until(lambda: len(rig.events(DialEvent.LOGGED)) == 2)
     assert rig.flow.status == DialStatus(
-        f"Call to 098123 45679: {outcome_text(other_call)}.", KIND_OUTCOME, OTHER_E164,
+        f"Call to 098123 45679: {outcome_text(other_call)}.", outcome_kind(other_call),
+        OTHER_E164,
         "call-2",
     )
 
@@ -315,7 +319,8 @@ async def test_an_unclear_dial_found_in_the_log_is_reported(rig: Rig) -> None:
     await until(lambda: bool(rig.events(DialEvent.LOGGED)))
     assert rig.events(DialEvent.LOGGED)[0].call == call
     assert rig.flow.status == DialStatus(
-        f"The call to 098123 45678 was placed: {outcome_text(call)}.", KIND_OUTCOME, E164,
+        f"The call to 098123 45678 was placed: {outcome_text(call)}.", outcome_kind(call),
+        E164,
         "call-9",
     )
     assert rig.guard.records.get(1).state is DialState.FOUND  # type: ignore[union-attr]

@@ -12,8 +12,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from desktop_app.api.errors import NetworkError
+from desktop_app.api.errors import NetworkError, TokenRejected
 from desktop_app.api.models import CallLog, Filter, FilterGroup
+from desktop_app.api.parsing import interpret_response
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.feed_query import (
     OLDER_DAYS,
@@ -231,8 +232,27 @@ async def test_a_slower_answer_to_an_older_view_is_dropped(
     assert notices == []  # a stale failure does not speak either
     api.fail_next.append(NetworkError("offline"))
     assert await feed.search_server(new.view) is None
-    assert feed.notice.startswith("MyOperator could not be asked (")
-    assert feed.notice.endswith("): showing cached calls.")
+    assert feed.notice == "Showing cached calls only. offline."
+
+
+async def test_a_rejected_token_is_one_plain_sentence_under_the_feed(
+    feed: FeedQuery, engine: SyncEngine, api: FakeFeedApi
+) -> None:
+    """Not "MyOperator could not be asked (MyOperator rejected the API token. (MyOperator
+    said: "This not an authorized request")): showing cached calls."."""
+    body = b'{"status": "error", "code": 400, "message": "This not an authorized request"}'
+    with pytest.raises(TokenRejected) as rejected:
+        interpret_response(400, {}, body)
+    view = (await searching(feed, engine, "ravi")).view
+    api.fail_next.append(rejected.value)
+
+    assert await feed.search_server(view) is None
+
+    assert feed.notice == (
+        "Showing cached calls only. MyOperator rejected the API token, which may be "
+        "incomplete or no longer valid."
+    )
+    assert "(" not in feed.notice
 
 
 async def test_a_range_partly_in_the_cache_asks_only_the_rest_and_counts_both(

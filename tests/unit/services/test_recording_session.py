@@ -20,6 +20,7 @@ from desktop_app.services.recordings import (
     RecordingSession,
     RecordingState,
     RecordingStatus,
+    suggested_recording_name,
 )
 from tests.helpers.builders import make_log
 
@@ -87,7 +88,7 @@ def test_what_there_is_to_play_is_known_without_a_request(
 
     assert session.select(call("c1"))
     assert session.status == RecordingStatus(RecordingState.AVAILABLE, AVAILABLE_MESSAGE)
-    assert session.suggested_filename == "c1.mp3"
+    assert session.suggested_filename == suggested_recording_name(call("c1"))
 
     (cache.directory / "c2.mp3").write_bytes(AUDIO)
     assert session.select(call("c2"))
@@ -124,7 +125,7 @@ async def test_a_fetch_is_one_at_a_time_and_ends_ready(
         RecordingState.AVAILABLE, RecordingState.FETCHING, RecordingState.READY
     ]
     assert session.begin_fetch() is None  # ready: nothing to fetch
-    assert session.suggested_filename == path.name
+    assert session.suggested_filename == suggested_recording_name(chosen)  # not the hash
     assert downloader.requests == ["c1.mp3"]
 
 
