@@ -70,6 +70,9 @@ DEFAULT_WINDOWS: tuple[Window, ...] = (
     Window("day", 500, 86400.0, reserve=125),
 )
 
+#: The shortest wait `acquire` sleeps before looking again.
+MIN_WAIT_S = 0.05
+
 #: The longest background pause `background_interval` asks for while requests are left:
 #: a window that is nearly spent slows syncing down, it never stops it for hours.
 MAX_PACED_INTERVAL_S = 30 * 60.0
@@ -280,7 +283,8 @@ class RequestBudget:
                     f"possible in {format_wait(wait)}.",
                     retry_after=wait,
                 )
-            await self._sleep(wait)
+            # At least a little: a wait of a rounding error would not move a clock at all.
+            await self._sleep(max(wait, MIN_WAIT_S))
 
     async def _try_spend(self, priority: Priority) -> float:
         """Take a slot if there is one (0), else the seconds to wait. A stored ledger may
@@ -312,14 +316,17 @@ class RequestBudget:
         if missing <= 0:
             return  # this ledger saw it coming: nobody else is spending
         self.unexpected_refusals += 1
-        # Others filled the window; their spends leave it when the service says.
-        at = now + retry_after - window.seconds
+        # Others filled the window. The oldest of their spends leaves it when the service
+        # says; the rest are taken as spread evenly since, as steady use would be.
+        oldest = now + retry_after - window.seconds
+        step = (now - oldest) / missing
+        at = [oldest + i * step for i in range(missing)]
         log.info(
             "the service refused a request the budget allowed: %d request(s) of the %s "
             "were spent elsewhere on this account", missing, window.name,
         )
         self._ledger_call(
-            lambda: self._ledger.add([at] * missing, forget_before=self._since(now))
+            lambda: self._ledger.add(at, forget_before=self._since(now))
         )
 
     def close(self) -> None:
@@ -344,6 +351,12 @@ class RequestBudget:
             return call()
 
 
+#: How many desktops the pace makes room for without their seeing each other: one desktop
+#: alone settles at 1/TEAM_ROOM of the background share, so that many fit in it together.
+#: More than that on one account show up as 429s, and each slows down further.
+TEAM_ROOM = 4
+
+
 def pace(
     base_s: float,
     windows: Sequence[Window],
@@ -353,17 +366,19 @@ def pace(
     wait: float = 0.0,
 ) -> float:
     """The next background interval: at least `base_s`, and per window
-    ``seconds / (background share - spent in the window)``.
+    ``(TEAM_ROOM - 1) * seconds / (background share - spent in the window)``.
 
-    That is the spacing at which what is left of the background share lasts a full window.
-    Requests spent by anyone (this desktop, a second instance, colleagues seen through
-    429s) shrink what is left, so every desktop slows down as the account fills; one desktop
-    alone settles where it spends half its share. Never shorter than `wait` (when the share
-    is spent, until the window moves on); otherwise never longer than `MAX_PACED_INTERVAL_S`.
+    Desktops on other machines cannot see each other's spending until the service refuses
+    one, and by then (for the day) calls would be refused too. So each spaces its requests
+    as if it shared the account with `TEAM_ROOM - 1` more: alone, it settles where it spends
+    ``share / TEAM_ROOM``. Requests spent by anyone it knows of (this desktop, a second
+    instance on the same cache, colleagues seen through 429s) shrink what is left, so it
+    slows down as the account fills. Never shorter than `wait` (when the share is spent,
+    until the window moves on); otherwise never longer than `MAX_PACED_INTERVAL_S`.
     """
     interval = base_s
     for window in windows:
         used = sum(1 for t in spends if now - t < window.seconds)
         left = window.allowed(Priority.BACKGROUND) - used
-        interval = max(interval, window.seconds / max(1, left))
+        interval = max(interval, (TEAM_ROOM - 1) * window.seconds / max(1, left))
     return max(wait, min(interval, max(base_s, MAX_PACED_INTERVAL_S)))

@@ -51,7 +51,7 @@ from desktop_app.store import CallStore
 from desktop_app.ui.dialer.model import KIND_IN_FLIGHT
 from desktop_app.ui.sync.presenter import SYNC_LOOP
 from desktop_app.workspace import Workspace, WorkspaceOptions
-from tests.helpers.qt import GuiTestLoop
+from tests.helpers.qt import GuiTestLoop, wait_until
 from tests.helpers.tokens import FAKE_TOKEN
 from tests.helpers.workspace import WorkspaceOpener
 
@@ -261,7 +261,10 @@ async def test_a_bad_port_is_shown_the_dialer_comes_back_and_the_sync_recovers(
         ws.start()
         assert await restart_wait(clock) == STEP.base_s
         label = ws.window.connection_label
-        assert label.text().startswith("Something unexpected went wrong (OverflowError")
+        # The users' first load restarts on the same clock: wait for the sync's own word.
+        await wait_until(
+            lambda: label.text().startswith("Something unexpected went wrong (OverflowError")
+        )
         assert "Retrying in " in label.text()
         assert ws.sync.presenter.running
         await settle(other_failure)
@@ -277,7 +280,7 @@ async def test_a_bad_port_is_shown_the_dialer_comes_back_and_the_sync_recovers(
         assert bugs and all(isinstance(b, ExceptionGroup) for b in bugs)
         assert bug_tasks().count(SYNC_LOOP) == 1
         clock.advance(STEP.base_s)  # a restart that fails again: the backoff grows
-        assert await restart_wait(clock) == 2 * STEP.base_s
+        await wait_until(lambda: 2 * STEP.base_s in clock.slept)
         assert bug_tasks().count(SYNC_LOOP) == 1
 
         transport.port = feed_sandbox.port  # the fault is gone
@@ -300,7 +303,7 @@ async def test_a_refused_connection_means_not_placed_and_the_sync_comes_back(
         ws.start()
         assert await restart_wait(clock) == 5.0  # the engine's own backoff: offline
         label = ws.window.connection_label
-        assert label.text().startswith("Offline since")
+        await wait_until(lambda: label.text().startswith("Offline since"))
 
         text, _kind = await settle(dial(ws, feed_sandbox))
         assert settled(ws)
