@@ -63,10 +63,12 @@ class VirtualTime:
         self.activity += 1
         await future
 
-    async def run_until(self, end: float) -> None:
-        """Let everything run, waking sleepers in time order, until `end`."""
+    async def run_until(self, end: float, *, done: Callable[[], bool] = lambda: False) -> None:
+        """Let everything run, waking sleepers in time order, until `end` (or `done`)."""
         while True:
             await self._settle()
+            if done():
+                return
             while self._sleepers and self._sleepers[0][2].done():
                 heapq.heappop(self._sleepers)  # cancelled
             if not self._sleepers or self._sleepers[0][0] > end:
@@ -210,7 +212,13 @@ async def team_day(
             end = start + hours * HOUR
             await time.run_until(end)
             if final_call:
-                await _place(team[0], time, uuid, tally)
+                # Time goes on while it waits (if it must): a refusal, not a hang.
+                final = asyncio.ensure_future(_place(team[0], time, uuid, tally))
+                tasks.append(final)
+                await time.run_until(end + HOUR, done=final.done)
+                if not final.done():
+                    tally.refused_calls += 1
+                    tally.call_outcomes.append("still waiting an hour later")
         finally:
             for task in tasks:
                 task.cancel()
