@@ -12,7 +12,8 @@ and 500 a day, shared by every desktop of the account. Two rules follow:
   `SpendLedger`; the app's is a table in the account's cache file (`store.spend`), so a
   restart or a second instance sees what the first spent. A 429 that this ledger did not
   predict means others share the account: the window the service says is full is marked
-  full here too (and in the ledger), so every instance slows down with it.
+  full here too (and in the ledger), and the size of the `crowd` it reveals shrinks this
+  desktop's background share for the day after.
 
 Background work is paced, not just limited: `background_interval` says how long to wait
 before the next sync so that, at that pace, the background share of every window lasts
@@ -25,6 +26,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -69,6 +71,9 @@ DEFAULT_WINDOWS: tuple[Window, ...] = (
     Window("hour", 100, 3600.0, reserve=25),
     Window("day", 500, 86400.0, reserve=125),
 )
+
+#: How fast a crowd seen through 429s is forgotten: by half in this time without another.
+CROWD_HALF_LIFE_S = 24 * 3600.0
 
 #: The shortest wait `acquire` sleeps before looking again.
 MIN_WAIT_S = 0.05
@@ -182,10 +187,13 @@ class RequestBudget:
         self._clock = clock
         self._sleep = sleep
         self._longest = max((w.seconds for w in windows), default=0.0)
-        #: Requests this process sent, for the status bar's "this desktop" figure.
-        self.sent_here = 0
+        #: When this process's own requests went (the ledger also holds others').
+        self._own: deque[float] = deque()
         #: 429s that the ledger did not predict: others are spending the account.
         self.unexpected_refusals = 0
+        #: How many desktops seem to share the account (see `crowd`), and since when.
+        self._crowd_seen = 1.0
+        self._crowd_at = 0.0
 
     @classmethod
     def unlimited(
@@ -214,8 +222,21 @@ class RequestBudget:
     def _spends(self, now: float) -> list[float]:
         return self._ledger_call(lambda: self._ledger.spent_since(self._since(now)))
 
+    def crowd(self, now: float | None = None) -> float:
+        """How many desktops seem to spend the account, this one included (1: alone).
+
+        Learnt from 429s the ledger did not predict (a window's limit over this desktop's
+        own requests in it), and forgotten by half every `CROWD_HALF_LIFE_S`."""
+        at = self._clock() if now is None else now
+        fade: float = 0.5 ** (max(0.0, at - self._crowd_at) / CROWD_HALF_LIFE_S)
+        return 1.0 + (self._crowd_seen - 1.0) * fade
+
+    def _own_in(self, window: Window, now: float) -> list[float]:
+        return [t for t in self._own if now - t < window.seconds]
+
     def _wait_for(self, spends: Sequence[float], now: float, priority: Priority) -> float:
         wait = max(0.0, self._ledger.blocked_until() - now)
+        others_per_own = self.crowd(now) - 1.0 if priority is Priority.BACKGROUND else 0.0
         for window in self._windows:
             in_window = [t for t in spends if now - t < window.seconds]
             allowed = window.allowed(priority)
@@ -223,6 +244,10 @@ class RequestBudget:
                 # The spend that must leave the window for one more to fit.
                 must_expire = in_window[len(in_window) - allowed]
                 wait = max(wait, must_expire + window.seconds - now)
+            own = self._own_in(window, now) if others_per_own else []
+            if own and len(in_window) + others_per_own * len(own) >= allowed:
+                # Colleagues spend as this desktop does: its share is smaller.
+                wait = max(wait, own[0] + window.seconds - now)
         return wait
 
     def wait_time(self, priority: Priority = Priority.BACKGROUND) -> float:
@@ -259,6 +284,7 @@ class RequestBudget:
             spends,
             now,
             wait=self._wait_for(spends, now, Priority.BACKGROUND),
+            crowd=self.crowd(now),
         )
 
     # -- spending ----------------------------------------------------------------------
@@ -275,7 +301,10 @@ class RequestBudget:
         while True:
             wait = await self._try_spend(priority)
             if wait <= 0:
-                self.sent_here += 1
+                now = self._clock()
+                self._own.append(now)
+                while self._own and now - self._own[0] >= self._longest:
+                    self._own.popleft()
                 return
             if max_wait is not None and wait > max_wait:
                 raise RateLimited(
@@ -316,6 +345,9 @@ class RequestBudget:
         if missing <= 0:
             return  # this ledger saw it coming: nobody else is spending
         self.unexpected_refusals += 1
+        own = len(self._own_in(window, now))
+        self._crowd_seen = max(self.crowd(now), window.limit / max(1, own))
+        self._crowd_at = now
         # Others filled the window. The oldest of their spends leaves it when the service
         # says; the rest are taken as spread evenly since, as steady use would be.
         oldest = now + retry_after - window.seconds
@@ -364,6 +396,7 @@ def pace(
     now: float,
     *,
     wait: float = 0.0,
+    crowd: float = 1.0,
 ) -> float:
     """The next background interval: at least `base_s`, and per window
     ``(TEAM_ROOM - 1) * seconds / (background share - spent in the window)``.
@@ -376,9 +409,10 @@ def pace(
     slows down as the account fills. Never shorter than `wait` (when the share is spent,
     until the window moves on); otherwise never longer than `MAX_PACED_INTERVAL_S`.
     """
+    room = max(float(TEAM_ROOM), crowd + 1.0)
     interval = base_s
     for window in windows:
         used = sum(1 for t in spends if now - t < window.seconds)
         left = window.allowed(Priority.BACKGROUND) - used
-        interval = max(interval, (TEAM_ROOM - 1) * window.seconds / max(1, left))
+        interval = max(interval, (room - 1) * window.seconds / max(1, left))
     return max(wait, min(interval, max(base_s, MAX_PACED_INTERVAL_S)))

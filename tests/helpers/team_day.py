@@ -284,7 +284,8 @@ async def _agent(
         if next_users is not None and time.now + wait >= next_users:
             await time.sleep(max(0.0, next_users - time.now))
             next_users += use.users_refresh_every_s
-            await _ordinary(desk.client.all_users(), time, tally)
+            if _working(time.now, use):  # the agent presses Refresh; nobody does at night
+                await _ordinary(desk.client.all_users(), time, tally)
             continue
         await time.sleep(wait)
         if not per_hour or not _working(time.now, use):

@@ -113,12 +113,13 @@ def test_budget_sentence() -> None:
         Window("day", 500, 86400.0, reserve=125),
     )
     budget = RequestBudget(windows, clock=lambda: 100_000.0)
-    # The quiet account paces syncing by the day: 86400 s / 375 requests.
-    assert budget_text(budget, 30.0) == "100 requests left this hour; syncing every 4 min"
+    # The quiet account paces syncing by the day, leaving room for three more desktops:
+    # 3 × 86400 s / 375 requests.
+    assert budget_text(budget, 30.0) == "100 requests left this hour; syncing every 12 min"
     ledger = MemoryLedger([100_000.0 - 4000.0 - i for i in range(300)])
     budget = RequestBudget(windows, ledger=ledger, clock=lambda: 100_000.0)
-    # The day is the tight one now: 75 left for background work, 86400 s / 75 apart.
-    assert budget_text(budget, 30.0) == "200 requests left today; syncing every 20 min"
+    # The day is the tight one now: 75 left for background work, spaced to the cap.
+    assert budget_text(budget, 30.0) == "200 requests left today; syncing every 30 min"
     spent = MemoryLedger([100_000.0 - i for i in range(80)])
     budget = RequestBudget(windows, ledger=spent, clock=lambda: 100_000.0)
     assert budget_text(budget, 30.0).startswith(

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from desktop_app.api.budget import (
+    CROWD_HALF_LIFE_S,
     MAX_PACED_INTERVAL_S,
+    TEAM_ROOM,
     Priority,
     RequestBudget,
     SpendLedger,
@@ -148,9 +150,12 @@ async def test_a_429_the_ledger_did_not_predict_fills_the_window_it_names() -> N
     assert budget.unexpected_refusals == 1
     assert budget.remaining()["minute"] == 0
     time.advance(40.0)
-    # The service's window and this one open together; the hour counts them all.
-    assert budget.remaining() == {"minute": 4, "hour": 15}
+    # The oldest of the others' spends leaves when the service said; the rest are taken
+    # as spread over the minute, and leave one by one. The hour counts them all.
+    assert budget.remaining() == {"minute": 1, "hour": 15}
     assert budget.wait_time(Priority.RESERVED) == 0
+    time.advance(20.0)
+    assert budget.remaining() == {"minute": 5, "hour": 15}
 
 
 async def test_a_429_the_ledger_predicted_adds_nothing() -> None:
@@ -168,12 +173,17 @@ async def test_a_429_the_ledger_predicted_adds_nothing() -> None:
 
 def test_pace_spreads_the_background_share_over_each_window() -> None:
     windows = (Window("minute", 20, 60.0, reserve=5), Window("day", 500, 86400.0, reserve=100))
-    assert pace(30.0, windows, [], 0.0) == pytest.approx(86400 / 400)
+    room = TEAM_ROOM - 1  # alone, it leaves room for that many more desktops
+    assert pace(30.0, windows, [], 0.0) == pytest.approx(room * 86400 / 400)
     # Half the day's share spent (by anyone): twice the spacing.
     spent = [-float(i) for i in range(200)]
-    assert pace(30.0, windows, spent, 0.0) == pytest.approx(86400 / 200)
+    assert pace(30.0, windows, spent, 0.0) == pytest.approx(room * 86400 / 200)
+    # A crowd of ten seen through 429s: room for nine more.
+    assert pace(30.0, windows, [], 0.0, crowd=10.0) == pytest.approx(
+        min(MAX_PACED_INTERVAL_S, 9 * 86400 / 400)
+    )
     # Never under the base interval; never longer than the cap while requests are left.
-    assert pace(600.0, windows, [], 0.0) == 600.0
+    assert pace(900.0, windows, [], 0.0) == 900.0
     nearly_all = [-float(i) for i in range(399)]
     assert pace(30.0, windows, nearly_all, 0.0) == MAX_PACED_INTERVAL_S
     # The share is spent: wait for the window, however long that is.
@@ -239,3 +249,20 @@ async def test_spends_stamped_by_a_clock_that_went_back_are_dropped(tmp_path: Pa
         assert budget.remaining() == {"minute": 4, "hour": 19}
     finally:
         records.close()
+
+
+async def test_a_crowd_seen_through_a_429_shrinks_this_desktops_background_share() -> None:
+    time = ManualClock(1000.0)
+    budget = reserved_budget(time)  # 5 a minute (2 kept), 20 an hour (5 kept)
+    await budget.acquire(Priority.BACKGROUND)
+    assert budget.crowd() == 1.0
+    quiet = budget.background_interval(1.0)
+    budget.penalize(30.0)  # the minute was full: 5 requests, 1 of them this desktop's
+    assert budget.crowd() == pytest.approx(5.0)
+    assert budget.background_interval(1.0) > quiet
+    time.advance(60.0)  # the minute is free again, but colleagues spend as this one does
+    await budget.acquire(Priority.BACKGROUND)
+    assert budget.wait_time(Priority.BACKGROUND) > 0  # 1 + 4 others per own: the hour's 15
+    assert budget.wait_time(Priority.RESERVED) == 0  # calls go
+    time.advance(CROWD_HALF_LIFE_S)
+    assert budget.crowd() == pytest.approx(3.0, abs=0.01)  # forgotten by half
