@@ -73,7 +73,7 @@ DEFAULT_WINDOWS: tuple[Window, ...] = (
 )
 
 #: How fast a crowd seen through 429s is forgotten: by half in this time without another.
-CROWD_HALF_LIFE_S = 24 * 3600.0
+CROWD_HALF_LIFE_S = 6 * 3600.0
 
 #: The shortest wait `acquire` sleeps before looking again.
 MIN_WAIT_S = 0.05
@@ -226,9 +226,11 @@ class RequestBudget:
         """How many desktops seem to spend the account, this one included (1: alone).
 
         Learnt from 429s the ledger did not predict (a window's limit over this desktop's
-        own requests in it), and forgotten by half every `CROWD_HALF_LIFE_S`."""
+        own requests in it). Held for the longest window (the colleagues' spending stays in
+        the day's count that long), then forgotten by half every `CROWD_HALF_LIFE_S`."""
         at = self._clock() if now is None else now
-        fade: float = 0.5 ** (max(0.0, at - self._crowd_at) / CROWD_HALF_LIFE_S)
+        since = max(0.0, at - self._crowd_at - self._longest)
+        fade: float = 0.5 ** (since / CROWD_HALF_LIFE_S)
         return 1.0 + (self._crowd_seen - 1.0) * fade
 
     def _own_in(self, window: Window, now: float) -> list[float]:
@@ -404,10 +406,12 @@ def pace(
     Desktops on other machines cannot see each other's spending until the service refuses
     one, and by then (for the day) calls would be refused too. So each spaces its requests
     as if it shared the account with `TEAM_ROOM - 1` more: alone, it settles where it spends
-    ``share / TEAM_ROOM``. Requests spent by anyone it knows of (this desktop, a second
-    instance on the same cache, colleagues seen through 429s) shrink what is left, so it
-    slows down as the account fills. Never shorter than `wait` (when the share is spent,
-    until the window moves on); otherwise never longer than `MAX_PACED_INTERVAL_S`.
+    ``share / TEAM_ROOM``. Where 429s have shown a larger `crowd`, it spaces them for that
+    many, and the longest interval stretches as far. Requests spent by anyone it knows of
+    (this desktop, a second instance on the same cache, colleagues seen through 429s)
+    shrink what is left, so it slows down as the account fills. Never shorter than `wait`
+    (when the share is spent, until the window moves on); otherwise never longer than
+    `MAX_PACED_INTERVAL_S` (stretched for a crowd).
     """
     room = max(float(TEAM_ROOM), crowd + 1.0)
     interval = base_s
@@ -415,4 +419,5 @@ def pace(
         used = sum(1 for t in spends if now - t < window.seconds)
         left = window.allowed(Priority.BACKGROUND) - used
         interval = max(interval, (room - 1) * window.seconds / max(1, left))
-    return max(wait, min(interval, max(base_s, MAX_PACED_INTERVAL_S)))
+    longest = MAX_PACED_INTERVAL_S * max(1.0, (room - 1) / (TEAM_ROOM - 1))
+    return max(wait, min(interval, max(base_s, longest)))
