@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol, TypeVar
@@ -62,6 +62,10 @@ class Window:
     def allowed(self, priority: Priority) -> int:
         """How many requests of this priority the window holds."""
         return self.limit if priority is Priority.RESERVED else self.limit - self.reserve
+
+    def inside(self, spends: Iterable[float], now: float) -> list[float]:
+        """The spends (in order) that still count in this window at `now`."""
+        return [t for t in spends if now - t < self.seconds]
 
 
 #: 5 calls in any minute, 25 an hour and 125 a day stay possible whatever else was spent:
@@ -163,6 +167,16 @@ class WindowState:
     background_left: int
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """Every window's requests left and the background pace, from one read of the ledger
+    (the status bar asks every second)."""
+
+    windows: tuple[WindowState, ...]
+    #: What `RequestBudget.background_interval` says for the base interval asked.
+    background_interval: float
+
+
 class RequestBudget:
     """Sliding-window limiter over a `SpendLedger`; see the module docstring."""
 
@@ -210,10 +224,6 @@ class RequestBudget:
     def windows(self) -> tuple[Window, ...]:
         return self._windows
 
-    @property
-    def limited(self) -> bool:
-        return bool(self._windows)
-
     # -- reading -----------------------------------------------------------------------
 
     def _since(self, now: float) -> float:
@@ -233,20 +243,17 @@ class RequestBudget:
         fade: float = 0.5 ** (since / CROWD_HALF_LIFE_S)
         return 1.0 + (self._crowd_seen - 1.0) * fade
 
-    def _own_in(self, window: Window, now: float) -> list[float]:
-        return [t for t in self._own if now - t < window.seconds]
-
     def _wait_for(self, spends: Sequence[float], now: float, priority: Priority) -> float:
         wait = max(0.0, self._ledger.blocked_until() - now)
         others_per_own = self.crowd(now) - 1.0 if priority is Priority.BACKGROUND else 0.0
         for window in self._windows:
-            in_window = [t for t in spends if now - t < window.seconds]
+            in_window = window.inside(spends, now)
             allowed = window.allowed(priority)
             if len(in_window) >= allowed:
                 # The spend that must leave the window for one more to fit.
                 must_expire = in_window[len(in_window) - allowed]
                 wait = max(wait, must_expire + window.seconds - now)
-            own = self._own_in(window, now) if others_per_own else []
+            own = window.inside(self._own, now) if others_per_own else []
             if own and len(in_window) + others_per_own * len(own) >= allowed:
                 # Colleagues spend as this desktop does: its share is smaller.
                 wait = max(wait, own[0] + window.seconds - now)
@@ -257,13 +264,10 @@ class RequestBudget:
         now = self._clock()
         return self._wait_for(self._spends(now), now, priority)
 
-    def state(self) -> tuple[WindowState, ...]:
-        """Every window's requests left right now, for the status bar."""
-        now = self._clock()
-        spends = self._spends(now)
+    def _states(self, spends: Sequence[float], now: float) -> tuple[WindowState, ...]:
         states = []
         for window in self._windows:
-            used = sum(1 for t in spends if now - t < window.seconds)
+            used = len(window.inside(spends, now))
             states.append(WindowState(
                 window.name,
                 left=max(0, window.limit - used),
@@ -272,14 +276,7 @@ class RequestBudget:
             ))
         return tuple(states)
 
-    def remaining(self) -> dict[str, int]:
-        """Requests left in each window right now."""
-        return {s.name: s.left for s in self.state()}
-
-    def background_interval(self, base_s: float) -> float:
-        """How long background work should wait before its next request; see `pace`."""
-        now = self._clock()
-        spends = self._spends(now)
+    def _interval(self, spends: Sequence[float], now: float, base_s: float) -> float:
         return pace(
             base_s,
             self._windows,
@@ -288,6 +285,22 @@ class RequestBudget:
             wait=self._wait_for(spends, now, Priority.BACKGROUND),
             crowd=self.crowd(now),
         )
+
+    def status(self, base_s: float) -> BudgetStatus:
+        """Requests left in every window and the background pace for `base_s`, now."""
+        now = self._clock()
+        spends = self._spends(now)
+        return BudgetStatus(self._states(spends, now), self._interval(spends, now, base_s))
+
+    def remaining(self) -> dict[str, int]:
+        """Requests left in each window right now."""
+        now = self._clock()
+        return {s.name: s.left for s in self._states(self._spends(now), now)}
+
+    def background_interval(self, base_s: float) -> float:
+        """How long background work should wait before its next request; see `pace`."""
+        now = self._clock()
+        return self._interval(self._spends(now), now, base_s)
 
     # -- spending ----------------------------------------------------------------------
 
@@ -341,13 +354,11 @@ class RequestBudget:
         window = next((w for w in self._windows if retry_after <= w.seconds), None)
         if window is None:
             return
-        spends = self._spends(now)
-        used = sum(1 for t in spends if now - t < window.seconds)
-        missing = window.limit - used
+        missing = window.limit - len(window.inside(self._spends(now), now))
         if missing <= 0:
             return  # this ledger saw it coming: nobody else is spending
         self.unexpected_refusals += 1
-        own = len(self._own_in(window, now))
+        own = len(window.inside(self._own, now))
         self._crowd_seen = max(self.crowd(now), window.limit / max(1, own))
         self._crowd_at = now
         # Others filled the window. The oldest of their spends leaves it when the service
@@ -416,8 +427,7 @@ def pace(
     room = max(float(TEAM_ROOM), crowd + 1.0)
     interval = base_s
     for window in windows:
-        used = sum(1 for t in spends if now - t < window.seconds)
-        left = window.allowed(Priority.BACKGROUND) - used
+        left = window.allowed(Priority.BACKGROUND) - len(window.inside(spends, now))
         interval = max(interval, (room - 1) * window.seconds / max(1, left))
     longest = MAX_PACED_INTERVAL_S * max(1.0, (room - 1) / (TEAM_ROOM - 1))
     return max(wait, min(interval, max(base_s, longest)))

@@ -67,12 +67,13 @@ _PERIODS = {"minute": "this minute", "hour": "this hour", "day": "today"}
 def budget_text(budget: RequestBudget, interval_s: float) -> str:
     """The account's allowance in words, from its tightest long window, and what that does
     to syncing: "96 requests left this hour; syncing every 6 min"."""
-    states = [s for s in budget.state() if s.name != "minute"] or list(budget.state())
+    status = budget.status(interval_s)
+    states = [s for s in status.windows if s.name != "minute"] or list(status.windows)
     if not states:
         return "Requests: unlimited"
     tightest = min(states, key=lambda s: s.background_left / max(1, s.limit))
     period = _PERIODS.get(tightest.name, f"this {tightest.name}")
-    every = budget.background_interval(interval_s)
+    every = status.background_interval
     if tightest.background_left == 0:
         return (
             f"{tightest.left} requests left {period}, kept for calls: next sync in "
