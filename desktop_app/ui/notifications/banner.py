@@ -298,8 +298,9 @@ class NotificationBanner(QWidget):
         self._wire(card)
         old = next((c for c in self._cards if _same(c.note, note)), None)
         if old is not None:
-            self._cards[self._cards.index(old)] = card
-            layout = self._first_layout if old is self._cards[0] else self.waiting.rows
+            index = self._cards.index(old)
+            self._cards[index] = card
+            layout = self._first_layout if index == 0 else self.waiting.rows
             layout.replaceWidget(old, card)
             old.hide()
             old.deleteLater()

@@ -179,3 +179,16 @@ def test_beyond_the_limit_the_oldest_waiting_card_goes_never_the_one_shown(
     for i in range(5):
         banner.show_notification(note(f"c{i}"))
     assert [c.note.call_id for c in banner.cards] == ["c0", "c3", "c4"]  # type: ignore[union-attr]
+
+
+def test_a_repeat_of_the_card_on_show_takes_its_place_in_the_strip(qtbot: QtBot) -> None:
+    window, banner, _ = host(qtbot)
+    banner.show_notification(note("c0", "+919800000000"))
+    banner.show_notification(note("c1", "+919800000010"))
+    again = banner.show_notification(note("c0", "+919800000000"))
+    settle()
+    assert banner.cards[0] is again
+    assert not again.isWindow()  # not a window of its own beside the app's
+    assert again.parentWidget() is banner.first_slot
+    assert again.isVisible()
+    assert window.isVisible()
