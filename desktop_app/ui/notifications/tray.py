@@ -245,7 +245,7 @@ class TrayController(QObject):
             )
             return
         self.banner.show_notification(note)
-        if _setting_flag(self._settings, KEY_SOUND, default=True):
+        if self.sound_action.isChecked():  # loaded from the setting, and kept in it
             self.chime.play()
         if self._window is not None:
             QApplication.alert(self._window)
