@@ -34,7 +34,7 @@ it, and a failure nobody planned for is reported, never lost.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Final, Generic, Literal, TypeVar
@@ -307,14 +307,11 @@ class EditSession(_Published[EditState]):
             return False
         original = self._original
         if original is not None:
-            allowed = self._service.permissions().for_user(original.uuid)
-            if not allowed.may_edit:
-                self._move(EditState(message=f"Nothing was saved: {allowed.edit_reason}"))
+            if self._role_refuses(original.uuid):
                 return False
             if not self._service.is_me(original.uuid):
                 return self._ask(original, form)
-        self._move(EditState(EditPhase.SAVING))
-        self._tasks.spawn(f"{SAVE_TASK}{self._number}", self._save(form), on_failure=self._failed)
+        self._start_saving(self._save(form))
         return True
 
     def answer(self, yes: bool) -> bool:
@@ -328,15 +325,25 @@ class EditSession(_Published[EditState]):
                                  kind="info"))
             return True
         assert self._original is not None  # only an edit is asked
-        allowed = self._service.permissions().for_user(self._original.uuid)
-        if not allowed.may_edit:  # "me" changed while the question was open
-            self._move(EditState(message=f"Nothing was saved: {allowed.edit_reason}"))
+        if self._role_refuses(self._original.uuid):  # "me" changed while it was asked
             return True
-        self._move(EditState(EditPhase.SAVING))
-        self._tasks.spawn(
-            f"{SAVE_TASK}{self._number}", self._save_update(update), on_failure=self._failed
+        # A confirmed edit of another user: its success offers the undo.
+        self._start_saving(
+            self._send(self._service.apply_update(update, before=self._original), undo=True)
         )
         return True
+
+    def _role_refuses(self, uuid: str) -> bool:
+        """Whether "my" role may not change `uuid`; if so, the session says why."""
+        allowed = self._service.permissions().for_user(uuid)
+        if allowed.may_edit:
+            return False
+        self._move(EditState(message=f"Nothing was saved: {allowed.edit_reason}"))
+        return True
+
+    def _start_saving(self, saving: Coroutine[Any, Any, None]) -> None:
+        self._move(EditState(EditPhase.SAVING))
+        self._tasks.spawn(f"{SAVE_TASK}{self._number}", saving, on_failure=self._failed)
 
     def _ask(self, original: User, form: UserForm) -> bool:
         """Check `form` now (field errors come back at once) and ask before sending it."""
@@ -353,25 +360,6 @@ class EditSession(_Published[EditState]):
         self._move(EditState(EditPhase.CONFIRMING, question=edit_confirmation(original, update)))
         return True
 
-    async def _save_update(self, update: UserUpdate) -> None:
-        """Send a confirmed edit of another user; its success offers the undo."""
-        try:
-            result = await self._service.apply_update(update, before=self._original)
-        except SaveOutcomeUnknown as exc:
-            change = exc.change
-        except MyOperatorError as exc:
-            self._move(self._refusal(exc))
-            return
-        else:
-            text = _saved_text(result)
-            self._move(EditState(EditPhase.SAVED, message=text, kind="info", status=text,
-                                 undo=undo_offer(self._original, result.sent)))
-            return
-        self._move(
-            EditState(EditPhase.CHECKING, change, message=CHECKING, kind="warning", status=CHECKING)
-        )
-        await self._verify(change)
-
     def recheck(self) -> bool:
         """Look once more for a change with no clear answer (task ``users-recheck-<n>``);
         never resends it. False unless UNCLEAR and the owner is open."""
@@ -385,12 +373,21 @@ class EditSession(_Published[EditState]):
         return True
 
     async def _save(self, form: UserForm) -> None:
-        service = self._service
+        service, original = self._service, self._original
+
+        async def sending() -> SaveResult | None:
+            # Inside `_send`'s handling: the form's own errors are a refusal too.
+            if original is None:
+                return await service.add(service.new_user(form))
+            return await service.update(original, form)
+
+        await self._send(sending())
+
+    async def _send(self, sending: Awaitable[SaveResult | None], *, undo: bool = False) -> None:
+        """Await one save and show its answer: saved (`undo`: offering to take it back),
+        refused (the form may be saved again), or unclear (checked, never resent)."""
         try:
-            if self._original is None:
-                result: SaveResult | None = await service.add(service.new_user(form))
-            else:
-                result = await service.update(self._original, form)
+            result = await sending
         except SaveOutcomeUnknown as exc:
             change = exc.change
         except MyOperatorError as exc:
@@ -398,7 +395,9 @@ class EditSession(_Published[EditState]):
             return
         else:
             text = "Nothing changed." if result is None else _saved_text(result)
-            self._move(EditState(EditPhase.SAVED, message=text, kind="info", status=text))
+            offer = undo_offer(self._original, result.sent) if undo and result is not None else None
+            self._move(EditState(EditPhase.SAVED, message=text, kind="info", status=text,
+                                 undo=offer))
             return
         self._move(
             EditState(EditPhase.CHECKING, change, message=CHECKING, kind="warning", status=CHECKING)

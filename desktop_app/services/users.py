@@ -587,12 +587,6 @@ class UsersService:
             return None
         return await self.apply_update(update, before=original)
 
-    async def set_receives_calls(self, uuid: str, on: bool) -> SaveResult:
-        """The do-not-disturb switch: a PUT of just the uuid and ``receive_calls``."""
-        return await self.apply_update(
-            UserUpdate(uuid=uuid, receive_calls=on), before=self.get(uuid)
-        )
-
     async def apply_update(self, update: UserUpdate, *, before: User | None = None) -> SaveResult:
         """Send `update` as it is (checked for uniqueness first), then refresh."""
         params = validation.user_update_params(update)

@@ -426,7 +426,9 @@ async def test_updating_an_unknown_user_is_not_found(
 async def test_receives_calls_switch(service: UsersService, state: SandboxState) -> None:
     deepa = by_name(service, "Deepa Patel")
     assert deepa.receives_calls is False
-    result = await service.set_receives_calls(deepa.uuid, True)
+    result = await service.apply_update(
+        UserUpdate(uuid=deepa.uuid, receive_calls=True), before=service.get(deepa.uuid)
+    )
     assert state.requests_to("/user", "PUT")[-1].params == {
         "uuid": deepa.uuid, "receive_calls": "1",
     }
@@ -441,7 +443,9 @@ async def test_a_basic_token_may_not_edit_and_then_edit_is_disabled(
         await service.refresh()
         deepa = by_name(service, "Deepa Patel")
         with pytest.raises(PermissionDenied):
-            await service.set_receives_calls(deepa.uuid, True)
+            await service.apply_update(
+                UserUpdate(uuid=deepa.uuid, receive_calls=True), before=service.get(deepa.uuid)
+            )
         assert not service.permissions().may_edit
         assert service.permissions().edit_reason
 
@@ -451,7 +455,9 @@ async def test_a_failed_refresh_after_a_save_does_not_fail_the_save(
 ) -> None:
     state.faults.add("503:path=/user,method=GET")
     deepa = by_name(service, "Deepa Patel")
-    result = await service.set_receives_calls(deepa.uuid, True)
+    result = await service.apply_update(
+        UserUpdate(uuid=deepa.uuid, receive_calls=True), before=service.get(deepa.uuid)
+    )
     assert isinstance(result.refresh_error, ServerError)
     assert state.find_user(deepa.uuid).receive_calls == 1  # type: ignore[union-attr]
 
@@ -497,7 +503,9 @@ async def test_a_recheck_that_cannot_reach_the_server_is_unclear(
     state.faults.add("503:path=/user,method=PUT,count=1,after=1")
     rohan = by_name(service, "Rohan Verma")
     with pytest.raises(SaveOutcomeUnknown) as caught:
-        await service.set_receives_calls(rohan.uuid, False)
+        await service.apply_update(
+            UserUpdate(uuid=rohan.uuid, receive_calls=False), before=service.get(rohan.uuid)
+        )
     state.faults.add("503:path=/user,method=GET")
     check = await service.verify_after_unknown(caught.value.change)
     assert check.verdict is Verdict.UNCLEAR and "Could not check" in check.message
