@@ -45,6 +45,7 @@ from desktop_app.services.formatting import format_number
 from desktop_app.services.listeners import Listeners
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.services.users import (
+    CONTACT_TYPE_LABELS,
     FIELD_LABELS,
     FORM_FIELDS,
     FieldErrors,
@@ -211,7 +212,7 @@ def _shown(name: str, value: object) -> str:
     if name == "receive_calls":
         return "receives calls" if value else "does not receive calls"
     if isinstance(value, ContactType):
-        return {"sip": "SIP"}.get(value.value, value.value.capitalize())
+        return CONTACT_TYPE_LABELS[value]
     if isinstance(value, tuple):
         cc, number = value
         return f"+{cc} {number}" if cc else str(number)

@@ -88,6 +88,12 @@ FIELD_LABELS: dict[str, str] = {
     "receive_calls": "Receives calls",
     "contact_type": "Contact type",
 }
+#: How a person calls each contact type (the list, the dialog's choices, a confirmation).
+CONTACT_TYPE_LABELS: dict[ContactType, str] = {
+    ContactType.MOBILE: "Mobile",
+    ContactType.SIP: "SIP",
+    ContactType.LANDLINE: "Landline",
+}
 #: A uuid-shaped placeholder: `user_update_params` checks any single field given with it.
 _PROBE_UUID = "field-check"
 _ADD_DENIED = (

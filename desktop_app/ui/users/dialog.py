@@ -35,17 +35,13 @@ from PySide6.QtWidgets import (
 from desktop_app.api import validation
 from desktop_app.api.models import ContactType, User
 from desktop_app.services.user_edit import Confirmation
-from desktop_app.services.users import FIELD_LABELS, FORM_FIELDS, UserForm
+from desktop_app.services.users import CONTACT_TYPE_LABELS, FIELD_LABELS, FORM_FIELDS, UserForm
 from desktop_app.ui.common.confirm import ConfirmBar
 
 _CODE_IN_LABEL = re.compile(r"\(\+(\d{1,4})\)\s*$")
 _PANEL_CHOICES = (("May log in to the panel", True), ("May not log in", False))
 _CALL_CHOICES = (("Receives IVR calls", True), ("Does not receive calls", False))
-_CONTACT_CHOICES = (
-    ("Mobile", ContactType.MOBILE),
-    ("SIP", ContactType.SIP),
-    ("Landline", ContactType.LANDLINE),
-)
+_CONTACT_CHOICES = tuple((label, kind) for kind, label in CONTACT_TYPE_LABELS.items())
 
 
 def _colour(kind: str, palette: QPalette) -> QColor:

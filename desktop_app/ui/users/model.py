@@ -22,8 +22,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-from desktop_app.api.models import ContactType, User
+from desktop_app.api.models import User
 from desktop_app.services.formatting import DEFAULT_HOME_REGION, format_number
+from desktop_app.services.users import CONTACT_TYPE_LABELS
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -56,11 +57,6 @@ SortRole = Qt.ItemDataRole.UserRole + 2
 #: The user's uuid.
 UuidRole = Qt.ItemDataRole.UserRole + 3
 
-_CONTACT_LABELS = {
-    ContactType.MOBILE: "Mobile",
-    ContactType.SIP: "SIP",
-    ContactType.LANDLINE: "Landline",
-}
 _LAST = "\U0010ffff"  # sorts text after everything
 _UNKNOWN_NUMBER = 1 << 40
 
@@ -184,7 +180,7 @@ class UsersModel(QAbstractTableModel):
             return yes_no(user.receives_calls)
         if column is Column.PANEL_ACCESS:
             return yes_no(user.panel_access)
-        return "—" if user.contact_type is None else _CONTACT_LABELS[user.contact_type]
+        return "—" if user.contact_type is None else CONTACT_TYPE_LABELS[user.contact_type]
 
     def _tooltip(self, user: User, column: Column) -> str | None:
         if column is Column.NAME and user.is_enabled is False:
@@ -213,7 +209,7 @@ def _sort_key(user: User, column: Column) -> Any:
         return _flag_order(user.receives_calls)
     if column is Column.PANEL_ACCESS:
         return _flag_order(user.panel_access)
-    return _CONTACT_LABELS[user.contact_type] if user.contact_type else _LAST
+    return CONTACT_TYPE_LABELS[user.contact_type] if user.contact_type else _LAST
 
 
 def _flag_order(value: bool | None) -> int:
