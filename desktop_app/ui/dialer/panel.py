@@ -94,7 +94,6 @@ class DialerPanel(QWidget):
         self._home_cc = DEFAULT_COUNTRY_CODE
         #: The Country box shows the country a prefilled number brought with it.
         self._country_from_number = False
-        self._prefilling = False
         #: The person is typing the number (its errors wait while it may be unfinished).
         self._typing = False
         self._edited = False  # textEdited came just before this textChanged
@@ -431,12 +430,10 @@ class DialerPanel(QWidget):
             self.show_rejected(exc.message)
             return False
         self.hide_confirmation()
-        self._prefilling = True
-        try:
-            self.set_country(parsed.country_code, parsed.region)
-            self.number_edit.setText(parsed.formatted(parsed.country_code))
-        finally:
-            self._prefilling = False
+        # Not yet the number's country: setting the text must not put the home one back.
+        self._country_from_number = False
+        self.set_country(parsed.country_code, parsed.region)
+        self.number_edit.setText(parsed.formatted(parsed.country_code))
         self._country_from_number = True
         self.show_status(f"Ready to call {parsed.international}: press Call.", KIND_INFO)
         self.call_button.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -503,7 +500,7 @@ class DialerPanel(QWidget):
         typing, self._edited = self._edited, False
         replaced = not text.strip() or self._all_selected or not typing
         self._typing = typing
-        if self._country_from_number and replaced and not self._prefilling:
+        if self._country_from_number and replaced:
             self._country_from_number = False
             self.set_country(self._home_cc)
         self._refresh()
