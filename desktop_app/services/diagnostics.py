@@ -233,7 +233,7 @@ async def _check_reachable(context: DiagnosticsContext) -> CheckResult:
         return CheckResult(
             SERVICE_REACHABLE,
             CheckStatus.OK,
-            f"{host} answered (HTTP {answer.status}).",
+            f"{host} answered (HTTP {answer.status} to a request without the token).",
         )
     result, advice = _unreachable_text(answer, host, port)
     return CheckResult(SERVICE_REACHABLE, CheckStatus.FAILED, result, advice)
@@ -386,8 +386,9 @@ async def _check_recordings(context: DiagnosticsContext) -> CheckResult:
 
 
 async def _check_headroom(context: DiagnosticsContext) -> CheckResult:
-    budget = context.client.budget
-    return await asyncio.to_thread(_headroom, budget)
+    # On the loop, as the status bar reads it every second: the budget's own bookkeeping
+    # is the loop's, and a stored ledger answers this read from one small query.
+    return _headroom(context.client.budget)
 
 
 def _headroom(budget: RequestBudget) -> CheckResult:
@@ -434,7 +435,7 @@ def _window_phrase(name: str) -> str:
 
 
 async def _check_keyring(context: DiagnosticsContext) -> CheckResult:
-    where = f" The token is kept in {context.token_location}."
+    where = f" Where the token is kept: {context.token_location}."
     try:
         async with asyncio.timeout(context.keyring_timeout_s):
             problem = await context.keyring_problem()

@@ -137,7 +137,9 @@ async def test_every_check_passes_against_a_healthy_service(
 
     assert statuses(results) == dict.fromkeys(CHECK_NAMES, CheckStatus.OK)
     assert all(r.advice == "" for r in results.values())
-    assert results[SERVICE_REACHABLE].result.startswith("sandbox answered (HTTP 404)")
+    assert results[SERVICE_REACHABLE].result == (
+        "sandbox answered (HTTP 404 to a request without the token)."
+    )
     assert results[RATE_LIMIT_HEADROOM].result.startswith("Requests left: ")
     assert "of 20 this minute" in results[RATE_LIMIT_HEADROOM].result
     assert "100 calls" in results[CACHE_HEALTHY].result
@@ -412,7 +414,7 @@ async def test_keyring_and_audio_problems_are_warnings_with_advice(
     assert keyring.status is CheckStatus.WARNING
     assert keyring.result == (
         "No keyring backend is available on this system. "
-        "The token is kept in the system keyring."
+        "Where the token is kept: the system keyring."
     )
     assert "session only" in keyring.advice
     audio = results[AUDIO_OUTPUT]
