@@ -264,6 +264,7 @@ class AppController(QObject):
             demo=demo,
             sync_interval_s=interval,
             restore_layout=not self._args.reset_layout,
+            paths=self._paths,
         )
         workspace = Workspace.open(
             client,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,7 @@ from desktop_app.services.availability import DndState
 from desktop_app.services.clock import Clock
 from desktop_app.services.dialer import DialerSettings
 from desktop_app.services.identity import Identity
+from desktop_app.services.paths import AppPaths, app_paths
 from desktop_app.services.sync import SyncEngine
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore
@@ -35,6 +36,7 @@ from desktop_app.ui.common.feature import Feature, Shared, connect_all
 from desktop_app.ui.common.theme import ThemeManager
 from desktop_app.ui.dialer import feature as dialer
 from desktop_app.ui.feed import feature as feed
+from desktop_app.ui.help import feature as help_menu
 from desktop_app.ui.notifications import feature as notifications
 from desktop_app.ui.shell.main_window import MainWindow
 from desktop_app.ui.sync import feature as sync
@@ -59,6 +61,13 @@ class WorkspaceOptions:
     tray: notifications.TrayProbes = field(default_factory=notifications.TrayProbes)
     #: Wall-clock time where a feature shows how long something has lasted (DND).
     clock: Clock = time.time
+    #: The app's folders (Help → About, the diagnostics' log); None: `app_paths()`.
+    paths: AppPaths | None = None
+    #: Help → Diagnostics: how the keyring fares (None: it works), where the token is
+    #: kept, and the settings as text without secrets.
+    keyring_problem: help_menu.KeyringProbe = help_menu.keyring_not_checked
+    token_location: Callable[[], str] = help_menu.unknown_token_location
+    settings_snapshot: Callable[[], Mapping[str, str]] = help_menu.no_settings
 
 
 class Workspace:
@@ -89,9 +98,16 @@ class Workspace:
         self.notifications = notifications.build(
             shared, self.callbacks, probes=options.tray, clock=options.clock
         )
+        self.help = help_menu.build(
+            shared,
+            paths=options.paths if options.paths is not None else app_paths(),
+            keyring_problem=options.keyring_problem,
+            token_location=options.token_location,
+            settings_snapshot=options.settings_snapshot,
+        )
         self.features: tuple[Feature, ...] = (
             self.sync, self.feed, self.call_detail, self.users, self.dialer, self.callbacks,
-            self.notifications,
+            self.notifications, self.help,
         )
 
         self.window = MainWindow(

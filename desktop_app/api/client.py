@@ -47,6 +47,7 @@ from desktop_app.api.models import (
     UserPage,
     UserUpdate,
 )
+from desktop_app.api.probe import Reachability, classify_failure, failure_detail
 from desktop_app.api.redact import install_redacting_filter, redact, register_secret
 from desktop_app.partial_files import PART_SUFFIX, reserve_partial
 
@@ -222,12 +223,14 @@ class MyOperatorClient:
         page_size: int = 20,
         search: str | None = None,
         filters: str | None = None,
+        retry: RetryPolicy | None = None,
     ) -> LogPage:
+        """One page of the call log; `retry` replaces the client's policy for this call."""
         params = validation.search_params(
             start=start, end=end, offset=offset, page_size=page_size, search=search,
             filters=filters,
         )
-        body = await self._read("POST", "/search", params)
+        body = await self._read("POST", "/search", params, retry=retry)
         return parsing.parse_log_page(body.get("data"), offset=offset, page_size=page_size)
 
     async def iter_logs(
@@ -258,12 +261,17 @@ class MyOperatorClient:
         return parsing.parse_filters(body.get("data"))
 
     async def list_users(
-        self, *, keyword: str | None = None, page: int = 1, page_size: int = 20
+        self,
+        *,
+        keyword: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+        retry: RetryPolicy | None = None,
     ) -> UserPage:
         params = validation.user_list_params(
             keyword=keyword, page=page, page_size=page_size, all_users=False
         )
-        body = await self._read("GET", "/user", params)
+        body = await self._read("GET", "/user", params, retry=retry)
         return parsing.parse_user_page(body, page=page)
 
     async def all_users(self, *, keyword: str | None = None) -> tuple[User, ...]:
@@ -285,10 +293,28 @@ class MyOperatorClient:
                 return
             page_number = page.next_page
 
-    async def recording_link(self, filename: str) -> RecordingLink:
+    async def recording_link(
+        self, filename: str, *, retry: RetryPolicy | None = None
+    ) -> RecordingLink:
         params = validation.recording_params(filename)
-        body = await self._read("GET", "/recordings/link", params)
+        body = await self._read("GET", "/recordings/link", params, retry=retry)
         return parsing.parse_recording_link(body)
+
+    async def reach(self) -> Reachability:
+        """Whether anything answers at the base URL, and if nothing does, why.
+
+        One GET of the base URL without the token: it tests the way there (DNS, the
+        connection, TLS, proxies) and spends none of the account's requests. Any HTTP
+        status is an answer; the body is not read. Never raises for the network.
+        """
+        request = self._http.build_request("GET", "/")
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await self._http.send(request, stream=True)
+                await response.aclose()
+        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+            return Reachability(None, classify_failure(exc), failure_detail(exc))
+        return Reachability(response.status_code)
 
     async def download_recording(
         self,
@@ -394,8 +420,9 @@ class MyOperatorClient:
 
     # -------------------------------------------------------------- plumbing
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._retry.backoff_cap_s, self._retry.backoff_base_s * 2 ** (attempt - 1))
+    def _backoff(self, attempt: int, policy: RetryPolicy | None = None) -> float:
+        policy = policy if policy is not None else self._retry
+        ceiling = min(policy.backoff_cap_s, policy.backoff_base_s * 2 ** (attempt - 1))
         return self._rng.uniform(ceiling / 2, ceiling)
 
     def _request(
@@ -414,25 +441,31 @@ class MyOperatorClient:
         log.debug("HTTP %s for %s %s", response.status_code, request.method, request.url.path)
         return parsing.interpret_response(response.status_code, response.headers, response.content)
 
-    async def _read(self, method: str, path: str, params: Mapping[str, str]) -> dict[str, Any]:
+    async def _read(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> dict[str, Any]:
+        policy = retry if retry is not None else self._retry
         last_error: MyOperatorError | None = None
-        for attempt in range(self._retry.attempts):
+        for attempt in range(policy.attempts):
             if attempt:
-                delay = self._backoff(attempt)
+                delay = self._backoff(attempt, policy)
                 if isinstance(last_error, RateLimited) and last_error.retry_after is not None:
                     delay = max(delay, last_error.retry_after)
                 await self._sleep(delay)
-            await self.budget.acquire(
-                Priority.BACKGROUND, max_wait=self._retry.max_budget_wait_s
-            )
+            await self.budget.acquire(Priority.BACKGROUND, max_wait=policy.max_budget_wait_s)
             try:
                 return await self._send_once(self._request(method, path, params))
             except RateLimited as exc:
                 wait = exc.retry_after
                 if wait is None:
-                    wait = self._backoff(attempt + 1)
+                    wait = self._backoff(attempt + 1, policy)
                 self.budget.penalize(wait)
-                if wait > self._retry.max_retry_after_s:
+                if wait > policy.max_retry_after_s:
                     raise
                 last_error = exc
             except ServerError as exc:

@@ -13,6 +13,9 @@ from pathlib import Path
 from desktop_app.api.redact import install_redacting_filter
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: The log file in the log dir; rotated copies add ``.1`` (the newest) to ``.3``.
+LOG_FILE_NAME = "myoperator-desktop.log"
+LOG_BACKUPS = 3
 
 
 def configure_logging(
@@ -24,7 +27,7 @@ def configure_logging(
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         file_handler = logging.handlers.RotatingFileHandler(
-            log_dir / "myoperator-desktop.log", maxBytes=2_000_000, backupCount=3,
+            log_dir / LOG_FILE_NAME, maxBytes=2_000_000, backupCount=LOG_BACKUPS,
             encoding="utf-8",
         )
         handlers.append(file_handler)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMenuBar,
     QPlainTextEdit,
     QTextEdit,
@@ -313,10 +314,22 @@ class MainWindow(QMainWindow):
 
         self.clear_search_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.clear_search_shortcut.setObjectName("shortcutClearSearch")
+        self.clear_search_shortcut.setWhatsThis("Clear the search")
         self.clear_search_shortcut.activated.connect(self._on_escape)
         self.play_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.play_shortcut.setObjectName("shortcutPlayPause")
+        self.play_shortcut.setWhatsThis("Play or pause the recording")
         self.play_shortcut.activated.connect(self._on_space)
+
+    def add_menu(self, title: str, name: str) -> QMenu:
+        """A menu of a feature's own at the right end of the menu bar (Help, say)."""
+        menu = self._menu_bar.addMenu(title)
+        menu.setObjectName(name)
+        return menu
+
+    @property
+    def menu_bar(self) -> QMenuBar:
+        return self._menu_bar
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()

@@ -1,0 +1,1 @@
+"""The Help menu: Diagnostics, Keyboard shortcuts, About."""
