@@ -17,7 +17,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QCompleter, QWidget
 
 from desktop_app.ui.dialer.model import country_choices
 
@@ -122,9 +122,11 @@ class CountryCombo(QComboBox):
         line.textEdited.connect(self.ranked.set_query)
         # After the combo's own handler, which takes an exact name itself.
         line.returnPressed.connect(self._take_best)
-        line.editingFinished.connect(self._show_current)
         self.activated.connect(self._chosen)
         self._last_code = ""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._focus_moved)
 
     # -- the interface ------------------------------------------------------------------
 
@@ -184,3 +186,18 @@ class CountryCombo(QComboBox):
         if line is not None and self.currentIndex() >= 0:
             line.setText(self.itemText(self.currentIndex()))
             line.setCursorPosition(0)
+
+    def _focus_moved(self, old: QWidget | None, new: QWidget | None) -> None:
+        """Leaving with a fragment typed chooses nothing: the chosen country shows again.
+
+        Watched through the application's focusChanged: while the completer's popup is
+        open Qt moves the focus without a FocusOut event to the combo."""
+        if old is None or not (old is self or self.isAncestorOf(old)):
+            return  # not leaving this combo
+        if new is None or new is self or self.isAncestorOf(new):
+            return
+        completer = self.completer()
+        popup = completer.popup() if completer is not None else None
+        if popup is not None and (new is popup or popup.isAncestorOf(new)):
+            return
+        self._show_current()

@@ -70,7 +70,7 @@ from desktop_app.ui.preferences.me_picker import MePicker
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 #: Content wider than this reads as a spreadsheet, not a form.
-CONTENT_MAX_WIDTH = 640
+CONTENT_MAX_WIDTH = 720
 DEFAULT_SIZE = QSize(860, 640)
 
 
@@ -235,10 +235,9 @@ class PreferencesPage(QScrollArea):
         holder.setObjectName(f"holder_{name}")
         row = QHBoxLayout(holder)
         row.setContentsMargins(0, 0, 0, 0)
-        # Up to its widest, then centred (a wide window gets margins, not long lines).
-        row.addStretch(1)
-        row.addWidget(content, 1000)
-        row.addStretch(1)
+        # Up to its widest, left-aligned: every page's form starts at the same place.
+        row.addWidget(content, 1)
+        row.addStretch(0)
         self.setWidget(holder)
         self._update_restore()
 

@@ -154,20 +154,21 @@ class ChoiceEditor(SettingEditor):
     def __init__(self, setting: Setting[Any]) -> None:
         self.combo = QComboBox()
         super().__init__(setting, self.combo)
-        self._values: list[Any] = []
+        #: The choices' values, in the combo's order.
+        self.values: list[Any] = []
         for value, label in setting.choices:
             self.combo.addItem(label)
-            self._values.append(value)
+            self.values.append(value)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.combo.currentIndexChanged.connect(self._chosen)
 
     def _chosen(self, index: int) -> None:
-        if 0 <= index < len(self._values):
-            self.edited.emit(self._values[index])
+        if 0 <= index < len(self.values):
+            self.edited.emit(self.values[index])
 
     def _show(self, value: Any) -> None:
-        if value in self._values:
-            self.combo.setCurrentIndex(self._values.index(value))
+        if value in self.values:
+            self.combo.setCurrentIndex(self.values.index(value))
 
 
 class TextEditor(SettingEditor):
