@@ -186,6 +186,7 @@ class PreferencesPage(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the fields, not the page
 
         self.title = QLabel(section.value)
         self.title.setObjectName(f"title_{name}")
@@ -386,6 +387,8 @@ class PreferencesDialog(QDialog):
         self.setSizeGripEnabled(True)
         self.settings = settings
         self._following = False
+        # Made first, so Tab goes from the pages list into the page, then to Close.
+        self.page_list = QListView()
 
         self.account = AccountBlock()
         self.account.replaceTokenRequested.connect(self.replaceTokenRequested)
@@ -404,7 +407,6 @@ class PreferencesDialog(QDialog):
             self.stack.addWidget(page)
 
         self.pages_model = PagesModel(tuple(self.pages), self)
-        self.page_list = QListView()
         self.page_list.setObjectName("preferencesPages")
         self.page_list.setAccessibleName("Pages")
         self.page_list.setModel(self.pages_model)
@@ -464,12 +466,16 @@ class PreferencesDialog(QDialog):
         self.present()
 
     def present(self) -> None:
-        """Show the dialog, or bring it to the front if it is open."""
+        """Show the dialog (the keyboard in the pages list), or bring it to the front
+        if it is open (the keyboard where it was)."""
+        opening = not self.isVisible()
         if self.isMinimized():
             self.showNormal()
         self.show()
         self.raise_()
         self.activateWindow()
+        if opening:
+            self.page_list.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     @property
     def me_picker(self) -> MePicker | None:

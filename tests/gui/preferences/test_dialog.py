@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -482,3 +483,32 @@ def test_help_is_under_the_field_and_in_its_tooltip(dialog: PreferencesDialog) -
     assert field.help_label.text() == KEEP_DAYS.help
     assert field.help_label.wordWrap() and field.help_label.isVisible()
     assert field.editor.widget.toolTip() == KEEP_DAYS.help
+
+
+def test_the_keyboard_starts_in_the_pages_list_and_tab_enters_the_page(
+    dialog: PreferencesDialog, qtbot: QtBot
+) -> None:
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    assert dialog.focusWidget() is dialog.page_list
+    QTest.keyClick(dialog.page_list, Qt.Key.Key_Down)  # Calls and sync
+    QTest.keyClick(dialog.page_list, Qt.Key.Key_Tab)
+    assert dialog.focusWidget() is field_of(dialog, KEEP_DAYS).editor.widget
+
+
+def test_tab_walks_the_account_page_in_reading_order(
+    dialog: PreferencesDialog, settings: Settings, qtbot: QtBot
+) -> None:
+    settings.set(COUNTRY_CODE, "44")  # so Restore defaults is enabled, a stop of its own
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    stops = []
+    for _ in range(12):
+        focus = QApplication.focusWidget()
+        assert focus is not None
+        stops.append(focus.objectName())
+        QTest.keyClick(focus, Qt.Key.Key_Tab)
+    walk = stops[: stops.index("preferencesClose") + 1]
+    assert walk == [
+        "preferencesPages", "restore_account", "replaceToken", "signOut",
+        editor_name(BASE_URL.key), "meSearch", "meList", editor_name(COUNTRY_CODE.key),
+        "preferencesClose",
+    ]
