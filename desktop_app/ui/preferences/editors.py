@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QSizePolicy,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -280,10 +281,9 @@ class SettingField(QWidget):
         layout.addWidget(self.help_label)
         if editor.labels_itself:
             # Under the check box's text, not its box.
-            indent = editor.widget.style().pixelMetric(
-                editor.widget.style().PixelMetric.PM_IndicatorWidth
-            ) + editor.widget.style().pixelMetric(
-                editor.widget.style().PixelMetric.PM_CheckBoxLabelSpacing
+            style = editor.widget.style()
+            indent = style.pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth) + style.pixelMetric(
+                QStyle.PixelMetric.PM_CheckBoxLabelSpacing
             )
             self.help_label.setIndent(indent)
             self.error_label.setIndent(indent)
