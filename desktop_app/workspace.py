@@ -38,6 +38,7 @@ from desktop_app.ui.dialer import feature as dialer
 from desktop_app.ui.feed import feature as feed
 from desktop_app.ui.help import feature as help_menu
 from desktop_app.ui.notifications import feature as notifications
+from desktop_app.ui.preferences import feature as preferences
 from desktop_app.ui.shell.main_window import MainWindow
 from desktop_app.ui.sync import feature as sync
 from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S, SYNC_LOOP
@@ -98,6 +99,7 @@ class Workspace:
         self.notifications = notifications.build(
             shared, self.callbacks, probes=options.tray, clock=options.clock
         )
+        self.preferences = preferences.build(shared, self.users)
         self.help = help_menu.build(
             shared,
             paths=options.paths if options.paths is not None else app_paths(),
@@ -107,7 +109,7 @@ class Workspace:
         )
         self.features: tuple[Feature, ...] = (
             self.sync, self.feed, self.call_detail, self.users, self.dialer, self.callbacks,
-            self.notifications, self.help,
+            self.notifications, self.preferences, self.help,
         )
 
         self.window = MainWindow(

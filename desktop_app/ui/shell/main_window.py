@@ -293,6 +293,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        #: Features add their commands here (Preferences…, before Quit).
+        self.file_menu = file_menu
 
         # Filled by the features as they are installed (the dialer's, then the tray's).
         self.call_menu = self._menu_bar.addMenu("&Call")
