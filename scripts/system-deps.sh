@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu libraries Qt (xcb, multimedia) needs, only when some are missing.
+# Installs the Debian/Ubuntu libraries Qt (xcb, multimedia) needs, and the headless Secret
+# Service the keyring tests run against (gnome-keyring on a private dbus-daemon), only when
+# some are missing.
 # As root it uses apt-get; with passwordless sudo it uses sudo; otherwise it prints the command.
 set -euo pipefail
 
@@ -7,6 +9,7 @@ packages=(
   libpulse0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0
   libxcb-render-util0 libxcb-image0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 libdbus-1-3
   xvfb xdotool
+  gnome-keyring dbus-daemon
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -19,6 +19,8 @@ from tests.helpers.qt import destroy_deleted_objects as destroy_deleted_objects
 from tests.helpers.qt import keep_the_test_loop_running as keep_the_test_loop_running
 from tests.helpers.recordings import downloader as downloader
 from tests.helpers.recordings import mp3_source as mp3_source
+from tests.helpers.secret_service import secret_keyring as secret_keyring
+from tests.helpers.secret_service import secret_service as secret_service
 from tests.helpers.workspace import desktop_home as desktop_home
 from tests.helpers.workspace import feed_sandbox as feed_sandbox
 from tests.helpers.workspace import open_workspace as open_workspace
