@@ -1,7 +1,9 @@
 """The app: arguments, the QApplication + qasync loop, and what to open.
 
-`AppController` opens the demo (the emulated service on a loopback port), an account
-(``MYOPERATOR_TOKEN``) or the start panel. For an account or the demo it opens the client
+`AppController` opens the demo (the emulated service on a loopback port), an account (its
+token from ``MYOPERATOR_TOKEN`` for that run, else from where the first run kept it: the
+OS keyring, or a file the person chose) or the first-run window (Connect my account / Try
+the demo). Sign out and Replace token come back here. For an account or the demo it opens the client
 (one request budget), the cache database and the settings, and hands them to a
 `desktop_app.workspace.Workspace`, which builds the features and closes them all again.
 Quitting is a request: the workspace is shut down first (tasks cancelled, client closed,
@@ -18,6 +20,7 @@ import contextlib
 import gc
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,17 +46,28 @@ from desktop_app.services import excepthook
 from desktop_app.services.dialer import DialerSettings
 from desktop_app.services.logs import configure_logging
 from desktop_app.services.paths import AppPaths, app_paths
+from desktop_app.services.secrets import SecretStoreError, TokenLocation, TokenVault
+from desktop_app.services.settings import (
+    BASE_URL,
+    ME,
+    RECENT_NUMBERS,
+    TOKEN_STORAGE,
+    Settings,
+    TokenStorage,
+)
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore, StoreError
 from desktop_app.store.spend import SpendRecords
 from desktop_app.ui.common.theme import ThemeManager, mode_from_env
+from desktop_app.ui.onboarding.presenter import SignInPresenter, location_text
+from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
+from desktop_app.ui.onboarding.window import PAGE_TOKEN, PAGE_WELCOME, FirstRunWindow
 from desktop_app.ui.shell.main_window import (
     APP_TITLE,
     KEY_FEED_HEADER,
     KEY_GEOMETRY,
     KEY_STATE,
 )
-from desktop_app.ui.shell.start_panel import StartPanel
 from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S
 from desktop_app.workspace import Workspace, WorkspaceOptions
 
@@ -135,7 +149,7 @@ def _fresh_store(db: Path) -> CallStore:
 
 
 class AppController(QObject):
-    """Decides what to open (demo, account, or the start panel) and shuts it all down."""
+    """Decides what to open (demo, account, or the first run) and shuts it all down."""
 
     def __init__(
         self,
@@ -146,6 +160,7 @@ class AppController(QObject):
         environ: Mapping[str, str] | None = None,
         sandbox_config: SandboxConfig | None = None,
         workspace_options: WorkspaceOptions | None = None,
+        vault: TokenVault | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -158,8 +173,15 @@ class AppController(QObject):
         #: How workspaces behave (tests: a stand-in tray); demo and sync interval are set
         #: per workspace opened.
         self._workspace_options = workspace_options or WorkspaceOptions()
+        #: Where the account's token is kept (keyring, a chosen file, or memory).
+        self.vault = vault if vault is not None else TokenVault(paths.config_dir)
         self.workspace: Workspace | None = None
-        self.start_panel: StartPanel | None = None
+        self.first_run: FirstRunWindow | None = None
+        self.sign_in: SignInPresenter | None = None
+        self.replace_dialog: ReplaceTokenDialog | None = None
+        #: Where the open account's token came from (None: the demo, or nothing open).
+        self.token_location: TokenLocation | None = None
+        self._settings: Settings | None = None
         self._done: asyncio.Future[int] | None = None
         self._quitting = False
         #: Links for the dialer (the command line's, another launch's) until a workspace
@@ -172,6 +194,22 @@ class AppController(QObject):
         self._wakeup = QTimer(self)
         self._wakeup.setInterval(250)
         self._wakeup.timeout.connect(lambda: None)
+
+    @property
+    def settings(self) -> Settings:
+        """The declared settings of this user (opened on first use)."""
+        if self._settings is None:
+            self._settings = Settings(open_settings(self._paths))
+        return self._settings
+
+    @property
+    def base_url(self) -> str:
+        """``--base-url`` or ``$MYOPERATOR_BASE_URL`` (checked by `main`), else the
+        setting (the live service by default): what a token is tested against and the
+        account opens on."""
+        if self._args.base_url:
+            return str(self._args.base_url)
+        return self.settings.get(BASE_URL)
 
     async def run(self) -> int:
         """Open what the arguments ask for and return the exit code once everything closed."""
@@ -194,9 +232,13 @@ class AppController(QObject):
             if self._args.demo:
                 await self.open_demo()
             elif token:
-                self.open_account(token)
+                self.open_account(token, TokenLocation.ENVIRONMENT)
+            elif self._stored_location() is not None:
+                self.show_first_run()
+                self._show_opening("Opening your account…")
+                self._tasks.spawn("open-stored", self._open_stored())
             else:
-                self.show_start_panel()
+                self.show_first_run()
         except (MyOperatorError, StoreError, OSError, RuntimeError) as exc:
             log.error("could not open the workspace: %s", exc)
             print(f"myoperator-desktop: {exc}", file=sys.stderr)
@@ -210,14 +252,98 @@ class AppController(QObject):
         self.close_windows()
         return code
 
-    # -------------------------------------------------------------- opening
+    # -------------------------------------------------------------- first run
 
-    def show_start_panel(self) -> None:
-        panel = StartPanel()
-        panel.demoRequested.connect(self._on_demo_requested)
-        panel.closeRequested.connect(self.request_quit)
-        self.start_panel = panel
-        panel.show()
+    def _stored_location(self) -> TokenLocation | None:
+        storage = self.settings.get(TOKEN_STORAGE)
+        if storage == TokenStorage.KEYRING.value:
+            return TokenLocation.KEYRING
+        if storage == TokenStorage.FILE.value:
+            return TokenLocation.FILE
+        return None
+
+    def show_first_run(self, message: str = "") -> FirstRunWindow:
+        """The first-run window (a new one after Sign out), on its welcome page."""
+        window = self.first_run
+        if window is None:
+            window = FirstRunWindow(token_file=str(self.vault.file_path))
+            window.connectRequested.connect(self._connect_requested)
+            window.demoRequested.connect(self._on_demo_requested)
+            window.closeRequested.connect(self.request_quit)
+            self.first_run = window
+            self._start_sign_in(window)
+        window.show_welcome_message(message)
+        window.show_page(PAGE_WELCOME)
+        window.show()
+        return window
+
+    def _start_sign_in(self, window: FirstRunWindow) -> None:
+        presenter = SignInPresenter(self.vault, self.settings, self.base_url, parent=self)
+        form = window.token_form
+        form.submitted.connect(presenter.submit)
+        form.sessionChosen.connect(presenter.keep_for_session)
+        form.fileChosen.connect(presenter.keep_in_file)
+        presenter.messageChanged.connect(form.show_message)
+        presenter.busyChanged.connect(form.set_busy)
+        presenter.storageChoiceNeeded.connect(form.offer_storage)
+        presenter.usersLoaded.connect(
+            lambda users: window.show_profile(
+                users, presenter.current_me(), presenter.current_country()
+            )
+        )
+        presenter.usersFailed.connect(
+            lambda text: window.show_profile_unavailable(
+                text, presenter.current_me(), presenter.current_country()
+            )
+        )
+        window.profileChosen.connect(lambda me, cc: presenter.finish(me, cc))
+        window.profileSkipped.connect(lambda: presenter.finish(None, None))
+        presenter.accountReady.connect(self._account_ready)
+        self.sign_in = presenter
+
+    @Slot()
+    def _connect_requested(self) -> None:
+        if self.first_run is not None:
+            self.first_run.show_page(PAGE_TOKEN)
+
+    def _show_opening(self, text: str) -> None:
+        if self.first_run is not None:
+            self.first_run.show_opening(text)
+
+    async def _open_stored(self) -> None:
+        """Read the kept token off the GUI thread (a hung keyring gives up in seconds)."""
+        location = self._stored_location()
+        try:
+            stored = await self.vault.load(location)
+        except SecretStoreError as exc:
+            log.warning("the kept token could not be read: %s", exc)
+            self._back_to_token(f"{exc} Paste the token again, or try the demo.")
+            return
+        if stored is None:
+            self._back_to_token(
+                "No kept token was found: paste it again, or try the demo."
+            )
+            return
+        self._open_or_explain(stored.token, stored.location)
+
+    def _back_to_token(self, text: str) -> None:
+        window = self.first_run or self.show_first_run()
+        window.show_page(PAGE_TOKEN)
+        window.token_form.show_message(text, "error")
+
+    @Slot(str, str)
+    def _account_ready(self, token: str, location: str) -> None:
+        self._show_opening("Opening your account…")
+        self._open_or_explain(token, TokenLocation(location))
+
+    def _open_or_explain(self, token: str, location: TokenLocation) -> None:
+        try:
+            self.open_account(token, location)
+        except (MyOperatorError, StoreError, OSError) as exc:
+            log.error("could not open the account: %s", exc)
+            self._back_to_token(f"The account could not be opened: {exc}")
+
+    # -------------------------------------------------------------- opening
 
     async def open_demo(self) -> Workspace:
         """Start the emulated service on a free loopback port and open it."""
@@ -234,18 +360,21 @@ class AppController(QObject):
         except BaseException:
             await asyncio.to_thread(server.stop)
             raise
+        self.token_location = None
         workspace = self._open(
             client, store, demo=True, sandbox=server, interval=DEMO_SYNC_INTERVAL_S
         )
         return workspace
 
-    def open_account(self, token: str) -> Workspace:
-        base_url = self._args.base_url or self._env.get(BASE_URL_ENV) or LIVE_BASE_URL
+    def open_account(
+        self, token: str, location: TokenLocation = TokenLocation.ENVIRONMENT
+    ) -> Workspace:
         db = self._paths.database_file()
         store = CallStore.open(db)
         # The account's spending, as every instance on this cache file has counted it.
         budget = RequestBudget(ledger=SpendRecords.open(db))
-        client = MyOperatorClient(token, base_url=base_url, budget=budget)
+        client = MyOperatorClient(token, base_url=self.base_url, budget=budget)
+        self.token_location = location
         return self._open(client, store, demo=False, sandbox=None,
                           interval=LIVE_SYNC_INTERVAL_S)
 
@@ -265,6 +394,9 @@ class AppController(QObject):
             sync_interval_s=interval,
             restore_layout=not self._args.reset_layout,
             paths=self._paths,
+            keyring_problem=self.vault.keyring_problem,
+            token_location=self._token_location_text,
+            settings_snapshot=self.settings.snapshot,
         )
         workspace = Workspace.open(
             client,
@@ -278,18 +410,43 @@ class AppController(QObject):
         )
         workspace.window.quitRequested.connect(self.request_quit)
         self.workspace = workspace
+        self._show_token_location(workspace)
         workspace.start()
         # Everything built so far lives as long as the window: moved out of the collector's
         # way, so a full collection on the GUI thread stays short (bench_loop_stall).
         gc.freeze()
-        if self.start_panel is not None:
-            self.start_panel.close_now()
-            self.start_panel.deleteLater()
-            self.start_panel = None
+        self._close_first_run()
         links, self._pending_links = self._pending_links, []
         workspace.actions.open_links(links)
         log.info("workspace open (%s)", "demo" if demo else "account")
         return workspace
+
+    def _show_token_location(self, workspace: Workspace) -> None:
+        """Where the token is kept, in Preferences; in the window too when it deserves a
+        warning (memory only, plain text)."""
+        if self.token_location is None:
+            workspace.preferences.dialog.account.hide()  # the demo has no token to manage
+            return
+        said = location_text(self.token_location, str(self.vault.file_path))
+        workspace.window.set_account_notice(said.short, said.full)
+        workspace.preferences.dialog.set_token_status(said.full, said.warning)
+        workspace.preferences.signOutRequested.connect(self.sign_out)
+        workspace.preferences.replaceTokenRequested.connect(self.replace_token)
+
+    def _token_location_text(self) -> str:
+        if self.token_location is None:
+            return "none (the demo workspace keeps no token)"
+        return location_text(self.token_location, str(self.vault.file_path)).full
+
+    def _close_first_run(self) -> None:
+        if self.sign_in is not None:
+            presenter, self.sign_in = self.sign_in, None
+            presenter.cancel_tasks()
+            presenter.deleteLater()
+        if self.first_run is not None:
+            self.first_run.close_now()
+            self.first_run.deleteLater()
+            self.first_run = None
 
     @Slot(list)
     def handle_message(self, argv: list[str]) -> None:
@@ -302,22 +459,113 @@ class AppController(QObject):
             self.workspace.actions.open_links(links)
             return
         self._pending_links.extend(links)
-        if self.start_panel is not None:
-            bring_to_front(self.start_panel)
+        if self.first_run is not None:
+            bring_to_front(self.first_run)
 
     @Slot()
     def _on_demo_requested(self) -> None:
-        if self.start_panel is not None:
-            self.start_panel.demo_button.setEnabled(False)
-            self.start_panel.demo_button.setText("Opening the demo workspace…")
+        if self.first_run is not None:
+            self.first_run.set_demo_opening(True)
         self._tasks.spawn("open-demo", self.open_demo(), on_failure=self._demo_failed)
 
     def _demo_failed(self, failure: TaskFailure) -> None:
-        """The demo did not open (logged by the supervisor): the button works again."""
-        if self.start_panel is not None:
-            self.start_panel.demo_button.setEnabled(True)
-            self.start_panel.demo_button.setText("Open the &demo workspace")
-            self.start_panel.demo_button.setToolTip(f"The demo could not be opened: {failure.text}")
+        """The demo did not open (logged by the supervisor): say so; the button works again."""
+        if self.first_run is not None:
+            self.first_run.set_demo_opening(False)
+            self.first_run.show_welcome_message(f"The demo could not be opened: {failure.text}")
+
+    # -------------------------------------------------------------- account changes
+
+    @Slot(bool)
+    def sign_out(self, delete_cache: bool) -> None:
+        """Preferences → Sign out: the token leaves wherever it was kept, the window goes,
+        and the first run comes back (optionally without this account's cached data)."""
+        self._tasks.spawn("sign-out", self._sign_out(delete_cache))
+
+    async def _sign_out(self, delete_cache: bool) -> None:
+        location = self.token_location
+        await self._close_workspace()
+        problems = await self.vault.forget()
+        self.settings.set(TOKEN_STORAGE, TokenStorage.NONE.value)
+        self.settings.reset(ME)
+        self.settings.reset(RECENT_NUMBERS)
+        self.settings.sync()
+        if delete_cache:
+            problems += await asyncio.to_thread(self._delete_account_data)
+        self.token_location = None
+        said = ["You are signed out."]
+        if location is TokenLocation.ENVIRONMENT:
+            said.append(
+                "MYOPERATOR_TOKEN is still set in the environment: unset it, or the next "
+                "start opens the account again."
+            )
+        said += problems
+        log.info("signed out%s", " and deleted the cached data" if delete_cache else "")
+        self.show_first_run(" ".join(said))
+
+    def _delete_account_data(self) -> list[str]:
+        """The account's call cache (with its WAL files) and downloaded recordings."""
+        problems: list[str] = []
+        db = self._paths.database_file()
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                Path(str(db) + suffix).unlink(missing_ok=True)
+            except OSError as exc:
+                problems.append(f"The call cache could not be deleted ({exc.strerror}).")
+        try:
+            shutil.rmtree(self._paths.recordings_dir(), ignore_errors=False)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            problems.append(f"Some recordings could not be deleted ({exc.strerror}).")
+        return problems
+
+    @Slot()
+    def replace_token(self) -> None:
+        """Preferences → Replace token: test the new one, keep it, reopen the account."""
+        if self.workspace is None:
+            return
+        if self.replace_dialog is not None and self.replace_dialog.isVisible():
+            self.replace_dialog.raise_()
+            return
+        dialog = ReplaceTokenDialog(
+            token_file=str(self.vault.file_path), parent=self.workspace.window
+        )
+        presenter = SignInPresenter(
+            self.vault, self.settings, self.base_url, ask_for_me=False, parent=dialog
+        )
+        dialog.bind(presenter)
+        presenter.accountReady.connect(self._token_replaced)
+        self.replace_dialog = dialog
+        dialog.open()
+
+    @Slot(str, str)
+    def _token_replaced(self, token: str, location: str) -> None:
+        if self.replace_dialog is not None:
+            self.replace_dialog.accept()
+            self.replace_dialog = None
+        self._tasks.spawn("reopen", self._reopen(token, TokenLocation(location)))
+
+    async def _reopen(self, token: str, location: TokenLocation) -> None:
+        await self._close_workspace()
+        self.show_first_run()
+        self._show_opening("Opening your account with the new token…")
+        self._open_or_explain(token, location)
+        if self.workspace is not None:
+            self.workspace.window.show_message("The new token is in use.")
+
+    async def _close_workspace(self) -> None:
+        workspace, self.workspace = self.workspace, None
+        if workspace is None:
+            return
+        gc.unfreeze()  # what the window held can be collected again once it is gone
+        window = workspace.window
+        if window.isVisible():
+            window.save_layout()
+        window.hide()
+        await workspace.aclose()
+        window.close_now()
+        window.deleteLater()
 
     # -------------------------------------------------------------- closing
 
@@ -344,8 +592,10 @@ class AppController(QObject):
                 window.save_layout()
             window.hide()
             await self.workspace.aclose()
-        if self.start_panel is not None:
-            self.start_panel.hide()
+        if self.sign_in is not None:
+            await self.sign_in.aclose()
+        if self.first_run is not None:
+            self.first_run.hide()
         self._tasks.cancel_all()  # all but this one (the "quit" task may be running it)
 
     def close_windows(self) -> None:
@@ -358,10 +608,7 @@ class AppController(QObject):
         if self.workspace is not None:
             self.workspace.window.close_now()
             self.workspace.window.deleteLater()
-        if self.start_panel is not None:
-            self.start_panel.close_now()
-            self.start_panel.deleteLater()
-            self.start_panel = None
+        self._close_first_run()
 
 
 # ------------------------------------------------------------------------------- main
@@ -393,7 +640,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw)
     try:  # the same check as the `myoperator` command's: one sentence, exit 2
-        args.base_url = base_url_from(args.base_url, os.environ)
+        if args.base_url is not None or os.environ.get(BASE_URL_ENV, "").strip():
+            args.base_url = base_url_from(args.base_url, os.environ)
     except ValueError as exc:
         print(f"myoperator-desktop: {exc}", file=sys.stderr)
         return 2

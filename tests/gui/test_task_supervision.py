@@ -358,7 +358,7 @@ def test_qt_quitting_under_the_loop_still_shuts_down(
         code = run_controller(runner, controller)
     assert code == 0
     assert shut_down == [True]
-    assert controller.start_panel is None  # closed on the GUI thread
+    assert controller.first_run is None  # closed on the GUI thread
 
 
 def test_the_controllers_own_runtime_error_is_not_taken_for_a_quit(

@@ -30,6 +30,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QHideEvent, QKeySequence, QPalette, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -57,6 +59,7 @@ from desktop_app.services.settings import (
     Settings,
     declared,
 )
+from desktop_app.ui.common.confirm import ConfirmBar
 from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeColors
 from desktop_app.ui.preferences.country import CountryCombo
 from desktop_app.ui.preferences.editors import (
@@ -293,7 +296,8 @@ class AccountBlock(QWidget):
     """Where the token is kept, and the two things done with it (by the app)."""
 
     replaceTokenRequested = Signal()
-    signOutRequested = Signal()
+    #: Confirmed; True: also delete this account's cached calls and recordings.
+    signOutRequested = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -333,7 +337,17 @@ class AccountBlock(QWidget):
         for button in (self.replace_button, self.sign_out_button):
             button.setAutoDefault(False)
         self.replace_button.clicked.connect(self.replaceTokenRequested)
-        self.sign_out_button.clicked.connect(self.signOutRequested)
+        self.sign_out_button.clicked.connect(self._ask_sign_out)
+        # Signing out is asked first, inside the page; the cached data is an extra choice.
+        self.sign_out_confirm = ConfirmBar("signOutConfirm")
+        self.delete_data_check = QCheckBox(
+            "Also delete this account's cached calls and recordings from this computer"
+        )
+        self.delete_data_check.setObjectName("signOutDeleteData")
+        confirm_layout = self.sign_out_confirm.layout()
+        assert isinstance(confirm_layout, QBoxLayout)
+        confirm_layout.insertWidget(2, self.delete_data_check)
+        self.sign_out_confirm.answered.connect(self._sign_out_answered)
 
         status_row = QHBoxLayout()
         status_row.setSpacing(6)
@@ -353,9 +367,23 @@ class AccountBlock(QWidget):
         inner.addWidget(caption)
         inner.addLayout(status_row)
         inner.addLayout(buttons)
+        inner.addWidget(self.sign_out_confirm)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(frame)
+
+    def _ask_sign_out(self) -> None:
+        self.delete_data_check.setChecked(False)
+        self.sign_out_confirm.ask(
+            "Sign out of this account?",
+            "The token is removed from this computer (the keyring or its file), and the "
+            "window closes until you connect again.",
+            "Sign out",
+        )
+
+    def _sign_out_answered(self, yes: bool) -> None:
+        if yes:
+            self.signOutRequested.emit(self.delete_data_check.isChecked())
 
     def set_token_status(self, text: str, warning: bool) -> None:
         self.status.setText(text)
@@ -376,7 +404,7 @@ class PreferencesDialog(QDialog):
     """
 
     replaceTokenRequested = Signal()
-    signOutRequested = Signal()
+    signOutRequested = Signal(bool)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._build_dnd_indicator()
         self._build_saved_link()
+        self._build_account_notice()
 
     # -------------------------------------------------------------- layout
 
@@ -367,6 +368,33 @@ class MainWindow(QMainWindow):
         label.hide()
         self.statusBar().addPermanentWidget(label)
         self.dnd_label = label
+    def _build_account_notice(self) -> None:
+        """Where the token is kept, while that deserves a warning (memory only, a
+        plain-text file): said in the window for as long as it is true, not once."""
+        label = self._status_label("statusAccount", "Token storage", "")
+        label.setWordWrap(False)
+        label.hide()
+        self.statusBar().addPermanentWidget(label)
+        self.account_label = label
+
+    def set_account_notice(self, short: str, detail: str = "") -> None:
+        """Show (or, with "", hide) the token-storage warning; Preferences has the rest."""
+        self.account_label.setText(short)
+        self.account_label.setToolTip(
+            f"{detail or short} Change it in Preferences \u2192 Account." if short else ""
+        )
+        self.account_label.setAccessibleDescription(short)
+        colour = self._colors.banner_fg.name()
+        self.account_label.setStyleSheet(
+            f"QLabel#statusAccount {{ color: {colour}; font-weight: bold; }}"
+        )
+        self.account_label.setVisible(bool(short))
+
+    @property
+    def account_notice(self) -> str:
+        label = self.account_label
+        return label.accessibleDescription() if label.isVisibleTo(self) else ""
+
     def _build_saved_link(self) -> None:
         """The last file saved or exported, with a link to its folder (hidden until then)."""
         self.saved_label = self._status_label("statusSavedFile", "Saved file", "")

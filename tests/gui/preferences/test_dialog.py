@@ -425,12 +425,27 @@ def test_the_account_block_shows_where_the_token_is_and_asks_for_the_rest(
     assert status.text().startswith("Stored in plain text") and icon.isVisible()
     assert "color" in status.styleSheet()
 
-    for name, signal in (("replaceToken", dialog.replaceTokenRequested),
-                         ("signOut", dialog.signOutRequested)):
-        button = dialog.findChild(QPushButton, name)
-        assert button is not None and button.isVisible()
-        with qtbot.waitSignal(signal, timeout=1000):
-            QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+    replace = dialog.findChild(QPushButton, "replaceToken")
+    assert replace is not None and replace.isVisible()
+    with qtbot.waitSignal(dialog.replaceTokenRequested, timeout=1000):
+        QTest.mouseClick(replace, Qt.MouseButton.LeftButton)
+
+    # Sign out is asked first; the cached data goes only if that box is ticked.
+    answers: list[bool] = []
+    dialog.signOutRequested.connect(answers.append)
+    account = dialog.account
+    QTest.mouseClick(account.sign_out_button, Qt.MouseButton.LeftButton)
+    assert account.sign_out_confirm.asking and answers == []
+    QTest.mouseClick(account.sign_out_confirm.no_button, Qt.MouseButton.LeftButton)
+    assert not account.sign_out_confirm.asking and answers == []
+    QTest.mouseClick(account.sign_out_button, Qt.MouseButton.LeftButton)
+    account.delete_data_check.setChecked(True)
+    QTest.mouseClick(account.sign_out_confirm.yes_button, Qt.MouseButton.LeftButton)
+    assert answers == [True]
+    QTest.mouseClick(account.sign_out_button, Qt.MouseButton.LeftButton)
+    assert not account.delete_data_check.isChecked()  # asked afresh each time
+    QTest.mouseClick(account.sign_out_confirm.yes_button, Qt.MouseButton.LeftButton)
+    assert answers == [True, False]
     assert dialog.isVisible()  # asking is all it does
 
 

@@ -76,10 +76,11 @@ async def test_the_account_blocks_requests_reach_the_feature(
     async with open_workspace(feed_sandbox, start=False, show=False) as ws:
         asked: list[str] = []
         ws.preferences.replaceTokenRequested.connect(lambda: asked.append("replace"))
-        ws.preferences.signOutRequested.connect(lambda: asked.append("sign out"))
+        ws.preferences.signOutRequested.connect(lambda wipe: asked.append(f"sign out {wipe}"))
         ws.preferences.set_token_status("Kept in the system keyring", False)
         dialog = ws.preferences.dialog
         dialog.account.replace_button.click()
         dialog.account.sign_out_button.click()
-        assert asked == ["replace", "sign out"]
+        dialog.account.sign_out_confirm.yes_button.click()
+        assert asked == ["replace", "sign out False"]
         assert dialog.account.status.text() == "Kept in the system keyring"

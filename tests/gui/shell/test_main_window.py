@@ -412,20 +412,22 @@ async def test_demo_app_opens_and_quits_cleanly(desktop_home: AppPaths) -> None:
     )
 
 
-async def test_without_a_token_the_start_panel_offers_the_demo(desktop_home: AppPaths) -> None:
+async def test_without_a_token_the_first_run_offers_connect_and_the_demo(
+    desktop_home: AppPaths,
+) -> None:
     controller = AppController(
         app_args(), desktop_home, environ={}, sandbox_config=demo_config()
     )
     run = asyncio.ensure_future(controller.run())
-    await wait_until(lambda: controller.start_panel is not None, TIMEOUT)
-    panel = controller.start_panel
-    assert panel is not None and panel.isVisible()
-    assert "MYOPERATOR_TOKEN" in panel.findChild(QLabel, "startHowTo").text()  # type: ignore[union-attr]
+    await wait_until(lambda: controller.first_run is not None, TIMEOUT)
+    window = controller.first_run
+    assert window is not None and window.isVisible()
+    assert window.connect_button.isVisible() and window.connect_button.isDefault()
     assert controller.workspace is None
 
-    QTest.mouseClick(panel.demo_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(window.demo_button, Qt.MouseButton.LeftButton)
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
-    await wait_until(lambda: not shiboken6.isValid(panel))  # closed and deleted
+    await wait_until(lambda: not shiboken6.isValid(window))  # closed and deleted
     assert controller.workspace is not None
     await first_sync(controller.workspace)
 
@@ -433,12 +435,12 @@ async def test_without_a_token_the_start_panel_offers_the_demo(desktop_home: App
     assert await asyncio.wait_for(run, TIMEOUT) == 0
 
 
-async def test_closing_the_start_panel_quits(desktop_home: AppPaths) -> None:
+async def test_closing_the_first_run_quits(desktop_home: AppPaths) -> None:
     controller = AppController(app_args(), desktop_home, environ={})
     run = asyncio.ensure_future(controller.run())
-    await wait_until(lambda: controller.start_panel is not None, TIMEOUT)
-    assert controller.start_panel is not None
-    controller.start_panel.close()
+    await wait_until(lambda: controller.first_run is not None, TIMEOUT)
+    assert controller.first_run is not None
+    controller.first_run.close()
     assert await asyncio.wait_for(run, TIMEOUT) == 0
     assert controller.workspace is None
 

@@ -1,0 +1,1 @@
+"""The first run (Connect my account / Try the demo) and Replace token."""

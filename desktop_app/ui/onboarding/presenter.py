@@ -1,0 +1,238 @@
+"""Signing in: a pasted token trimmed, checked, tested with one request, then kept.
+
+The order matters to the person: nothing is kept before the service accepted the token
+(a typo is not stored anywhere), and a keyring that fails or hangs never blocks the
+window: the vault gives up after its timeout and the form offers this session only, or a
+plain-text file after a warning. Then "Which user are you?" is asked from the account's
+users, with the choice already made carried over. Used by the first-run window and by
+Preferences → Replace token (which skips the users step).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import httpx
+from PySide6.QtCore import QObject, Signal
+
+from desktop_app.api.client import MyOperatorClient, RetryPolicy
+from desktop_app.api.errors import MyOperatorError
+from desktop_app.api.models import User
+from desktop_app.services.account import check_token, clean_token
+from desktop_app.services.secrets import SecretStoreError, TokenLocation, TokenVault
+from desktop_app.services.settings import (
+    COUNTRY_CODE,
+    ME,
+    TOKEN_STORAGE,
+    Settings,
+    TokenStorage,
+)
+from desktop_app.services.tasks import TaskFailure
+from desktop_app.ui.common.presenter import Presenter
+from desktop_app.ui.onboarding.token_form import KIND_ERROR, KIND_NONE, KIND_PROGRESS
+
+log = logging.getLogger(__name__)
+
+SIGN_IN_TASK: Final = "sign-in"
+USERS_TASK: Final = "sign-in-users"
+CHECKING_TEXT: Final = "Checking the token with MyOperator…"
+KEEPING_TEXT: Final = "Keeping the token in the system keyring…"
+#: Where each kept token is recorded in the settings (the token itself never is).
+STORAGE_OF: Final = {
+    TokenLocation.KEYRING: TokenStorage.KEYRING,
+    TokenLocation.FILE: TokenStorage.FILE,
+}
+
+
+@dataclass(frozen=True)
+class LocationText:
+    """Where the token is kept, in words: `short` for the status bar, `full` for
+    Preferences, and whether it deserves a warning."""
+
+    short: str
+    full: str
+    warning: bool
+
+
+def location_text(location: TokenLocation, file_path: str) -> LocationText:
+    if location is TokenLocation.KEYRING:
+        return LocationText("", "The token is kept in the system keyring.", False)
+    if location is TokenLocation.FILE:
+        return LocationText(
+            "Token stored in plain text",
+            f"The token is stored in plain text at {file_path} (readable only by you). "
+            "Replace the token once a keyring works to move it there.",
+            True,
+        )
+    if location is TokenLocation.ENVIRONMENT:
+        return LocationText(
+            "", "The token comes from MYOPERATOR_TOKEN for this run only.", False
+        )
+    return LocationText(
+        "Signed in for this session only",
+        "The token is kept for this session only: no keyring works here, so you will "
+        "paste it again next time.",
+        True,
+    )
+
+
+class SignInPresenter(Presenter):
+    """Token text in; `accountReady(token, location)` out once it is tested and kept."""
+
+    #: (sentence, kind) for the token form.
+    messageChanged = Signal(str, str)
+    busyChanged = Signal(bool)
+    #: No keyring works (the sentence says why): session only, or a plain-text file?
+    storageChoiceNeeded = Signal(str)
+    #: The token is kept: now "Which user are you?" (the users, or why they are missing).
+    usersLoaded = Signal(list)
+    usersFailed = Signal(str)
+    #: Everything is done: open the account with this token (location: a TokenLocation).
+    accountReady = Signal(str, str)
+
+    def __init__(
+        self,
+        vault: TokenVault,
+        settings: Settings,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        ask_for_me: bool = True,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("signInPresenter")
+        self._vault = vault
+        self._settings = settings
+        self._base_url = base_url
+        self._transport = transport
+        self._ask_for_me = ask_for_me
+        self._token = ""
+        self._location = TokenLocation.SESSION
+        self.busy = False
+
+    @property
+    def location(self) -> TokenLocation:
+        return self._location
+
+    # ------------------------------------------------------------------ token
+
+    def submit(self, text: str) -> None:
+        """Trim and shape-check at once; then test and keep, off the GUI's way."""
+        if self.busy:
+            return
+        try:
+            token = clean_token(text)
+        except ValueError as exc:
+            self.messageChanged.emit(str(exc), KIND_ERROR)
+            return
+        self._set_busy(True)
+        self._spawn(self._check_and_keep(token), SIGN_IN_TASK)
+
+    async def _check_and_keep(self, token: str) -> None:
+        self.messageChanged.emit(CHECKING_TEXT, KIND_PROGRESS)
+        check = await check_token(token, self._base_url, transport=self._transport)
+        if not check.ok:
+            self.messageChanged.emit(check.sentence, KIND_ERROR)
+            self._set_busy(False)
+            return
+        self._token = token
+        self.messageChanged.emit(KEEPING_TEXT, KIND_PROGRESS)
+        try:
+            await self._vault.keep(token, TokenLocation.KEYRING)
+        except SecretStoreError as exc:
+            log.warning("the keyring could not keep the token: %s", exc)
+            self.messageChanged.emit("MyOperator accepted the token.", KIND_NONE)
+            self._set_busy(False)
+            self.storageChoiceNeeded.emit(str(exc))
+            return
+        await self._kept(TokenLocation.KEYRING)
+
+    def keep_for_session(self) -> None:
+        """No keyring: keep the tested token in memory only (said so in the window)."""
+        if self._token and not self.busy:
+            self._set_busy(True)
+            self._spawn(self._keep_elsewhere(TokenLocation.SESSION), SIGN_IN_TASK)
+
+    def keep_in_file(self) -> None:
+        """No keyring, and the person confirmed the warning: a 0600 file."""
+        if self._token and not self.busy:
+            self._set_busy(True)
+            self._spawn(self._keep_elsewhere(TokenLocation.FILE), SIGN_IN_TASK)
+
+    async def _keep_elsewhere(self, location: TokenLocation) -> None:
+        try:
+            await self._vault.keep(self._token, location)
+        except SecretStoreError as exc:
+            self.messageChanged.emit(str(exc), KIND_ERROR)
+            self._set_busy(False)
+            self.storageChoiceNeeded.emit("The token could not be stored.")
+            return
+        await self._kept(location)
+
+    async def _kept(self, location: TokenLocation) -> None:
+        self._location = location
+        storage = STORAGE_OF.get(location, TokenStorage.NONE)
+        self._settings.set(TOKEN_STORAGE, storage.value)
+        self._settings.sync()
+        log.info("token kept (%s)", location.value)
+        if not self._ask_for_me:
+            self._set_busy(False)
+            self.accountReady.emit(self._token, location.value)
+            return
+        self.messageChanged.emit("Loading your team's users…", KIND_PROGRESS)
+        await self._load_users()
+
+    async def _load_users(self) -> None:
+        """One users list for "Which user are you?"; a failure only skips the question."""
+        client = MyOperatorClient(
+            self._token, base_url=self._base_url, transport=self._transport,
+            retry=RetryPolicy(attempts=2, max_budget_wait_s=5.0), timeout=10.0,
+        )
+        try:
+            users: Sequence[User] = await client.all_users()
+        except MyOperatorError as exc:
+            self.usersFailed.emit(
+                f"Your team's users could not be loaded ({exc.message}) You can choose "
+                "who you are later, in Preferences."
+            )
+        else:
+            self.usersLoaded.emit(list(users))
+        finally:
+            await client.aclose()
+            self.messageChanged.emit("", KIND_NONE)
+            self._set_busy(False)
+
+    # ------------------------------------------------------------------ me
+
+    def current_me(self) -> str | None:
+        return self._settings.get(ME) or None
+
+    def current_country(self) -> str:
+        return self._settings.get(COUNTRY_CODE)
+
+    def finish(self, me_uuid: str | None, country_code: str | None) -> None:
+        """The profile step's answers (None: left as they were), then open the account."""
+        try:
+            if me_uuid is not None:
+                self._settings.set(ME, me_uuid)
+            if country_code:
+                self._settings.set(COUNTRY_CODE, country_code)
+        except ValueError as exc:  # the pickers offer only valid values; still never lose
+            log.warning("profile not saved: %s", exc)
+        self._settings.sync()
+        self.accountReady.emit(self._token, self._location.value)
+
+    # ------------------------------------------------------------------ state
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.busyChanged.emit(busy)
+
+    def _task_failed(self, failure: TaskFailure) -> None:
+        """Whatever went wrong is said on the form, and the form works again."""
+        self.messageChanged.emit(failure.text, KIND_ERROR)
+        self._set_busy(False)

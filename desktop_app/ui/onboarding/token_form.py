@@ -1,0 +1,215 @@
+"""Where the API token is pasted: the first run's second page and Replace token.
+
+The form only renders and forwards: `submitted` carries the text as typed (trimming,
+checking and testing are the sign-in presenter's), and whatever goes wrong is shown with
+`show_message` while the field keeps what was typed. Where no keyring works, the storage
+choice (this session only, or a plain-text file after a warning) appears under it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QAction, QColor, QFont, QPalette
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_app.services.account import TOKEN_WHERE
+from desktop_app.ui.common.confirm import ConfirmBar
+
+KIND_ERROR: Final = "error"
+KIND_PROGRESS: Final = "progress"
+KIND_WARNING: Final = "warning"
+KIND_NONE: Final = ""
+
+
+def message_colour(kind: str, palette: QPalette) -> QColor:
+    """Error red / warning amber readable on the palette's background (light or dark)."""
+    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
+    if kind == KIND_ERROR:
+        return QColor("#ff8a80" if dark else "#b3261e")
+    if kind == KIND_WARNING:
+        return QColor("#ffcc80" if dark else "#8a5300")
+    return palette.color(QPalette.ColorRole.WindowText)
+
+
+class TokenForm(QWidget):
+    """The token field, where to find the token, Test and continue, and what happened."""
+
+    #: The text as typed, when the person asks to test it.
+    submitted = Signal(str)
+    #: Keep the token for this session only (no keyring works).
+    sessionChosen = Signal()
+    #: Store it in a plain-text file (after the warning was confirmed).
+    fileChosen = Signal()
+    backRequested = Signal()
+
+    def __init__(self, *, file_path: str, submit_label: str = "&Test and continue",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("tokenForm")
+        self._file_path = file_path
+
+        heading = QLabel("Paste your account's API token", self)
+        heading.setObjectName("tokenHeading")
+        bold = QFont(heading.font())
+        bold.setBold(True)
+        bold.setPointSizeF(bold.pointSizeF() * 1.15)
+        heading.setFont(bold)
+        where = QLabel(
+            f"{TOKEN_WHERE} Only an administrator of the account can copy it.", self
+        )
+        where.setObjectName("tokenWhere")
+        where.setWordWrap(True)
+
+        self.field = QLineEdit(self)
+        self.field.setObjectName("tokenField")
+        self.field.setAccessibleName("API token")
+        self.field.setPlaceholderText("32 characters, letters a–f and digits")
+        self.field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.field.setClearButtonEnabled(True)
+        self.field.returnPressed.connect(self._submit)
+        self.show_action = QAction("Show", self.field)
+        self.show_action.setObjectName("tokenShow")
+        self.show_action.setCheckable(True)
+        self.show_action.setToolTip("Show or hide the token")
+        self.show_action.toggled.connect(self._toggle_echo)
+        self.field.addAction(self.show_action, QLineEdit.ActionPosition.TrailingPosition)
+
+        self.message = QLabel(self)
+        self.message.setObjectName("tokenMessage")
+        self.message.setAccessibleName("Token check")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+
+        # No keyring: keep it for this session, or in a plain-text file after a warning.
+        self.storage = QWidget(self)
+        self.storage.setObjectName("tokenStorage")
+        self.storage_text = QLabel(self.storage)
+        self.storage_text.setObjectName("tokenStorageText")
+        self.storage_text.setWordWrap(True)
+        self.session_button = QPushButton("Continue for this &session only", self.storage)
+        self.session_button.setObjectName("tokenKeepForSession")
+        self.session_button.clicked.connect(self.sessionChosen)
+        self.file_button = QPushButton("Store it in a plain-text &file…", self.storage)
+        self.file_button.setObjectName("tokenKeepInFile")
+        self.file_button.clicked.connect(self._ask_file)
+        self.file_confirm = ConfirmBar("tokenFileConfirm", self.storage)
+        self.file_confirm.answered.connect(self._file_answered)
+        storage_buttons = QHBoxLayout()
+        storage_buttons.addWidget(self.session_button)
+        storage_buttons.addWidget(self.file_button)
+        storage_buttons.addStretch(1)
+        storage_layout = QVBoxLayout(self.storage)
+        storage_layout.setContentsMargins(0, 0, 0, 0)
+        storage_layout.addWidget(self.storage_text)
+        storage_layout.addLayout(storage_buttons)
+        storage_layout.addWidget(self.file_confirm)
+        self.storage.hide()
+
+        self.back_button = QPushButton("&Back", self)
+        self.back_button.setObjectName("tokenBack")
+        self.back_button.clicked.connect(self.backRequested)
+        self.submit_button = QPushButton(submit_label, self)
+        self.submit_button.setObjectName("tokenSubmit")
+        self.submit_button.setAccessibleName(submit_label.replace("&", ""))
+        self.submit_button.setDefault(True)
+        self.submit_button.clicked.connect(self._submit)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.submit_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        layout.addWidget(heading)
+        layout.addWidget(where)
+        layout.addWidget(self.field)
+        layout.addWidget(self.message)
+        layout.addWidget(self.storage)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+
+    # ------------------------------------------------------------------ rendering
+
+    @Slot(str, str)
+    def show_message(self, text: str, kind: str) -> None:
+        """What the check said (kind: error, progress, warning; "" hides it)."""
+        self.message.setText(text)
+        self.message.setAccessibleDescription(text)
+        self.message.setProperty("kind", kind)
+        colour = message_colour(kind, self.palette())
+        weight = "bold" if kind == KIND_ERROR else "normal"
+        self.message.setStyleSheet(
+            f"QLabel#tokenMessage {{ color: {colour.name()}; font-weight: {weight}; }}"
+        )
+        self.message.setVisible(bool(text))
+
+    @Slot(bool)
+    def set_busy(self, busy: bool) -> None:
+        """While a check runs: no second submission, the text stays as typed."""
+        self.submit_button.setEnabled(not busy)
+        self.field.setReadOnly(busy)
+        self.session_button.setEnabled(not busy)
+        self.file_button.setEnabled(not busy)
+
+    @Slot(str)
+    def offer_storage(self, why: str) -> None:
+        """No keyring works: say why and offer the two other places."""
+        self.storage_text.setText(
+            f"{why} The token can be kept for this session only (you paste it again next "
+            "time), or stored in a plain-text file that anyone with access to your files "
+            "could read."
+        )
+        self.storage.show()
+        self.session_button.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def hide_storage(self) -> None:
+        self.file_confirm.dismiss()
+        self.storage.hide()
+
+    @property
+    def text(self) -> str:
+        return self.field.text()
+
+    def focus_field(self) -> None:
+        self.field.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # ------------------------------------------------------------------ requests
+
+    @Slot()
+    def _submit(self) -> None:
+        if self.submit_button.isEnabled():
+            self.hide_storage()
+            self.submitted.emit(self.field.text())
+
+    @Slot(bool)
+    def _toggle_echo(self, shown: bool) -> None:
+        self.field.setEchoMode(
+            QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
+        )
+        self.show_action.setText("Hide" if shown else "Show")
+
+    @Slot()
+    def _ask_file(self) -> None:
+        self.file_confirm.ask(
+            "Store the token in plain text?",
+            f"It will be written to {self._file_path}, readable only by your user account "
+            "(mode 0600), but not encrypted: anyone who can read your files, or a backup "
+            "of them, can use it to place calls and change users on this account.",
+            "Store in plain text",
+        )
+
+    @Slot(bool)
+    def _file_answered(self, yes: bool) -> None:
+        if yes:
+            self.fileChosen.emit()
