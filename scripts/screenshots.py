@@ -2,7 +2,10 @@
 
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshots.py
 
-Writes docs/screenshot-light.png, docs/screenshot-dark.png,
+First the sign-in: docs/first-run.png, docs/first-run-token.png (a token the service
+refused), docs/first-run-who.png ("Which user are you?") and docs/preferences.png, against
+an emulated account with an obviously fake token and a keyring kept in memory. Then the
+demo: docs/screenshot-light.png, docs/screenshot-dark.png,
 docs/screenshot-users-dialer.png, docs/screenshot-missed-calls.png, docs/banners-1024x700.png
 and docs/dnd-on.png (do not disturb on for 12 minutes, by the workspace's clock). Everything
 lives under a temporary MYOPERATOR_DESKTOP_HOME and runtime directory; the emulated service
@@ -27,16 +30,18 @@ _scratch = tempfile.mkdtemp(prefix="myoperator-screenshots-")
 os.environ["MYOPERATOR_DESKTOP_HOME"] = str(Path(_scratch) / "home")
 os.environ["MYOPERATOR_DESKTOP_RUNTIME_DIR"] = str(Path(_scratch) / "run")
 
+import keyring.backend  # noqa: E402
 import qasync  # noqa: E402
 from PySide6.QtCore import QRect, Qt  # noqa: E402
 from PySide6.QtGui import QPainter, QPalette, QPixmap  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from desktop_app.app import AppController, parse_args  # noqa: E402
 from desktop_app.runtime.binding import binding_defect  # noqa: E402
-from desktop_app.sandbox import SandboxConfig  # noqa: E402
+from desktop_app.sandbox import SandboxConfig, SandboxServer  # noqa: E402
 from desktop_app.services.clock import ManualClock  # noqa: E402
 from desktop_app.services.paths import app_paths  # noqa: E402
+from desktop_app.services.secrets import TokenVault  # noqa: E402
 from desktop_app.store.calls import CallRow  # noqa: E402
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode  # noqa: E402
 from desktop_app.workspace import Workspace, WorkspaceOptions  # noqa: E402
@@ -58,14 +63,15 @@ async def settle() -> None:
         QApplication.processEvents()
 
 
-async def shoot(ws: Workspace, name: str, *, title_bar: bool = False) -> None:
+async def shoot(ws: Workspace | QWidget, name: str, *, title_bar: bool = False) -> None:
     """Save the window; with `title_bar`, under a plain bar showing its title (Xvfb has no
     window manager to draw one)."""
     await settle()
     path = DOCS / name
-    image = ws.window.grab()
+    widget = ws.window if isinstance(ws, Workspace) else ws
+    image = widget.grab()
     if title_bar:
-        image = with_title_bar(image, ws.window.windowTitle(), ws.window.palette())
+        image = with_title_bar(image, widget.windowTitle(), widget.palette())
     if not image.save(str(path)):
         raise RuntimeError(f"could not write {path}")
     print(f"wrote {path.relative_to(ROOT)}")
@@ -187,6 +193,61 @@ async def scenes(controller: AppController, theme: ThemeManager, clock: ManualCl
     window.quit_action.trigger()
 
 
+#: Obviously fake, 32 hex characters like a real token: the emulated account's.
+SHOWN_TOKEN = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """The screenshots' keyring: Xvfb has no Secret Service."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.values.pop((service, username), None)
+
+
+async def sign_in_scenes(controller: AppController, server: SandboxServer) -> None:
+    await until(lambda: controller.first_run is not None)
+    window = controller.first_run
+    assert window is not None
+    window.move(40, 40)
+    await shoot(window, "first-run.png", title_bar=True)
+
+    window.connect_button.click()
+    form = window.token_form
+    form.field.setText("0123456789abcdef0123456789abcdef")
+    form.submit_button.click()
+    await until(lambda: form.submit_button.isEnabled() and "accept" in form.message.text())
+    await shoot(window, "first-run-token.png", title_bar=True)
+
+    form.field.setText(f"  {SHOWN_TOKEN}\n")
+    form.submit_button.click()
+    await until(lambda: window.page == "profile")
+    window.me_picker.set_current(server.state.users[2].uuid)
+    await shoot(window, "first-run-who.png", title_bar=True)
+    window.finish_button.click()
+
+    await until(lambda: controller.workspace is not None)
+    ws = controller.workspace
+    assert ws is not None
+    await until(lambda: ws.users.service.users() != ())
+    ws.preferences.open()
+    dialog = ws.preferences.dialog
+    dialog.resize(860, 640)
+    await shoot(dialog, "preferences.png", title_bar=True)
+    ws.window.quit_action.trigger()
+
+
 def main() -> int:
     argparse.ArgumentParser(description=__doc__).parse_args()
     defect = binding_defect()
@@ -205,9 +266,23 @@ def main() -> int:
                                sandbox_config=config,
                                workspace_options=WorkspaceOptions(clock=clock))
 
+    # The sign-in scenes' account (started first: its port goes on the command line).
+    server = SandboxServer(SandboxConfig(seed=7, n_logs=400, live_calls_every=None,
+                                         tokens={SHOWN_TOKEN: 2}, rate_limit=None)).start()
+    vault = TokenVault(paths.config_dir, backend=MemoryKeyring())
+    sign_in = AppController(parse_args(["--base-url", server.base_url]), paths, theme=theme,
+                            environ={}, vault=vault)
+
     async def run() -> int:
+        # Closing the sign-in's last window must not end the loop before the demo.
+        app.setQuitOnLastWindowClosed(False)
+        shots = asyncio.ensure_future(sign_in_scenes(sign_in, server))
+        code = await sign_in.run()
+        await shots
+        server.stop()
+        app.setQuitOnLastWindowClosed(True)
         shots = asyncio.ensure_future(scenes(controller, theme, clock))
-        code = await controller.run()
+        code = await controller.run() or code
         await shots
         return code
 
