@@ -424,8 +424,15 @@ class AppController(QObject):
     def _show_token_location(self, workspace: Workspace) -> None:
         """Where the token is kept, in Preferences; in the window too when it deserves a
         warning (memory only, plain text)."""
-        if self.token_location is None:
-            workspace.preferences.dialog.account.hide()  # the demo has no token to manage
+        if self.token_location is None:  # the demo: no token, and the way to a real one
+            account = workspace.preferences.dialog.account
+            account.set_token_status(
+                "This is the demo workspace: an emulated service, no token.", False
+            )
+            account.replace_button.setText("Connect my account…")
+            account.replace_button.setAccessibleName("Connect my account")
+            account.sign_out_button.hide()
+            workspace.preferences.replaceTokenRequested.connect(self.leave_demo)
             return
         said = location_text(self.token_location, str(self.vault.file_path))
         workspace.window.set_account_notice(said.short, said.full)
@@ -519,6 +526,17 @@ class AppController(QObject):
         except OSError as exc:
             problems.append(f"Some recordings could not be deleted ({exc.strerror}).")
         return problems
+
+    @Slot()
+    def leave_demo(self) -> None:
+        """Preferences → Connect my account, from the demo: the demo closes and the first
+        run's token page takes over."""
+        self._tasks.spawn("leave-demo", self._leave_demo())
+
+    async def _leave_demo(self) -> None:
+        await self._close_workspace()
+        window = self.show_first_run()
+        window.show_page(PAGE_TOKEN)
 
     @Slot()
     def replace_token(self) -> None:

@@ -14,7 +14,7 @@ from desktop_app.sandbox import SandboxServer
 from desktop_app.services.paths import AppPaths
 from desktop_app.services.secrets import KEYRING_SERVICE, KEYRING_USERNAME, TokenVault
 from desktop_app.services.settings import ME, TOKEN_STORAGE
-from desktop_app.ui.onboarding.window import PAGE_WELCOME
+from desktop_app.ui.onboarding.window import PAGE_PROFILE, PAGE_TOKEN, PAGE_WELCOME
 from desktop_app.workspace import Workspace
 from tests.helpers.qt import wait_until
 from tests.helpers.sign_in import (
@@ -27,6 +27,7 @@ from tests.helpers.sign_in import (
     shown_first_run,
 )
 from tests.helpers.tokens import FAKE_TOKEN
+from tests.helpers.workspace import app_args, demo_config
 
 pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
 
@@ -115,4 +116,35 @@ async def test_replace_token_tests_the_new_one_before_anything_changes(
     new = controller.workspace
     assert new is not None and new.window.isVisible()
     assert controller.first_run is None
+    await quit_app(controller, run)
+
+
+async def test_from_the_demo_preferences_lead_to_connect_my_account(
+    desktop_home: AppPaths, feed_sandbox: SandboxServer
+) -> None:
+    backend = MemoryKeyring()
+    controller = AppController(
+        app_args("--demo", "--base-url", feed_sandbox.base_url), desktop_home, environ={},
+        sandbox_config=demo_config(), vault=TokenVault(desktop_home.config_dir, backend=backend),
+    )
+    run = asyncio.ensure_future(controller.run())
+    await wait_until(lambda: controller.workspace is not None, TIMEOUT)
+    demo = controller.workspace
+    assert demo is not None and demo.sandbox is not None
+    account = demo.preferences.dialog.account
+    assert "demo" in account.status.text() and account.sign_out_button.isHidden()
+
+    QTest.mouseClick(account.replace_button, Qt.MouseButton.LeftButton)
+    window = await shown_first_run(controller)
+    await wait_until(lambda: window.page == PAGE_TOKEN, TIMEOUT)
+    assert controller.workspace is None  # the demo (and its service) closed
+
+    paste_into(window.token_form.field, FAKE_TOKEN)
+    QTest.mouseClick(window.token_form.submit_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: window.page == PAGE_PROFILE, TIMEOUT)
+    QTest.mouseClick(window.skip_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: controller.workspace is not None, TIMEOUT)
+    ws = controller.workspace
+    assert ws is not None and ws.sandbox is None
+    assert backend.values[(KEYRING_SERVICE, KEYRING_USERNAME)] == FAKE_TOKEN
     await quit_app(controller, run)
