@@ -23,10 +23,10 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import qasync
 from PySide6.QtCore import QObject, QSettings, QTimer, Slot
@@ -182,6 +182,13 @@ class AppController(QObject):
         #: Where the open account's token came from (None: the demo, or nothing open).
         self.token_location: TokenLocation | None = None
         self._settings: Settings | None = None
+        #: The one account change running (sign out, replace, leave the demo), if any.
+        self._account_change: asyncio.Task[None] | None = None
+        #: A workspace being closed: shut down in full even if whoever asked is cancelled.
+        self._closing: asyncio.Future[None] | None = None
+        #: Whether a workspace was opened before (the first one's objects are frozen at
+        #: once; a later one's only after the old one's garbage is collected).
+        self._opened_before = False
         self._done: asyncio.Future[int] | None = None
         self._quitting = False
         #: Links for the dialer (the command line's, another launch's) until a workspace
@@ -232,11 +239,13 @@ class AppController(QObject):
             if self._args.demo:
                 await self.open_demo()
             elif token:
-                self.open_account(token, TokenLocation.ENVIRONMENT)
+                await self.open_account(token, TokenLocation.ENVIRONMENT)
             elif self._stored_location() is not None:
                 self.show_first_run()
                 self._show_opening("Opening your account…")
-                self._tasks.spawn("open-stored", self._open_stored())
+                self._tasks.spawn(
+                    "open-stored", self._open_stored(), on_failure=self._opening_failed
+                )
             else:
                 self.show_first_run()
         except (MyOperatorError, StoreError, OSError, RuntimeError) as exc:
@@ -324,24 +333,31 @@ class AppController(QObject):
                 "No kept token was found: paste it again, or try the demo."
             )
             return
-        self._open_or_explain(stored.token, stored.location)
+        await self.open_account(stored.token, stored.location)
 
     def _back_to_token(self, text: str) -> None:
+        if self._quitting:
+            return
         window = self.first_run or self.show_first_run()
         window.show_page(PAGE_TOKEN)
         window.token_form.show_message(text, "error")
 
+    def _opening_failed(self, failure: TaskFailure) -> None:
+        """Opening the account failed (logged by the supervisor): back to the token page,
+        saying why, never stuck on "Opening your account…"."""
+        self._back_to_token(f"The account could not be opened: {failure.text}")
+
     @Slot(str, str)
     def _account_ready(self, token: str, location: str) -> None:
+        if self._quitting or self.workspace is not None:
+            return
         self._show_opening("Opening your account…")
-        self._open_or_explain(token, TokenLocation(location))
-
-    def _open_or_explain(self, token: str, location: TokenLocation) -> None:
-        try:
-            self.open_account(token, location)
-        except (MyOperatorError, StoreError, OSError) as exc:
-            log.error("could not open the account: %s", exc)
-            self._back_to_token(f"The account could not be opened: {exc}")
+        self._tasks.spawn(
+            "open-account", self.open_account(token, TokenLocation(location)),
+            on_failure=self._opening_failed,
+        )
+        if self.sign_in is not None and self.sign_in.left_behind:
+            log.warning("after sign-in: %s", self.sign_in.left_behind)
 
     # -------------------------------------------------------------- opening
 
@@ -360,25 +376,29 @@ class AppController(QObject):
         except BaseException:
             await asyncio.to_thread(server.stop)
             raise
-        self.token_location = None
-        workspace = self._open(
-            client, store, demo=True, sandbox=server, interval=DEMO_SYNC_INTERVAL_S
+        return await self._open(
+            client, store, demo=True, sandbox=server, interval=DEMO_SYNC_INTERVAL_S,
+            location=None,
         )
-        return workspace
 
-    def open_account(
+    async def open_account(
         self, token: str, location: TokenLocation = TokenLocation.ENVIRONMENT
     ) -> Workspace:
+        """The account's cache and spending opened off the GUI thread (each checks its
+        file and may wait for another instance's lock), then its workspace."""
         db = self._paths.database_file()
-        store = CallStore.open(db)
-        # The account's spending, as every instance on this cache file has counted it.
-        budget = RequestBudget(ledger=SpendRecords.open(db))
-        client = MyOperatorClient(token, base_url=self.base_url, budget=budget)
-        self.token_location = location
-        return self._open(client, store, demo=False, sandbox=None,
-                          interval=LIVE_SYNC_INTERVAL_S)
+        store = await asyncio.to_thread(CallStore.open, db)
+        try:
+            # The account's spending, as every instance on this cache file has counted it.
+            budget = RequestBudget(ledger=await asyncio.to_thread(SpendRecords.open, db))
+            client = MyOperatorClient(token, base_url=self.base_url, budget=budget)
+        except BaseException:
+            store.close()
+            raise
+        return await self._open(client, store, demo=False, sandbox=None,
+                                interval=LIVE_SYNC_INTERVAL_S, location=location)
 
-    def _open(
+    async def _open(
         self,
         client: MyOperatorClient,
         store: CallStore,
@@ -386,6 +406,34 @@ class AppController(QObject):
         demo: bool,
         sandbox: SandboxServer | None,
         interval: float,
+        location: TokenLocation | None,
+    ) -> Workspace:
+        """The workspace over an opened client and cache; on any failure (or a quit, or a
+        workspace already open) they are closed again, not left behind."""
+        try:
+            if self._quitting:
+                raise RuntimeError("The app is quitting.")
+            if self.workspace is not None:
+                raise RuntimeError("Another workspace is already open.")
+            return self._show_workspace(client, store, demo=demo, sandbox=sandbox,
+                                        interval=interval, location=location)
+        except BaseException:
+            await client.aclose()
+            client.budget.close()
+            store.close()
+            if sandbox is not None:
+                await asyncio.to_thread(sandbox.stop)
+            raise
+
+    def _show_workspace(
+        self,
+        client: MyOperatorClient,
+        store: CallStore,
+        *,
+        demo: bool,
+        sandbox: SandboxServer | None,
+        interval: float,
+        location: TokenLocation | None,
     ) -> Workspace:
         self._paths.ensure()
         options = replace(
@@ -410,11 +458,18 @@ class AppController(QObject):
         )
         workspace.window.quitRequested.connect(self.request_quit)
         self.workspace = workspace
+        self.token_location = location
         self._show_token_location(workspace)
         workspace.start()
         # Everything built so far lives as long as the window: moved out of the collector's
-        # way, so a full collection on the GUI thread stays short (bench_loop_stall).
-        gc.freeze()
+        # way, so a full collection on the GUI thread stays short (bench_loop_stall). After
+        # an account change, the old workspace's cycles are collected first, once Qt has
+        # deleted its window, or they would be frozen in for good.
+        if self._opened_before:
+            QTimer.singleShot(0, _collect_and_freeze)
+        else:
+            gc.freeze()
+        self._opened_before = True
         self._close_first_run()
         links, self._pending_links = self._pending_links, []
         workspace.actions.open_links(links)
@@ -437,6 +492,11 @@ class AppController(QObject):
         said = location_text(self.token_location, str(self.vault.file_path))
         workspace.window.set_account_notice(said.short, said.full)
         workspace.preferences.dialog.set_token_status(said.full, said.warning)
+        if self.token_location is TokenLocation.ENVIRONMENT:
+            workspace.preferences.dialog.account.sign_out_text = (
+                "The window closes. The token comes from MYOPERATOR_TOKEN and is not "
+                "stored here, so nothing is removed: unset it to stay signed out."
+            )
         workspace.preferences.signOutRequested.connect(self.sign_out)
         workspace.preferences.replaceTokenRequested.connect(self.replace_token)
 
@@ -471,6 +531,8 @@ class AppController(QObject):
 
     @Slot()
     def _on_demo_requested(self) -> None:
+        if self.sign_in is not None:
+            self.sign_in.cancel()  # a token check still running must not open an account
         if self.first_run is not None:
             self.first_run.set_demo_opening(True)
         self._tasks.spawn("open-demo", self.open_demo(), on_failure=self._demo_failed)
@@ -483,20 +545,37 @@ class AppController(QObject):
 
     # -------------------------------------------------------------- account changes
 
+    def _start_account_change(self, name: str, change: Coroutine[Any, Any, None]) -> bool:
+        """Run one account change at a time (a double click, a second request while the
+        first closes the window, a quit meanwhile: refused, never two half-done)."""
+        running = self._account_change is not None and not self._account_change.done()
+        if running or self._quitting or self.workspace is None:
+            change.close()
+            return False
+        self._account_change = self._tasks.spawn(
+            name, change, on_failure=self._opening_failed
+        )
+        return True
+
     @Slot(bool)
     def sign_out(self, delete_cache: bool) -> None:
         """Preferences → Sign out: the token leaves wherever it was kept, the window goes,
-        and the first run comes back (optionally without this account's cached data)."""
-        self._tasks.spawn("sign-out", self._sign_out(delete_cache))
+        and the first run comes back (optionally without this account's cached data).
+        A token from MYOPERATOR_TOKEN was never kept: only the window closes."""
+        self._start_account_change("sign-out", self._sign_out(delete_cache))
 
     async def _sign_out(self, delete_cache: bool) -> None:
         location = self.token_location
         await self._close_workspace()
-        problems = await self.vault.forget()
-        self.settings.set(TOKEN_STORAGE, TokenStorage.NONE.value)
-        self.settings.reset(ME)
-        self.settings.reset(RECENT_NUMBERS)
-        self.settings.sync()
+        window = self.show_first_run()
+        window.show_opening("Signing out…")  # the keyring may take its time to answer
+        problems: list[str] = []
+        if location is not TokenLocation.ENVIRONMENT:
+            problems += await self.vault.forget()
+            self.settings.set(TOKEN_STORAGE, TokenStorage.NONE.value)
+            self.settings.reset(ME)
+            self.settings.reset(RECENT_NUMBERS)
+            self.settings.sync()
         if delete_cache:
             problems += await asyncio.to_thread(self._delete_account_data)
         self.token_location = None
@@ -531,7 +610,7 @@ class AppController(QObject):
     def leave_demo(self) -> None:
         """Preferences → Connect my account, from the demo: the demo closes and the first
         run's token page takes over."""
-        self._tasks.spawn("leave-demo", self._leave_demo())
+        self._start_account_change("leave-demo", self._leave_demo())
 
     async def _leave_demo(self) -> None:
         await self._close_workspace()
@@ -541,9 +620,9 @@ class AppController(QObject):
     @Slot()
     def replace_token(self) -> None:
         """Preferences → Replace token: test the new one, keep it, reopen the account."""
-        if self.workspace is None:
+        if self.workspace is None or self._quitting:
             return
-        if self.replace_dialog is not None and self.replace_dialog.isVisible():
+        if self.replace_dialog is not None:
             self.replace_dialog.raise_()
             return
         dialog = ReplaceTokenDialog(
@@ -554,36 +633,48 @@ class AppController(QObject):
         )
         dialog.bind(presenter)
         presenter.accountReady.connect(self._token_replaced)
+        dialog.finished.connect(lambda _result: self._replace_dialog_closed(dialog))
         self.replace_dialog = dialog
         dialog.open()
 
+    def _replace_dialog_closed(self, dialog: ReplaceTokenDialog) -> None:
+        if self.replace_dialog is dialog:
+            self.replace_dialog = None
+
     @Slot(str, str)
     def _token_replaced(self, token: str, location: str) -> None:
-        if self.replace_dialog is not None:
-            self.replace_dialog.accept()
-            self.replace_dialog = None
-        self._tasks.spawn("reopen", self._reopen(token, TokenLocation(location)))
+        dialog, self.replace_dialog = self.replace_dialog, None
+        if dialog is not None:
+            dialog.accept()
+        self._start_account_change("reopen", self._reopen(token, TokenLocation(location)))
 
     async def _reopen(self, token: str, location: TokenLocation) -> None:
         await self._close_workspace()
         self.show_first_run()
         self._show_opening("Opening your account with the new token…")
-        self._open_or_explain(token, location)
-        if self.workspace is not None:
-            self.workspace.window.show_message("The new token is in use.")
+        workspace = await self.open_account(token, location)
+        workspace.window.show_message("The new token is in use.")
 
     async def _close_workspace(self) -> None:
+        """Close the open workspace in full; `shutdown` waits for the same close, so a
+        quit in the middle never leaves the client, cache or demo service open."""
         workspace, self.workspace = self.workspace, None
         if workspace is None:
             return
         gc.unfreeze()  # what the window held can be collected again once it is gone
+        self._closing = asyncio.ensure_future(self._finish_close(workspace))
+        await asyncio.shield(self._closing)
+
+    async def _finish_close(self, workspace: Workspace) -> None:
         window = workspace.window
         if window.isVisible():
             window.save_layout()
         window.hide()
-        await workspace.aclose()
-        window.close_now()
-        window.deleteLater()
+        try:
+            await workspace.aclose()
+        finally:
+            window.close_now()
+            window.deleteLater()
 
     # -------------------------------------------------------------- closing
 
@@ -604,6 +695,12 @@ class AppController(QObject):
 
     async def shutdown(self) -> None:
         """Stop every service (windows are hidden, not closed); safe to call twice."""
+        if self.replace_dialog is not None:
+            self.replace_dialog.reject()
+            self.replace_dialog = None
+        if self._closing is not None:
+            with contextlib.suppress(Exception):
+                await self._closing  # a workspace an account change was closing
         if self.workspace is not None:
             window = self.workspace.window
             if window.isVisible():
@@ -615,6 +712,7 @@ class AppController(QObject):
         if self.first_run is not None:
             self.first_run.hide()
         self._tasks.cancel_all()  # all but this one (the "quit" task may be running it)
+        gc.unfreeze()
 
     def close_windows(self) -> None:
         """Close and delete the windows on this (the GUI) thread.
@@ -630,6 +728,12 @@ class AppController(QObject):
 
 
 # ------------------------------------------------------------------------------- main
+
+
+def _collect_and_freeze() -> None:
+    """After an account change: the old workspace's garbage goes, the new one is frozen."""
+    gc.collect()
+    gc.freeze()
 
 
 def _install_signal_handlers(controller: AppController, loop: asyncio.AbstractEventLoop) -> None:

@@ -326,7 +326,9 @@ class TokenVault:
             return call(backend)
 
         try:
-            return await _in_daemon_thread(work, self._timeout_s, f"keyring: {action}")
+            return await _in_daemon_thread(
+                work, self._timeout_s, f"keyring: {action}", abandoned=self._stuck
+            )
         except _Abandoned as abandoned:
             self._stuck.add(abandoned.thread)
             raise KeyringUnavailable(
@@ -351,11 +353,15 @@ class _Abandoned(Exception):
         self.thread = thread
 
 
-async def _in_daemon_thread(work: Callable[[], _Result], timeout_s: float, name: str) -> _Result:
+async def _in_daemon_thread(
+    work: Callable[[], _Result], timeout_s: float, name: str, *, abandoned: set[threading.Thread]
+) -> _Result:
     """`work()` on a daemon thread of its own; `_Abandoned` when it takes over `timeout_s`.
 
     The thread hands its outcome back through ``call_soon_threadsafe``; once nobody waits
-    (timed out, cancelled, loop closed) the outcome is dropped.
+    (timed out, cancelled, loop closed) the outcome is dropped. A thread left running
+    (timed out, or its caller cancelled) goes into `abandoned`, so no second call piles
+    up behind a keyring that is not answering.
     """
     loop = asyncio.get_running_loop()
     outcome: asyncio.Future[_Result] = loop.create_future()
@@ -384,6 +390,10 @@ async def _in_daemon_thread(work: Callable[[], _Result], timeout_s: float, name:
         return await asyncio.wait_for(outcome, timeout_s)
     except TimeoutError:
         raise _Abandoned(thread) from None
+    except asyncio.CancelledError:
+        if thread.is_alive():
+            abandoned.add(thread)
+        raise
 
 
 def _why_unusable(backend: keyring.backend.KeyringBackend) -> str | None:

@@ -22,7 +22,12 @@ from desktop_app.api.client import MyOperatorClient, RetryPolicy
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.api.models import User
 from desktop_app.services.account import check_token, clean_token
-from desktop_app.services.secrets import SecretStoreError, TokenLocation, TokenVault
+from desktop_app.services.secrets import (
+    SecretStoreError,
+    TokenLeftBehind,
+    TokenLocation,
+    TokenVault,
+)
 from desktop_app.services.settings import (
     COUNTRY_CODE,
     ME,
@@ -113,6 +118,8 @@ class SignInPresenter(Presenter):
         self._token = ""
         self._location = TokenLocation.SESSION
         self.busy = False
+        #: The token was kept, but an older copy could not be removed (the sentence).
+        self.left_behind = ""
 
     @property
     def location(self) -> TokenLocation:
@@ -143,6 +150,8 @@ class SignInPresenter(Presenter):
         self.messageChanged.emit(KEEPING_TEXT, KIND_PROGRESS)
         try:
             await self._vault.keep(token, TokenLocation.KEYRING)
+        except TokenLeftBehind as exc:  # kept; only an old plain-text copy stayed
+            self.left_behind = str(exc)
         except SecretStoreError as exc:
             log.warning("the keyring could not keep the token: %s", exc)
             self.messageChanged.emit("MyOperator accepted the token.", KIND_NONE)
@@ -166,6 +175,8 @@ class SignInPresenter(Presenter):
     async def _keep_elsewhere(self, location: TokenLocation) -> None:
         try:
             await self._vault.keep(self._token, location)
+        except TokenLeftBehind as exc:  # kept; only an old plain-text copy stayed
+            self.left_behind = str(exc)
         except SecretStoreError as exc:
             self.messageChanged.emit(str(exc), KIND_ERROR)
             self._set_busy(False)
@@ -227,6 +238,13 @@ class SignInPresenter(Presenter):
         self.accountReady.emit(self._token, self._location.value)
 
     # ------------------------------------------------------------------ state
+
+    def cancel(self) -> None:
+        """Stop a check or keep in flight (the person chose something else): the form
+        works again, what was typed stays."""
+        self.cancel_tasks()
+        self.messageChanged.emit("", KIND_NONE)
+        self._set_busy(False)
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy

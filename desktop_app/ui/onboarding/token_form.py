@@ -158,6 +158,7 @@ class TokenForm(QWidget):
     def set_busy(self, busy: bool) -> None:
         """While a check runs: no second submission, the text stays as typed."""
         self.submit_button.setEnabled(not busy)
+        self.back_button.setEnabled(not busy)
         self.field.setReadOnly(busy)
         self.session_button.setEnabled(not busy)
         self.file_button.setEnabled(not busy)

@@ -348,6 +348,11 @@ class AccountBlock(QWidget):
         assert isinstance(confirm_layout, QBoxLayout)
         confirm_layout.insertWidget(2, self.delete_data_check)
         self.sign_out_confirm.answered.connect(self._sign_out_answered)
+        #: What signing out does, as the confirmation says it (the app may change it).
+        self.sign_out_text = (
+            "The token is removed from this computer (the keyring or its file), and the "
+            "window closes until you connect again."
+        )
 
         status_row = QHBoxLayout()
         status_row.setSpacing(6)
@@ -374,15 +379,13 @@ class AccountBlock(QWidget):
 
     def _ask_sign_out(self) -> None:
         self.delete_data_check.setChecked(False)
-        self.sign_out_confirm.ask(
-            "Sign out of this account?",
-            "The token is removed from this computer (the keyring or its file), and the "
-            "window closes until you connect again.",
-            "Sign out",
-        )
+        self.sign_out_confirm.ask("Sign out of this account?", self.sign_out_text, "Sign out")
 
     def _sign_out_answered(self, yes: bool) -> None:
         if yes:
+            # Asked once: the window closes; a second click must not ask again meanwhile.
+            self.sign_out_button.setEnabled(False)
+            self.replace_button.setEnabled(False)
             self.signOutRequested.emit(self.delete_data_check.isChecked())
 
     def set_token_status(self, text: str, warning: bool) -> None:

@@ -4,13 +4,15 @@ only when asked) and Replace token (tested before anything changes)."""
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktop_app.app import AppController
-from desktop_app.sandbox import SandboxServer
+from desktop_app.sandbox import SandboxConfig, SandboxServer
 from desktop_app.services.paths import AppPaths
 from desktop_app.services.secrets import KEYRING_SERVICE, KEYRING_USERNAME, TokenVault
 from desktop_app.services.settings import ME, TOKEN_STORAGE
@@ -30,6 +32,21 @@ from tests.helpers.tokens import FAKE_TOKEN
 from tests.helpers.workspace import app_args, demo_config
 
 pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
+
+#: A second token the emulated account accepts (obviously fake), to replace the first.
+SECOND_TOKEN = "feedfacefeedfacefeedfacefeedface"
+
+
+@pytest.fixture
+def two_token_sandbox() -> Iterator[SandboxServer]:
+    server = SandboxServer(
+        SandboxConfig(seed=11, n_logs=200, days=30, rate_limit=None,
+                      tokens={FAKE_TOKEN: 2, SECOND_TOKEN: 2})
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 async def signed_in(
@@ -88,11 +105,20 @@ async def test_sign_out_removes_the_token_and_returns_to_the_first_run(
 
 
 async def test_replace_token_tests_the_new_one_before_anything_changes(
-    desktop_home: AppPaths, feed_sandbox: SandboxServer
+    desktop_home: AppPaths, two_token_sandbox: SandboxServer
 ) -> None:
     backend = MemoryKeyring()
-    controller, run, ws = await signed_in(desktop_home, feed_sandbox, backend)
+    controller, run, ws = await signed_in(desktop_home, two_token_sandbox, backend)
     ws.preferences.open()
+
+    # Cancel changes nothing, and Replace opens again afterwards.
+    QTest.mouseClick(ws.preferences.dialog.account.replace_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: controller.replace_dialog is not None, TIMEOUT)
+    cancelled = controller.replace_dialog
+    assert cancelled is not None
+    QTest.mouseClick(cancelled.form.back_button, Qt.MouseButton.LeftButton)
+    await wait_until(lambda: controller.replace_dialog is None, TIMEOUT)
+
     QTest.mouseClick(ws.preferences.dialog.account.replace_button, Qt.MouseButton.LeftButton)
     await wait_until(lambda: controller.replace_dialog is not None, TIMEOUT)
     dialog = controller.replace_dialog
@@ -107,14 +133,16 @@ async def test_replace_token_tests_the_new_one_before_anything_changes(
     assert backend.values[(KEYRING_SERVICE, KEYRING_USERNAME)] == FAKE_TOKEN
 
     # A good one is kept, and the account reopens on it.
-    paste_into(dialog.form.field, FAKE_TOKEN)
+    paste_into(dialog.form.field, SECOND_TOKEN)
     QTest.mouseClick(dialog.form.submit_button, Qt.MouseButton.LeftButton)
     await wait_until(
         lambda: controller.workspace is not None and controller.workspace is not ws, TIMEOUT
     )
-    assert backend.values[(KEYRING_SERVICE, KEYRING_USERNAME)] == FAKE_TOKEN
+    assert backend.values[(KEYRING_SERVICE, KEYRING_USERNAME)] == SECOND_TOKEN
     new = controller.workspace
     assert new is not None and new.window.isVisible()
+    assert new.client._token == SECOND_TOKEN
+    assert ws.client._http.is_closed  # the old account's connection is gone
     assert controller.first_run is None
     await quit_app(controller, run)
 
@@ -134,10 +162,17 @@ async def test_from_the_demo_preferences_lead_to_connect_my_account(
     account = demo.preferences.dialog.account
     assert "demo" in account.status.text() and account.sign_out_button.isHidden()
 
-    QTest.mouseClick(account.replace_button, Qt.MouseButton.LeftButton)
+    # A double click: one change, run in full.
+    QTest.mouseDClick(account.replace_button, Qt.MouseButton.LeftButton)
+    account.replace_button.click()
     window = await shown_first_run(controller)
     await wait_until(lambda: window.page == PAGE_TOKEN, TIMEOUT)
-    assert controller.workspace is None  # the demo (and its service) closed
+    assert controller.workspace is None
+    await wait_until(lambda: demo.client._http.is_closed, TIMEOUT)  # the demo closed in full
+    with pytest.raises(OSError), socket.create_connection(
+        ("127.0.0.1", demo.sandbox.port), timeout=2
+    ):
+        pass  # its emulated service has stopped
 
     paste_into(window.token_form.field, FAKE_TOKEN)
     QTest.mouseClick(window.token_form.submit_button, Qt.MouseButton.LeftButton)
@@ -148,3 +183,16 @@ async def test_from_the_demo_preferences_lead_to_connect_my_account(
     assert ws is not None and ws.sandbox is None
     assert backend.values[(KEYRING_SERVICE, KEYRING_USERNAME)] == FAKE_TOKEN
     await quit_app(controller, run)
+
+
+async def test_quitting_in_the_middle_of_a_sign_out_still_closes_everything(
+    desktop_home: AppPaths, feed_sandbox: SandboxServer
+) -> None:
+    backend = MemoryKeyring()
+    controller, run, ws = await signed_in(desktop_home, feed_sandbox, backend)
+    controller.sign_out(False)
+    controller.sign_out(True)  # a second request meanwhile is refused, not run half
+    controller.request_quit()
+    assert await asyncio.wait_for(run, TIMEOUT) == 0
+    assert ws.client._http.is_closed
+    assert desktop_home.database_file().exists()  # the second (deleting) one never ran

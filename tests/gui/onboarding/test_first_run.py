@@ -14,8 +14,14 @@ from PySide6.QtTest import QTest
 
 from desktop_app.sandbox import SandboxServer
 from desktop_app.services.paths import AppPaths
-from desktop_app.services.secrets import KEYRING_SERVICE, KEYRING_USERNAME, TokenVault
+from desktop_app.services.secrets import (
+    KEYRING_SERVICE,
+    KEYRING_USERNAME,
+    TokenLocation,
+    TokenVault,
+)
 from desktop_app.services.settings import COUNTRY_CODE, ME, TOKEN_STORAGE
+from desktop_app.ui.onboarding.presenter import KEEPING_TEXT
 from desktop_app.ui.onboarding.window import (
     PAGE_OPENING,
     PAGE_PROFILE,
@@ -192,16 +198,22 @@ async def test_a_hanging_keyring_never_freezes_the_window_and_offers_this_sessio
     controller = controller_for(desktop_home, feed_sandbox.base_url, vault)
     run = asyncio.ensure_future(controller.run())
     window = await shown_first_run(controller)
+    # Ticks counted only while the keyring is being asked (after the token check).
     ticks: list[int] = []
     ticker = QTimer()
     ticker.setInterval(20)
     ticker.timeout.connect(lambda: ticks.append(1))
-    ticker.start()
+    sign_in = controller.sign_in
+    assert sign_in is not None
+    sign_in.messageChanged.connect(
+        lambda text, _kind: ticker.start() if text == KEEPING_TEXT else None
+    )
     await submit_token(window, FAKE_TOKEN)
     form = window.token_form
     await wait_until(lambda: not form.storage.isHidden(), TIMEOUT)
     ticker.stop()
-    assert len(ticks) >= 5  # the GUI thread kept turning while the keyring hung
+    # The keyring hung for its 0.5 s timeout: the GUI thread kept turning meanwhile.
+    assert len(ticks) >= 5
     assert "5 s" in form.storage_text.text() or "answer" in form.storage_text.text()
 
     QTest.mouseClick(form.session_button, Qt.MouseButton.LeftButton)
@@ -279,6 +291,18 @@ async def test_the_environment_token_wins_for_that_run_only(
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
     assert controller.first_run is None
+    assert controller.token_location is TokenLocation.ENVIRONMENT
+    ws = controller.workspace
+    assert ws is not None
+    # The kept token would be refused: calls arriving prove the environment's is in use.
+    await wait_until(lambda: ws.store.count() > 0, TIMEOUT)
     # The kept token is untouched: the environment's was used for this run only.
     assert backend.values[(KEYRING_SERVICE, KEYRING_USERNAME)] == UNKNOWN_TOKEN
+
+    # Signing out of that run closes the window and removes nothing that was kept.
+    ws.preferences.signOutRequested.emit(False)
+    window = await shown_first_run(controller)
+    await wait_until(lambda: "MYOPERATOR_TOKEN" in window.welcome_message.text(), TIMEOUT)
+    assert backend.values[(KEYRING_SERVICE, KEYRING_USERNAME)] == UNKNOWN_TOKEN
+    assert controller.settings.get(TOKEN_STORAGE) == "keyring"
     await quit_app(controller, run)

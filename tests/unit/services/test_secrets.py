@@ -335,8 +335,10 @@ class _HangingKeyring(KeyringBackend):
         super().__init__()
         self.release = release
         self.entered: asyncio.Future[None] | None = None
+        self.calls = 0
 
     def _hang(self) -> None:
+        self.calls += 1
         entered = self.entered
         if entered is not None:
             entered.get_loop().call_soon_threadsafe(
@@ -443,11 +445,11 @@ async def test_after_a_hang_calls_fail_at_once_until_the_keyring_answers(
     assert all(t.daemon for t in stuck)  # abandoned at exit, never joined
 
     # No second thread joins the first: the session-only fallback is offered at once.
-    before = threading.active_count()
+    assert len(vault._stuck) == 1
     with pytest.raises(KeyringUnavailable, match="still not answered") as raised:
         await vault.keep(FAKE_TOKEN, TokenLocation.KEYRING)
     assert raised.value.timed_out
-    assert threading.active_count() == before
+    assert len(vault._stuck) == 1 and backend.calls == 1
     await vault.keep(FAKE_TOKEN, TokenLocation.SESSION)
     assert await vault.load(TokenLocation.SESSION) == StoredToken(
         FAKE_TOKEN, TokenLocation.SESSION
@@ -712,3 +714,21 @@ async def test_an_unreadable_file_is_a_sentence(config_dir: Path) -> None:
 def test_a_stored_token_never_shows_itself() -> None:
     shown = repr(StoredToken(FAKE_TOKEN, TokenLocation.KEYRING))
     assert FAKE_TOKEN not in shown and "keyring" in shown
+
+
+async def test_a_cancelled_keyring_call_still_counts_as_unanswered(
+    release: threading.Event, config_dir: Path
+) -> None:
+    """A caller that gave up (a dialog closed, the app quitting) leaves the thread
+    running: the next call must not start a second one behind it."""
+    backend = _HangingKeyring(release)
+    vault = TokenVault(config_dir, backend=backend, timeout_s=30.0)
+    backend.entered = asyncio.get_running_loop().create_future()
+    waiting = asyncio.ensure_future(vault.load(TokenLocation.KEYRING))
+    await backend.entered
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    with pytest.raises(KeyringUnavailable, match="still not answered"):
+        await vault.keep(FAKE_TOKEN, TokenLocation.KEYRING)
+    assert backend.calls == 1
