@@ -59,7 +59,7 @@ from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore, StoreError
 from desktop_app.store.spend import SpendRecords
 from desktop_app.ui.common.theme import ThemeManager, mode_from_env
-from desktop_app.ui.onboarding.presenter import SignInPresenter, location_text
+from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form, location_text
 from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
 from desktop_app.ui.onboarding.window import PAGE_TOKEN, PAGE_WELCOME, FirstRunWindow
 from desktop_app.ui.shell.main_window import (
@@ -288,13 +288,7 @@ class AppController(QObject):
 
     def _start_sign_in(self, window: FirstRunWindow) -> None:
         presenter = SignInPresenter(self.vault, self.settings, self.base_url, parent=self)
-        form = window.token_form
-        form.submitted.connect(presenter.submit)
-        form.sessionChosen.connect(presenter.keep_for_session)
-        form.fileChosen.connect(presenter.keep_in_file)
-        presenter.messageChanged.connect(form.show_message)
-        presenter.busyChanged.connect(form.set_busy)
-        presenter.storageChoiceNeeded.connect(form.offer_storage)
+        bind_form(window.token_form, presenter)
         presenter.usersLoaded.connect(
             lambda users: window.show_profile(
                 users, presenter.current_me(), presenter.current_country()

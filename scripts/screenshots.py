@@ -30,7 +30,6 @@ _scratch = tempfile.mkdtemp(prefix="myoperator-screenshots-")
 os.environ["MYOPERATOR_DESKTOP_HOME"] = str(Path(_scratch) / "home")
 os.environ["MYOPERATOR_DESKTOP_RUNTIME_DIR"] = str(Path(_scratch) / "run")
 
-import keyring.backend  # noqa: E402
 import qasync  # noqa: E402
 from PySide6.QtCore import QRect, Qt  # noqa: E402
 from PySide6.QtGui import QPainter, QPalette, QPixmap  # noqa: E402
@@ -45,6 +44,7 @@ from desktop_app.services.secrets import TokenVault  # noqa: E402
 from desktop_app.store.calls import CallRow  # noqa: E402
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode  # noqa: E402
 from desktop_app.workspace import Workspace, WorkspaceOptions  # noqa: E402
+from tests.helpers.sign_in import MemoryKeyring  # noqa: E402 (an in-memory keyring)
 
 DOCS = ROOT / "docs"
 SIZE = (1360, 860)
@@ -195,25 +195,6 @@ async def scenes(controller: AppController, theme: ThemeManager, clock: ManualCl
 
 #: Obviously fake, 32 hex characters like a real token: the emulated account's.
 SHOWN_TOKEN = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """The screenshots' keyring: Xvfb has no Secret Service."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
 
 
 async def sign_in_scenes(controller: AppController, server: SandboxServer) -> None:

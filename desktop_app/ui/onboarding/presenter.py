@@ -37,7 +37,12 @@ from desktop_app.services.settings import (
 )
 from desktop_app.services.tasks import TaskFailure
 from desktop_app.ui.common.presenter import Presenter
-from desktop_app.ui.onboarding.token_form import KIND_ERROR, KIND_NONE, KIND_PROGRESS
+from desktop_app.ui.onboarding.token_form import (
+    KIND_ERROR,
+    KIND_NONE,
+    KIND_PROGRESS,
+    TokenForm,
+)
 
 log = logging.getLogger(__name__)
 
@@ -254,3 +259,13 @@ class SignInPresenter(Presenter):
         """Whatever went wrong is said on the form, and the form works again."""
         self.messageChanged.emit(failure.text, KIND_ERROR)
         self._set_busy(False)
+
+
+def bind_form(form: TokenForm, presenter: SignInPresenter) -> None:
+    """The one wiring of a token form to its presenter (first run, Replace token)."""
+    form.submitted.connect(presenter.submit)
+    form.sessionChosen.connect(presenter.keep_for_session)
+    form.fileChosen.connect(presenter.keep_in_file)
+    presenter.messageChanged.connect(form.show_message)
+    presenter.busyChanged.connect(form.set_busy)
+    presenter.storageChoiceNeeded.connect(form.offer_storage)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QVBoxLayout, QWidget
 
-from desktop_app.ui.onboarding.presenter import SignInPresenter
+from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form
 from desktop_app.ui.onboarding.token_form import TokenForm
 
 
@@ -33,13 +33,7 @@ class ReplaceTokenDialog(QDialog):
         self.finished.connect(self.deleteLater)
 
     def bind(self, presenter: SignInPresenter) -> None:
-        form = self.form
-        form.submitted.connect(presenter.submit)
-        form.sessionChosen.connect(presenter.keep_for_session)
-        form.fileChosen.connect(presenter.keep_in_file)
-        presenter.messageChanged.connect(form.show_message)
-        presenter.busyChanged.connect(form.set_busy)
-        presenter.storageChoiceNeeded.connect(form.offer_storage)
+        bind_form(self.form, presenter)
         self.rejected.connect(presenter.cancel_tasks)
 
     def open(self) -> None:
