@@ -4,6 +4,11 @@
 (``MYOPERATOR_TOKEN``) or the start panel. For an account or the demo it opens the client
 (one request budget), the cache database and the settings, and hands them to a
 `desktop_app.workspace.Workspace`, which builds the features and closes them all again.
+
+Two INI files live under the config dir: ``settings.ini`` (the declared settings,
+`desktop_app.services.settings`) and ``window-state.ini`` (layout, last folders, notices
+shown). `open_settings_files` opens both and brings older files up to date (`migrate`)
+once, before anything reads them.
 Quitting is a request: the workspace is shut down first (tasks cancelled, client closed,
 database closed, sandbox stopped), then the window closes and the loop ends. One app runs
 per user: a second launch hands its ``tel:`` link over
@@ -30,6 +35,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.api.budget import RequestBudget
+from desktop_app.api.client import BASE_URL_ENV as BASE_URL_ENV
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.runtime.binding import GuiThreadGarbageCollector, binding_defect
@@ -40,13 +46,20 @@ from desktop_app.runtime.single_instance import (
     claim_or_forward,
 )
 from desktop_app.services import excepthook
-from desktop_app.services.dialer import DialerSettings
 from desktop_app.services.logs import configure_logging
 from desktop_app.services.paths import AppPaths, app_paths
+from desktop_app.services.settings import (
+    BASE_URL,
+    DEMO_SCOPE,
+    THEME,
+    Settings,
+    SettingsBackend,
+    migrate,
+)
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore, StoreError
 from desktop_app.store.spend import SpendRecords
-from desktop_app.ui.common.theme import ThemeManager, mode_from_env
+from desktop_app.ui.common.theme import ThemeManager, ThemeMode, override_from_env
 from desktop_app.ui.shell.main_window import (
     APP_TITLE,
     KEY_FEED_HEADER,
@@ -63,7 +76,6 @@ if TYPE_CHECKING:  # the emulated service is imported only when the demo is open
 log = logging.getLogger(__name__)
 
 TOKEN_ENV: Final = "MYOPERATOR_TOKEN"
-BASE_URL_ENV: Final = "MYOPERATOR_BASE_URL"
 #: The demo polls more often than a real account may: its service is in-process.
 DEMO_SYNC_INTERVAL_S: Final = 30.0
 
@@ -86,7 +98,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--base-url", default=None,
-        help=f"API base URL (default ${BASE_URL_ENV} or {LIVE_BASE_URL})",
+        help=f"API base URL (default ${BASE_URL_ENV}, else the one in Preferences, else "
+        f"{LIVE_BASE_URL})",
     )
     parser.add_argument(
         "--reset-layout", action="store_true", help="start with the default window layout"
@@ -119,9 +132,39 @@ def links_in(argv: Iterable[str]) -> list[str]:
 
 
 def open_settings(paths: AppPaths) -> QSettings:
-    """INI settings under the config dir (never the registry or a plist)."""
+    """The declared settings' INI file under the config dir (never the registry or a
+    plist); read it through `desktop_app.services.settings.Settings`."""
     paths.config_dir.mkdir(parents=True, exist_ok=True)
     return QSettings(str(paths.settings_file), QSettings.Format.IniFormat)
+
+
+def open_state(paths: AppPaths) -> QSettings:
+    """The window-state INI file (layout, last folders, notices shown) under the config
+    dir: what the window remembers about itself, kept apart from the settings."""
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(paths.state_file), QSettings.Format.IniFormat)
+
+
+def open_settings_files(paths: AppPaths) -> tuple[QSettings, QSettings]:
+    """Both INI files, an older layout brought up to date first (`migrate`: renamed keys,
+    window state moved to its own file, the dialer's JSON file folded in). Idempotent:
+    what it did is logged, and a second call does nothing."""
+    settings, state = open_settings(paths), open_state(paths)
+    try:
+        migrate(settings, state, paths.config_dir)
+    except Exception:  # an odd file must not stop the app: it starts on the defaults
+        log.exception("migrating the settings files failed")
+    settings.sync()
+    state.sync()
+    return settings, state
+
+
+def explicit_base_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The base URL the command line or the environment asks for (checked), or None when
+    neither does: the account's setting then decides."""
+    if args.base_url is None and not environ.get(BASE_URL_ENV, "").strip():
+        return None
+    return base_url_from(args.base_url, environ)
 
 
 def _fresh_store(db: Path) -> CallStore:
@@ -146,14 +189,20 @@ class AppController(QObject):
         environ: Mapping[str, str] | None = None,
         sandbox_config: SandboxConfig | None = None,
         workspace_options: WorkspaceOptions | None = None,
+        settings_files: tuple[SettingsBackend, SettingsBackend] | None = None,
         parent: QObject | None = None,
     ) -> None:
+        """`settings_files` are the settings and window-state files as `open_settings_files`
+        returns them (opened and migrated here when not given)."""
         super().__init__(parent)
         self.setObjectName("appController")
         self._args = args
         self._paths = paths
         self._theme = theme
         self._env = dict(os.environ if environ is None else environ)
+        files = settings_files if settings_files is not None else open_settings_files(paths)
+        self._settings_file: SettingsBackend = files[0]
+        self._state_file: SettingsBackend = files[1]
         self._sandbox_config = sandbox_config
         #: How workspaces behave (tests: a stand-in tray); demo and sync interval are set
         #: per workspace opened.
@@ -185,10 +234,9 @@ class AppController(QObject):
         self._done = asyncio.get_running_loop().create_future()
         self._wakeup.start()
         if self._args.reset_layout:
-            settings = open_settings(self._paths)
             for key in (KEY_GEOMETRY, KEY_STATE, KEY_FEED_HEADER):
-                settings.remove(key)
-            settings.sync()
+                self._state_file.remove(key)
+            self._state_file.sync()
         token = self._env.get(TOKEN_ENV, "").strip()
         try:
             if self._args.demo:
@@ -239,8 +287,21 @@ class AppController(QObject):
         )
         return workspace
 
+    def settings_for(self, *, demo: bool) -> Settings:
+        """The declared settings as a workspace reads them: the account's, or the demo's
+        own per-account values (its users and numbers are not the account's)."""
+        return Settings(self._settings_file, account_scope=DEMO_SCOPE if demo else "")
+
+    def account_base_url(self) -> str:
+        """Where the account's API answers: ``--base-url``, else ``$MYOPERATOR_BASE_URL``,
+        else the setting (an invalid stored one reads as the default, with a log line)."""
+        explicit = explicit_base_url(self._args, self._env)
+        if explicit is not None:
+            return explicit
+        return self.settings_for(demo=False).get(BASE_URL)
+
     def open_account(self, token: str) -> Workspace:
-        base_url = self._args.base_url or self._env.get(BASE_URL_ENV) or LIVE_BASE_URL
+        base_url = self.account_base_url()
         db = self._paths.database_file()
         store = CallStore.open(db)
         # The account's spending, as every instance on this cache file has counted it.
@@ -268,9 +329,9 @@ class AppController(QObject):
         workspace = Workspace.open(
             client,
             store,
-            open_settings(self._paths),
+            self.settings_for(demo=demo),
+            state=self._state_file,
             recordings_dir=self._paths.recordings_dir(demo=demo),
-            dialer_settings=DialerSettings.for_paths(self._paths, demo=demo),
             options=options,
             theme=self._theme,
             sandbox=sandbox,
@@ -392,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw)
     try:  # the same check as the `myoperator` command's: one sentence, exit 2
-        args.base_url = base_url_from(args.base_url, os.environ)
+        args.base_url = explicit_base_url(args, os.environ)
     except ValueError as exc:
         print(f"myoperator-desktop: {exc}", file=sys.stderr)
         return 2
@@ -452,13 +513,17 @@ def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     name_application(app)
     instance.listen()  # needs the application; launches made meanwhile wait for it
-    theme = ThemeManager(app, mode_from_env())
+    settings_files = open_settings_files(paths)
+    chosen = ThemeMode(Settings(settings_files[0]).get(THEME))
+    theme = ThemeManager(app, chosen, override=override_from_env())
     theme.apply()
     collector = GuiThreadGarbageCollector(parent=app)
     collector.start()
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-            controller = AppController(args, paths, theme=theme)
+            controller = AppController(
+                args, paths, theme=theme, settings_files=settings_files
+            )
             instance.messageReceived.connect(controller.handle_message)
             _install_signal_handlers(controller, runner.get_loop())
             return run_controller(runner, controller)
