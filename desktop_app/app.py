@@ -4,15 +4,16 @@
 (``MYOPERATOR_TOKEN``) or the start panel. For an account or the demo it opens the client
 (one request budget), the cache database and the settings, and hands them to a
 `desktop_app.workspace.Workspace`, which builds the features and closes them all again.
-
-Two INI files live under the config dir: ``settings.ini`` (the declared settings,
-`desktop_app.services.settings`) and ``window-state.ini`` (layout, last folders, notices
-shown). `open_settings_files` opens both and brings older files up to date (`migrate`)
-once, before anything reads them.
 Quitting is a request: the workspace is shut down first (tasks cancelled, client closed,
 database closed, sandbox stopped), then the window closes and the loop ends. One app runs
 per user: a second launch hands its ``tel:`` link over
 (`desktop_app.runtime.single_instance`) and exits.
+
+Two INI files live under the config dir: ``settings.ini`` (the declared settings,
+`desktop_app.services.settings`) and ``window-state.ini`` (layout, last folders, notices
+shown). `open_settings_files` opens both and brings older files up to date (`migrate`)
+once, before anything reads them; the theme the window opens with is the setting's
+(``$MYOPERATOR_DESKTOP_THEME`` overrides it for the run).
 """
 
 from __future__ import annotations
