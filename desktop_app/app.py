@@ -204,6 +204,9 @@ class AppController(QObject):
         files = settings_files if settings_files is not None else open_settings_files(paths)
         self._settings_file: SettingsBackend = files[0]
         self._state_file: SettingsBackend = files[1]
+        #: One `Settings` per account scope: whoever changes a setting (the workspace, the
+        #: first run) goes through the object the workspace's features listen to.
+        self._settings: dict[str, Settings] = {}
         self._sandbox_config = sandbox_config
         #: How workspaces behave (tests: a stand-in tray); demo and sync interval are set
         #: per workspace opened.
@@ -290,8 +293,12 @@ class AppController(QObject):
 
     def settings_for(self, *, demo: bool) -> Settings:
         """The declared settings as a workspace reads them: the account's, or the demo's
-        own per-account values (its users and numbers are not the account's)."""
-        return Settings(self._settings_file, account_scope=DEMO_SCOPE if demo else "")
+        own per-account values (its users and numbers are not the account's). The same
+        object each time, so its listeners hear every change."""
+        scope = DEMO_SCOPE if demo else ""
+        if scope not in self._settings:
+            self._settings[scope] = Settings(self._settings_file, account_scope=scope)
+        return self._settings[scope]
 
     def account_base_url(self) -> str:
         """Where the account's API answers: ``--base-url``, else ``$MYOPERATOR_BASE_URL``,

@@ -486,6 +486,11 @@ class Settings:
 
         return unsubscribe
 
+    def listening(self) -> int:
+        """How many listeners are subscribed, all settings together (a closed workspace
+        must leave none behind on settings that outlive it)."""
+        return sum(len(each) for each in self._listeners.values())
+
     def _notify(self, setting: Setting[Any], value: object) -> None:
         for listener in list(self._listeners.get(self.storage_key(setting), ())):
             try:

@@ -7,19 +7,26 @@ service on a loopback port, as the other whole-workspace tests."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import os
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 
+from desktop_app.app import AppController
 from desktop_app.sandbox import SandboxServer
 from desktop_app.services.autostart import AutostartError
 from desktop_app.services.notifier import MissedCallNotice, MissedCallsSummary
+from desktop_app.services.paths import AppPaths
 from desktop_app.services.settings import (
+    BASE_URL,
     COUNTRY_CODE,
     DESKTOPS_SHARING,
+    ME,
     NOTIFY_MISSED,
     PLAYBACK_SPEED,
     RECORDINGS_CACHE_MB,
@@ -36,13 +43,14 @@ from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeManager,
 from desktop_app.ui.notifications.feature import TrayProbes
 from desktop_app.workspace import Workspace
 from tests.helpers.qt import SpyChime, signal_future, wait_until
-from tests.helpers.workspace import WorkspaceOpener, first_sync
+from tests.helpers.workspace import WorkspaceOpener, app_args, first_sync
 
 pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
 
 TIMEOUT = 15.0
 RECORDING = Path(__file__).resolve().parents[2] / "resources" / "recordings" / "welcome.mp3"
 MB = 1024 * 1024
+UUID = "3965edd0-a955-4199-80c0-754fc76cecb4"
 
 
 async def sync_again(ws: Workspace, server: SandboxServer) -> None:
@@ -88,13 +96,18 @@ async def test_the_theme_follows_the_setting_live_unless_the_environment_forces_
 async def test_the_sound_switch_and_the_setting_stay_in_step(
     open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
 ) -> None:
-    async with open_workspace(feed_sandbox, start=False) as ws:
+    settings = Settings(MemoryBackend())
+    async with open_workspace(feed_sandbox, settings=settings) as ws:
+        assert settings.listening() > 0
         action = ws.notifications.tray.sound_action
         assert action.isChecked()
-        ws.shared.settings.set(SOUND, False)
+        settings.set(SOUND, False)
         assert not action.isChecked()
         action.trigger()  # the Call menu
-        assert ws.shared.settings.get(SOUND) is True
+        assert settings.get(SOUND) is True
+    # Closed: nothing listens any more (the settings outlive a workspace: an account
+    # change opens another over the same ones).
+    assert settings.listening() == 0
 
 
 async def test_working_hours_apply_live_and_a_bad_stored_value_is_said(
@@ -205,3 +218,45 @@ async def test_start_at_login_is_applied_and_a_failure_puts_the_setting_back(
         ws.shared.settings.set(START_AT_LOGIN, True)
         assert ws.shared.settings.get(START_AT_LOGIN) is False  # put back
         assert "not available here yet" in ws.window.statusBar().currentMessage()
+
+
+def test_the_app_migrates_once_at_start_and_takes_the_base_url_from_the_setting(
+    desktop_home: AppPaths, qapp: QApplication, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before anything reads them, the old files are brought up to date (dialer.json
+    folded in, window state moved); the account's base URL is the setting unless the
+    command line or the environment names one; an unusable stored one reads as the
+    default, with a line in the log."""
+    config = desktop_home.config_dir
+    (config / "dialer.json").write_text(json.dumps({"me": UUID, "country_code": "44"}))
+    old = QSettings(str(desktop_home.settings_file), QSettings.Format.IniFormat)
+    old.setValue("window/state", b"\x00\x01")
+    old.setValue(BASE_URL.key, "https://api.example.test/v1")
+    old.sync()
+    with caplog.at_level(logging.INFO, logger="desktop_app.services.settings"):
+        controller = AppController(app_args(), desktop_home, environ={})
+    assert any("settings migration" in r.getMessage() for r in caplog.records)
+    account = controller.settings_for(demo=False)
+    assert account is controller.settings_for(demo=False)  # one object: one set of listeners
+    assert account.get(ME) == UUID and account.get(COUNTRY_CODE) == "44"
+    assert controller.settings_for(demo=True).get(ME) == ""
+    state = QSettings(str(desktop_home.state_file), QSettings.Format.IniFormat)
+    assert state.contains("window/state")
+    assert controller.account_base_url() == "https://api.example.test/v1"
+
+    from_env = AppController(
+        app_args(), desktop_home, environ={"MYOPERATOR_BASE_URL": "http://127.0.0.1:8123"}
+    )
+    assert from_env.account_base_url() == "http://127.0.0.1:8123"
+    given = AppController(app_args("--base-url", "https://other.example.test"), desktop_home,
+                          environ={})
+    assert given.account_base_url() == "https://other.example.test"
+
+    account.backend.setValue(BASE_URL.key, "http://plain.example.test")  # by hand
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="desktop_app.services.settings"):
+        fallback = AppController(app_args(), desktop_home, environ={})
+        assert fallback.account_base_url() == BASE_URL.default
+    assert [r for r in caplog.records if BASE_URL.key in r.getMessage()]
+    for each in (controller, from_env, given, fallback):
+        each.deleteLater()
