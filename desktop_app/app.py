@@ -10,6 +10,12 @@ Quitting is a request: the workspace is shut down first (tasks cancelled, client
 database closed, sandbox stopped), then the window closes and the loop ends. One app runs
 per user: a second launch hands its ``tel:`` link over
 (`desktop_app.runtime.single_instance`) and exits.
+
+Two INI files live under the config dir: ``settings.ini`` (the declared settings,
+`desktop_app.services.settings`) and ``window-state.ini`` (layout, last folders, notices
+shown). `open_settings_files` opens both and brings older files up to date (`migrate`)
+once, before anything reads them; the theme the window opens with is the setting's
+(``$MYOPERATOR_DESKTOP_THEME`` overrides it for the run).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from PySide6.QtCore import QObject, QSettings, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from desktop_app.api.budget import RequestBudget
+from desktop_app.api.client import BASE_URL_ENV as BASE_URL_ENV
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.runtime.binding import GuiThreadGarbageCollector, binding_defect
@@ -43,22 +50,25 @@ from desktop_app.runtime.single_instance import (
     claim_or_forward,
 )
 from desktop_app.services import excepthook
-from desktop_app.services.dialer import DialerSettings
 from desktop_app.services.logs import configure_logging
 from desktop_app.services.paths import AppPaths, app_paths
 from desktop_app.services.secrets import SecretStoreError, TokenLocation, TokenVault
 from desktop_app.services.settings import (
     BASE_URL,
+    DEMO_SCOPE,
     ME,
     RECENT_NUMBERS,
+    THEME,
     TOKEN_STORAGE,
     Settings,
+    SettingsBackend,
     TokenStorage,
+    migrate,
 )
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore, StoreError
 from desktop_app.store.spend import SpendRecords
-from desktop_app.ui.common.theme import ThemeManager, mode_from_env
+from desktop_app.ui.common.theme import ThemeManager, ThemeMode, override_from_env
 from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form, location_text
 from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
 from desktop_app.ui.onboarding.window import PAGE_TOKEN, PAGE_WELCOME, FirstRunWindow
@@ -77,7 +87,6 @@ if TYPE_CHECKING:  # the emulated service is imported only when the demo is open
 log = logging.getLogger(__name__)
 
 TOKEN_ENV: Final = "MYOPERATOR_TOKEN"
-BASE_URL_ENV: Final = "MYOPERATOR_BASE_URL"
 #: The demo polls more often than a real account may: its service is in-process.
 DEMO_SYNC_INTERVAL_S: Final = 30.0
 
@@ -100,7 +109,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--base-url", default=None,
-        help=f"API base URL (default ${BASE_URL_ENV} or {LIVE_BASE_URL})",
+        help=f"API base URL (default ${BASE_URL_ENV}, else the one in Preferences, else "
+        f"{LIVE_BASE_URL})",
     )
     parser.add_argument(
         "--reset-layout", action="store_true", help="start with the default window layout"
@@ -133,9 +143,39 @@ def links_in(argv: Iterable[str]) -> list[str]:
 
 
 def open_settings(paths: AppPaths) -> QSettings:
-    """INI settings under the config dir (never the registry or a plist)."""
+    """The declared settings' INI file under the config dir (never the registry or a
+    plist); read it through `desktop_app.services.settings.Settings`."""
     paths.config_dir.mkdir(parents=True, exist_ok=True)
     return QSettings(str(paths.settings_file), QSettings.Format.IniFormat)
+
+
+def open_state(paths: AppPaths) -> QSettings:
+    """The window-state INI file (layout, last folders, notices shown) under the config
+    dir: what the window remembers about itself, kept apart from the settings."""
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(paths.state_file), QSettings.Format.IniFormat)
+
+
+def open_settings_files(paths: AppPaths) -> tuple[QSettings, QSettings]:
+    """Both INI files, an older layout brought up to date first (`migrate`: renamed keys,
+    window state moved to its own file, the dialer's JSON file folded in). Idempotent:
+    what it did is logged, and a second call does nothing."""
+    settings, state = open_settings(paths), open_state(paths)
+    try:
+        migrate(settings, state, paths.config_dir)
+    except Exception:  # an odd file must not stop the app: it starts on the defaults
+        log.exception("migrating the settings files failed")
+    settings.sync()
+    state.sync()
+    return settings, state
+
+
+def explicit_base_url(args: argparse.Namespace, environ: Mapping[str, str]) -> str | None:
+    """The base URL the command line or the environment asks for (checked), or None when
+    neither does: the account's setting then decides."""
+    if args.base_url is None and not environ.get(BASE_URL_ENV, "").strip():
+        return None
+    return base_url_from(args.base_url, environ)
 
 
 def _fresh_store(db: Path) -> CallStore:
@@ -161,14 +201,23 @@ class AppController(QObject):
         sandbox_config: SandboxConfig | None = None,
         workspace_options: WorkspaceOptions | None = None,
         vault: TokenVault | None = None,
+        settings_files: tuple[SettingsBackend, SettingsBackend] | None = None,
         parent: QObject | None = None,
     ) -> None:
+        """`settings_files` are the settings and window-state files as `open_settings_files`
+        returns them (opened and migrated here when not given)."""
         super().__init__(parent)
         self.setObjectName("appController")
         self._args = args
         self._paths = paths
         self._theme = theme
         self._env = dict(os.environ if environ is None else environ)
+        files = settings_files if settings_files is not None else open_settings_files(paths)
+        self._settings_file: SettingsBackend = files[0]
+        self._state_file: SettingsBackend = files[1]
+        #: One `Settings` per account scope: whoever changes a setting (the workspace, the
+        #: first run) goes through the object the workspace's features listen to.
+        self._settings: dict[str, Settings] = {}
         self._sandbox_config = sandbox_config
         #: How workspaces behave (tests: a stand-in tray); demo and sync interval are set
         #: per workspace opened.
@@ -181,7 +230,6 @@ class AppController(QObject):
         self.replace_dialog: ReplaceTokenDialog | None = None
         #: Where the open account's token came from (None: the demo, or nothing open).
         self.token_location: TokenLocation | None = None
-        self._settings: Settings | None = None
         #: The one account change running (sign out, replace, leave the demo), if any.
         self._account_change: asyncio.Task[None] | None = None
         #: A workspace being closed: shut down in full even if whoever asked is cancelled.
@@ -204,19 +252,9 @@ class AppController(QObject):
 
     @property
     def settings(self) -> Settings:
-        """The declared settings of this user (opened on first use)."""
-        if self._settings is None:
-            self._settings = Settings(open_settings(self._paths))
-        return self._settings
-
-    @property
-    def base_url(self) -> str:
-        """``--base-url`` or ``$MYOPERATOR_BASE_URL`` (checked by `main`), else the
-        setting (the live service by default): what a token is tested against and the
-        account opens on."""
-        if self._args.base_url:
-            return str(self._args.base_url)
-        return self.settings.get(BASE_URL)
+        """The account's declared settings: the object its workspace's features listen
+        to, so what the first run or Sign out changes reaches them."""
+        return self.settings_for(demo=False)
 
     async def run(self) -> int:
         """Open what the arguments ask for and return the exit code once everything closed."""
@@ -230,10 +268,9 @@ class AppController(QObject):
         self._done = asyncio.get_running_loop().create_future()
         self._wakeup.start()
         if self._args.reset_layout:
-            settings = open_settings(self._paths)
             for key in (KEY_GEOMETRY, KEY_STATE, KEY_FEED_HEADER):
-                settings.remove(key)
-            settings.sync()
+                self._state_file.remove(key)
+            self._state_file.sync()
         token = self._env.get(TOKEN_ENV, "").strip()
         try:
             if self._args.demo:
@@ -287,7 +324,9 @@ class AppController(QObject):
         return window
 
     def _start_sign_in(self, window: FirstRunWindow) -> None:
-        presenter = SignInPresenter(self.vault, self.settings, self.base_url, parent=self)
+        presenter = SignInPresenter(
+            self.vault, self.settings, self.account_base_url(), parent=self
+        )
         bind_form(window.token_form, presenter)
         presenter.usersLoaded.connect(
             lambda users: window.show_profile(
@@ -375,6 +414,23 @@ class AppController(QObject):
             location=None,
         )
 
+    def settings_for(self, *, demo: bool) -> Settings:
+        """The declared settings as a workspace reads them: the account's, or the demo's
+        own per-account values (its users and numbers are not the account's). The same
+        object each time, so its listeners hear every change."""
+        scope = DEMO_SCOPE if demo else ""
+        if scope not in self._settings:
+            self._settings[scope] = Settings(self._settings_file, account_scope=scope)
+        return self._settings[scope]
+
+    def account_base_url(self) -> str:
+        """Where the account's API answers: ``--base-url``, else ``$MYOPERATOR_BASE_URL``,
+        else the setting (an invalid stored one reads as the default, with a log line)."""
+        explicit = explicit_base_url(self._args, self._env)
+        if explicit is not None:
+            return explicit
+        return self.settings_for(demo=False).get(BASE_URL)
+
     async def open_account(
         self, token: str, location: TokenLocation = TokenLocation.ENVIRONMENT
     ) -> Workspace:
@@ -385,7 +441,7 @@ class AppController(QObject):
         try:
             # The account's spending, as every instance on this cache file has counted it.
             budget = RequestBudget(ledger=await asyncio.to_thread(SpendRecords.open, db))
-            client = MyOperatorClient(token, base_url=self.base_url, budget=budget)
+            client = MyOperatorClient(token, base_url=self.account_base_url(), budget=budget)
         except BaseException:
             store.close()
             raise
@@ -438,14 +494,13 @@ class AppController(QObject):
             paths=self._paths,
             keyring_problem=self.vault.keyring_problem,
             token_location=self._token_location_text,
-            settings_snapshot=self.settings.snapshot,
         )
         workspace = Workspace.open(
             client,
             store,
-            open_settings(self._paths),
+            self.settings_for(demo=demo),
+            state=self._state_file,
             recordings_dir=self._paths.recordings_dir(demo=demo),
-            dialer_settings=DialerSettings.for_paths(self._paths, demo=demo),
             options=options,
             theme=self._theme,
             sandbox=sandbox,
@@ -623,7 +678,8 @@ class AppController(QObject):
             token_file=str(self.vault.file_path), parent=self.workspace.window
         )
         presenter = SignInPresenter(
-            self.vault, self.settings, self.base_url, ask_for_me=False, parent=dialog
+            self.vault, self.settings, self.account_base_url(), ask_for_me=False,
+            parent=dialog,
         )
         dialog.bind(presenter)
         presenter.accountReady.connect(self._token_replaced)
@@ -756,8 +812,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw)
     try:  # the same check as the `myoperator` command's: one sentence, exit 2
-        if args.base_url is not None or os.environ.get(BASE_URL_ENV, "").strip():
-            args.base_url = base_url_from(args.base_url, os.environ)
+        args.base_url = explicit_base_url(args, os.environ)
     except ValueError as exc:
         print(f"myoperator-desktop: {exc}", file=sys.stderr)
         return 2
@@ -817,13 +872,17 @@ def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     name_application(app)
     instance.listen()  # needs the application; launches made meanwhile wait for it
-    theme = ThemeManager(app, mode_from_env())
+    settings_files = open_settings_files(paths)
+    chosen = ThemeMode(Settings(settings_files[0]).get(THEME))
+    theme = ThemeManager(app, chosen, override=override_from_env())
     theme.apply()
     collector = GuiThreadGarbageCollector(parent=app)
     collector.start()
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
-            controller = AppController(args, paths, theme=theme)
+            controller = AppController(
+                args, paths, theme=theme, settings_files=settings_files
+            )
             instance.messageReceived.connect(controller.handle_message)
             _install_signal_handlers(controller, runner.get_loop())
             return run_controller(runner, controller)

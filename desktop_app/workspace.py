@@ -1,8 +1,11 @@
 """One open account (or the demo): its features, built in order and closed in reverse.
 
 Everything that talks to the network or the disk is shared (`Shared`): one
-`MyOperatorClient` (one request budget), one cache database, one sync engine, one answer
-to "who is me", one supervisor for every background task. Each feature package under
+`MyOperatorClient` (one request budget), one cache database, one sync engine, the declared
+settings (scoped to the account or the demo) and the window-state file, one answer to "who
+is me", one supervisor for every background task. Each feature follows the settings it
+uses; the workspace follows the two that are the whole app's (the theme, starting at
+login), so a change made in Preferences applies at once. Each feature package under
 ``desktop_app/ui`` builds its own models, panel and presenters from those and from the
 features it depends on; this module only lists them, hands their panels to the window,
 and puts in one place what one feature asks of another (`WorkspaceActions`: call back,
@@ -14,26 +17,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QSettings
+from typing import TYPE_CHECKING, TypeVar
 
 from desktop_app.api.client import MyOperatorClient
+from desktop_app.services import autostart
 from desktop_app.services.availability import DndState
 from desktop_app.services.clock import Clock
 from desktop_app.services.dialer import DialerSettings
 from desktop_app.services.identity import Identity
 from desktop_app.services.paths import AppPaths, app_paths
+from desktop_app.services.settings import (
+    START_AT_LOGIN,
+    THEME,
+    MemoryBackend,
+    Setting,
+    Settings,
+    SettingsBackend,
+)
 from desktop_app.services.sync import SyncEngine
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore
 from desktop_app.ui.call_detail import feature as call_detail
 from desktop_app.ui.callbacks import feature as callbacks
 from desktop_app.ui.common.feature import Feature, Shared, connect_all
-from desktop_app.ui.common.theme import ThemeManager
+from desktop_app.ui.common.theme import ThemeManager, ThemeMode
 from desktop_app.ui.dialer import feature as dialer
 from desktop_app.ui.feed import feature as feed
 from desktop_app.ui.help import feature as help_menu
@@ -48,6 +58,8 @@ if TYPE_CHECKING:  # the emulated service is imported only when the demo is open
     from desktop_app.sandbox import SandboxServer
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,11 +76,12 @@ class WorkspaceOptions:
     clock: Clock = time.time
     #: The app's folders (Help → About, the diagnostics' log); None: `app_paths()`.
     paths: AppPaths | None = None
-    #: Help → Diagnostics: how the keyring fares (None: it works), where the token is
-    #: kept, and the settings as text without secrets.
+    #: Help → Diagnostics: how the keyring fares (None: it works), and where the token
+    #: is kept.
     keyring_problem: help_menu.KeyringProbe = help_menu.keyring_not_checked
     token_location: Callable[[], str] = help_menu.unknown_token_location
-    settings_snapshot: Callable[[], Mapping[str, str]] = help_menu.no_settings
+    #: Switches starting at login on or off (raises `autostart.AutostartError`).
+    autostart: Callable[[bool], object] = autostart.apply
 
 
 class Workspace:
@@ -79,7 +92,7 @@ class Workspace:
         shared: Shared,
         *,
         recordings_dir: Path,
-        dialer_settings: DialerSettings,
+        dialer_settings: DialerSettings | None = None,
         options: WorkspaceOptions | None = None,
         theme: ThemeManager | None = None,
         sandbox: SandboxServer | None = None,
@@ -88,7 +101,12 @@ class Workspace:
         self.shared = shared
         self.sandbox = sandbox
         self._theme = theme
+        self._autostart = options.autostart
         self._closed = False
+        self._reverting = False
+        self._unsubscribe: list[Callable[[], None]] = []
+        if dialer_settings is None:
+            dialer_settings = DialerSettings(shared.settings)
 
         self.sync = sync.build(shared, interval_s=options.sync_interval_s)
         self.feed = feed.build(shared, self.sync, remote_delay_ms=options.remote_delay_ms)
@@ -105,7 +123,7 @@ class Workspace:
             paths=options.paths if options.paths is not None else app_paths(),
             keyring_problem=options.keyring_problem,
             token_location=options.token_location,
-            settings_snapshot=options.settings_snapshot,
+            settings_snapshot=shared.settings.snapshot,
         )
         self.features: tuple[Feature, ...] = (
             self.sync, self.feed, self.call_detail, self.users, self.dialer, self.callbacks,
@@ -113,7 +131,7 @@ class Workspace:
         )
 
         self.window = MainWindow(
-            self.feed.panel, self.call_detail.panel, shared.settings, demo=options.demo,
+            self.feed.panel, self.call_detail.panel, shared.state, demo=options.demo,
             users=self.users.panel, dialer=self.dialer.panel, worklist=self.callbacks.panel,
             notifications=self.notifications.banner,
         )
@@ -125,6 +143,8 @@ class Workspace:
         if theme is not None:
             theme.themeChanged.connect(self._apply_theme)
             self._apply_theme()
+            self._follow(THEME, lambda mode: theme.set_mode(ThemeMode(mode)))
+        self._follow(START_AT_LOGIN, self._start_at_login)
         if options.restore_layout:
             self.window.restore_layout()
 
@@ -133,26 +153,31 @@ class Workspace:
         cls,
         client: MyOperatorClient,
         store: CallStore,
-        settings: QSettings,
+        settings: Settings | None = None,
         *,
+        state: SettingsBackend | None = None,
         recordings_dir: Path,
-        dialer_settings: DialerSettings | None = None,
         engine: SyncEngine | None = None,
         tasks: TaskSupervisor | None = None,
         options: WorkspaceOptions | None = None,
         theme: ThemeManager | None = None,
         sandbox: SandboxServer | None = None,
     ) -> Workspace:
-        """A workspace over an open client and cache. `dialer_settings` remember "me",
-        the country and recent numbers (in memory only when not given); `tasks` is the
-        supervisor of every background task (tests: a short restart backoff)."""
-        dialer_settings = dialer_settings if dialer_settings is not None else DialerSettings(None)
+        """A workspace over an open client and cache.
+
+        `settings` are the declared settings scoped to this account (the app's are over
+        settings.ini; in memory when not given, as for tests) and `state` the window's own
+        file (layout, last folders; in memory when not given). `tasks` is the supervisor
+        of every background task (tests: a short restart backoff)."""
+        settings = settings if settings is not None else Settings(MemoryBackend())
+        dialer_settings = DialerSettings(settings)
         shared = Shared(
             client=client,
             store=store,
             engine=engine if engine is not None else SyncEngine(client, store),
             settings=settings,
-            me=Identity(dialer_settings),
+            state=state if state is not None else MemoryBackend(),
+            me=Identity(dialer_settings, changes=dialer_settings.watch_me),
             tasks=tasks if tasks is not None else TaskSupervisor("workspace"),
         )
         return cls(
@@ -184,10 +209,15 @@ class Workspace:
         if self._closed:
             return
         self._closed = True
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
         if self._theme is not None:
             self._theme.themeChanged.disconnect(self._apply_theme)
         for each in reversed(self.features):
             await each.aclose()
+        self.shared.me.close()
+        self.shared.settings.sync()
         await self.shared.tasks.aclose()  # whatever is left: nothing outlives the window
         try:
             await self.shared.client.aclose()
@@ -197,6 +227,27 @@ class Workspace:
         self.shared.store.close()
         if self.sandbox is not None:
             await asyncio.to_thread(self.sandbox.stop)
+
+    def _follow(self, setting: Setting[T], apply: Callable[[T], None]) -> None:
+        """Apply each later change of `setting` (the value at start is already in effect:
+        the app started with it)."""
+        self._unsubscribe.append(self.shared.settings.subscribe(setting, apply))
+
+    def _start_at_login(self, enabled: bool) -> None:
+        """Write or remove the autostart entry; when that fails, say so in the status bar
+        and put the setting back, so it never claims what is not so."""
+        if self._reverting:
+            return  # the value put back is the one in effect: nothing to apply
+        try:
+            self._autostart(enabled)
+        except autostart.AutostartError as exc:
+            log.warning("start at login: %s", exc)
+            self.window.show_message(str(exc))
+            self._reverting = True
+            try:
+                self.shared.settings.set(START_AT_LOGIN, not enabled)
+            finally:
+                self._reverting = False
 
     def _show_failure(self, failure: TaskFailure) -> None:
         """Every background failure in words; the sync loop's is the connection's text."""

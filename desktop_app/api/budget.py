@@ -208,6 +208,7 @@ class RequestBudget:
         #: How many desktops seem to share the account (see `crowd`), and since when.
         self._crowd_seen = 1.0
         self._crowd_at = 0.0
+        self._room = TEAM_ROOM
 
     @classmethod
     def unlimited(
@@ -223,6 +224,18 @@ class RequestBudget:
     @property
     def windows(self) -> tuple[Window, ...]:
         return self._windows
+
+    @property
+    def room(self) -> int:
+        """How many desktops the background pace makes room for on this account (see
+        `pace`): `TEAM_ROOM` unless the person says how many share it; 1 is alone."""
+        return self._room
+
+    @room.setter
+    def room(self, desktops: int) -> None:
+        if desktops < 1:
+            raise ValueError("the room must be at least one desktop (this one)")
+        self._room = int(desktops)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -284,6 +297,7 @@ class RequestBudget:
             now,
             wait=self._wait_for(spends, now, Priority.BACKGROUND),
             crowd=self.crowd(now),
+            room=self._room,
         )
 
     def status(self, base_s: float) -> BudgetStatus:
@@ -396,9 +410,10 @@ class RequestBudget:
             return call()
 
 
-#: How many desktops the pace makes room for without their seeing each other: one desktop
-#: alone settles at 1/TEAM_ROOM of the background share, so that many fit in it together.
-#: More than that on one account show up as 429s, and each slows down further.
+#: How many desktops the pace makes room for by default, without their seeing each other:
+#: one desktop alone settles at 1/TEAM_ROOM of the background share, so that many fit in
+#: it together. More than that on one account show up as 429s, and each slows down further.
+#: A person who knows how many share the account says so (`RequestBudget.room`).
 TEAM_ROOM = 4
 
 
@@ -410,24 +425,33 @@ def pace(
     *,
     wait: float = 0.0,
     crowd: float = 1.0,
+    room: int = TEAM_ROOM,
 ) -> float:
     """The next background interval: at least `base_s`, and per window
-    ``(TEAM_ROOM - 1) * seconds / (background share - spent in the window)``.
+    ``(room - 1) * seconds / (background share - spent in the window)``, and never faster
+    than the whole share spread evenly over the window (``seconds / share``).
 
     Desktops on other machines cannot see each other's spending until the service refuses
     one, and by then (for the day) calls would be refused too. So each spaces its requests
-    as if it shared the account with `TEAM_ROOM - 1` more: alone, it settles where it spends
-    ``share / TEAM_ROOM``. Where 429s have shown a larger `crowd`, it spaces them for that
-    many, and the longest interval stretches as far. Requests spent by anyone it knows of
-    (this desktop, a second instance on the same cache, colleagues seen through 429s)
-    shrink what is left, so it slows down as the account fills. Never shorter than `wait`
-    (when the share is spent, until the window moves on); otherwise never longer than
-    `MAX_PACED_INTERVAL_S` (stretched for a crowd).
+    as if it shared the account with `room - 1` more: it settles where it spends
+    ``share / room``. A desktop alone (`room` 1) spreads the whole share evenly: the
+    fastest pace that never runs the share dry before the window moves on. Where 429s have
+    shown a larger `crowd`, it spaces them for that many and one more, and the longest
+    interval stretches as far. Requests spent by anyone it knows of (this desktop, a second
+    instance on the same cache, colleagues seen through 429s) shrink what is left, so it
+    slows down as the account fills. Never shorter than `wait` (when the share is spent,
+    until the window moves on); otherwise never longer than `MAX_PACED_INTERVAL_S`
+    (stretched for a crowd or a larger room).
     """
-    room = max(float(TEAM_ROOM), crowd + 1.0)
+    # A crowd seen through 429s, plus room for one more once others have shown up (a
+    # crowd of 1, nobody else seen, adds nothing to a desktop that says it is alone).
+    seen = crowd + min(1.0, max(0.0, crowd - 1.0))
+    share_room = max(float(room), seen)
     interval = base_s
     for window in windows:
-        left = window.allowed(Priority.BACKGROUND) - len(window.inside(spends, now))
-        interval = max(interval, (room - 1) * window.seconds / max(1, left))
-    longest = MAX_PACED_INTERVAL_S * max(1.0, (room - 1) / (TEAM_ROOM - 1))
+        allowed = window.allowed(Priority.BACKGROUND)
+        left = allowed - len(window.inside(spends, now))
+        even = window.seconds / max(1, allowed)
+        interval = max(interval, even, (share_room - 1) * window.seconds / max(1, left))
+    longest = MAX_PACED_INTERVAL_S * max(1.0, (share_room - 1) / (TEAM_ROOM - 1))
     return max(wait, min(interval, max(base_s, longest)))

@@ -29,16 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import math
-import os
 import re
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any, Final, Protocol
 
 from desktop_app.api.errors import (
@@ -54,8 +51,14 @@ from desktop_app.api.validation import DEFAULT_COUNTRY_CODE, click_to_call_param
 from desktop_app.api.waits import format_wait
 from desktop_app.services.clock import Clock, Sleep
 from desktop_app.services.formatting import format_duration
-from desktop_app.services.paths import AppPaths
 from desktop_app.services.phone_input import ParsedNumber, PhoneInputError, parse_dialable
+from desktop_app.services.settings import (
+    COUNTRY_CODE,
+    ME,
+    RECENT_NUMBERS,
+    MemoryBackend,
+    Settings,
+)
 from desktop_app.services.sync import LogSource, SyncEngine
 from desktop_app.store import CallQuery, CallStore
 from desktop_app.store.dials import DialRecord, DialRecordError, DialRecords, DialState, NumberView
@@ -746,96 +749,61 @@ class DialGuard:
 
 _E164 = re.compile(r"\+[1-9][0-9]{4,15}")
 MAX_RECENT: Final = 10
-DIALER_FILE_NAME: Final = "dialer.json"
-DEMO_DIALER_FILE_NAME: Final = "demo-dialer.json"
 
 
 class DialerSettings:
     """The dialer's remembered choices: who "me" is, the default country, recent numbers.
 
-    A small JSON file (Qt-free, so the command line could share it), written atomically;
-    a damaged file is ignored, not fatal. With `path` None nothing is written.
+    A view of the declared settings (`ME`, `COUNTRY_CODE`, `RECENT_NUMBERS`: per account,
+    the demo keeping its own), so Preferences, the first-run flow and the dialer read and
+    change one value; `watch_me` and `watch_country` hear a change made anywhere. Without
+    `settings` the values live in memory.
     """
 
-    def __init__(self, path: Path | None, *, max_recent: int = MAX_RECENT) -> None:
-        self.path = path
+    def __init__(self, settings: Settings | None = None, *, max_recent: int = MAX_RECENT) -> None:
+        self.settings = settings if settings is not None else Settings(MemoryBackend())
         self._max_recent = max_recent
-        self._me: str | None = None
-        self._cc = DEFAULT_COUNTRY_CODE
-        self._recent: list[str] = []
-        if path is not None:
-            self._load(path)
-
-    @classmethod
-    def for_paths(cls, paths: AppPaths, *, demo: bool = False) -> DialerSettings:
-        """The file of the account (or of the demo, whose users are not the account's)."""
-        return cls(paths.config_dir / (DEMO_DIALER_FILE_NAME if demo else DIALER_FILE_NAME))
-
-    def _load(self, path: Path) -> None:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable dialer settings %s: %s", path, exc)
-            return
-        if not isinstance(data, dict):
-            return
-        me = data.get("me")
-        if isinstance(me, str):
-            try:
-                self._me = validate_uuid(me)
-            except ValidationError:
-                self._me = None
-        cc = data.get("country_code")
-        if isinstance(cc, str) and cc.isdigit() and 1 <= len(cc) <= 3:
-            self._cc = cc
-        recent = data.get("recent")
-        if isinstance(recent, list):
-            kept = [n for n in recent if isinstance(n, str) and _E164.fullmatch(n)]
-            self._recent = list(dict.fromkeys(kept))[: self._max_recent]
-
-    def _save(self) -> None:
-        if self.path is None:
-            return
-        data = {"me": self._me, "country_code": self._cc, "recent": self._recent}
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            partial = self.path.with_name(self.path.name + ".part")
-            partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
-            os.replace(partial, self.path)
-        except OSError as exc:
-            log.warning("could not save the dialer settings to %s: %s", self.path, exc)
 
     @property
     def me_uuid(self) -> str | None:
-        return self._me
+        return self.settings.get(ME) or None
 
     def set_me_uuid(self, uuid: str | None) -> None:
-        self._me = validate_uuid(uuid, field="support_user_id") if uuid else None
-        self._save()
+        checked = validate_uuid(uuid, field="support_user_id") if uuid else ""
+        self.settings.set(ME, checked)
+
+    def watch_me(self, listener: Callable[[str | None], None]) -> Callable[[], None]:
+        """Call `listener` with the new "me" (None: nobody) whenever it changes; returns
+        the unsubscribe."""
+        return self.settings.subscribe(ME, lambda uuid: listener(uuid or None))
 
     @property
     def country_code(self) -> str:
-        return self._cc
+        return self.settings.get(COUNTRY_CODE)
 
     def set_country_code(self, cc: str) -> None:
-        if not (cc.isdigit() and 1 <= len(cc) <= 3):
-            raise ValueError(f"not a country dialling code: {cc!r}")
-        self._cc = cc
-        self._save()
+        """Raises ValueError with a sentence for something that is not a dialling code."""
+        self.settings.set(COUNTRY_CODE, cc)
+
+    def watch_country(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        return self.settings.subscribe(COUNTRY_CODE, listener)
 
     @property
     def recent_numbers(self) -> tuple[str, ...]:
         """E.164 numbers, most recent first, no repeats."""
-        return tuple(self._recent)
+        kept = (n for n in self.settings.get(RECENT_NUMBERS) if _E164.fullmatch(n))
+        return tuple(dict.fromkeys(kept))[: self._max_recent]
 
     def add_recent(self, e164: str) -> None:
         if not _E164.fullmatch(e164):
             raise ValueError(f"not an E.164 number: {e164!r}")
-        self._recent = [e164, *(n for n in self._recent if n != e164)][: self._max_recent]
-        self._save()
+        recent = [e164, *(n for n in self.recent_numbers if n != e164)]
+        self.settings.set(RECENT_NUMBERS, tuple(recent[: self._max_recent]))
 
     def clear_recent(self) -> None:
-        self._recent = []
-        self._save()
+        self.settings.set(RECENT_NUMBERS, ())
+
+    def watch_recent(self, listener: Callable[[tuple[str, ...]], None]) -> Callable[[], None]:
+        return self.settings.subscribe(
+            RECENT_NUMBERS, lambda _numbers: listener(self.recent_numbers)
+        )

@@ -32,7 +32,7 @@ from desktop_app.api.errors import MyOperatorError, ValidationError
 from desktop_app.api.filters import build_filter_expression
 from desktop_app.api.models import CallLog, Direction, FilterGroup
 from desktop_app.services.clock import Clock
-from desktop_app.services.sync import LogSource, SyncEngine
+from desktop_app.services.sync import DAY_S, LogSource, SyncEngine
 from desktop_app.store import CallQuery, CallStore
 
 log = logging.getLogger(__name__)
@@ -413,7 +413,7 @@ class FeedQuery:
             elif start is None:
                 result = await self._engine.load_older(days=OLDER_DAYS)
                 if self.is_current(view) and not result.new_calls:
-                    self._set_notice("No calls in the week before; Load more goes further.")
+                    self._set_notice(self._nothing_older())
             elif not self._covered(start, end):
                 await self._engine.search_remote("", start, end, None, max_pages=RANGE_PAGES)
                 if self.is_current(view) and self._covered(start, end):
@@ -424,6 +424,16 @@ class FeedQuery:
         return MoreLoaded(calls, refresh=True)
 
     # -------------------------------------------------------------- private
+
+    def _nothing_older(self) -> str:
+        """Why "load more" found nothing: an empty week, or the history kept ends here."""
+        keep_s = self._engine.keep_s
+        if keep_s is not None and self._engine.at_horizon():
+            return (
+                f"Calls older than {keep_s // DAY_S} days are not kept on this computer "
+                "(Preferences → Calls and sync)."
+            )
+        return "No calls in the week before; Load more goes further."
 
     def _remember(self, calls: Iterable[CallLog]) -> None:
         for call in calls:

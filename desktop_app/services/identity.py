@@ -19,7 +19,7 @@ MeListener = Callable[[str | None], None]
 
 
 class MeSetting(Protocol):
-    """Where the answer is remembered (the dialer's settings file fits)."""
+    """Where the answer is remembered (the dialer's settings fit)."""
 
     @property
     def me_uuid(self) -> str | None: ...
@@ -39,16 +39,36 @@ class Identity:
     """The agent's own user: read, changed, and listened to in one place.
 
     Listeners hear every change once, in the order they were added (`Listeners`: one
-    that raises is reported and does not stop the others).
+    that raises is reported and does not stop the others). With `changes` (the setting's
+    own subscription, `DialerSettings.watch_me`), a change made elsewhere (Preferences,
+    the first-run flow) reaches them too.
     """
 
-    def __init__(self, setting: MeSetting | None = None) -> None:
+    def __init__(
+        self,
+        setting: MeSetting | None = None,
+        *,
+        changes: Callable[[MeListener], Callable[[], None]] | None = None,
+    ) -> None:
         self._setting: MeSetting = setting if setting is not None else _InMemory(None)
         self._listeners: Listeners[[str | None]] = Listeners()
+        self._known = self._setting.me_uuid
+        self._unwatch = changes(self._changed) if changes is not None else None
 
     @property
     def uuid(self) -> str | None:
         return self._setting.me_uuid
+
+    def close(self) -> None:
+        """Stop hearing the setting's changes (the workspace closes)."""
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+
+    def _changed(self, uuid: str | None) -> None:
+        if uuid != self._known:
+            self._known = uuid
+            self._listeners.emit(uuid)
 
     def set(self, uuid: str | None) -> None:
         """Remember `uuid` as me (blank or None forgets); listeners hear of a change.
@@ -60,7 +80,7 @@ class Identity:
         if checked == self._setting.me_uuid:
             return
         self._setting.set_me_uuid(checked)
-        self._listeners.emit(checked)
+        self._changed(checked)  # once: a watched setting may have said so already
 
     def add_listener(self, listener: MeListener) -> Callable[[], None]:
         """Call `listener` with the new uuid on every change; returns the unsubscribe."""

@@ -23,6 +23,9 @@ the ``notified`` table in the same step. That is the watermark:
   missed calls since 09:10". Otherwise each call gets its own notice, oldest first.
 - **Do not disturb** silences: the calls are recorded (so they are not announced when DND
   ends) and counted in `silenced_count`; the worklist still counts them.
+- **Announcing turned off** (Preferences: "Announce missed calls"): the calls are recorded
+  the same way, so turning it on again announces only what is missed from then on, never
+  the backlog; the worklist still counts them.
 """
 
 from __future__ import annotations
@@ -127,6 +130,7 @@ class Notifier:
         self._listeners: Listeners[[Notification]] = Listeners()
         self._silenced = False
         self._silenced_count = 0
+        self._announcing = True
         self._pending = False
         self._floor = self._load_floor()
 
@@ -158,6 +162,15 @@ class Notifier:
         if silenced and not self._silenced:
             self._silenced_count = 0
         self._silenced = silenced
+
+    @property
+    def announcing(self) -> bool:
+        return self._announcing
+
+    def set_announcing(self, announcing: bool) -> None:
+        """Whether missed calls are announced at all (a setting, unlike do not disturb):
+        while off they are recorded as seen, not announced, and not counted as held back."""
+        self._announcing = announcing
 
     @property
     def silenced_count(self) -> int:
@@ -211,6 +224,10 @@ class Notifier:
         self._raise_floor(now - self._lookback_s)
         candidates = self._records.unnotified_missed(self._floor)
         if not candidates:
+            return []
+        if not self._announcing:
+            self._records.record_notified(candidates, "off", now)
+            log.info("notifier: %d missed call(s) not announced (turned off)", len(candidates))
             return []
         if self._silenced:
             self._records.record_notified(candidates, "silenced", now)

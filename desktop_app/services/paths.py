@@ -22,6 +22,10 @@ import platformdirs
 APP_NAME: Final = "MyOperatorDesktop"
 HOME_ENV: Final = "MYOPERATOR_DESKTOP_HOME"
 SETTINGS_FILE_NAME: Final = "settings.ini"
+#: Window state (geometry, dock layout, last folders, notices shown): kept apart from the
+#: settings a person chooses (`desktop_app.services.settings`), so resetting one never
+#: touches the other.
+STATE_FILE_NAME: Final = "window-state.ini"
 DATABASE_FILE_NAME: Final = "calls.sqlite3"
 DEMO_DATABASE_FILE_NAME: Final = "demo-calls.sqlite3"
 
@@ -39,6 +43,11 @@ class AppPaths:
     def settings_file(self) -> Path:
         """The INI file QSettings uses (never the platform's native registry/plist)."""
         return self.config_dir / SETTINGS_FILE_NAME
+
+    @property
+    def state_file(self) -> Path:
+        """The INI file of the window's own state (layout, last folders, notices shown)."""
+        return self.config_dir / STATE_FILE_NAME
 
     def database_file(self, *, demo: bool = False) -> Path:
         """The call cache. The demo workspace gets its own, so it never mixes with an account."""
@@ -86,7 +95,7 @@ class SaveKind(StrEnum):
     RECORDING = "recording"
 
 
-#: The settings key of the last folder chosen for each kind.
+#: The window-state key of the last folder chosen for each kind.
 LAST_FOLDER_KEYS: Final[Mapping[SaveKind, str]] = {
     SaveKind.EXPORT: "files/last_export_dir",
     SaveKind.RECORDING: "files/last_recording_dir",
@@ -127,7 +136,7 @@ def save_folder(
     kind: SaveKind, remembered: object = None, environ: Mapping[str, str] | None = None
 ) -> Path:
     """Where a save dialog opens: the folder last chosen for `kind` while it still exists,
-    else `default_save_folder` (`remembered` is the settings' value, of any type)."""
+    else `default_save_folder` (`remembered` is the state file's value, of any type)."""
     if isinstance(remembered, str | Path) and str(remembered).strip():
         folder = Path(remembered).expanduser()
         if folder.is_absolute() and folder.is_dir():
@@ -136,7 +145,7 @@ def save_folder(
 
 
 class FolderSettings(Protocol):
-    """The part of the app's settings (QSettings) that remembers folders."""
+    """The part of the window-state file (QSettings) that remembers folders."""
 
     def value(self, key: str, /) -> object: ...
 
@@ -145,7 +154,7 @@ class FolderSettings(Protocol):
 
 class SaveFolders:
     """The folder each kind of save dialog opens in: the last one the person chose for that
-    kind (kept in the app's settings; in memory without them), else `default_save_folder`."""
+    kind (kept in the window-state file; in memory without it), else `default_save_folder`."""
 
     def __init__(self, settings: FolderSettings | None = None) -> None:
         self._settings = settings

@@ -217,6 +217,20 @@ class RecordingCache:
         """Bytes used by complete recordings (partial downloads are not counted)."""
         return sum(st.st_size for _p, st in self._entries())
 
+    def set_max_bytes(self, max_bytes: int) -> bool:
+        """A new size limit (the setting changed); returns whether it is smaller, so files
+        may have to go: then call `evict` (off the event loop's thread)."""
+        if max_bytes < 0:
+            raise ValueError("max_bytes must not be negative")
+        shrunk = max_bytes < self.max_bytes
+        self.max_bytes = max_bytes
+        return shrunk
+
+    def evict(self, *, keep: Path | None = None) -> None:
+        """Delete least-recently-used recordings until the cache fits `max_bytes`, never
+        `keep` (the file playing). Blocking file work: run it in a worker thread."""
+        self._evict(keep=keep)
+
     def clear(self) -> None:
         """Delete every cached recording; downloads in flight still complete."""
         for path, _st in list(self._entries()):

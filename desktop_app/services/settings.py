@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from desktop_app.api.client import LIVE_BASE_URL, normalize_base_url
 from desktop_app.api.errors import ValidationError
 from desktop_app.api.validation import validate_uuid
+from desktop_app.services.paths import STATE_FILE_NAME as STATE_FILE_NAME
 from desktop_app.services.recordings import DEFAULT_MAX_BYTES
 from desktop_app.services.worklist import WorkingHours
 
@@ -35,8 +36,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Window state (geometry, dock layout, last folders, notices shown): not settings.
-STATE_FILE_NAME: Final = "window-state.ini"
 #: Per-account values of the demo workspace live under this group: its users and recent
 #: numbers are not the account's.
 DEMO_SCOPE: Final = "demo"
@@ -46,10 +45,10 @@ _MB: Final = 1024 * 1024
 class SettingsBackend(Protocol):
     """What `Settings` needs of its storage; QSettings has exactly these methods."""
 
-    def value(self, key: str, defaultValue: Any = ...) -> Any: ...
-    def setValue(self, key: str, value: Any) -> None: ...
-    def remove(self, key: str) -> None: ...
-    def contains(self, key: str) -> bool: ...
+    def value(self, key: str, defaultValue: Any = ..., /) -> Any: ...
+    def setValue(self, key: str, value: Any, /) -> None: ...
+    def remove(self, key: str, /) -> None: ...
+    def contains(self, key: str, /) -> bool: ...
     def allKeys(self) -> list[str]: ...
     def sync(self) -> None: ...
 
@@ -464,6 +463,18 @@ class Settings:
     def is_default(self, setting: Setting[Any]) -> bool:
         return not self.backend.contains(self.storage_key(setting))
 
+    def problem(self, setting: Setting[Any]) -> str | None:
+        """Why the stored value is not used (a sentence), or None when it is used or
+        nothing is stored: for a window that says so beside the default it falls back to."""
+        key = self.storage_key(setting)
+        try:
+            if not self.backend.contains(key):
+                return None
+            setting.parse(self.backend.value(key))
+        except Exception as exc:
+            return _why(exc)
+        return None
+
     def subscribe(self, setting: Setting[T], listener: Callable[[T], None]) -> Callable[[], None]:
         """Call `listener(new_value)` after each change; returns the unsubscribe."""
         listeners = self._listeners.setdefault(self.storage_key(setting), [])
@@ -474,6 +485,11 @@ class Settings:
                 listeners.remove(listener)
 
         return unsubscribe
+
+    def listening(self) -> int:
+        """How many listeners are subscribed, all settings together (a closed workspace
+        must leave none behind on settings that outlive it)."""
+        return sum(len(each) for each in self._listeners.values())
 
     def _notify(self, setting: Setting[Any], value: object) -> None:
         for listener in list(self._listeners.get(self.storage_key(setting), ())):
@@ -532,7 +548,8 @@ STATE_KEYS: Final = (
     "window/geometry", "window/state", "feed/header",
     "tray/closeNoticeShown", "tray/unavailableNoticeShown",
 )
-STATE_GROUPS: Final = ("folders/",)
+#: The last folders chosen in save dialogs (``files/last_export_dir``, …).
+STATE_GROUPS: Final = ("files/", "folders/")
 #: The dialer's own file before version 2 (and the demo's), folded into the settings.
 DIALER_FILES: Final[Mapping[str, str]] = {"dialer.json": "", "demo-dialer.json": DEMO_SCOPE}
 

@@ -19,6 +19,10 @@ How it stays correct with a feed that grows at the top and a budget of 20 reques
   `SyncStatus`.
 - Store writes run on a worker thread (`asyncio.to_thread`), so the event loop, which is
   the Qt loop in the app, never stalls on a big upsert.
+- With `keep_s` set ("keep calls for 90 days"), calls older than that are pruned after
+  every sync (`prune`), and nothing older is fetched again: every range the engine pages
+  starts at that horizon at the earliest, an interrupted range is cut there, and "load
+  older" stops there (`at_horizon`).
 """
 
 from __future__ import annotations
@@ -201,6 +205,81 @@ class SyncEngine:
             last_success=_float_or_none(store.get_meta(META_LAST_SUCCESS)),
             api_total=_int_or_none(store.get_meta(META_API_TOTAL)),
         )
+        self._keep_s: int | None = None
+        self._repace = asyncio.Event()
+        self._pruned_listeners: Listeners[[int]] = Listeners()
+
+    # -- how much history -----------------------------------------------------------------
+
+    @property
+    def keep_s(self) -> int | None:
+        """Seconds of history the cache keeps (None: all of it)."""
+        return self._keep_s
+
+    @keep_s.setter
+    def keep_s(self, seconds: int | None) -> None:
+        if seconds is not None and seconds < 1:
+            raise ValueError("keep_s must be positive (or None to keep everything)")
+        self._keep_s = seconds
+
+    def horizon(self, now: float | None = None) -> int | None:
+        """The oldest start time the cache keeps and the engine fetches (None: no limit)."""
+        if self._keep_s is None:
+            return None
+        return int(self._clock() if now is None else now) - self._keep_s
+
+    def at_horizon(self) -> bool:
+        """Whether the cache already reaches back as far as it keeps: "load older" has
+        nothing to fetch."""
+        horizon = self.horizon()
+        if horizon is None:
+            return False
+        coverage = self._store.coverage()
+        return bool(coverage) and coverage[0][0] <= horizon
+
+    def add_pruned_listener(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        """Call `listener` with the horizon after a prune removed calls; returns the
+        unsubscribe (a view drops the rows it shows from before it)."""
+        return self._pruned_listeners.add(listener)
+
+    async def prune(self) -> int:
+        """Remove the calls older than `keep_s` from the cache (off the event loop's
+        thread); returns how many went. Waits for a sync in progress (whose range may
+        reach back before a horizon just moved); a "load older" in progress is not waited
+        for (it may wait long for the budget): a page it stores from before the horizon
+        goes with the next prune."""
+        if self._keep_s is None:
+            return 0
+        async with self._feed_lock:
+            return await self._prune_unlocked(raise_errors=True)
+
+    async def _prune_unlocked(self, *, raise_errors: bool = False) -> int:
+        horizon = self.horizon()
+        if horizon is None:
+            return 0
+        try:
+            removed = await asyncio.to_thread(self._prune_store, horizon)
+        except Exception:
+            if raise_errors:
+                raise
+            # After a sync: the calls it stored are safe; the next sync tries again.
+            log.exception("removing calls older than the %d days kept failed",
+                          (self._keep_s or 0) // DAY_S)
+            return 0
+        if removed:
+            log.info("removed %d call(s) older than the %d days kept", removed,
+                     (self._keep_s or 0) // DAY_S)
+            self._pruned_listeners.emit(horizon)
+        return removed
+
+    def _prune_store(self, horizon: int) -> int:
+        removed = self._store.prune_older_than(horizon)
+        for key in (META_FEED_CURSOR, META_OLDER_CURSOR):  # no resuming into pruned history
+            cursor = _Cursor.loads(self._store.get_meta(key))
+            if cursor is not None:
+                clamped = _clamp(cursor, horizon)
+                self._store.set_meta(key, None if clamped is None else clamped.dumps())
+        return removed
 
     # -- listeners ------------------------------------------------------------------------
 
@@ -263,6 +342,8 @@ class SyncEngine:
             except BaseException:
                 self._set_status(before)
                 raise
+            # Still "syncing": a refresh asked for meanwhile is served by this sync.
+            await self._prune_unlocked()
             now = self._clock()
             await asyncio.to_thread(self._store.set_meta, META_LAST_SUCCESS, repr(now))
             n = len(result.new_calls)
@@ -283,12 +364,18 @@ class SyncEngine:
     async def _sync_feed(self) -> SyncResult:
         tally = _Tally()
         cursor = _Cursor.loads(await asyncio.to_thread(self._store.get_meta, META_FEED_CURSOR))
+        horizon = self.horizon()
+        if cursor is not None and horizon is not None:
+            cursor = _clamp(cursor, horizon)
         if cursor is not None:
             log.info("resuming an interrupted sync of [%d, %d] at offset %d",
                      cursor.start, cursor.end, cursor.offset)
             await self._page_range(cursor, META_FEED_CURSOR, tally)
         now = int(self._clock())
         start = await asyncio.to_thread(self._incremental_start, now)
+        horizon = self.horizon(now)
+        if horizon is not None:
+            start = min(max(start, horizon), now)
         await self._page_range(_Cursor(start, now), META_FEED_CURSOR, tally)
         return tally.result()
 
@@ -318,6 +405,12 @@ class SyncEngine:
                 coverage = await asyncio.to_thread(self._store.coverage)
                 anchor = coverage[0][0] if coverage else int(self._clock())
                 cursor = _Cursor(anchor - days * DAY_S, anchor - 1)
+            horizon = self.horizon()
+            if horizon is not None:
+                cursor = _clamp(cursor, horizon)
+                if cursor is None:  # the cache reaches back as far as it keeps
+                    await asyncio.to_thread(self._store.set_meta, META_OLDER_CURSOR, None)
+                    return tally.result()
             await self._page_range(cursor, META_OLDER_CURSOR, tally)
             return tally.result()
 
@@ -441,6 +534,11 @@ class SyncEngine:
 
     # -- the loop -------------------------------------------------------------------------
 
+    def repace(self) -> None:
+        """The pace changed (the budget's room, say): the wait in progress between two
+        syncs is measured again from when it began, without syncing early."""
+        self._repace.set()
+
     def request_refresh(self) -> None:
         """Sync now instead of at the next interval (F5). Repeated requests coalesce into
         one sync; requests made while a sync runs are served by that sync. While the
@@ -486,9 +584,10 @@ class SyncEngine:
                 continue
             self._refresh.clear()
             failures = 0
-            await self._wait(
-                interval_s if pace is None else pace(interval_s), wake_on_refresh=True
-            )
+            if pace is None:
+                await self._wait(interval_s, wake_on_refresh=True)
+            else:
+                await self._paced_wait(interval_s, pace)
 
     def report_failure(self, sentence: str, *, retry_in: float | None) -> None:
         """What the supervisor of `run` decided after the loop failed with something other
@@ -520,6 +619,29 @@ class SyncEngine:
                 task.cancel()
             await asyncio.gather(sleeper, waker, return_exceptions=True)
 
+    async def _paced_wait(self, interval_s: float, pace: Callable[[float], float]) -> None:
+        """Wait `pace(interval_s)`, asked again whenever `repace` is called (counting the
+        time already waited); a refresh request ends it at once."""
+        began = self._clock()
+        self._repace.clear()
+        while True:
+            left = pace(interval_s) - (self._clock() - began)
+            if left <= 0:
+                return
+            sleeper = asyncio.ensure_future(self._sleep(left))
+            waker = asyncio.ensure_future(self._refresh.wait())
+            repacer = asyncio.ensure_future(self._repace.wait())
+            waiters = {sleeper, waker, repacer}
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in waiters:
+                    task.cancel()
+                await asyncio.gather(*waiters, return_exceptions=True)
+            if not repacer.done() or repacer.cancelled():
+                return  # slept its time, or a refresh was asked for
+            self._repace.clear()
+
     def _failure_status(self, exc: MyOperatorError, *, retry_in: float | None) -> SyncStatus:
         now = self._clock()
         current = self._status
@@ -541,6 +663,16 @@ class SyncEngine:
             retry_at=retry_at,
             message=f"offline ({exc.message}){when}",
         )
+
+
+def _clamp(cursor: _Cursor, horizon: int) -> _Cursor | None:
+    """`cursor`'s range without what lies before `horizon` (None when nothing is left).
+    Pages run newest first, so the offset into the rest stays right."""
+    if cursor.end < horizon:
+        return None
+    if cursor.start >= horizon:
+        return cursor
+    return replace(cursor, start=horizon)
 
 
 def _check_advanced(page: LogPage, previous_ids: list[str] | None) -> list[str]:

@@ -53,6 +53,9 @@ WHERE (calls.start_time, calls.end_time, calls.duration_s, calls.direction, call
        excluded.filename, excluded.legs_json, excluded.company_id, excluded.user_id)
 """
 _ID_CHUNK = 500
+#: Calls deleted per transaction by `prune_older_than`: the lock is let go between
+#: chunks, so the window's reads never wait for a whole year's deletion.
+_PRUNE_CHUNK = 2000
 _SCAN_MIN_MATCHES = 1000
 _FTS_COUNT_CACHE = 64
 _LEGS_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -300,6 +303,46 @@ class CallStore:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def prune_older_than(self, start_time: int) -> int:
+        """Remove every call that started before `start_time`; returns how many went.
+
+        What describes those calls goes with them, first and in one transaction, so the
+        cache never claims to hold what it dropped: coverage is cut at `start_time` (a sync
+        or a search then knows the older range is not held), the notifier's record of
+        announced calls below it and the callback list's "handled" marks that end below it
+        are forgotten. The calls' search index rows go with each deleted row (its
+        triggers). The calls then go in chunks, the lock let go between them; a prune cut
+        short leaves old calls outside the coverage, which the next one removes.
+        """
+        with self.transaction():
+            self._generation += 1
+            self._conn.execute("DELETE FROM coverage WHERE range_end < ?", (start_time,))
+            self._conn.execute(
+                "UPDATE coverage SET range_start = ? WHERE range_start < ?",
+                (start_time, start_time),
+            )
+            for statement in _PRUNE_RELATED:
+                if self._has_table(statement.table):
+                    self._conn.execute(statement.sql, (start_time,))
+        removed = 0
+        while True:
+            with self.transaction():
+                self._generation += 1
+                cursor = self._conn.execute(
+                    "DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls "
+                    "WHERE start_time < ? LIMIT ?)",
+                    (start_time, _PRUNE_CHUNK),
+                )
+            removed += max(0, cursor.rowcount)
+            if cursor.rowcount < _PRUNE_CHUNK:
+                return removed
+
+    def _has_table(self, name: str) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
+
     # -- coverage ---------------------------------------------------------------------
 
     def add_coverage(self, start: int, end: int) -> None:
@@ -379,6 +422,23 @@ class CallStore:
 
 
 # -- row <-> model ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Related:
+    """A table that describes calls by their start time, and how to forget the part of it
+    about calls that started before a time (the one parameter)."""
+
+    table: str
+    sql: str
+
+
+_PRUNE_RELATED: tuple[_Related, ...] = (
+    # The notifier's "announced" record: a pruned call is never a candidate again anyway.
+    _Related("notified", "DELETE FROM notified WHERE start_time < ?"),
+    # "Handled up to until_time": nothing held is that old any more.
+    _Related("worklist_handled", "DELETE FROM worklist_handled WHERE until_time < ?"),
+)
 
 
 def legs_to_json(legs: Sequence[CallLeg]) -> str:

@@ -52,7 +52,7 @@ class MissedCallRecords:
         return [call_from_row(r) for r in rows]
 
     def record_notified(self, calls: Iterable[CallLog], how: str, at: int) -> None:
-        """Remember `calls` as announced (``how``: single / summary / silenced)."""
+        """Remember `calls` as announced (``how``: single / summary / silenced / off)."""
         params = [(c.id, c.start_time, at, how) for c in calls]
         if not params:
             return

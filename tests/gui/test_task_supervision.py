@@ -38,13 +38,14 @@ from desktop_app.app import (
     AppController,
     main,
     open_settings,
+    open_state,
     run_controller,
 )
 from desktop_app.sandbox import SandboxServer
 from desktop_app.services import excepthook
 from desktop_app.services.clock import ManualClock
-from desktop_app.services.dialer import DialerSettings
 from desktop_app.services.paths import AppPaths
+from desktop_app.services.settings import Settings
 from desktop_app.services.sync import SyncEngine, SyncStatus
 from desktop_app.services.tasks import Backoff, TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore
@@ -167,8 +168,8 @@ async def workspace_through(
         client, store, sleep=clock.sleep, backoff_base_s=5.0, backoff_cap_s=10.0, jitter=0.0
     )
     workspace = Workspace.open(
-        client, store, open_settings(home), recordings_dir=home.recordings_dir(),
-        engine=engine, dialer_settings=DialerSettings.for_paths(home), tasks=tasks,
+        client, store, Settings(open_settings(home)), state=open_state(home),
+        recordings_dir=home.recordings_dir(), engine=engine, tasks=tasks,
         options=WorkspaceOptions(sync_interval_s=3600.0, remote_delay_ms=50),
     )
     try:

@@ -22,6 +22,7 @@ from desktop_app.app import AppController, links_in
 from desktop_app.sandbox import SandboxServer
 from desktop_app.services.notifier import MissedCallNotice, Notification
 from desktop_app.services.paths import AppPaths
+from desktop_app.services.settings import ME
 from desktop_app.ui.call_detail.panel import callable_number
 from desktop_app.ui.callbacks.panel import WorklistPanel
 from desktop_app.ui.dialer.model import KIND_ERROR
@@ -97,7 +98,10 @@ async def test_this_is_me_is_one_answer_for_users_dialer_and_missed_calls(
         assert ws.notifications.notifier.my_uuid == first[0]
         assert ws.notifications.dnd.my_uuid == first[0]
         assert ws.callbacks.presenter.worklist.my_uuid == first[0]
-        assert first[0] in (desktop_home.config_dir / "dialer.json").read_text()
+        ws.shared.settings.sync()
+        stored = QSettings(str(desktop_home.settings_file), QSettings.Format.IniFormat)
+        assert stored.value(ME.key) == first[0]  # the declared setting, in settings.ini
+        assert not (desktop_home.config_dir / "dialer.json").exists()
 
         # "Remember as me" in the dialer answers for the users list too.
         panel.agent_combo.setCurrentIndex(panel.agent_combo.findData(second[0]))
@@ -105,6 +109,16 @@ async def test_this_is_me_is_one_answer_for_users_dialer_and_missed_calls(
         assert ws.users.presenter.me_text.startswith(f"You: {second[1]}")
         assert ws.notifications.notifier.my_uuid == second[0]
         assert ws.callbacks.presenter.worklist.my_uuid == second[0]
+
+        # Preferences (or the first-run flow) change the setting itself: everyone hears.
+        ws.shared.settings.set(ME, first[0])
+        assert ws.dialer.presenter.me.uuid == first[0]
+        mine = panel.agent_combo.findData(first[0])
+        assert panel.agent_combo.itemText(mine) == f"{first[1]} (me)"
+        assert ws.users.presenter.me_text.startswith(f"You: {first[1]}")
+        assert ws.notifications.notifier.my_uuid == first[0]
+        assert ws.notifications.dnd.my_uuid == first[0]
+        assert ws.callbacks.presenter.worklist.my_uuid == first[0]
 
 
 async def test_call_back_from_the_call_detail_prefills_the_dialer_and_waits_for_call(
@@ -443,7 +457,7 @@ async def test_closing_without_a_tray_quits_and_everything_stops(desktop_home: A
     assert leftover == []
     with pytest.raises(sqlite3.ProgrammingError):
         ws.store.count()
-    assert QSettings(str(desktop_home.settings_file), QSettings.Format.IniFormat).contains(
+    assert QSettings(str(desktop_home.state_file), QSettings.Format.IniFormat).contains(
         KEY_STATE
     )
 

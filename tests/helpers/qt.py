@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import qasync
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, SignalInstance
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, SignalInstance
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 
@@ -76,6 +76,17 @@ async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> Non
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - polling a Qt-side condition
             await asyncio.sleep(0.01)
+
+
+async def next_turns(turns: int = 3) -> None:
+    """Return to Qt's event loop `turns` times, so what is posted (layout requests, a
+    resize) is handled, without calling ``processEvents()`` inside a coroutine: that runs
+    the loop's callbacks re-entrantly, and a task's wakeup delivered there (a worker
+    thread's result) is refused ("Cannot enter into task", qasync #59) and lost."""
+    for _ in range(turns):
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        QTimer.singleShot(0, lambda done=turn: done.done() or done.set_result(None))
+        await turn
 
 
 class SpyTray(QSystemTrayIcon):

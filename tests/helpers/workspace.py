@@ -81,12 +81,14 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
     """``async with open_workspace(server) as ws:`` a started, shown workspace; closed after.
 
     Keyword arguments: ``budget`` (default unlimited), ``start``/``show`` (default True),
-    `WorkspaceOptions` fields, and what `Workspace.open` takes.
+    `WorkspaceOptions` fields, and what `Workspace.open` takes. The settings and the
+    window state are the home's files, as the app keeps them (``settings``/``state``
+    replace them; ``Settings(MemoryBackend())`` keeps a test's settings to itself).
     """
     from desktop_app.api.budget import RequestBudget
     from desktop_app.api.client import MyOperatorClient, RetryPolicy
-    from desktop_app.app import open_settings
-    from desktop_app.services.dialer import DialerSettings
+    from desktop_app.app import open_settings, open_state
+    from desktop_app.services.settings import Settings
     from desktop_app.store import CallStore
     from desktop_app.workspace import Workspace, WorkspaceOptions
     from tests.helpers.tokens import FAKE_TOKEN
@@ -111,11 +113,11 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
         options = {name: arguments.pop(name) for name in list(arguments) if name in option_names}
         options.setdefault("sync_interval_s", 3600.0)
         options.setdefault("remote_delay_ms", 50)
-        arguments.setdefault("dialer_settings", DialerSettings.for_paths(desktop_home))
+        arguments.setdefault("settings", Settings(open_settings(desktop_home)))
+        arguments.setdefault("state", open_state(desktop_home))
         workspace = Workspace.open(
             client,
             CallStore.open(desktop_home.database_file()),
-            open_settings(desktop_home),
             recordings_dir=desktop_home.recordings_dir(),
             options=WorkspaceOptions(**options),
             **arguments,

@@ -4,14 +4,20 @@
 `connect_all` list, then the presenter's current state shown once, so the widgets never
 hold the presenter nor read from it. Tests bind a panel with `bind`, a player alone
 with `bind_player`.
+
+Two settings are followed live: the recording cache's size limit (`RECORDINGS_CACHE_MB`;
+a smaller one evicts at once, in a worker thread) and the speed each new recording starts
+at (`PLAYBACK_SPEED`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final
 
 from desktop_app.services.paths import SaveFolders
 from desktop_app.services.recordings import RecordingCache
+from desktop_app.services.settings import PLAYBACK_SPEED, RECORDINGS_CACHE_MB, Settings
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.ui.call_detail.panel import CallDetailPanel
 from desktop_app.ui.call_detail.player import PlayerWidget
@@ -19,6 +25,8 @@ from desktop_app.ui.call_detail.presenter import RecordingController, RecordingS
 from desktop_app.ui.common.feature import Connection, Feature, Shared, connect_all
 from desktop_app.ui.feed.feature import FeedFeature
 from desktop_app.ui.shell.main_window import MainWindow
+
+_MB: Final = 1024 * 1024
 
 
 class CallDetailFeature(Feature):
@@ -33,6 +41,12 @@ class CallDetailFeature(Feature):
             (window.playPauseRequested, self.panel.player.toggle_play),
             (self.recordings.saved, window.show_saved_file),
         ])
+
+    def follow_settings(self, settings: Settings) -> None:
+        self.follow(
+            settings, RECORDINGS_CACHE_MB, lambda mb: self.recordings.set_cache_limit(mb * _MB)
+        )
+        self.follow(settings, PLAYBACK_SPEED, self.panel.player.set_default_speed)
 
     async def aclose(self) -> None:
         """The download and the player stop first: no sound after the window is gone."""
@@ -81,11 +95,14 @@ def bind_player(player: PlayerWidget, recordings: RecordingController) -> None:
 
 
 def build(shared: Shared, feed: FeedFeature, *, recordings_dir: Path) -> CallDetailFeature:
+    limit = shared.settings.get(RECORDINGS_CACHE_MB) * _MB
     recordings = RecordingController(
-        RecordingCache(recordings_dir, downloader=shared.client),
-        folders=SaveFolders(shared.settings),
+        RecordingCache(recordings_dir, downloader=shared.client, max_bytes=limit),
+        folders=SaveFolders(shared.state),
     )
     panel = CallDetailPanel()
     bind(panel, recordings)
     connect_all([(feed.presenter.callSelected, panel.show_call)])
-    return CallDetailFeature(panel, recordings)
+    feature = CallDetailFeature(panel, recordings)
+    feature.follow_settings(shared.settings)
+    return feature

@@ -67,13 +67,12 @@ from PySide6.QtWidgets import (
 
 from desktop_app.services.formatting import format_duration
 from desktop_app.services.recordings import RecordingState, RecordingStatus
+from desktop_app.services.settings import PLAYBACK_SPEEDS
 
-SPEEDS: Final[tuple[tuple[str, float], ...]] = (
-    ("0.75×", 0.75),
-    ("1×", 1.0),
-    ("1.25×", 1.25),
-    ("1.5×", 1.5),
-    ("2×", 2.0),
+#: (label, rate) of the speeds offered: the declared setting's choices, so Preferences'
+#: "Playback speed" and this list cannot disagree.
+SPEEDS: Final[tuple[tuple[str, float], ...]] = tuple(
+    (label, rate) for rate, label in PLAYBACK_SPEEDS
 )
 DEFAULT_VOLUME: Final = 80
 
@@ -117,6 +116,8 @@ class PlayerWidget(QWidget):
         self._state = nothing.state
         self._suggested_path = ""  # the binding pushes the first
         self._save_dialog: QFileDialog | None = None
+        #: The speed each new recording starts at (the setting); None: the last chosen.
+        self._default_speed: float | None = None
 
         # The player first: children are destroyed in creation order, and the player's
         # backend must not outlive the audio output it renders to.
@@ -180,6 +181,15 @@ class PlayerWidget(QWidget):
         index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i][1] - rate))
         self._speed.setCurrentIndex(index)
         self._apply_speed()
+
+    @property
+    def default_speed(self) -> float | None:
+        return self._default_speed
+
+    def set_default_speed(self, rate: float | None) -> None:
+        """The speed every recording loaded from now on starts at (the setting); None
+        keeps the speed last chosen. The recording playing keeps its speed."""
+        self._default_speed = rate
 
     @Slot()
     def stop(self) -> None:
@@ -364,7 +374,10 @@ class PlayerWidget(QWidget):
     def load_file(self, path: str, autoplay: bool) -> None:
         """Load the recording's local file, and play it when `autoplay`."""
         self._player.setSource(QUrl.fromLocalFile(path))  # PySide releases the GIL here
-        self._apply_speed()
+        if self._default_speed is not None:
+            self.set_speed(self._default_speed)
+        else:
+            self._apply_speed()
         if autoplay:
             self._call_player("play")
 

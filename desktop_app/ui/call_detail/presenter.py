@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: The one fetch at a time: selecting another call starts a new one, which wins.
 FETCH_TASK: Final = "recording-fetch"
+#: Fitting the cache into a smaller limit (a newer one replaces it).
+EVICT_TASK: Final = "recording-evict"
 
 
 class RecordingController(Presenter):
@@ -68,6 +70,7 @@ class RecordingController(Presenter):
         super().__init__(parent)
         self.setObjectName("recordingController")
         self._folders = folders if folders is not None else SaveFolders()
+        self.cache = cache
         self._session = RecordingSession(cache, on_change=self._on_status)
         self._auto_fetch = auto_fetch
         self._suggested = self.suggested_path
@@ -123,6 +126,15 @@ class RecordingController(Presenter):
             self._fetch(call, autoplay), FETCH_TASK,
             on_failure=lambda failure: self._session.fetch_failed(call, failure.sentence),
         )
+
+    def set_cache_limit(self, max_bytes: int) -> None:
+        """The cache's size limit changed: a smaller one removes the oldest played
+        recordings now, in a worker thread (a large cache takes a while to walk), never
+        the one the player holds."""
+        if self.cache.set_max_bytes(max_bytes):
+            self._spawn(
+                asyncio.to_thread(self.cache.evict, keep=self.local_path), EVICT_TASK
+            )
 
     @Slot(str)
     def save_to(self, destination: str | Path) -> None:

@@ -1,9 +1,13 @@
-"""The callback list as a feature: missed calls not yet called back, one row per number."""
+"""The callback list as a feature: missed calls not yet called back, one row per number.
+
+Its working hours and days (which calls count as "after hours") are the declared settings
+`WORKING_HOURS` and `WORKING_DAYS`, followed live; a stored value that does not parse falls
+back to the default, and the status bar says so.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings
-
+from desktop_app.services.settings import WORKING_DAYS, WORKING_HOURS, Settings
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.services.worklist import WorkingHours, Worklist
 from desktop_app.ui.callbacks.model import WorklistModel
@@ -14,22 +18,19 @@ from desktop_app.ui.common.theme import ThemeColors
 from desktop_app.ui.shell.main_window import MainWindow
 from desktop_app.ui.sync.feature import SyncFeature
 
-WORKING_HOURS_KEY = "worklist/working_hours"
-WORKING_DAYS_KEY = "worklist/working_days"
 
-
-def working_hours(settings: QSettings) -> tuple[WorkingHours, str | None]:
-    """The callback list's working hours from the settings file, written back so the keys
-    are there to edit; a value that does not parse falls back to the default, with why."""
-    default = WorkingHours()
-    hours_text = str(settings.value(WORKING_HOURS_KEY, "09:00-18:00"))
-    days_text = str(settings.value(WORKING_DAYS_KEY, "mon-sat"))
-    settings.setValue(WORKING_HOURS_KEY, hours_text)
-    settings.setValue(WORKING_DAYS_KEY, days_text)
+def working_hours(settings: Settings) -> tuple[WorkingHours, str | None]:
+    """The callback list's working hours from the settings; a stored value that does not
+    parse falls back to the default, with a sentence saying why."""
+    problems = [p for p in (settings.problem(WORKING_HOURS), settings.problem(WORKING_DAYS)) if p]
     try:
-        return WorkingHours.parse(hours_text, days_text), None
-    except ValueError as exc:
-        return default, f"Settings: {exc}; using the default working hours."
+        hours = WorkingHours.parse(settings.get(WORKING_HOURS), settings.get(WORKING_DAYS))
+    except ValueError as exc:  # the declarations check each; kept for safety
+        hours, problems = WorkingHours(), [str(exc)]
+    if problems:
+        why = "; ".join(p.rstrip(".") for p in problems)
+        return hours, f"Settings: {why}; using the default working hours."
+    return hours, None
 
 
 class CallbacksFeature(Feature):
@@ -46,12 +47,27 @@ class CallbacksFeature(Feature):
         self.panel = panel
         self.presenter = presenter
         self._settings_problem = settings_problem
+        self._window: MainWindow | None = None
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
+        self._window = window
         own(window, self.presenter, self.model)
         if self._settings_problem:
             window.show_message(self._settings_problem)
+
+    def follow_settings(self, settings: Settings) -> None:
+        """A change of the working hours or days (Preferences) applies at once."""
+
+        def apply(_value: str) -> None:
+            hours, problem = working_hours(settings)
+            self.presenter.set_hours(hours)
+            self._settings_problem = problem
+            if problem and self._window is not None:
+                self._window.show_message(problem)
+
+        self.on_close(settings.subscribe(WORKING_HOURS, apply))
+        self.on_close(settings.subscribe(WORKING_DAYS, apply))
 
     def apply_theme(self, colors: ThemeColors) -> None:
         self.model.set_colors(colors)
@@ -79,5 +95,6 @@ def build(shared: Shared, sync: SyncFeature) -> CallbacksFeature:
         (panel.undoRequested, presenter.undo),
     ])
     feature = CallbacksFeature(model, panel, presenter, settings_problem=problem)
+    feature.follow_settings(shared.settings)
     feature.on_close(shared.me.add_listener(lambda uuid: presenter.set_my_uuid(uuid or "")))
     return feature

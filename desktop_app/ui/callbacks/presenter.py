@@ -14,7 +14,7 @@ from PySide6.QtCore import (
 
 from desktop_app.api.models import CallLog
 from desktop_app.services.formatting import format_number
-from desktop_app.services.worklist import Worklist, WorklistRow
+from desktop_app.services.worklist import WorkingHours, Worklist, WorklistRow
 from desktop_app.ui.callbacks.model import WorklistModel
 
 
@@ -91,6 +91,13 @@ class WorklistPresenter(QObject):
     @Slot(str)
     def set_my_uuid(self, uuid: str) -> None:
         self.worklist.set_my_uuid(uuid or None)
+        self.refresh()
+
+    def set_hours(self, hours: WorkingHours) -> None:
+        """New working hours: the "after hours" flags are worked out again now."""
+        if hours == self.worklist.hours:
+            return
+        self.worklist.set_hours(hours)
         self.refresh()
 
     def _apply(self, rows: list[WorklistRow]) -> None:

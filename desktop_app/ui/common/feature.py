@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from PySide6.QtCore import QObject, QSettings, SignalInstance
+from PySide6.QtCore import QObject, SignalInstance
 
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.services.identity import Identity
+from desktop_app.services.settings import Setting, Settings, SettingsBackend
 from desktop_app.services.sync import SyncEngine
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.store import CallStore
@@ -27,6 +28,8 @@ from desktop_app.ui.common.theme import ThemeColors
 if TYPE_CHECKING:
     from desktop_app.ui.shell.main_window import MainWindow
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Shared:
@@ -35,7 +38,12 @@ class Shared:
     client: MyOperatorClient
     store: CallStore
     engine: SyncEngine
-    settings: QSettings
+    #: The declared settings, scoped to this account (or the demo); a feature reads each
+    #: through it and subscribes, so a change made in Preferences applies at once.
+    settings: Settings
+    #: What the window remembers about itself (layout, last folders, notices shown): a
+    #: file of its own, never the settings.
+    state: SettingsBackend
     #: Who "me" is; the features that depend on it subscribe.
     me: Identity
     #: Every background task of the workspace runs under it (presenters' are adopted).
@@ -68,6 +76,14 @@ class Feature:
     def on_close(self, cleanup: Callable[[], object]) -> None:
         """Run `cleanup` (an unsubscribe, say) when the feature closes."""
         self._cleanups.add(cleanup)
+
+    def follow(
+        self, settings: Settings, setting: Setting[T], apply: Callable[[T], None]
+    ) -> None:
+        """Apply `setting`'s value now and after every change made anywhere (Preferences),
+        until the feature closes."""
+        apply(settings.get(setting))
+        self.on_close(settings.subscribe(setting, apply))
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         """Take the feature's place in the window: menus, shortcuts, status bar."""

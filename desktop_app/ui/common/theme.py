@@ -2,12 +2,15 @@
 
 Fusion draws the same on every platform, so one pair of palettes (and the feed's missed-call
 colours chosen against them) stays readable everywhere. The system's scheme is followed
-live through ``QStyleHints.colorSchemeChanged``; ``MYOPERATOR_DESKTOP_THEME=light|dark``
-forces one (screenshots, people who prefer otherwise).
+live through ``QStyleHints.colorSchemeChanged``. The person chooses system, light or dark
+in Preferences (the ``appearance/theme`` setting, applied live through `set_mode`);
+``MYOPERATOR_DESKTOP_THEME=system|light|dark`` overrides that choice for one run
+(screenshots, tests).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +20,8 @@ from typing import Final
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
+
+log = logging.getLogger(__name__)
 
 THEME_ENV: Final = "MYOPERATOR_DESKTOP_THEME"
 
@@ -72,11 +77,18 @@ DARK_COLORS: Final = ThemeColors(
 
 def mode_from_env(environ: Mapping[str, str] | None = None) -> ThemeMode:
     """The forced mode from ``$MYOPERATOR_DESKTOP_THEME``; anything unknown means system."""
+    return override_from_env(environ) or ThemeMode.SYSTEM
+
+
+def override_from_env(environ: Mapping[str, str] | None = None) -> ThemeMode | None:
+    """The mode ``$MYOPERATOR_DESKTOP_THEME`` forces for this run; None when it is unset
+    or names no mode (the setting then decides)."""
     value = (os.environ if environ is None else environ).get(THEME_ENV, "").strip().lower()
     try:
-        return ThemeMode(value)
+        return ThemeMode(value) if value else None
     except ValueError:
-        return ThemeMode.SYSTEM
+        log.warning("ignoring %s=%r: use system, light or dark", THEME_ENV, value)
+        return None
 
 
 def light_palette() -> QPalette:
@@ -129,31 +141,54 @@ def dark_palette() -> QPalette:
 
 
 class ThemeManager(QObject):
-    """Applies Fusion + the palette for the effective scheme, and re-applies on change."""
+    """Applies Fusion + the palette for the effective scheme, and re-applies on change.
+
+    `mode` is the person's choice (the setting); `override` (the environment variable)
+    wins over it for this run: a choice made meanwhile is kept and applies next run.
+    """
 
     #: Emitted after the palette changed; the argument says whether it is now dark.
     themeChanged = Signal(bool)
 
     def __init__(
-        self, app: QApplication, mode: ThemeMode = ThemeMode.SYSTEM, parent: QObject | None = None
+        self,
+        app: QApplication,
+        mode: ThemeMode = ThemeMode.SYSTEM,
+        parent: QObject | None = None,
+        *,
+        override: ThemeMode | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("themeManager")
         self._app = app
         self._mode = mode
+        self._override = override
         self._dark: bool | None = None
         self._system_scheme = app.styleHints().colorScheme()
         app.styleHints().colorSchemeChanged.connect(self._on_scheme_changed)
+        if override is not None:
+            log.info("theme: %s for this run (%s overrides the setting)", override, THEME_ENV)
 
     @property
     def mode(self) -> ThemeMode:
+        """The mode in effect: the override for this run, else the person's choice."""
+        return self._override if self._override is not None else self._mode
+
+    @property
+    def chosen_mode(self) -> ThemeMode:
+        """The person's choice (the setting), whether or not an override hides it."""
         return self._mode
 
     @property
+    def overridden(self) -> bool:
+        return self._override is not None
+
+    @property
     def is_dark(self) -> bool:
-        if self._mode is ThemeMode.DARK:
+        mode = self.mode
+        if mode is ThemeMode.DARK:
             return True
-        if self._mode is ThemeMode.LIGHT:
+        if mode is ThemeMode.LIGHT:
             return False
         return self._system_scheme == Qt.ColorScheme.Dark
 
@@ -162,7 +197,12 @@ class ThemeManager(QObject):
         return DARK_COLORS if self.is_dark else LIGHT_COLORS
 
     def set_mode(self, mode: ThemeMode) -> None:
-        self._mode = mode
+        """The person chose `mode`: applied now, unless an override holds for this run."""
+        self._mode = ThemeMode(mode)
+        if self._override is not None:
+            log.info("theme: %s kept for the next run; %s=%s holds for this one",
+                     self._mode, THEME_ENV, self._override)
+            return
         self.apply()
 
     def apply(self) -> None:
@@ -177,7 +217,7 @@ class ThemeManager(QObject):
 
     def _on_scheme_changed(self, scheme: Qt.ColorScheme) -> None:
         self._system_scheme = scheme
-        if self._mode is ThemeMode.SYSTEM:
+        if self.mode is ThemeMode.SYSTEM:
             self.apply()
 
 

@@ -1,4 +1,8 @@
-"""The dialer as a feature: one click-to-call through the dial guard, and the clipboard."""
+"""The dialer as a feature: one click-to-call through the dial guard, and the clipboard.
+
+Its remembered choices are the declared settings (`DialerSettings`): a default country or
+recent numbers changed in Preferences show in the panel at once, as "me" does through the
+workspace's `Identity`."""
 
 from __future__ import annotations
 
@@ -101,7 +105,11 @@ def bind(panel: DialerPanel, presenter: DialerPresenter) -> None:
     panel.set_recent_numbers(list(settings.recent_numbers))
 
 
-def build(shared: Shared, users: UsersFeature, *, settings: DialerSettings) -> DialerFeature:
+def build(
+    shared: Shared, users: UsersFeature, *, settings: DialerSettings | None = None
+) -> DialerFeature:
+    """`settings` default to the workspace's (`shared.settings`)."""
+    settings = settings if settings is not None else DialerSettings(shared.settings)
     guard = DialGuard(
         shared.client,
         CallLogFinder(shared.client, shared.store, engine=shared.engine),
@@ -112,6 +120,11 @@ def build(shared: Shared, users: UsersFeature, *, settings: DialerSettings) -> D
     bind(panel, presenter)
     feature = DialerFeature(presenter, panel, settings)
     feature.follow_users(users)
+    # Changes made elsewhere (Preferences); the dialer's own also come back this way.
+    feature.on_close(settings.watch_country(panel.set_home_country))
+    feature.on_close(
+        settings.watch_recent(lambda numbers: panel.set_recent_numbers(list(numbers)))
+    )
     return feature
 
 

@@ -80,7 +80,7 @@ class DialerPresenter(Presenter):
         self.guard = guard
         self.settings = settings
         #: Who "me" is, shared with the rest of the workspace (default: the settings').
-        self.me = me if me is not None else Identity(settings)
+        self.me = me if me is not None else Identity(settings, changes=settings.watch_me)
         self.on_close(self.me.add_listener(lambda uuid: self.meChanged.emit(uuid or "")))
         self.flow = DialFlow(guard, tasks=self.tasks, sleep=sleep, check_delays_s=check_delays_s)
         self.flow.add_listener(self._present)

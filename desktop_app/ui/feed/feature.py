@@ -32,6 +32,7 @@ class FeedFeature(Feature):
             (feed.loadMoreChanged, self._load_more_changed),
             (feed.filtersLoaded, panel.chips.set_groups),
             (sync.presenter.newCalls, feed.on_new_calls),
+            (sync.presenter.callsPruned, feed.on_calls_pruned),
             (sync.presenter.statusChanged, feed.on_sync_status),
         ])
 

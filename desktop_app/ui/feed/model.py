@@ -244,6 +244,42 @@ class FeedModel(QAbstractTableModel):
                 self._ids.add(row.id)
         self._local_loaded = len(self._rows)
 
+    def drop_older_than(self, start_time: int) -> int:
+        """Let go of the rows of calls that started before `start_time` (the cache removed
+        them: kept long enough); returns how many went. They are the oldest, at the end."""
+        first = bisect.bisect_left(self._keys, -start_time + 1)  # keys are -start_time
+        gone = self._rows[first:]
+        if not gone:
+            self._recount()
+            return 0
+        self._changing += 1
+        try:
+            self.beginRemoveRows(QModelIndex(), first, len(self._rows) - 1)
+            del self._rows[first:]
+            del self._keys[first:]
+            for row in gone:
+                self._ids.discard(row.id)
+                if row.id in self._extra_ids:
+                    self._extra_ids.discard(row.id)
+                else:
+                    self._local_loaded -= 1
+            self.endRemoveRows()
+        finally:
+            self._changing -= 1
+        if self._cursor is not None and self._cursor < start_time:
+            self._cursor = self._rows[-1].start_time if self._rows else None
+        self._recount()
+        return len(gone)
+
+    def _recount(self) -> None:
+        if not self._local:
+            return
+        before = self._local_total
+        self._local_total = self._store.count(self._query)
+        self._exhausted = self._local_loaded >= self._local_total
+        if self._local_total != before:
+            self.countsChanged.emit()
+
     def merge_extra(self, rows: Iterable[CallRow]) -> int:
         """Add calls the server answered for this view; returns how many were new here."""
         added = self._merge_sorted(rows, extra=True)

@@ -188,6 +188,12 @@ class FeedPresenter(Presenter):
         self._query.count_arrivals(calls)
         self._update_counts()
 
+    @Slot(int)
+    def on_calls_pruned(self, start_time: int) -> None:
+        """The cache let go of calls older than `start_time`: so does the view."""
+        if self._model.drop_older_than(start_time):
+            self._update_counts()
+
     @Slot(object)
     def on_sync_status(self, status: SyncStatus) -> None:
         """The first successful sync is the moment to fetch filters that failed before."""

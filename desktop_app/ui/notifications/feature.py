@@ -1,5 +1,9 @@
 """Missed-call notifications as a feature: the notifier, do not disturb, the tray (or the
-banner standing in for it), and what closing the window means with or without a tray."""
+banner standing in for it), and what closing the window means with or without a tray.
+
+"Announce missed calls" (`NOTIFY_MISSED`) is followed live: off, a missed call gets no tray
+message, card or chime (the notifier records it as seen, so turning it on again brings no
+backlog); the callback list and the tray icon's count still follow every missed call."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from desktop_app.services.availability import DndController
 from desktop_app.services.clock import Clock
 from desktop_app.services.notifier import Notifier
+from desktop_app.services.settings import NOTIFY_MISSED
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.ui.callbacks.feature import CallbacksFeature
 from desktop_app.ui.common.feature import Feature, Shared, connect_all
@@ -58,6 +63,9 @@ class NotificationsFeature(Feature):
     def follow_me(self, shared: Shared) -> None:
         self.on_close(shared.me.add_listener(self.notifier.set_my_uuid))
         self.on_close(shared.me.add_listener(self.dnd.set_my_uuid))
+
+    def follow_settings(self, shared: Shared) -> None:
+        self.follow(shared.settings, NOTIFY_MISSED, self.notifier.set_announcing)
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
@@ -127,10 +135,11 @@ def build(
     presenter.attach(shared.engine)
     banner = NotificationBanner()
     tray = TrayController(
-        shared.settings, banner, tray_available=probes.available,
+        shared.settings, shared.state, banner, tray_available=probes.available,
         supports_messages=probes.supports_messages, tray_factory=probes.factory,
         chime_factory=probes.chime,
     )
     feature = NotificationsFeature(notifier, dnd, presenter, banner, tray, callbacks)
     feature.follow_me(shared)
+    feature.follow_settings(shared)
     return feature

@@ -14,10 +14,15 @@ opens the window on that call and puts the notification, with Call back / Open /
 handled, in the banner.
 
 A card in the window is easy to miss when the agent works in another application, so
-where notifications go to the window a missed call also plays a short chime (the
-``notifications/sound`` setting, on unless turned off; "Sound for missed calls" in the
-Call menu) and asks the taskbar for attention (`QApplication.alert`, which does nothing
-while the window is active).
+where notifications go to the window a missed call also plays a short chime (the `SOUND`
+setting, on unless turned off; "Sound for missed calls" in the Call menu) and asks the
+taskbar for attention (`QApplication.alert`, which does nothing while the window is
+active).
+
+The menu's two switches are declared settings (`SOUND`, `DND_STOPS_CALLS`): toggling one
+stores it, and a change made in Preferences checks or unchecks it at once. Whether the
+"closing hides the window" and "no tray here" notices were said is window state, kept in
+the window-state file.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -46,17 +51,22 @@ from desktop_app.services.notifier import (
     MissedCallsSummary,
     Notification,
 )
+from desktop_app.services.settings import (
+    DND_STOPS_CALLS,
+    SOUND,
+    Setting,
+    Settings,
+    SettingsBackend,
+)
 from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
 from desktop_app.ui.notifications.sound import Chime, SoundEffectChime
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "MyOperator Desktop"
-#: Settings keys (QSettings) this module owns.
+#: Window-state keys this module owns (notices said once).
 KEY_CLOSE_NOTICE_SHOWN = "tray/closeNoticeShown"
 KEY_TRAY_UNAVAILABLE_SHOWN = "tray/unavailableNoticeShown"
-KEY_DND_STOPS_CALLS = "tray/dndStopsCalls"
-KEY_SOUND = "notifications/sound"
 
 #: Window-wide shortcuts of the Call menu's entries this module owns.
 DND_SHORTCUT = "Ctrl+Shift+M"
@@ -92,17 +102,18 @@ def choose_tray(tray_available: bool, supports_messages: bool) -> TrayChoice:
     )
 
 
-def _setting_flag(settings: QSettings, key: str, default: bool = False) -> bool:
-    value: Any = settings.value(key, default)
+def _state_flag(state: SettingsBackend, key: str) -> bool:
+    value: Any = state.value(key, False)
     return value is True or str(value).lower() in ("true", "1")
 
 
 class TrayController(QObject):
     """The tray icon and its menu, or the in-window fallback; see the module docstring.
 
-    Build it with the app's settings and the banner the window shows, call `start`, feed
-    it `notify`, `set_unhandled_count` and `set_dnd_state`, and route the window's close
-    request through `handle_close`.
+    Build it with the workspace's settings, the window-state file and the banner the
+    window shows, call `start`, feed it `notify`, `set_unhandled_count` and
+    `set_dnd_state`, and route the window's close request through `handle_close`; `stop`
+    also stops following the settings.
     """
 
     showWindowRequested = Signal()
@@ -121,7 +132,8 @@ class TrayController(QObject):
 
     def __init__(
         self,
-        settings: QSettings,
+        settings: Settings,
+        state: SettingsBackend,
         banner: NotificationBanner,
         *,
         window: QWidget | None = None,
@@ -134,6 +146,8 @@ class TrayController(QObject):
         super().__init__(parent)
         self.setObjectName("trayController")
         self._settings = settings
+        self._state = state
+        self._unsubscribe: list[Callable[[], None]] = []
         self.banner = banner
         self._window = window
         self.choice = choose_tray(bool(tray_available()), bool(supports_messages()))
@@ -155,9 +169,7 @@ class TrayController(QObject):
         self.stop_calls_action = self._action(
             "trayDndStopsCalls", "Also stop calls during Do not disturb", None
         )
-        self.stop_calls_action.setCheckable(True)
-        self.stop_calls_action.setChecked(_setting_flag(settings, KEY_DND_STOPS_CALLS))
-        self.stop_calls_action.toggled.connect(self._on_stop_calls_toggled)
+        self._bind(self.stop_calls_action, DND_STOPS_CALLS)
         self.worklist_action = self._action("trayWorklist", "Callback list", self._worklist)
         self.worklist_action.setShortcut(QKeySequence(WORKLIST_SHORTCUT))
         self.menu.addSeparator()
@@ -165,9 +177,7 @@ class TrayController(QObject):
         # For the window's Call menu only: the tray's menu has no use for it.
         self.sound_action = QAction("Sound for missed calls", self)
         self.sound_action.setObjectName("notificationSound")
-        self.sound_action.setCheckable(True)
-        self.sound_action.setChecked(_setting_flag(settings, KEY_SOUND, default=True))
-        self.sound_action.toggled.connect(self._on_sound_toggled)
+        self._bind(self.sound_action, SOUND)
         self.chime = chime_factory(self)
 
         self.tray: QSystemTrayIcon | None = None
@@ -189,6 +199,22 @@ class TrayController(QObject):
         """The window "Show window" brings back (built after the tray's banner)."""
         self._window = window
         self.setParent(window)
+
+    def _bind(self, action: QAction, setting: Setting[bool]) -> None:
+        """A checkable action that is `setting`: toggling it stores it, a change stored
+        anywhere (Preferences) checks or unchecks it."""
+        action.setCheckable(True)
+        action.setChecked(self._settings.get(setting))
+
+        def store(checked: bool) -> None:
+            self._settings.set(setting, checked)
+
+        def show(value: bool) -> None:
+            if action.isChecked() != value:
+                action.setChecked(value)  # its toggled signal stores the same value: no-op
+
+        action.toggled.connect(store)
+        self._unsubscribe.append(self._settings.subscribe(setting, show))
 
     def _action(self, name: str, text: str, slot: Callable[[], None] | None) -> QAction:
         action = QAction(text, self)
@@ -219,11 +245,15 @@ class TrayController(QObject):
             QApplication.setQuitOnLastWindowClosed(False)
             self.tray.show()
             return
-        if not _setting_flag(self._settings, KEY_TRAY_UNAVAILABLE_SHOWN):
-            self._settings.setValue(KEY_TRAY_UNAVAILABLE_SHOWN, True)
+        if not _state_flag(self._state, KEY_TRAY_UNAVAILABLE_SHOWN):
+            self._state.setValue(KEY_TRAY_UNAVAILABLE_SHOWN, True)
             self.banner.set_notice(TRAY_UNAVAILABLE_TEXT)
 
     def stop(self) -> None:
+        """Hide the icon and stop following the settings (the workspace closes)."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
         if self.tray is not None:
             self.tray.hide()
 
@@ -245,7 +275,7 @@ class TrayController(QObject):
             )
             return
         self.banner.show_notification(note)
-        if self.sound_action.isChecked():  # loaded from the setting, and kept in it
+        if self.sound_action.isChecked():  # the SOUND setting, kept in step with it
             self.chime.play()
         if self._window is not None:
             QApplication.alert(self._window)
@@ -306,12 +336,6 @@ class TrayController(QObject):
     def _on_dnd_toggled(self, on: bool) -> None:
         self.dndRequested.emit(on, self.stop_calls_action.isChecked())
 
-    def _on_stop_calls_toggled(self, checked: bool) -> None:
-        self._settings.setValue(KEY_DND_STOPS_CALLS, checked)
-
-    def _on_sound_toggled(self, checked: bool) -> None:
-        self._settings.setValue(KEY_SOUND, checked)
-
     def tooltip(self) -> str:
         lines = [APP_NAME]
         if self._count:
@@ -337,8 +361,8 @@ class TrayController(QObject):
         target = window if window is not None else self._window
         if target is not None:
             target.hide()
-        if not _setting_flag(self._settings, KEY_CLOSE_NOTICE_SHOWN):
-            self._settings.setValue(KEY_CLOSE_NOTICE_SHOWN, True)
+        if not _state_flag(self._state, KEY_CLOSE_NOTICE_SHOWN):
+            self._state.setValue(KEY_CLOSE_NOTICE_SHOWN, True)
             if self.tray is not None:
                 self._last_message = None
                 self.tray.showMessage(

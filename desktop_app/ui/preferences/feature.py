@@ -10,12 +10,10 @@ the feature's signals; the app does the work and says where the token is kept
 
 from __future__ import annotations
 
-from typing import cast
-
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from desktop_app.services.settings import Section, Settings, SettingsBackend
+from desktop_app.services.settings import Section
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.services.users import UsersService
 from desktop_app.ui.common.feature import Feature, Shared
@@ -75,12 +73,7 @@ def _show_users(dialog: PreferencesDialog, service: UsersService) -> None:
 def build(
     shared: Shared, users_feature: UsersFeature, *, parent: QWidget | None = None
 ) -> PreferencesFeature:
-    backend: object = shared.settings
-    # TEMP until settings wiring lands (shared.settings is then a Settings already).
-    settings = backend if isinstance(backend, Settings) else Settings(
-        cast(SettingsBackend, backend)
-    )
-    dialog = PreferencesDialog(settings, parent)
+    dialog = PreferencesDialog(shared.settings, parent)
     feature = PreferencesFeature(dialog)
     service = users_feature.service
     _show_users(dialog, service)

@@ -3,7 +3,8 @@
 Every panel is a QDockWidget (move, float, tab, close; the View menu brings each back), so
 an agent can arrange the feed, the call detail, the users, the dialer and the callback list
 the way their screen allows, and the arrangement comes back next time
-(``saveState``/``saveGeometry`` in the INI settings). The features hand in their panels
+(``saveState``/``saveGeometry`` in the window-state INI file, kept apart from the
+settings). The features hand in their panels
 and the window docks each the one way (`make_dock`); a window built without a panel shows
 a placeholder in its dock.
 
@@ -21,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Final
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QByteArray, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -42,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.services.paths import SaveFolders, SaveKind, export_file_name
+from desktop_app.services.settings import SettingsBackend
 from desktop_app.ui.common.docks import make_dock
 from desktop_app.ui.common.theme import (
     LIGHT_COLORS,
@@ -99,7 +101,7 @@ class MainWindow(QMainWindow):
         self,
         feed: FeedPanel,
         detail: QWidget | None,
-        settings: QSettings,
+        state: SettingsBackend,
         *,
         demo: bool = False,
         users: QWidget | None = None,
@@ -121,11 +123,12 @@ class MainWindow(QMainWindow):
         )
         self.setDocumentMode(True)
         self.resize(1280, 800)
-        self._settings = settings
+        #: The window-state file (layout, last folders), never the settings.
+        self._state = state
         self._demo = demo
         self._closing_allowed = False
         self._export_dialog: QFileDialog | None = None
-        self._folders = SaveFolders(settings)
+        self._folders = SaveFolders(state)
         self._today = today
         self._saved_path = ""
         self._colors: ThemeColors = LIGHT_COLORS
@@ -211,9 +214,9 @@ class MainWindow(QMainWindow):
 
     def restore_layout(self) -> bool:
         """Put back the saved geometry and dock layout; False when there was none."""
-        geometry = self._settings.value(KEY_GEOMETRY)
-        state = self._settings.value(KEY_STATE)
-        header = self._settings.value(KEY_FEED_HEADER)
+        geometry = self._state.value(KEY_GEOMETRY)
+        state = self._state.value(KEY_STATE)
+        header = self._state.value(KEY_FEED_HEADER)
         restored = False
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             restored = self.restoreGeometry(geometry)
@@ -224,10 +227,10 @@ class MainWindow(QMainWindow):
         return restored
 
     def save_layout(self) -> None:
-        self._settings.setValue(KEY_GEOMETRY, self.saveGeometry())
-        self._settings.setValue(KEY_STATE, self.saveState(LAYOUT_VERSION))
-        self._settings.setValue(KEY_FEED_HEADER, self.feed.table.horizontalHeader().saveState())
-        self._settings.sync()
+        self._state.setValue(KEY_GEOMETRY, self.saveGeometry())
+        self._state.setValue(KEY_STATE, self.saveState(LAYOUT_VERSION))
+        self._state.setValue(KEY_FEED_HEADER, self.feed.table.horizontalHeader().saveState())
+        self._state.sync()
 
     @Slot()
     def reset_layout(self) -> None:
@@ -239,7 +242,7 @@ class MainWindow(QMainWindow):
         self.feed_dock.raise_()
         self.detail_dock.raise_()
         for key in (KEY_STATE, KEY_FEED_HEADER):
-            self._settings.remove(key)
+            self._state.remove(key)
 
     # -------------------------------------------------------------- building
 

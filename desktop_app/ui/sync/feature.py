@@ -1,7 +1,12 @@
-"""The background sync as a feature: the loop, and its state in the status bar."""
+"""The background sync as a feature: the loop, and its state in the status bar.
+
+Two settings are followed live: how long calls are kept (`KEEP_DAYS`: older ones are
+removed after every sync, and at once when it is lowered) and how many desktops share the
+account (`DESKTOPS_SHARING`: the request budget's pace makes room for them)."""
 
 from __future__ import annotations
 
+from desktop_app.services.settings import DESKTOPS_SHARING, KEEP_DAYS, Settings
 from desktop_app.services.sync import SyncStatus
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.ui.common.feature import Feature, Shared, connect_all
@@ -27,6 +32,10 @@ class SyncFeature(Feature):
             (window.refreshRequested, sync.refresh_now),
         ])
 
+    def follow_settings(self, settings: Settings) -> None:
+        self.follow(settings, KEEP_DAYS, self.presenter.set_keep_days)
+        self.follow(settings, DESKTOPS_SHARING, self.presenter.set_desktops_sharing)
+
     def start(self) -> None:
         self.presenter.start()
 
@@ -36,4 +45,8 @@ class SyncFeature(Feature):
 
 
 def build(shared: Shared, *, interval_s: float = LIVE_SYNC_INTERVAL_S) -> SyncFeature:
-    return SyncFeature(SyncPresenter(shared.engine, shared.client.budget, interval_s=interval_s))
+    feature = SyncFeature(
+        SyncPresenter(shared.engine, shared.client.budget, interval_s=interval_s)
+    )
+    feature.follow_settings(shared.settings)
+    return feature

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.models import CallLog
 from desktop_app.api.waits import format_wait
-from desktop_app.services.sync import SyncEngine, SyncStatus
+from desktop_app.services.sync import DAY_S, SyncEngine, SyncStatus
 from desktop_app.services.tasks import TaskFailure
 from desktop_app.ui.common.presenter import Presenter
 
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 LIVE_SYNC_INTERVAL_S = 180.0
 #: The sync loop's task name.
 SYNC_LOOP = "sync-loop"
+#: Removing calls older than the setting keeps, after it was lowered.
+PRUNE_TASK = "sync-prune"
 
 
 # ---------------------------------------------------------------------------- status
@@ -89,6 +91,8 @@ class SyncPresenter(Presenter):
     statusChanged = Signal(object)
     #: Calls a sync, a search or "load more" stored for the first time (tuple[CallLog]).
     newCalls = Signal(object)
+    #: Calls that started before this time were removed from the cache (kept long enough).
+    callsPruned = Signal(int)
     connectionTextChanged = Signal(str)
     lastSyncTextChanged = Signal(str)
     budgetTextChanged = Signal(str)
@@ -111,6 +115,7 @@ class SyncPresenter(Presenter):
         self._texts = ("", "", "")
         self.on_close(engine.add_listener(self._on_status))
         self.on_close(engine.add_new_calls_listener(self._on_new_calls))
+        self.on_close(engine.add_pruned_listener(self.callsPruned.emit))
         self._ticker = QTimer(self)
         self._ticker.setObjectName("syncStatusTicker")
         self._ticker.setInterval(1000)
@@ -157,6 +162,23 @@ class SyncPresenter(Presenter):
             self.tasks.retry_now(SYNC_LOOP)  # F5 also cuts a restart's backoff short
         elif not self.closed:
             self.start()
+
+    def set_keep_days(self, days: int) -> None:
+        """Keep calls for `days` (the setting): fewer than before removes the older ones
+        now, in a worker thread; every sync removes what has grown too old since."""
+        before = self._engine.keep_s
+        self._engine.keep_s = days * DAY_S
+        if before is not None and days * DAY_S < before and not self.closed:
+            self._spawn(self._engine.prune(), PRUNE_TASK)
+
+    def set_desktops_sharing(self, desktops: int) -> None:
+        """How many desktops share the account (the setting): the background pace makes
+        room for that many, from the wait in progress on."""
+        if self._budget.room == desktops:
+            return
+        self._budget.room = desktops
+        self._engine.repace()
+        self._update_texts()
 
     def stop(self) -> None:
         self._ticker.stop()

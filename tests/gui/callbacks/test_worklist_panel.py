@@ -28,6 +28,7 @@ from desktop_app.services.notifier import (
     Notification,
     Notifier,
 )
+from desktop_app.services.settings import Settings
 from desktop_app.services.sync import SyncEngine
 from desktop_app.services.worklist import WorkingHours, Worklist
 from desktop_app.store import CallStore
@@ -126,7 +127,9 @@ def open_app(
     layout = QVBoxLayout(host)
     layout.addWidget(banner)
     layout.addWidget(panel)
-    tray = TrayController(settings, banner, window=host, tray_available=lambda: False)
+    tray = TrayController(
+        Settings(settings), settings, banner, window=host, tray_available=lambda: False
+    )
     notes: list[Notification] = []
     app = App(store, engine, notes, presenter, worklist, model, panel, banner, tray, host)
 

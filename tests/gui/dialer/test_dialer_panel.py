@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -27,6 +27,7 @@ from desktop_app.services.clock import ManualClock
 from desktop_app.services.dial_flow import OUTCOME_KINDS
 from desktop_app.services.dialer import ClickToCallClient, DialerSettings, DialGuard, DialOutcome
 from desktop_app.services.paths import AppPaths
+from desktop_app.services.settings import Settings
 from desktop_app.store.dials import DialRecords, DialState
 from desktop_app.ui.dialer.clipboard import SHORTCUT, ClipboardDialer
 from desktop_app.ui.dialer.feature import bind
@@ -103,6 +104,19 @@ class Rig:
                     self.clock.advance(step)
 
 
+def dialer_settings_in(path: Path) -> DialerSettings:
+    """The dialer's settings in an INI file, as the app keeps them (settings.ini)."""
+    return DialerSettings(Settings(QSettings(str(path), QSettings.Format.IniFormat)))
+
+
+def reopened(settings: DialerSettings) -> DialerSettings:
+    """The same settings file, read afresh."""
+    settings.settings.sync()
+    backend = settings.settings.backend
+    assert isinstance(backend, QSettings)
+    return dialer_settings_in(Path(backend.fileName()))
+
+
 def build_rig(
     qtbot: QtBot,
     tmp_path: Path,
@@ -119,7 +133,7 @@ def build_rig(
         click_client or client, None, clock, records=records, sleep=clock.sleep, settle_s=60.0
     )
     agent = agent_of(app.sandbox)
-    settings = DialerSettings(tmp_path / "dialer.json")
+    settings = dialer_settings_in(tmp_path / "settings.ini")
     settings.set_me_uuid(agent)
     presenter = DialerPresenter(
         guard, settings, sleep=clock.sleep, check_delays_s=(10.0, 10.0, 20.0, 30.0, 60.0)
@@ -245,12 +259,12 @@ async def test_the_agent_defaults_to_me_and_can_be_remembered(rig: Rig, qtbot: Q
     chosen = rig.panel.agent_uuid()
     qtbot.mouseClick(rig.panel.remember_button, Qt.MouseButton.LeftButton)
     assert rig.settings.me_uuid == chosen
-    assert DialerSettings(rig.settings.path).me_uuid == chosen
+    assert reopened(rig.settings).me_uuid == chosen
     assert combo.currentText().endswith("(me)") and rig.panel.agent_uuid() == chosen
 
     fresh = DialerPanel()
     qtbot.addWidget(fresh)
-    bind(fresh, DialerPresenter(rig.guard, DialerSettings(rig.settings.path)))
+    bind(fresh, DialerPresenter(rig.guard, reopened(rig.settings)))
     fresh.set_agents([(u.uuid, u.name) for u in rig.state.users if u.is_enabled])
     assert fresh.agent_uuid() == chosen
 

@@ -172,6 +172,29 @@ def test_a_server_only_view_shows_just_the_server_rows(qapp: object, store: Call
     assert "cached-new" not in ids(model)
 
 
+def test_calls_the_cache_let_go_of_leave_the_view_from_the_bottom(
+    qapp: object, store: CallStore, qtmodeltester: ModelTester
+) -> None:
+    logs = fill(store, 450)
+    model = FeedModel(store)
+    model.set_query(CallQuery())
+    fetch_all(model)
+    qtmodeltester.check(model)
+    cut = logs[300].start_time  # calls 301.. are older than that: kept long enough
+    assert store.prune_older_than(cut) == 149
+    assert model.drop_older_than(cut) == 149
+    assert model.rowCount() == 301 and model.total_count == 301
+    assert ids(model)[-1] == logs[300].id and not model.canFetchMore(QModelIndex())
+    # Rows not loaded yet are simply never loaded: the model pages on from what is left.
+    model.set_query(CallQuery())
+    assert model.drop_older_than(logs[250].start_time) == 0  # not loaded: nothing to drop
+    store.prune_older_than(logs[250].start_time)
+    model.drop_older_than(logs[250].start_time)
+    fetch_all(model)
+    assert model.rowCount() == model.total_count == 251
+    qtmodeltester.check(model)
+
+
 def test_export_covers_rows_not_scrolled_to_yet(qapp: object, store: CallStore) -> None:
     fill(store, 450)
     model = FeedModel(store)

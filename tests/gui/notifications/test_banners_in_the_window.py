@@ -11,7 +11,7 @@ from desktop_app.sandbox import SandboxServer
 from desktop_app.services.notifier import MissedCallNotice
 from desktop_app.services.worklist import CallReach, Reach
 from desktop_app.ui.notifications.feature import TrayProbes
-from tests.helpers.qt import SpyChime, wait_until
+from tests.helpers.qt import SpyChime, next_turns, wait_until
 from tests.helpers.workspace import WorkspaceOpener, first_sync
 
 #: Feed rows the window keeps at 1024×700 with the notice and any number of missed calls
@@ -55,7 +55,6 @@ async def test_missed_calls_leave_the_feed_its_rows_at_1024x700(
         viewport = table.viewport().height()
         banner.set_expanded(True)  # the list drops down over the feed, not into it
         await wait_until(lambda: banner.waiting.isVisible())
-        for _ in range(3):
-            QApplication.processEvents()
+        await next_turns(3)  # the layout settles
         assert table.viewport().height() == viewport and window.height() == 700
         assert banner.waiting.geometry().bottom() < window.height()

@@ -14,13 +14,12 @@ from pytestqt.qtbot import QtBot
 
 from desktop_app.services.availability import DndState
 from desktop_app.services.notifier import MissedCallNotice, MissedCallsSummary
+from desktop_app.services.settings import DND_STOPS_CALLS, SOUND, Settings
 from desktop_app.services.worklist import CallReach, Reach
 from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
 from desktop_app.ui.notifications.sound import SOUND_FILE, SoundEffectChime
 from desktop_app.ui.notifications.tray import (
     CLOSE_NOTICE_TITLE,
-    KEY_DND_STOPS_CALLS,
-    KEY_SOUND,
     TrayChoice,
     TrayController,
     choose_tray,
@@ -46,8 +45,16 @@ SUMMARY = MissedCallsSummary(
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+def settings(tmp_path: Path) -> Settings:
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+def state_beside(settings: Settings) -> QSettings:
+    """The window-state file next to the settings file (as the app keeps them)."""
+    backend = settings.backend
+    assert isinstance(backend, QSettings)
+    path = Path(backend.fileName()).with_name("window-state.ini")
+    return QSettings(str(path), QSettings.Format.IniFormat)
 
 
 @pytest.fixture
@@ -63,7 +70,7 @@ def window(qtbot: QtBot) -> tuple[QWidget, NotificationBanner]:
 
 
 def make_tray(
-    settings: QSettings,
+    settings: Settings,
     window: tuple[QWidget, NotificationBanner],
     *,
     available: bool,
@@ -71,7 +78,7 @@ def make_tray(
 ) -> TrayController:
     host, banner = window
     return TrayController(
-        settings, banner, window=host, tray_available=lambda: available,
+        settings, state_beside(settings), banner, window=host, tray_available=lambda: available,
         supports_messages=lambda: messages, tray_factory=SpyTray, chime_factory=SpyChime,
     )
 
@@ -87,10 +94,10 @@ def test_the_choice_follows_the_tray_and_its_messages() -> None:
 
 
 def test_offscreen_has_no_tray_so_the_default_probe_picks_the_window(
-    settings: QSettings, window: tuple[QWidget, NotificationBanner]
+    settings: Settings, window: tuple[QWidget, NotificationBanner]
 ) -> None:
     assert not QSystemTrayIcon.isSystemTrayAvailable()
-    tray = TrayController(settings, window[1], window=window[0])
+    tray = TrayController(settings, state_beside(settings), window[1], window=window[0])
     assert not tray.uses_tray and tray.choice.notifications == "window"
 
 
@@ -98,7 +105,7 @@ def test_offscreen_has_no_tray_so_the_default_probe_picks_the_window(
 
 
 def test_without_a_tray_notifications_appear_in_the_window_with_their_actions(
-    qtbot: QtBot, settings: QSettings, window: tuple[QWidget, NotificationBanner]
+    qtbot: QtBot, settings: Settings, window: tuple[QWidget, NotificationBanner]
 ) -> None:
     host, banner = window
     tray = make_tray(settings, window, available=False)
@@ -135,20 +142,22 @@ def test_without_a_tray_notifications_appear_in_the_window_with_their_actions(
 
 
 def test_the_tray_unavailable_notice_is_said_once_across_restarts(
-    qtbot: QtBot, settings: QSettings, window: tuple[QWidget, NotificationBanner]
+    qtbot: QtBot, settings: Settings, window: tuple[QWidget, NotificationBanner]
 ) -> None:
     make_tray(settings, window, available=False).start()
     assert window[1].notice_text == TRAY_UNAVAILABLE_TEXT
     window[1].set_notice("")
 
     settings.sync()
-    again = QSettings(settings.fileName(), QSettings.Format.IniFormat)
+    backend = settings.backend
+    assert isinstance(backend, QSettings)
+    again = Settings(QSettings(backend.fileName(), QSettings.Format.IniFormat))
     make_tray(again, window, available=False).start()
     assert window[1].notice_text == ""
 
 
 def test_without_a_tray_a_missed_call_rings_and_asks_the_taskbar(
-    monkeypatch: pytest.MonkeyPatch, settings: QSettings,
+    monkeypatch: pytest.MonkeyPatch, settings: Settings,
     window: tuple[QWidget, NotificationBanner],
 ) -> None:
     alerts: list[QWidget] = []
@@ -163,15 +172,38 @@ def test_without_a_tray_a_missed_call_rings_and_asks_the_taskbar(
     assert tray.chime.plays == 2 and len(alerts) == 2
 
     tray.sound_action.setChecked(False)  # the setting, kept
-    assert settings.value(KEY_SOUND) in (False, "false")
+    assert settings.get(SOUND) is False
     tray.notify(NOTE)
     assert tray.chime.plays == 2 and len(alerts) == 3  # silent, the taskbar still asked
     again = make_tray(settings, window, available=False)
     assert not again.sound_action.isChecked()
 
 
+def test_the_menu_switches_and_their_settings_stay_in_step_both_ways(
+    settings: Settings, window: tuple[QWidget, NotificationBanner]
+) -> None:
+    """A change in Preferences (`Settings.set`) checks the Call menu's switch at once, and
+    the switch stores the setting; the window-state file holds neither."""
+    tray = make_tray(settings, window, available=False)
+    assert tray.sound_action.isChecked() and not tray.stop_calls_action.isChecked()
+
+    settings.set(SOUND, False)
+    settings.set(DND_STOPS_CALLS, True)
+    assert not tray.sound_action.isChecked() and tray.stop_calls_action.isChecked()
+    tray.notify(NOTE)
+    assert isinstance(tray.chime, SpyChime) and tray.chime.plays == 0
+
+    tray.sound_action.setChecked(True)
+    assert settings.get(SOUND) is True
+    assert SOUND.key not in state_beside(settings).allKeys()
+
+    tray.stop()  # the workspace closed: the actions no longer follow the settings
+    settings.set(SOUND, False)
+    assert tray.sound_action.isChecked()
+
+
 def test_with_tray_messages_there_is_no_chime(
-    monkeypatch: pytest.MonkeyPatch, settings: QSettings,
+    monkeypatch: pytest.MonkeyPatch, settings: Settings,
     window: tuple[QWidget, NotificationBanner],
 ) -> None:
     alerts: list[QWidget] = []
@@ -200,7 +232,7 @@ def test_the_chime_is_a_short_bundled_wav_played_by_a_sound_effect() -> None:
 
 
 def test_with_a_tray_notifications_are_tray_messages_and_a_click_opens_the_call(
-    qtbot: QtBot, settings: QSettings, window: tuple[QWidget, NotificationBanner]
+    qtbot: QtBot, settings: Settings, window: tuple[QWidget, NotificationBanner]
 ) -> None:
     host, banner = window
     tray = make_tray(settings, window, available=True)
@@ -236,7 +268,7 @@ def test_with_a_tray_notifications_are_tray_messages_and_a_click_opens_the_call(
 
 
 def test_a_tray_without_messages_keeps_the_icon_and_uses_the_window(
-    settings: QSettings, window: tuple[QWidget, NotificationBanner]
+    settings: Settings, window: tuple[QWidget, NotificationBanner]
 ) -> None:
     tray = make_tray(settings, window, available=True, messages=False)
     assert tray.uses_tray and tray.choice.notifications == "window"
@@ -246,7 +278,7 @@ def test_a_tray_without_messages_keeps_the_icon_and_uses_the_window(
 
 
 def test_closing_hides_to_the_tray_and_says_so_once(
-    settings: QSettings, window: tuple[QWidget, NotificationBanner]
+    settings: Settings, window: tuple[QWidget, NotificationBanner]
 ) -> None:
     host, _ = window
     tray = make_tray(settings, window, available=True)
@@ -267,7 +299,7 @@ def test_closing_hides_to_the_tray_and_says_so_once(
 
 
 def test_the_menu_count_tooltip_and_icon_follow_the_unhandled_count(
-    settings: QSettings, window: tuple[QWidget, NotificationBanner]
+    settings: Settings, window: tuple[QWidget, NotificationBanner]
 ) -> None:
     tray = make_tray(settings, window, available=True)
     names = [a.objectName() for a in tray.menu.actions() if a.objectName()]
@@ -292,12 +324,12 @@ def test_the_menu_count_tooltip_and_icon_follow_the_unhandled_count(
 
 
 def test_do_not_disturb_from_the_menu_and_its_state_and_failures(
-    qtbot: QtBot, settings: QSettings, window: tuple[QWidget, NotificationBanner]
+    qtbot: QtBot, settings: Settings, window: tuple[QWidget, NotificationBanner]
 ) -> None:
     banner = window[1]
     tray = make_tray(settings, window, available=False)
     tray.stop_calls_action.setChecked(True)
-    assert settings.value(KEY_DND_STOPS_CALLS) in (True, "true")
+    assert settings.get(DND_STOPS_CALLS) is True
     with qtbot.waitSignal(tray.dndRequested) as asked:
         tray.dnd_action.trigger()
     assert asked.args == [True, True]

@@ -126,9 +126,13 @@ async def test_layout_is_restored_by_the_next_window(
         window.resize(790, 700)  # within the offscreen screen (800 x 800), above the minimum
         size = (window.width(), window.height())
         window.save_layout()
-    settings_file = desktop_home.settings_file
-    assert settings_file.is_file()
-    assert QSettings(str(settings_file), QSettings.Format.IniFormat).contains(KEY_STATE)
+    state_file = desktop_home.state_file
+    assert state_file.is_file()
+    assert QSettings(str(state_file), QSettings.Format.IniFormat).contains(KEY_STATE)
+    # Window state is kept apart from the settings a person chooses.
+    assert not QSettings(str(desktop_home.settings_file), QSettings.Format.IniFormat).contains(
+        KEY_STATE
+    )
 
     async with open_workspace(feed_sandbox, start=False) as second:
         window = second.window
@@ -168,10 +172,10 @@ def test_every_dock_is_made_the_one_way(qtbot: QtBot) -> None:
 
 def test_every_widget_is_named(qtbot: QtBot, desktop_home: AppPaths) -> None:
     """Tests and assistive tech find widgets by name: none of the window's own is anonymous."""
-    from desktop_app.app import open_settings
+    from desktop_app.app import open_state
     from desktop_app.ui.feed.panel import FeedPanel
 
-    window = MainWindow(FeedPanel(), None, open_settings(desktop_home), demo=True)
+    window = MainWindow(FeedPanel(), None, open_state(desktop_home), demo=True)
     qtbot.addWidget(window)
     window.show()
     ours = (QLabel, QLineEdit, QComboBox, QPushButton, QToolButton, QTableView, QDateEdit,
@@ -407,7 +411,7 @@ async def test_demo_app_opens_and_quits_cleanly(desktop_home: AppPaths) -> None:
         ("127.0.0.1", ws.sandbox.port), timeout=2
     ):
         pass  # the emulated service has stopped
-    assert QSettings(str(desktop_home.settings_file), QSettings.Format.IniFormat).contains(
+    assert QSettings(str(desktop_home.state_file), QSettings.Format.IniFormat).contains(
         KEY_STATE
     )
 

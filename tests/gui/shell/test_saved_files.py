@@ -26,11 +26,11 @@ TIMEOUT = 15.0
 
 
 def bare_window(qtbot: QtBot, home: AppPaths) -> MainWindow:
-    from desktop_app.app import open_settings
+    from desktop_app.app import open_state
     from desktop_app.ui.feed.panel import FeedPanel
 
     window = MainWindow(
-        FeedPanel(), None, open_settings(home), today=lambda: date(2026, 11, 30)
+        FeedPanel(), None, open_state(home), today=lambda: date(2026, 11, 30)
     )
     qtbot.addWidget(window)
     return window

@@ -192,6 +192,39 @@ def test_pace_spreads_the_background_share_over_each_window() -> None:
     )
 
 
+def test_the_room_is_how_many_desktops_the_pace_leaves_room_for() -> None:
+    windows = (Window("minute", 20, 60.0, reserve=5), Window("day", 500, 86400.0, reserve=100))
+    assert pace(30.0, windows, [], 0.0) == pace(30.0, windows, [], 0.0, room=TEAM_ROOM)
+    # Ten desktops say so: each spaces its requests for nine more.
+    assert pace(30.0, windows, [], 0.0, room=10) == pytest.approx(9 * 86400 / 400)
+    # Alone: the whole background share spread evenly over the day, never bursts then
+    # nothing; as others spend, it slows down (and waits when the share is gone).
+    alone = pace(30.0, windows, [], 0.0, room=1)
+    assert alone == pytest.approx(86400 / 400)
+    assert alone < pace(30.0, windows, [], 0.0)
+    half_spent = [-float(i) for i in range(200)]
+    assert pace(30.0, windows, half_spent, 0.0, room=1) == pytest.approx(86400 / 400)
+    assert pace(30.0, windows, half_spent, 0.0, room=1, wait=900.0) == 900.0
+    # A crowd seen through 429s still counts, whatever the person said.
+    assert pace(30.0, windows, [], 0.0, room=1, crowd=5.0) == pytest.approx(5 * 86400 / 400)
+
+
+def test_the_budgets_room_is_set_live_and_paces_at_once() -> None:
+    time = ManualClock(1000.0)
+    budget = RequestBudget(
+        (Window("hour", 100, 3600.0, reserve=25),), clock=time, sleep=time.sleep
+    )
+    assert budget.room == TEAM_ROOM
+    shared = budget.background_interval(30.0)
+    budget.room = 1
+    assert budget.background_interval(30.0) == pytest.approx(3600 / 75)
+    assert budget.background_interval(30.0) < shared
+    budget.room = 8
+    assert budget.background_interval(30.0) == pytest.approx(7 * 3600 / 75)
+    with pytest.raises(ValueError):
+        budget.room = 0
+
+
 async def test_background_interval_grows_as_the_account_is_spent() -> None:
     time = ManualClock(1000.0)
     budget = reserved_budget(time)

@@ -15,7 +15,6 @@ placed, and never "not placed" for a call that the server did place.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
@@ -46,7 +45,15 @@ from desktop_app.services.dialer import (
     DialKind,
     outcome_text,
 )
+from desktop_app.services.identity import Identity
 from desktop_app.services.phone_input import parse_dialable
+from desktop_app.services.settings import (
+    COUNTRY_CODE,
+    DEMO_SCOPE,
+    ME,
+    MemoryBackend,
+    Settings,
+)
 from desktop_app.services.sync import SyncEngine
 from desktop_app.store import CallStore
 from desktop_app.store.dials import DialRecords
@@ -688,37 +695,75 @@ async def test_a_dial_left_in_flight_by_a_crash_settles_after_its_deadline(
 # ---------------------------------------------------------------------------- settings
 
 
-def test_settings_remember_me_and_recent_numbers(tmp_path: Path) -> None:
-    path = tmp_path / "config" / "dialer.json"
-    prefs = DialerSettings(path, max_recent=3)
+def test_settings_remember_me_and_recent_numbers() -> None:
+    backend = MemoryBackend()
+    prefs = DialerSettings(Settings(backend), max_recent=3)
     assert prefs.me_uuid is None and prefs.country_code == "91"
     prefs.set_me_uuid("3965edd0-a955-4199-80c0-754fc76cecb4")
     prefs.set_country_code("44")
     for number in ("+919812345678", "+919812345679", "+442079460958", "+919812345678",
                    "+12125550100"):
         prefs.add_recent(number)
-    again = DialerSettings(path, max_recent=3)
+    again = DialerSettings(Settings(backend), max_recent=3)
     assert again.me_uuid == "3965edd0-a955-4199-80c0-754fc76cecb4"
     assert again.country_code == "44"
     assert again.recent_numbers == ("+12125550100", "+919812345678", "+442079460958")
+    # They are the declared settings: one value, whoever reads it.
+    assert backend.values[ME.key] == "3965edd0-a955-4199-80c0-754fc76cecb4"
+    assert backend.values[COUNTRY_CODE.key] == "44"
     with pytest.raises(ValueError):
         prefs.add_recent("9812345678")
+    with pytest.raises(ValueError, match="country dialling code"):
+        prefs.set_country_code("abcd")
     prefs.set_me_uuid(None)
-    assert DialerSettings(path).me_uuid is None
+    assert DialerSettings(Settings(backend)).me_uuid is None
+    prefs.clear_recent()
+    assert again.recent_numbers == ()
+
+
+def test_the_demo_keeps_its_own_dialer_settings() -> None:
+    backend = MemoryBackend()
+    account = DialerSettings(Settings(backend))
+    demo = DialerSettings(Settings(backend, account_scope=DEMO_SCOPE))
+    account.set_country_code("44")
+    demo.add_recent("+919812345678")
+    assert demo.country_code == "91" and account.recent_numbers == ()
 
 
 @pytest.mark.parametrize(
-    "content",
-    ["not json", "[]", json.dumps({"me": "has space", "recent": ["x", 5, "+919812345678"],
-                                   "country_code": "abcd"})],
+    "stored",
+    [
+        {"dialer/me": "has space", "dialer/recent": ["x", "5", "+919812345678"],
+         "dialer/country_code": "abcd"},
+        {"dialer/me": "tab\tinside", "dialer/recent": {"not": "a list"},
+         "dialer/country_code": "0044"},
+    ],
 )
-def test_damaged_settings_are_ignored(tmp_path: Path, content: str) -> None:
-    path = tmp_path / "dialer.json"
-    path.write_text(content)
-    prefs = DialerSettings(path)
+def test_damaged_settings_are_ignored(stored: dict[str, object]) -> None:
+    prefs = DialerSettings(Settings(MemoryBackend(stored)))
     assert prefs.me_uuid is None
     assert prefs.country_code == "91"
-    assert prefs.recent_numbers in ((), ("+919812345678",))
+    assert prefs.recent_numbers == ()
+
+
+def test_a_change_made_elsewhere_is_heard() -> None:
+    """Preferences write the settings directly: the dialer and "me" hear of it."""
+    settings = Settings(MemoryBackend())
+    prefs = DialerSettings(settings)
+    me = Identity(prefs, changes=prefs.watch_me)
+    heard: list[str | None] = []
+    countries: list[str] = []
+    me.add_listener(heard.append)
+    prefs.watch_country(countries.append)
+    settings.set(ME, "3965edd0-a955-4199-80c0-754fc76cecb4")
+    settings.set(COUNTRY_CODE, "44")
+    assert me.uuid == "3965edd0-a955-4199-80c0-754fc76cecb4"
+    assert heard == ["3965edd0-a955-4199-80c0-754fc76cecb4"] and countries == ["44"]
+    me.set(None)  # changed here: said once, not twice
+    assert heard == ["3965edd0-a955-4199-80c0-754fc76cecb4", None]
+    me.close()
+    settings.set(ME, "3965edd0-a955-4199-80c0-754fc76cecb4")
+    assert heard[-1] is None  # closed: no longer listening
 
 
 # ------------------------------------------------------------------------ state machine

@@ -279,6 +279,22 @@ def test_do_not_disturb_silences_but_counts_and_never_announces_later(
     assert notifier.silenced_count == 0
 
 
+def test_announcing_turned_off_records_calls_but_brings_no_backlog_when_on_again(
+    store: CallStore, clock: ManualClock
+) -> None:
+    notifier, rec = make(store, clock)
+    notifier.set_announcing(False)
+    store.upsert_calls([call("a", T - 60), call("b", T - 30, number=OTHER)])
+    assert notifier.check() == [] and rec.take() == []
+    assert notifier.silenced_count == 0  # not do not disturb: nothing "held back"
+
+    notifier.set_announcing(True)
+    assert notifier.check() == []  # the calls missed while off stay unannounced
+    clock.advance(60)
+    store.upsert_calls([call("c", T + 30)])
+    assert [n.call_id for n in notices(notifier.check())] == ["c"]
+
+
 def test_a_failing_listener_does_not_stop_the_others(
     store: CallStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,6 +8,7 @@ Behaviour that needs a failure at an exact moment is in ``test_sync_scripted.py`
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,59 @@ async def test_load_older_extends_coverage_back(
     assert store.coverage() == [(low, T)]
 
 
+# -- keeping N days ------------------------------------------------------------------------
+
+
+async def test_calls_older_than_kept_are_pruned_and_never_fetched_again(
+    client: MyOperatorClient, store: CallStore, state: SandboxState, clock: ManualClock
+) -> None:
+    engine = make_engine(client, store, clock, initial_window_s=3 * WEEK)
+    await engine.sync_once()
+    assert store.oldest_start_time() is not None
+    assert store.oldest_start_time() < T - 2 * WEEK  # type: ignore[operator]
+
+    # "Keep calls for 7 days": lowered, the older calls go at once.
+    engine.keep_s = WEEK
+    pruned: list[int] = []
+    engine.add_pruned_listener(pruned.append)
+    removed = await engine.prune()
+    assert removed == len(server_ids(state, T - 3 * WEEK, T - WEEK - 1)) > 0
+    assert pruned == [T - WEEK]
+    assert stored_ids(store) == server_ids(state, T - WEEK, T)
+    assert store.coverage() == [(T - WEEK, T)]
+
+    # A day later (a restart): the sync starts no earlier than the horizon, even with an
+    # interrupted range left from before it, and prunes what aged past it since.
+    clock.advance(DAY_S)
+    now = T + DAY_S
+    store.set_meta(
+        META_FEED_CURSOR, json.dumps({"from": T - 2 * WEEK, "to": T - WEEK + DAY_S, "offset": 0})
+    )
+    again = make_engine(client, store, clock, initial_window_s=3 * WEEK)
+    again.keep_s = WEEK
+    before = len(searches(state))
+    await again.sync_once()
+    asked = searches(state)[before:]
+    assert asked and all(f is not None and f >= now - WEEK for f, _t, _o, _k in asked)
+    assert min(c.start_time for c in store.fetch(CallQuery(), 0, 100_000)) >= now - WEEK
+    assert store.coverage()[0][0] >= now - WEEK
+
+    # "Load older" has nothing to fetch beyond the horizon: no request at all.
+    before = len(searches(state))
+    assert again.at_horizon()
+    result = await again.load_older(days=7)
+    assert result.new_calls == () and searches(state)[before:] == []
+
+
+async def test_without_keep_everything_stays_and_load_older_goes_on(
+    engine: SyncEngine, store: CallStore, state: SandboxState
+) -> None:
+    await engine.sync_once()
+    assert await engine.prune() == 0 and not engine.at_horizon()
+    await engine.load_older(days=3)
+    assert store.coverage() == [(T - WEEK - 3 * DAY_S, T)]
+
+
 async def test_search_remote_asks_the_uncovered_range_and_merges(
     engine: SyncEngine, store: CallStore, state: SandboxState
 ) -> None:
@@ -267,6 +321,35 @@ async def test_rate_limit_backs_off_for_retry_after(
     assert final.state == "idle" and final.retry_at is None
     assert stored_ids(store) == server_ids(state, T + 30 - WEEK, T + 30)
     assert [s.state for s in seen] == ["syncing", "backing_off", "syncing", "idle"]
+
+
+async def test_a_new_pace_applies_to_the_wait_in_progress(
+    engine: SyncEngine, state: SandboxState, clock: ManualClock,
+    tasks: list[asyncio.Task[None]],
+) -> None:
+    """The budget's room changed (a setting): the wait between syncs is measured again
+    from when it began, with no sync before its time."""
+    interval = [3600.0]
+    tasks.append(asyncio.create_task(engine.run(interval_s=60, pace=lambda _s: interval[0])))
+    assert await clock.next_sleep() == 3600.0
+    synced = len(searches(state))
+
+    clock.advance(1000.0)
+    interval[0] = 1500.0
+    engine.repace()
+    assert await clock.next_sleep() == 500.0  # 1500 s in all, 1000 s already waited
+    assert len(searches(state)) == synced and clock.sleeping == 1
+
+    clock.advance(500.0)
+    assert await clock.next_sleep() == 1500.0  # synced, and waits the new pace
+    assert len(searches(state)) > synced
+
+    synced = len(searches(state))
+    clock.advance(100.0)
+    interval[0] = 50.0  # shorter than already waited: the next sync goes now
+    engine.repace()
+    assert await clock.next_sleep() == 50.0
+    assert len(searches(state)) > synced
 
 
 async def test_outage_keeps_the_cache_and_backs_off_exponentially(

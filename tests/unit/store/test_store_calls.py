@@ -350,3 +350,54 @@ def test_query_is_frozen_and_hashable() -> None:
         base.text = "y"  # type: ignore[misc]
     assert replace(base, answered=True) == CallQuery(text="x", answered=True)
     assert hash(base) == hash(CallQuery(text="x"))
+
+
+# -- keeping N days ------------------------------------------------------------------------
+
+
+def test_prune_older_than_removes_old_calls_and_what_describes_them(
+    store: CallStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop_app.store import calls as calls_module
+    from desktop_app.store.notified import HandledMark, MissedCallRecords
+
+    monkeypatch.setattr(calls_module, "_PRUNE_CHUNK", 7)  # several chunks
+    old = [make_log(f"old{i}", 1000 + i, agents=("Ravi Kumar",)) for i in range(20)]
+    new = [make_log(f"new{i}", 5000 + i, agents=("Asha Verma",)) for i in range(5)]
+    edge = make_log("edge", 4000, agents=("Ravi Kumar",))  # exactly at the cut: kept
+    store.upsert_calls([*old, *new, edge])
+    store.add_coverage(500, 2000)
+    store.add_coverage(3000, 6000)
+    records = MissedCallRecords(store)
+    records.record_notified([old[0], new[0]], "single", 7000)
+    records.set_handled(HandledMark("+919000000001", 1500, 7000))
+    records.set_handled(HandledMark("+919000000002", 5000, 7000))
+
+    assert store.prune_older_than(4000) == 20
+
+    assert store.count() == 6 and store.get("old3") is None and store.get("edge") is not None
+    assert store.oldest_start_time() == 4000
+    # The search index lost the rows too: no match for a deleted call's text.
+    assert ids(store, CallQuery(text="Ravi")) == ["edge"]
+    with store.lock:
+        fts_rows = store.connection.execute("SELECT count(*) FROM calls_fts").fetchone()[0]
+        integrity = store.connection.execute(
+            "INSERT INTO calls_fts(calls_fts, rank) VALUES ('integrity-check', 1)"
+        )
+    assert fts_rows == 6 and integrity is not None
+    # Coverage no longer claims the dropped range: a range before the cut is not held.
+    assert store.coverage() == [(4000, 6000)]
+    assert not store.covers(1000, 1500) and store.uncovered(3500, 4500) == [(3500, 3999)]
+    assert not records.was_notified("old0") and records.was_notified("new0")
+    assert set(records.handled_marks()) == {"+919000000002"}
+
+    assert store.prune_older_than(4000) == 0  # nothing left to do
+    assert store.count() == 6
+
+
+def test_prune_older_than_everything_leaves_an_empty_cache(store: CallStore) -> None:
+    store.upsert_calls([make_log("a", 10), make_log("b", 20)])
+    store.add_coverage(0, 30)
+    assert store.prune_older_than(100) == 2
+    assert store.count() == 0 and store.coverage() == []
+    assert ids(store, CallQuery(text="Asha")) == []
