@@ -458,72 +458,62 @@ class AppController(QObject):
         interval: float,
         location: TokenLocation | None,
     ) -> Workspace:
-        """The workspace over an opened client and cache; on any failure (or a quit, or a
-        workspace already open) they are closed again, not left behind."""
+        """The workspace over an opened client and cache; on a failure before the
+        workspace owns them (or a quit, or a workspace already open) they are closed
+        again, not left behind."""
+        workspace: Workspace | None = None
         try:
             if self._quitting:
                 raise RuntimeError("The app is quitting.")
             if self.workspace is not None:
                 raise RuntimeError("Another workspace is already open.")
-            return self._show_workspace(client, store, demo=demo, sandbox=sandbox,
-                                        interval=interval, location=location)
+            self._paths.ensure()
+            options = replace(
+                self._workspace_options,
+                demo=demo,
+                sync_interval_s=interval,
+                restore_layout=not self._args.reset_layout,
+                paths=self._paths,
+                keyring_problem=self.vault.keyring_problem,
+                token_location=self._token_location_text,
+            )
+            workspace = Workspace.open(
+                client,
+                store,
+                self.settings_for(demo=demo),
+                state=self._state_file,
+                recordings_dir=self._paths.recordings_dir(demo=demo),
+                options=options,
+                theme=self._theme,
+                sandbox=sandbox,
+            )
+            workspace.window.quitRequested.connect(self.request_quit)
+            self.workspace = workspace
+            self.token_location = location
+            self._show_token_location(workspace)
+            workspace.start()
+            # Everything built so far lives as long as the window: moved out of the
+            # collector's way, so a full collection on the GUI thread stays short
+            # (bench_loop_stall). After an account change, the old workspace's cycles are
+            # collected first, once Qt has deleted its window, or they would be frozen in.
+            if self._opened_before:
+                QTimer.singleShot(0, _collect_and_freeze)
+            else:
+                gc.freeze()
+            self._opened_before = True
+            self._close_first_run()
+            links, self._pending_links = self._pending_links, []
+            workspace.actions.open_links(links)
+            log.info("workspace open (%s)", "demo" if demo else "account")
+            return workspace
         except BaseException:
-            await client.aclose()
-            client.budget.close()
-            store.close()
-            if sandbox is not None:
-                await asyncio.to_thread(sandbox.stop)
+            if workspace is None:  # once built, the workspace closes them (`shutdown`)
+                await client.aclose()
+                client.budget.close()
+                store.close()
+                if sandbox is not None:
+                    await asyncio.to_thread(sandbox.stop)
             raise
-
-    def _show_workspace(
-        self,
-        client: MyOperatorClient,
-        store: CallStore,
-        *,
-        demo: bool,
-        sandbox: SandboxServer | None,
-        interval: float,
-        location: TokenLocation | None,
-    ) -> Workspace:
-        self._paths.ensure()
-        options = replace(
-            self._workspace_options,
-            demo=demo,
-            sync_interval_s=interval,
-            restore_layout=not self._args.reset_layout,
-            paths=self._paths,
-            keyring_problem=self.vault.keyring_problem,
-            token_location=self._token_location_text,
-        )
-        workspace = Workspace.open(
-            client,
-            store,
-            self.settings_for(demo=demo),
-            state=self._state_file,
-            recordings_dir=self._paths.recordings_dir(demo=demo),
-            options=options,
-            theme=self._theme,
-            sandbox=sandbox,
-        )
-        workspace.window.quitRequested.connect(self.request_quit)
-        self.workspace = workspace
-        self.token_location = location
-        self._show_token_location(workspace)
-        workspace.start()
-        # Everything built so far lives as long as the window: moved out of the collector's
-        # way, so a full collection on the GUI thread stays short (bench_loop_stall). After
-        # an account change, the old workspace's cycles are collected first, once Qt has
-        # deleted its window, or they would be frozen in for good.
-        if self._opened_before:
-            QTimer.singleShot(0, _collect_and_freeze)
-        else:
-            gc.freeze()
-        self._opened_before = True
-        self._close_first_run()
-        links, self._pending_links = self._pending_links, []
-        workspace.actions.open_links(links)
-        log.info("workspace open (%s)", "demo" if demo else "account")
-        return workspace
 
     def _show_token_location(self, workspace: Workspace) -> None:
         """Where the token is kept, in Preferences; in the window too when it deserves a
