@@ -248,3 +248,14 @@ def banner_stylesheet(colors: ThemeColors) -> str:
         f"color: {colors.banner_fg.name()}; padding: 6px 10px; font-weight: bold; "
         f"border-bottom: 1px solid {colors.chip_border.name()}; }}"
     )
+
+
+def message_colour(kind: str, palette: QPalette) -> QColor:
+    """Error red / warning amber readable on the palette's background (light or dark);
+    any other kind: the palette's text colour. One rule for every form's messages."""
+    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
+    if kind == "error":
+        return QColor("#ff8a80" if dark else "#b3261e")
+    if kind == "warning":
+        return QColor("#ffcc80" if dark else "#8a5300")
+    return palette.color(QPalette.ColorRole.WindowText)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QColor, QFont, QPalette
+from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -23,21 +23,12 @@ from PySide6.QtWidgets import (
 
 from desktop_app.services.account import TOKEN_WHERE
 from desktop_app.ui.common.confirm import ConfirmBar
+from desktop_app.ui.common.theme import message_colour
 
 KIND_ERROR: Final = "error"
 KIND_PROGRESS: Final = "progress"
 KIND_WARNING: Final = "warning"
 KIND_NONE: Final = ""
-
-
-def message_colour(kind: str, palette: QPalette) -> QColor:
-    """Error red / warning amber readable on the palette's background (light or dark)."""
-    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
-    if kind == KIND_ERROR:
-        return QColor("#ff8a80" if dark else "#b3261e")
-    if kind == KIND_WARNING:
-        return QColor("#ffcc80" if dark else "#8a5300")
-    return palette.color(QPalette.ColorRole.WindowText)
 
 
 class TokenForm(QWidget):

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.api.models import User
-from desktop_app.ui.onboarding.token_form import KIND_ERROR, TokenForm, message_colour
+from desktop_app.ui.common.theme import message_colour
+from desktop_app.ui.onboarding.token_form import KIND_ERROR, TokenForm
 from desktop_app.ui.preferences.country import CountryCombo
 from desktop_app.ui.preferences.me_picker import MePicker
 from desktop_app.ui.shell.main_window import APP_TITLE

@@ -17,7 +17,7 @@ from functools import cache
 
 import phonenumbers
 from PySide6.QtCore import QLocale, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -37,21 +37,12 @@ from desktop_app.api.models import ContactType, User
 from desktop_app.services.user_edit import Confirmation
 from desktop_app.services.users import CONTACT_TYPE_LABELS, FIELD_LABELS, FORM_FIELDS, UserForm
 from desktop_app.ui.common.confirm import ConfirmBar
+from desktop_app.ui.common.theme import message_colour
 
 _CODE_IN_LABEL = re.compile(r"\(\+(\d{1,4})\)\s*$")
 _PANEL_CHOICES = (("May log in to the panel", True), ("May not log in", False))
 _CALL_CHOICES = (("Receives IVR calls", True), ("Does not receive calls", False))
 _CONTACT_CHOICES = tuple((label, kind) for kind, label in CONTACT_TYPE_LABELS.items())
-
-
-def _colour(kind: str, palette: QPalette) -> QColor:
-    """Error red / warning amber readable on the palette's background (light or dark)."""
-    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
-    if kind == "error":
-        return QColor("#ff8a80" if dark else "#b3261e")
-    if kind == "warning":
-        return QColor("#ffcc80" if dark else "#8a5300")
-    return palette.color(QPalette.ColorRole.WindowText)
 
 
 @cache
@@ -254,7 +245,7 @@ class UserDialog(QDialog):
         self._message.setVisible(bool(text))
         self._message.setProperty("kind", kind)
         palette = self._message.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, _colour(kind, self.palette()))
+        palette.setColor(QPalette.ColorRole.WindowText, message_colour(kind, self.palette()))
         self._message.setPalette(palette)
         self._fit_height()
 
@@ -410,7 +401,7 @@ class UserDialog(QDialog):
         error.setAccessibleName(f"{FIELD_LABELS[field]} error")
         error.setWordWrap(True)
         palette = error.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, _colour("error", self.palette()))
+        palette.setColor(QPalette.ColorRole.WindowText, message_colour("error", self.palette()))
         error.setPalette(palette)
         error.hide()
         self._errors[field] = error
