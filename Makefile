@@ -40,12 +40,12 @@ soak: system-deps $(STAMP)
 soak-ci: system-deps $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/soak.py --minutes 3 --check
 
-# Re-resolve every dependency (pyproject.toml and requirements/build.in) to the newest
+# Re-resolve every dependency (pyproject.toml, requirements/build.in and package.in) to the newest
 # releases their ranges allow, with the hashes of every platform's files.
 lock:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra test \
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in requirements/package.in --extra test \
 		--universal --python-version 3.11 --generate-hashes --upgrade --quiet -o $(LOCK)
 
 clean:
