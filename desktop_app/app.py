@@ -116,6 +116,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--reset-layout", action="store_true", help="start with the default window layout"
     )
     parser.add_argument(
+        "--self-test", action="store_true",
+        help="check this installation headless (the emulated service, a sync, playing a "
+        "recording, the hand-over to a running app), print one line per check and exit "
+        "non-zero on any failure; nothing of yours is read or changed",
+    )
+    parser.add_argument(
         "uri", nargs="?",
         help="a tel: or callto: link (or a number) to put in the dialer; nothing is dialled "
         "until you press Call",
@@ -801,6 +807,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     excepthook.install()
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw)
+    if args.self_test:  # before the single-instance claim: a running app is not in its way
+        from desktop_app.runtime.self_test import main as self_test
+
+        return self_test()
     try:  # the same check as the `myoperator` command's: one sentence, exit 2
         args.base_url = explicit_base_url(args, os.environ)
     except ValueError as exc:
