@@ -50,7 +50,7 @@ def main() -> int:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     for size in SIZES:
         path = output_path(size)
-        if not render(SVG, size).save(str(path), "PNG"):
+        if not render(SVG, size).save(str(path)):
             print(f"could not write {path}", file=sys.stderr)
             return 1
         print(path.relative_to(HERE.parents[1]))
