@@ -398,6 +398,10 @@ class TrayController(QObject):
         self.worklistRequested.emit()
 
 
+TRAY_SIZES = (16, 22, 24, 32, 48, 64)
+BADGE_RED = QColor("#d92d20")
+
+
 def tray_icon(count: int, *, dnd: bool = False) -> QIcon:
     """The app's icon with the missed-call count as a red badge in its top right corner,
     greyed while Do not disturb is on (the badge stays red: calls still wait)."""
@@ -405,10 +409,6 @@ def tray_icon(count: int, *, dnd: bool = False) -> QIcon:
     for size in TRAY_SIZES:
         icon.addPixmap(_paint_tray(size, count, dnd))
     return icon
-
-
-TRAY_SIZES = (16, 22, 24, 32, 48, 64)
-BADGE_RED = QColor("#d92d20")
 
 
 def _badge_text(count: int, size: int) -> str:
