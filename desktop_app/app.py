@@ -68,6 +68,7 @@ from desktop_app.services.settings import (
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore, StoreError
 from desktop_app.store.spend import SpendRecords
+from desktop_app.ui.common.icons import app_icon
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode, override_from_env
 from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form, location_text
 from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
@@ -859,9 +860,11 @@ def run_controller(runner: asyncio.Runner, controller: AppController) -> int:
 def name_application(app: QApplication) -> None:
     """The names desktops show for the app. No display name: Qt would append it to every
     window title on X11 and Windows ("… — MyOperator Desktop"), and the window's own
-    title already starts with it."""
+    title already starts with it. The icon set here is every window's (the first-run
+    window, the main window, dialogs) unless one sets its own."""
     app.setApplicationName(APP_TITLE)
     app.setDesktopFileName("myoperator-desktop")
+    app.setWindowIcon(app_icon())
 
 
 def _run(args: argparse.Namespace, instance: SingleInstance) -> int:

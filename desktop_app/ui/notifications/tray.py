@@ -32,15 +32,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QObject, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QColor,
     QFont,
     QIcon,
+    QImage,
     QKeySequence,
     QPainter,
-    QPainterPath,
     QPixmap,
 )
 from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
@@ -58,6 +58,7 @@ from desktop_app.services.settings import (
     Settings,
     SettingsBackend,
 )
+from desktop_app.ui.common.icons import app_icon_image
 from desktop_app.ui.notifications.banner import TRAY_UNAVAILABLE_TEXT, NotificationBanner
 from desktop_app.ui.notifications.sound import Chime, SoundEffectChime
 
@@ -397,51 +398,67 @@ class TrayController(QObject):
         self.worklistRequested.emit()
 
 
+TRAY_SIZES = (16, 22, 24, 32, 48, 64)
+BADGE_RED = QColor("#d92d20")
+
+
 def tray_icon(count: int, *, dnd: bool = False) -> QIcon:
-    """The app's tray icon drawn in code: a handset on a blue disc (grey under DND) with a
-    red count badge."""
+    """The app's icon with the missed-call count as a red badge in its top right corner,
+    greyed while Do not disturb is on (the badge stays red: calls still wait)."""
     icon = QIcon()
-    for size in (16, 22, 32, 48, 64):
+    for size in TRAY_SIZES:
         icon.addPixmap(_paint_tray(size, count, dnd))
     return icon
 
 
-def _paint_tray(size: int, count: int, dnd: bool) -> QPixmap:
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    s = size / 32.0
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor("#6b7280") if dnd else QColor("#1d5fbf"))
-    painter.drawEllipse(QRectF(1 * s, 1 * s, 30 * s, 30 * s))
-    # A handset: two ear/mouth pieces joined by a curved grip.
-    handset = QPainterPath(QPointF(9 * s, 8 * s))
-    handset.cubicTo(QPointF(6 * s, 14 * s), QPointF(14 * s, 24 * s), QPointF(22 * s, 24 * s))
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    pen = painter.pen()
-    pen.setStyle(Qt.PenStyle.SolidLine)
-    pen.setColor(QColor("#ffffff"))
-    pen.setWidthF(4.2 * s)
-    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-    painter.setPen(pen)
-    painter.drawPath(handset)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(QColor("#ffffff"))
-    for x, y in ((9.2, 8.2), (21.8, 23.8)):  # the ear and mouth pieces
-        painter.drawEllipse(QPointF(x * s, y * s), 3.4 * s, 3.4 * s)
-    if count > 0:
-        text = "99+" if count > 99 else str(count)
-        badge_w = (12 + 5 * (len(text) - 1)) * s
-        rect = QRectF(size - badge_w, 0, badge_w, 14 * s)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor("#d92d20"))
-        painter.drawRoundedRect(rect, 7 * s, 7 * s)
-        font = QFont()
-        font.setBold(True)
-        font.setPixelSize(max(6, round(10 * s)))
-        painter.setFont(font)
-        painter.setPen(QColor("#ffffff"))
-        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+def _badge_text(count: int, size: int) -> str:
+    """What fits legibly: one digit at 16 px (a bare dot beyond 9; the tooltip has the
+    number), two characters up to 24 px, three above."""
+    if count > 9 and size < 22:
+        return ""
+    if count > 9 and size < 32:
+        return "9+"
+    return "99+" if count > 99 else str(count)
+
+
+def _greyed(image: QImage) -> QImage:
+    """The image in grey tones, its transparency kept."""
+    grey = image.convertToFormat(QImage.Format.Format_ARGB32).convertToFormat(
+        QImage.Format.Format_Grayscale8
+    ).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    painter = QPainter(grey)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_DestinationIn)
+    painter.drawImage(0, 0, image)  # keeps grey only where the icon is
     painter.end()
-    return pixmap
+    return grey
+
+
+def _paint_tray(size: int, count: int, dnd: bool) -> QPixmap:
+    image = app_icon_image(size)
+    if dnd:
+        image = _greyed(image)
+    if count > 0:
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        s = size / 32.0
+        text = _badge_text(count, size)
+        height = 17 * s  # over half the icon: a digit stays legible at 16 px
+        width = max(height, height + 6 * s * (len(text) - 1))
+        rect = QRectF(size - width, 0, width, height)
+        ring = max(1.0, 1.5 * s)  # a white edge parts the badge from the icon
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor("#ffffff"))
+        painter.drawRoundedRect(rect, height / 2, height / 2)
+        inner = rect.adjusted(ring, ring, -ring, -ring)
+        painter.setBrush(BADGE_RED)
+        painter.drawRoundedRect(inner, inner.height() / 2, inner.height() / 2)
+        if text:
+            font = QFont()
+            font.setBold(True)
+            font.setPixelSize(max(7, round((12 if len(text) == 1 else 10.5) * s)))
+            painter.setFont(font)
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(inner, Qt.AlignmentFlag.AlignCenter, text)
+        painter.end()
+    return QPixmap.fromImage(image)
