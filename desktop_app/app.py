@@ -9,7 +9,8 @@ the demo). Sign out and Replace token come back here. For an account or the demo
 Quitting is a request: the workspace is shut down first (tasks cancelled, client closed,
 database closed, sandbox stopped), then the window closes and the loop ends. One app runs
 per user: a second launch hands its ``tel:`` link over
-(`desktop_app.runtime.single_instance`) and exits.
+(`desktop_app.runtime.single_instance`) and exits; on macOS a clicked link arrives as a
+`QFileOpenEvent` instead (`desktop_app.runtime.file_open`) and takes the same path.
 
 Two INI files live under the config dir: ``settings.ini`` (the declared settings,
 `desktop_app.services.settings`) and ``window-state.ini`` (layout, last folders, notices
@@ -43,6 +44,7 @@ from desktop_app.api.client import BASE_URL_ENV as BASE_URL_ENV
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.runtime.binding import GuiThreadGarbageCollector, binding_defect
+from desktop_app.runtime.file_open import LinkOpenFilter
 from desktop_app.runtime.single_instance import (
     InstanceUnreachable,
     SingleInstance,
@@ -575,6 +577,12 @@ class AppController(QObject):
         if self.first_run is not None:
             bring_to_front(self.first_run)
 
+    @Slot(str)
+    def handle_link(self, link: str) -> None:
+        """A link the system handed over (macOS: a `QFileOpenEvent`, see
+        `forward_link_opens`): the same path as another launch's arguments."""
+        self.handle_message([link])
+
     @Slot()
     def _on_demo_requested(self) -> None:
         if self.sign_in is not None:
@@ -867,6 +875,17 @@ def name_application(app: QApplication) -> None:
     app.setWindowIcon(app_icon())
 
 
+def forward_link_opens(app: QApplication, controller: AppController) -> LinkOpenFilter:
+    """Hand the ``tel:``/``callto:`` links macOS delivers as `QFileOpenEvent`s (a clicked
+    link never reaches ``sys.argv`` there) to `controller`, which queues one until a
+    workspace is open. Installed everywhere: elsewhere no such event comes, and the
+    filter costs a type comparison an event. Remove it with ``app.removeEventFilter``."""
+    link_filter = LinkOpenFilter(parent=app)
+    link_filter.linkOpened.connect(controller.handle_link)
+    app.installEventFilter(link_filter)
+    return link_filter
+
+
 def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
     paths = app_paths()
     paths.ensure()
@@ -887,7 +906,12 @@ def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
                 args, paths, theme=theme, settings_files=settings_files
             )
             instance.messageReceived.connect(controller.handle_message)
+            # Before the loop runs: macOS delivers the link that launched the app from it.
+            link_filter = forward_link_opens(app, controller)
             _install_signal_handlers(controller, runner.get_loop())
-            return run_controller(runner, controller)
+            try:
+                return run_controller(runner, controller)
+            finally:
+                app.removeEventFilter(link_filter)
     finally:
         collector.stop()
