@@ -115,6 +115,10 @@ async def check_resources(_ctx: _Context) -> str:
 
 
 async def check_tls(_ctx: _Context) -> str:
+    return await asyncio.to_thread(_tls_detail)
+
+
+def _tls_detail() -> str:
     import certifi
     import httpx
 

@@ -1,0 +1,192 @@
+"""The Debian package: the PyInstaller bundle in ``/opt``, its two commands in ``/usr/bin``,
+the desktop entry (the ``tel:``/``callto:`` handler), the hicolor icons and the AppStream
+metadata, built with ``dpkg-deb``.
+
+No maintainer scripts: the desktop database, the icon cache and the AppStream cache are
+refreshed by the triggers of the packages that own them (desktop-file-utils,
+hicolor-icon-theme, appstream), so install and purge leave nothing behind.
+
+``Depends`` is read off the bundle itself: every library ``ldd`` resolves outside the
+bundle (the C library, OpenGL, fontconfig...) is looked up with ``dpkg -S``, so the
+package asks for exactly what this build links and no more.
+
+    .venv/bin/python packaging/build_deb.py dist/myoperator-desktop dist [--compression gzip]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "myoperator-desktop"
+INSTALL_DIR = Path("opt") / PACKAGE
+DESKTOP_FILE = ROOT / "packaging/linux/myoperator-desktop.desktop"
+METAINFO_FILE = ROOT / "packaging/linux/com.myoperator.Desktop.metainfo.xml"
+ICON_SVG = ROOT / "packaging/icons/myoperator-desktop.svg"
+ICON_DIR = ROOT / "desktop_app/resources/icons"
+ICON_NAME = "myoperator-desktop"
+#: The commands the package links into /usr/bin.
+COMMANDS = ("myoperator-desktop", "myoperator")
+#: dpkg-deb's -Z choices; gzip -1 is what CI uses (a few seconds, a larger file).
+COMPRESSIONS = ("xz", "zstd", "gzip")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_bundle import elf_files  # noqa: E402  (a script beside this one)
+
+
+def project_version() -> str:
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        return str(tomllib.load(handle)["project"]["version"])
+
+
+def architecture() -> str:
+    return subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def outside_libraries(bundle: Path) -> set[str]:
+    """The libraries the bundle's files load from the system (as found by the loader)."""
+    found: set[str] = set()
+    pattern = re.compile(r"=>\s+(/\S+)\s+\(")
+    # As the bundle's launcher runs them: its own folder searched first.
+    env = {**os.environ, "LD_LIBRARY_PATH": str(bundle.resolve() / "_internal")}
+    for path in elf_files(bundle):
+        result = subprocess.run(
+            ["ldd", str(path)], capture_output=True, text=True, check=False, env=env
+        )
+        for line in result.stdout.splitlines():
+            match = pattern.search(line)
+            if match and not Path(match.group(1)).resolve().is_relative_to(bundle.resolve()):
+                found.add(match.group(1))
+        for line in result.stdout.splitlines():  # the dynamic loader has no "=>"
+            stripped = line.strip()
+            if stripped.startswith("/") and " (" in stripped:
+                found.add(stripped.split(" (")[0])
+    return found
+
+
+def owning_packages(paths: set[str]) -> list[str]:
+    """The Debian packages those libraries come from (``dpkg -S``; the /usr-merged path
+    is tried too, as dpkg records only one of /lib and /usr/lib)."""
+    packages: set[str] = set()
+    for path in sorted(paths):
+        candidates = [path]
+        if path.startswith("/lib"):
+            candidates.append("/usr" + path)
+        elif path.startswith("/usr/lib"):
+            candidates.append(path[len("/usr"):])
+        candidates += [str(Path(c).resolve()) for c in list(candidates)]
+        for candidate in candidates:
+            result = subprocess.run(
+                ["dpkg", "-S", candidate], capture_output=True, text=True, check=False
+            )
+            if result.returncode == 0:
+                owner = result.stdout.split(":", 1)[0]
+                packages.update(name.strip() for name in owner.split(","))
+                break
+        else:
+            raise SystemExit(f"build-deb: no Debian package owns {path}")
+    return sorted(packages)
+
+
+def control_text(version: str, arch: str, depends: list[str], installed_kb: int) -> str:
+    return (
+        f"Package: {PACKAGE}\n"
+        f"Version: {version}\n"
+        f"Architecture: {arch}\n"
+        "Maintainer: The MyOperator Desktop team <desktop@myoperator.invalid>\n"
+        f"Installed-Size: {installed_kb}\n"
+        f"Depends: {', '.join(depends)}\n"
+        "Recommends: xdg-utils, gnome-keyring | kwalletmanager\n"
+        "Section: net\n"
+        "Priority: optional\n"
+        "Homepage: https://github.com/myoperator-desktop/myoperator-desktop\n"
+        "Description: desktop companion for the MyOperator cloud phone system\n"
+        " The account's call log as it happens with instant search, call recordings,\n"
+        " one-click calling (the cloud rings the agent's phone, then the customer), the\n"
+        " team's users, and a notification the moment a call is missed. Opens tel: and\n"
+        " callto: links into its dialer; nothing is dialled until Call is pressed.\n"
+    )
+
+
+def stage(bundle: Path, root: Path) -> None:
+    """The package's file tree under `root` (everything but DEBIAN/)."""
+    target = root / INSTALL_DIR
+    shutil.copytree(bundle, target, symlinks=True)
+    bin_dir = root / "usr/bin"
+    bin_dir.mkdir(parents=True)
+    for command in COMMANDS:
+        (bin_dir / command).symlink_to(Path("/") / INSTALL_DIR / command)
+    applications = root / "usr/share/applications"
+    applications.mkdir(parents=True)
+    shutil.copy2(DESKTOP_FILE, applications / DESKTOP_FILE.name)
+    metainfo = root / "usr/share/metainfo"
+    metainfo.mkdir(parents=True)
+    shutil.copy2(METAINFO_FILE, metainfo / METAINFO_FILE.name)
+    icons = root / "usr/share/icons/hicolor"
+    for png in sorted(ICON_DIR.glob(f"{ICON_NAME}-*.png")):
+        size = png.stem.rsplit("-", 1)[1]
+        folder = icons / f"{size}x{size}" / "apps"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(png, folder / f"{ICON_NAME}.png")
+    scalable = icons / "scalable/apps"
+    scalable.mkdir(parents=True)
+    shutil.copy2(ICON_SVG, scalable / f"{ICON_NAME}.svg")
+    for path in root.rglob("*"):  # dpkg keeps the modes as they are on disk
+        if path.is_symlink():
+            continue
+        executable = path.is_dir() or path.stat().st_mode & 0o111
+        path.chmod(0o755 if executable else 0o644)
+
+
+def build(bundle: Path, out_dir: Path, compression: str, level: int | None) -> Path:
+    version = project_version()
+    arch = architecture()
+    work = ROOT / "build/deb"
+    shutil.rmtree(work, ignore_errors=True)
+    root = work / f"{PACKAGE}_{version}_{arch}"
+    stage(bundle, root)
+    depends = owning_packages(outside_libraries(bundle))
+    installed_kb = sum(
+        path.lstat().st_size for path in root.rglob("*") if not path.is_dir()
+    ) // 1024
+    debian = root / "DEBIAN"
+    debian.mkdir(mode=0o755)
+    (debian / "control").write_text(control_text(version, arch, depends, installed_kb))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    deb = out_dir / f"{PACKAGE}_{version}_{arch}.deb"
+    command = ["dpkg-deb", "--root-owner-group", f"-Z{compression}"]
+    if level is not None:
+        command.append(f"-z{level}")
+    subprocess.run([*command, "--build", str(root), str(deb)], check=True,
+                   stdout=subprocess.DEVNULL)
+    print(f"build-deb: {deb} ({deb.stat().st_size / 2**20:.1f} MB, {compression}"
+          f"{'' if level is None else f' -{level}'}; installed {installed_kb / 1024:.0f} MB)")
+    print(f"build-deb: Depends: {', '.join(depends)}")
+    return deb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bundle", type=Path, help="the PyInstaller folder")
+    parser.add_argument("out_dir", type=Path, help="where the .deb goes")
+    parser.add_argument("--compression", choices=COMPRESSIONS, default="xz")
+    parser.add_argument("--level", type=int, choices=range(10), default=None,
+                        help="compression level (dpkg-deb -z); CI uses 1")
+    args = parser.parse_args(argv)
+    if not (args.bundle / PACKAGE).is_file():
+        parser.error(f"{args.bundle} holds no {PACKAGE}: run the PyInstaller build first")
+    build(args.bundle, args.out_dir, args.compression, args.level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""``make package-test``: the .deb installed with apt-get, used as a person would, purged.
+
+1. ``apt-get install ./dist/myoperator-desktop_<version>_<arch>.deb``; the commands, the
+   desktop entry, the icons and the metadata are where the package says.
+2. The ``tel:`` and ``callto:`` registration: the desktop database names the app for both
+   schemes, and ``xdg-mime`` makes it the default as the README tells a person to.
+3. Under Xvfb, with an emulated MyOperator service in this process standing in for the
+   account (``MYOPERATOR_TOKEN`` and ``MYOPERATOR_BASE_URL``, as a person's environment
+   would carry them): ``xdg-open tel:+919812345678`` starts the installed app, which
+   opens the account and puts the number in the dialer; a second ``xdg-open`` with
+   another number starts a second launch that hands its link to the running app and
+   exits 0; the service saw no click-to-call; SIGTERM closes the app with exit code 0.
+4. ``apt-get purge`` leaves none of the package's files behind and the desktop database
+   no longer names it.
+
+Runs as root (CI) or with passwordless sudo. Prints one line per check; exits non-zero
+on the first failure, after purging.
+
+    .venv/bin/python packaging/package_test.py dist/myoperator-desktop_0.1.0_amd64.deb
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PACKAGE = "myoperator-desktop"
+DESKTOP_ID = "myoperator-desktop.desktop"
+SCHEMES = ("tel", "callto")
+MIMEINFO = Path("/usr/share/applications/mimeinfo.cache")
+INSTALLED = (
+    Path("/usr/bin/myoperator-desktop"),
+    Path("/usr/bin/myoperator"),
+    Path("/opt/myoperator-desktop/myoperator-desktop"),
+    Path("/usr/share/applications") / DESKTOP_ID,
+    Path("/usr/share/metainfo/com.myoperator.Desktop.metainfo.xml"),
+    Path("/usr/share/icons/hicolor/256x256/apps/myoperator-desktop.png"),
+    Path("/usr/share/icons/hicolor/scalable/apps/myoperator-desktop.svg"),
+)
+FIRST_LINK = "tel:+919812345678"
+SECOND_LINK = "callto:+919800000001"
+WAIT_S = 60.0
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def ok(text: str) -> None:
+    print(f"ok   {text}", flush=True)
+
+
+def as_root(command: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return command
+    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], check=False).returncode == 0:
+        return ["sudo", "-n", *command]
+    raise SystemExit(
+        "package-test: installing a package needs root: run it as root or with "
+        "passwordless sudo"
+    )
+
+
+def run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+
+def wait_for(condition: Callable[[], bool], what: str, within: float = WAIT_S) -> None:
+    """Poll `condition` (another process's file or state: no signal reaches this one)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"timed out after {within:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def apt(*args: str) -> None:
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    result = run(as_root(["apt-get", "-y", "-q", *args]), env=env)
+    if result.returncode != 0:
+        raise CheckFailed(f"apt-get {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+def check_installed() -> None:
+    missing = [str(path) for path in INSTALLED if not path.exists()]
+    if missing:
+        raise CheckFailed(f"not installed: {', '.join(missing)}")
+    version = run(["myoperator-desktop", "--help"])
+    if version.returncode != 0 or "tel:" not in version.stdout:
+        raise CheckFailed(f"myoperator-desktop --help failed: {version.stderr.strip()}")
+    ok(f"installed: {len(INSTALLED)} paths, myoperator-desktop on PATH")
+
+
+def check_registration(env: dict[str, str]) -> None:
+    cache = MIMEINFO.read_text() if MIMEINFO.exists() else ""
+    for scheme in SCHEMES:
+        line = f"x-scheme-handler/{scheme}="
+        entries = [entry for entry in cache.splitlines() if entry.startswith(line)]
+        if not entries or DESKTOP_ID not in entries[0]:
+            raise CheckFailed(f"the desktop database does not name the app for {scheme}:")
+    ok("the desktop database names the app for tel: and callto:")
+    for scheme in SCHEMES:
+        made = run(["xdg-mime", "default", DESKTOP_ID, f"x-scheme-handler/{scheme}"], env=env)
+        query = run(["xdg-mime", "query", "default", f"x-scheme-handler/{scheme}"], env=env)
+        if made.returncode != 0 or query.stdout.strip() != DESKTOP_ID:
+            raise CheckFailed(
+                f"xdg-mime did not make the app the {scheme}: handler "
+                f"({query.stdout.strip() or query.stderr.strip()})"
+            )
+    ok("xdg-mime: the app is the default tel: and callto: handler")
+
+
+@contextmanager
+def xvfb() -> Iterator[str]:
+    """A private X display for the installed app (its number chosen by Xvfb)."""
+    read_end, write_end = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end) as handle:
+            number = handle.readline().strip()
+        if not number:
+            raise CheckFailed("Xvfb did not start")
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def lock_pid(runtime: Path) -> int | None:
+    """The running app's process id, from its single-instance lock (QLockFile's first line)."""
+    try:
+        first = (runtime / "myoperator-desktop.lock").read_text().splitlines()[0]
+        return int(first)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def check_links(env: dict[str, str], home: Path) -> None:
+    from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer
+
+    server = SandboxServer(SandboxConfig(n_logs=200, days=7))
+    server.start()
+    log = home / "app" / "logs" / "myoperator-desktop.log"
+    runtime = home / "run"
+    app_env = dict(
+        env,
+        MYOPERATOR_TOKEN=DEMO_TOKEN,
+        MYOPERATOR_BASE_URL=server.base_url,
+        MYOPERATOR_DESKTOP_HOME=str(home / "app"),
+        MYOPERATOR_DESKTOP_RUNTIME_DIR=str(runtime),
+        QT_QPA_PLATFORM="xcb",
+    )
+
+    def logged(text: str) -> Callable[[], bool]:
+        return lambda: log.exists() and text in log.read_text(errors="replace")
+
+    first = subprocess.Popen(
+        ["xdg-open", FIRST_LINK], env=app_env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        wait_for(logged("workspace open (account)"), "the installed app to open the account")
+        wait_for(logged("(number ending 5678)"), "the first link in the dialer")
+        ok(f"xdg-open {FIRST_LINK} started the installed app: the number is in the dialer")
+        pid = lock_pid(runtime)
+        if pid is None:
+            raise CheckFailed("the running app holds no single-instance lock")
+
+        second = run(["xdg-open", SECOND_LINK], env=app_env, timeout=WAIT_S)
+        if second.returncode != 0:
+            raise CheckFailed(f"the second xdg-open exited {second.returncode}: {second.stderr}")
+        wait_for(logged("another launch handed over"), "the hand-over to the running app")
+        wait_for(logged("(number ending 0001)"), "the second link in the dialer")
+        if lock_pid(runtime) != pid:
+            raise CheckFailed("a second app took over instead of handing the link over")
+        ok(f"xdg-open {SECOND_LINK}: a second launch handed it to the running app and exited 0")
+
+        dials = [r for r in server.state.requests if r.path.startswith("/clickOcall")]
+        if dials or server.state.placed_calls:
+            raise CheckFailed(f"something was dialled: {len(server.state.placed_calls)} calls")
+        ok("nothing was dialled")
+
+        os.kill(pid, signal.SIGTERM)
+        code = first.wait(timeout=WAIT_S)
+        if code != 0:
+            raise CheckFailed(f"the app exited {code} after SIGTERM: {first.stderr.read()[-2000:]}")
+        ok("SIGTERM closed the app (exit code 0)")
+    finally:
+        if first.poll() is None:
+            pid = lock_pid(runtime)
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+            first.kill()
+            first.wait()
+        server.stop()
+    if FIRST_LINK in log.read_text() or "98123" in log.read_text():
+        raise CheckFailed("the log holds a whole customer number")
+
+
+def check_purged() -> None:
+    left = [str(path) for path in INSTALLED if path.exists() or path.is_symlink()]
+    left += [str(p) for p in [Path("/opt/myoperator-desktop")] if p.exists()]
+    if left:
+        raise CheckFailed(f"left behind after purge: {', '.join(left)}")
+    cache = MIMEINFO.read_text() if MIMEINFO.exists() else ""
+    if DESKTOP_ID in cache:
+        raise CheckFailed("the desktop database still names the app after purge")
+    ok("purged: no file left, the desktop database no longer names the app")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("deb", type=Path)
+    args = parser.parse_args(argv)
+    deb = args.deb.resolve()
+    if not deb.is_file():
+        parser.error(f"no such package: {deb} (run `make package` first)")
+    started = time.monotonic()
+    failure: CheckFailed | None = None
+    apt("install", "--no-install-recommends", str(deb))
+    ok(f"apt-get install {deb.name}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="package-test-") as folder:
+            home = Path(folder)
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(home),
+                "XDG_CONFIG_HOME": str(home / "config"),
+                "XDG_DATA_HOME": str(home / "data"),
+                "XDG_RUNTIME_DIR": str(home / "xdg-run"),
+                "LANG": "C.UTF-8",
+            }
+            (home / "xdg-run").mkdir(mode=0o700)
+            check_installed()
+            check_registration(env)
+            with xvfb() as display:
+                check_links(dict(env, DISPLAY=display), home)
+    except CheckFailed as exc:
+        failure = exc
+    finally:
+        apt("purge", PACKAGE)
+    if failure is not None:
+        print(f"FAIL {failure}", flush=True)
+        return 1
+    check_purged()
+    print(f"package-test passed in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
