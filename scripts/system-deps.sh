@@ -3,6 +3,9 @@
 # Service the keyring tests run against (gnome-keyring on a private dbus-daemon), only when
 # some are missing.
 # As root it uses apt-get; with passwordless sudo it uses sudo; otherwise it prints the command.
+# `system-deps.sh packaging` adds what `make package` and `make package-test` need: binutils
+# (objdump, for the bundle's library list), the desktop-entry and AppStream validators, and
+# xdg-utils (xdg-mime, xdg-open).
 set -euo pipefail
 
 packages=(
@@ -11,6 +14,9 @@ packages=(
   xvfb xdotool
   gnome-keyring dbus-daemon
 )
+if [ "${1:-}" = "packaging" ]; then
+  packages+=(binutils desktop-file-utils appstream xdg-utils)
+fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "system-deps: not a Debian/Ubuntu system; make sure Qt 6's xcb and multimedia libraries are installed." >&2
