@@ -49,6 +49,8 @@ INSTALLED = (
 FIRST_LINK = "tel:+919812345678"
 SECOND_LINK = "callto:+919800000001"
 WAIT_S = 60.0
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+INSTALLED_PROGRAM = Path("/opt/myoperator-desktop/myoperator-desktop")
 
 
 class CheckFailed(Exception):
@@ -181,6 +183,9 @@ def check_links(env: dict[str, str], home: Path) -> None:
         pid = lock_pid(runtime)
         if pid is None:
             raise CheckFailed("the running app holds no single-instance lock")
+        program = Path(os.readlink(f"/proc/{pid}/exe"))
+        if program != INSTALLED_PROGRAM:
+            raise CheckFailed(f"the app that opened is {program}, not {INSTALLED_PROGRAM}")
 
         second = run(["xdg-open", SECOND_LINK], env=app_env, timeout=WAIT_S)
         if second.returncode != 0:
@@ -239,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="package-test-") as folder:
             home = Path(folder)
             env = {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                # The system's PATH only: an activated venv's myoperator-desktop must not
+                # stand in for the installed one.
+                "PATH": SYSTEM_PATH,
                 "HOME": str(home),
                 "XDG_CONFIG_HOME": str(home / "config"),
                 "XDG_DATA_HOME": str(home / "data"),
