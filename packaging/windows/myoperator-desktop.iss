@@ -77,8 +77,8 @@ SetupLogging=yes
 #ifexist IconFile
 SetupIconFile={#IconFile}
 #else
-  ; The .ico is drawn from packaging/icons/myoperator-desktop.svg; until it exists the
-  ; setup shows Inno's own icon (the app's shortcuts use the icon inside the .exe).
+  ; The .ico is rendered from packaging/icons/myoperator-desktop.svg (render_icons.py);
+  ; built from a tree without it, the setup shows Inno's own icon.
   #pragma warning "No " + IconFile + ": the setup program gets Inno Setup's default icon"
 #endif
 
