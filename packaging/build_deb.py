@@ -88,27 +88,46 @@ def owning_packages(paths: set[str]) -> list[str]:
             result = subprocess.run(
                 ["dpkg", "-S", candidate], capture_output=True, text=True, check=False
             )
-            if result.returncode == 0:
-                owner = result.stdout.split(":", 1)[0]
-                packages.update(name.strip() for name in owner.split(","))
+            owners = owners_in(result.stdout, candidate) if result.returncode == 0 else set()
+            if owners:
+                packages.update(owners)
                 break
         else:
             raise SystemExit(f"build-deb: no Debian package owns {path}")
     return sorted(packages)
 
 
+def owners_in(output: str, path: str) -> set[str]:
+    """The package names in ``dpkg -S PATH``'s answer: ``libc6:amd64: PATH``, or
+    ``pkg-a, pkg-b:amd64: PATH`` for a file two packages ship; the architecture is dropped
+    (Depends names packages), and a diversion's ``diversion by pkg from: PATH`` lines are
+    skipped (the package that diverts is not the one that ships the file)."""
+    owners: set[str] = set()
+    suffix = f": {path}"
+    for line in output.splitlines():
+        if line.startswith("diversion by ") or not line.endswith(suffix):
+            continue
+        for name in line[: -len(suffix)].split(","):
+            owners.add(name.strip().split(":", 1)[0])
+    return owners
+
+
 def control_text(version: str, arch: str, depends: list[str], installed_kb: int) -> str:
-    return (
-        f"Package: {PACKAGE}\n"
-        f"Version: {version}\n"
-        f"Architecture: {arch}\n"
-        "Maintainer: The MyOperator Desktop team <desktop@myoperator.invalid>\n"
-        f"Installed-Size: {installed_kb}\n"
-        f"Depends: {', '.join(depends)}\n"
-        "Recommends: xdg-utils, gnome-keyring | kwalletmanager\n"
-        "Section: net\n"
-        "Priority: optional\n"
-        "Homepage: https://github.com/myoperator-desktop/myoperator-desktop\n"
+    fields = {
+        "Package": PACKAGE,
+        "Version": version,
+        "Architecture": arch,
+        "Maintainer": "The MyOperator Desktop team <desktop@myoperator.invalid>",
+        "Installed-Size": str(installed_kb),
+        "Depends": ", ".join(depends),
+        "Recommends": "xdg-utils, gnome-keyring | kwalletmanager",
+        "Section": "net",
+        "Priority": "optional",
+        "Homepage": "https://github.com/myoperator-desktop/myoperator-desktop",
+    }
+    # No empty "Depends:" line when a bundle links nothing outside itself: leave it out.
+    head = "".join(f"{key}: {value}\n" for key, value in fields.items() if value)
+    return head + (
         "Description: desktop companion for the MyOperator cloud phone system\n"
         " The account's call log as it happens with instant search, call recordings,\n"
         " one-click calling (the cloud rings the agent's phone, then the customer), the\n"
@@ -140,17 +159,20 @@ def stage(bundle: Path, root: Path) -> None:
     scalable = icons / "scalable/apps"
     scalable.mkdir(parents=True)
     shutil.copy2(ICON_SVG, scalable / f"{ICON_NAME}.svg")
-    for path in root.rglob("*"):  # dpkg keeps the modes as they are on disk
+    for path in [root, *root.rglob("*")]:  # dpkg keeps the modes (and umask) on disk
         if path.is_symlink():
             continue
         executable = path.is_dir() or path.stat().st_mode & 0o111
         path.chmod(0o755 if executable else 0o644)
 
 
-def build(bundle: Path, out_dir: Path, compression: str, level: int | None) -> Path:
+def build(
+    bundle: Path, out_dir: Path, compression: str, level: int | None,
+    work: Path = ROOT / "build/deb",
+) -> Path:
+    """Stage the package in `work` (emptied first), then build the .deb into `out_dir`."""
     version = project_version()
     arch = architecture()
-    work = ROOT / "build/deb"
     shutil.rmtree(work, ignore_errors=True)
     root = work / f"{PACKAGE}_{version}_{arch}"
     stage(bundle, root)
@@ -159,8 +181,12 @@ def build(bundle: Path, out_dir: Path, compression: str, level: int | None) -> P
         path.lstat().st_size for path in root.rglob("*") if not path.is_dir()
     ) // 1024
     debian = root / "DEBIAN"
-    debian.mkdir(mode=0o755)
-    (debian / "control").write_text(control_text(version, arch, depends, installed_kb))
+    debian.mkdir()
+    control = debian / "control"
+    control.write_text(control_text(version, arch, depends, installed_kb))
+    # dpkg-deb refuses a control file or folder the umask made private (0600, 0700).
+    debian.chmod(0o755)
+    control.chmod(0o644)
     out_dir.mkdir(parents=True, exist_ok=True)
     deb = out_dir / f"{PACKAGE}_{version}_{arch}.deb"
     command = ["dpkg-deb", "--root-owner-group", f"-Z{compression}"]
