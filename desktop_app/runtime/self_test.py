@@ -324,10 +324,14 @@ async def run_checks(out: TextIO, folder: Path) -> list[Outcome]:
             out.flush()
     finally:
         for cleanup in reversed(ctx.cleanups):
+            started = time.perf_counter()
             try:
-                await cleanup()
-            except Exception as exc:
-                out.write(f"FAIL cleanup  {_one_line(exc)}\n")
+                async with asyncio.timeout(CHECK_TIMEOUT_S):
+                    await cleanup()
+            except Exception as exc:  # a service that does not stop fails the run too
+                detail = _one_line(exc) if str(exc) else f"no end within {CHECK_TIMEOUT_S:g} s"
+                outcomes.append(Outcome("cleanup", False, detail, time.perf_counter() - started))
+                out.write(f"FAIL cleanup  {detail}\n")
     return outcomes
 
 

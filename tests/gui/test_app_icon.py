@@ -3,7 +3,6 @@ the SVG QtSvg renders, the window icon the app sets, and the tray's badge and gr
 
 from __future__ import annotations
 
-import importlib.util
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +23,7 @@ from desktop_app.ui.common.icons import (
     icon_file,
 )
 from desktop_app.ui.notifications.tray import tray_icon
+from tests.helpers.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 SVG = ROOT / "packaging" / "icons" / "myoperator-desktop.svg"
@@ -34,11 +34,7 @@ ALLOWED_ELEMENTS = {"svg", "defs", "linearGradient", "stop", "g", "rect", "circl
 
 
 def render_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_icons", RENDER_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(RENDER_SCRIPT)
 
 
 def alpha(image: QImage, x: int, y: int) -> int:

@@ -7,7 +7,6 @@ own, in tests/unit/packaging/test_icon_files.py) decode every image of the conta
 from __future__ import annotations
 
 import configparser
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 from desktop_app.app import name_application, parse_args
 from desktop_app.ui.common.icons import ICON_DIR, ICON_NAME
 from desktop_app.ui.shell.main_window import APP_TITLE
+from tests.helpers.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 DESKTOP_FILE = ROOT / "packaging" / "linux" / "myoperator-desktop.desktop"
@@ -33,11 +33,7 @@ def desktop_entry() -> configparser.ConfigParser:
 
 
 def render_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_icons", RENDER_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(RENDER_SCRIPT)
 
 
 def test_the_entry_matches_the_names_the_app_gives_qt(qapp: QApplication) -> None:

@@ -6,7 +6,6 @@ gzip -1 under a private umask read back with `dpkg-deb --info/--contents`."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import stat
@@ -15,6 +14,8 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.helpers.scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "packaging" / "build_deb.py"
@@ -26,11 +27,7 @@ needs_dpkg = pytest.mark.skipif(shutil.which("dpkg") is None, reason="dpkg is De
 
 def build_deb() -> ModuleType:
     """The script as a module (packaging/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("build_deb", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def fake_bundle(folder: Path, library: bytes = b"not really ELF\n") -> Path:

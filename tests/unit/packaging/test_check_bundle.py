@@ -16,6 +16,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.helpers.scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "packaging" / "check_bundle.py"
 
@@ -24,11 +26,7 @@ pytestmark = pytest.mark.skipif(shutil.which("ldd") is None, reason="ldd (glibc)
 
 def check_bundle() -> ModuleType:
     """The script as a module (packaging/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("check_bundle", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def system_libraries() -> dict[str, Path]:

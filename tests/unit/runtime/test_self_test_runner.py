@@ -112,10 +112,12 @@ async def test_cleanups_run_last_first_even_when_one_fails(
     monkeypatch.setattr(self_test, "CHECKS", (("starts", starts_two), ("refuses", refuses)))
     out = io.StringIO()
 
-    await self_test.run_checks(out, tmp_path)
+    outcomes = await self_test.run_checks(out, tmp_path)
 
     assert order == ["second", "first"]
     assert out.getvalue().splitlines()[-1] == "FAIL cleanup  OSError: port still busy"
+    # A service that would not stop fails the run, as a failed check does.
+    assert [(o.name, o.ok) for o in outcomes][-1] == ("cleanup", False)
 
 
 def test_a_bundle_launches_itself_again(monkeypatch: pytest.MonkeyPatch) -> None:
