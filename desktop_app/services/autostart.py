@@ -3,10 +3,11 @@
 On Linux (and the other desktops that follow freedesktop.org) that is an XDG autostart
 entry, ``$XDG_CONFIG_HOME/autostart/myoperator-desktop.desktop``, which every desktop
 session reads at login. It starts the installed ``myoperator-desktop`` (found on PATH),
-else the program this process was started as. Written atomically: a session that logs in
-meanwhile reads the old entry or the new one, never half of one. Other platforms have
-their own places (a registry key, a login item); the packaging issue adds them, and until
-then `apply` says so in a sentence.
+else the program this process was started as (the .deb links it into ``/usr/bin``).
+Written atomically: a session that logs in meanwhile reads the old entry or the new one,
+never half of one. On Windows the installer offers starting at login (a ``Run`` value,
+``packaging/windows``); there, and on macOS (a login item), `apply` says in a sentence
+that this setting is not available yet.
 
 Qt-free: the Preferences window and the command line could both use it; tests point
 ``XDG_CONFIG_HOME`` at a temporary directory.
