@@ -57,7 +57,9 @@ def outside_libraries(bundle: Path) -> set[str]:
     found: set[str] = set()
     pattern = re.compile(r"=>\s+(/\S+)\s+\(")
     # As the bundle's launcher runs them: its own folder searched first.
-    env = {**os.environ, "LD_LIBRARY_PATH": str(bundle.resolve() / "_internal")}
+    # A preloaded library (faketime's, a debugger's) is this process's, not the bundle's.
+    env = {key: value for key, value in os.environ.items() if key != "LD_PRELOAD"}
+    env["LD_LIBRARY_PATH"] = str(bundle.resolve() / "_internal")
     for path in elf_files(bundle):
         result = subprocess.run(
             ["ldd", str(path)], capture_output=True, text=True, check=False, env=env

@@ -33,7 +33,11 @@ def elf_files(root: Path) -> list[Path]:
 
 def problems_of(path: Path) -> list[str]:
     """What ldd says is wrong with one file (nothing: it loads)."""
-    env = {key: value for key, value in os.environ.items() if key != "LD_LIBRARY_PATH"}
+    # The loader as a fresh session has it: no search path or preload of this shell's.
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in ("LD_LIBRARY_PATH", "LD_PRELOAD")
+    }
     result = subprocess.run(
         ["ldd", str(path)], capture_output=True, text=True, env=env, check=False
     )
