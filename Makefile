@@ -56,7 +56,9 @@ package: system-deps $(STAMP)
 	$(BIN)/pyinstaller --noconfirm --log-level ERROR --distpath dist --workpath build/pyinstaller \
 		packaging/myoperator-desktop.spec
 	$(BIN)/python packaging/check_bundle.py $(BUNDLE)
-	env -u DISPLAY QT_QPA_PLATFORM=offscreen $(BUNDLE)/myoperator-desktop --self-test 2>/dev/null
+	@# Qt's and FFmpeg's chatter kept aside, shown when a check fails (a crash says why there).
+	env -u DISPLAY QT_QPA_PLATFORM=offscreen $(BUNDLE)/myoperator-desktop --self-test \
+		2>build/self-test.stderr || { tail -n 40 build/self-test.stderr; exit 1; }
 	desktop-file-validate packaging/linux/myoperator-desktop.desktop
 	appstreamcli validate --no-net packaging/linux/com.myoperator.Desktop.metainfo.xml
 	$(BIN)/python packaging/build_deb.py $(BUNDLE) dist \

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import unquote
 
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.services import autostart
@@ -58,6 +59,17 @@ if TYPE_CHECKING:  # the emulated service is imported only when the demo is open
     from desktop_app.sandbox import SandboxServer
 
 log = logging.getLogger(__name__)
+
+
+def _number_hint(link: str) -> str:
+    """How a log names a number: its last four digits, enough to tell links apart, never
+    a customer's whole number (a short one only by its length). Percent escapes and
+    ``;ext=``-style parameters are not part of the number."""
+    number = unquote(link).split(";", 1)[0].split("?", 1)[0]
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) > 6:
+        return f"number ending {digits[-4:]}"
+    return f"a number of {len(digits)} digits"
 
 T = TypeVar("T")
 
@@ -320,9 +332,7 @@ class WorkspaceActions:
                 log.info("a link was refused by the dialer")
                 self._window.show_message(f"Not a number to call: {self._dialer.refusal}")
                 continue
-            # Only the last digits: enough to tell links apart in a log, not a customer list.
-            digits = "".join(ch for ch in link if ch.isdigit())
-            log.info("a link is in the dialer, ready for Call (number ending %s)", digits[-4:])
+            log.info("a link is in the dialer, ready for Call (%s)", _number_hint(link))
 
     def open_call(self, call_id: str) -> None:
         """Show a call the agent asked for (a notification, the callback list)."""

@@ -16,7 +16,6 @@ package asks for exactly what this build links and no more.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -38,7 +37,7 @@ COMMANDS = ("myoperator-desktop", "myoperator")
 COMPRESSIONS = ("xz", "zstd", "gzip")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_bundle import elf_files  # noqa: E402  (a script beside this one)
+from check_bundle import elf_files, loader_env  # noqa: E402  (a script beside this one)
 
 
 def project_version() -> str:
@@ -57,9 +56,7 @@ def outside_libraries(bundle: Path) -> set[str]:
     found: set[str] = set()
     pattern = re.compile(r"=>\s+(/\S+)\s+\(")
     # As the bundle's launcher runs them: its own folder searched first.
-    # A preloaded library (faketime's, a debugger's) is this process's, not the bundle's.
-    env = {key: value for key, value in os.environ.items() if key != "LD_PRELOAD"}
-    env["LD_LIBRARY_PATH"] = str(bundle.resolve() / "_internal")
+    env = loader_env(bundle)
     for path in elf_files(bundle):
         result = subprocess.run(
             ["ldd", str(path)], capture_output=True, text=True, check=False, env=env
@@ -97,6 +94,19 @@ def owning_packages(paths: set[str]) -> list[str]:
         else:
             raise SystemExit(f"build-deb: no Debian package owns {path}")
     return sorted(packages)
+
+
+def with_glibc_floor(package: str) -> str:
+    """``libc6 (>= 2.36)`` for the C library this bundle was built against (its symbols
+    are versioned: an older one refuses to load the bundle); other names as they are."""
+    if package != "libc6":
+        return package
+    result = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", "libc6"], capture_output=True, text=True,
+        check=False,
+    )
+    upstream = result.stdout.strip().split("-", 1)[0]
+    return f"libc6 (>= {upstream})" if result.returncode == 0 and upstream else package
 
 
 def owners_in(output: str, path: str) -> set[str]:
@@ -178,7 +188,7 @@ def build(
     shutil.rmtree(work, ignore_errors=True)
     root = work / f"{PACKAGE}_{version}_{arch}"
     stage(bundle, root)
-    depends = owning_packages(outside_libraries(bundle))
+    depends = [with_glibc_floor(name) for name in owning_packages(outside_libraries(bundle))]
     installed_kb = sum(
         path.lstat().st_size for path in root.rglob("*") if not path.is_dir()
     ) // 1024

@@ -31,13 +31,22 @@ def elf_files(root: Path) -> list[Path]:
     return found
 
 
-def problems_of(path: Path) -> list[str]:
-    """What ldd says is wrong with one file (nothing: it loads)."""
-    # The loader as a fresh session has it: no search path or preload of this shell's.
+def loader_env(root: Path) -> dict[str, str]:
+    """The loader as the bundle's launcher sets it up: the bundle's own folder searched
+    first, and nothing this shell preloads (faketime, a debugger)."""
     env = {
         key: value for key, value in os.environ.items()
         if key not in ("LD_LIBRARY_PATH", "LD_PRELOAD")
     }
+    internal = root / "_internal"
+    if internal.is_dir():
+        env["LD_LIBRARY_PATH"] = str(internal.resolve())
+    return env
+
+
+def problems_of(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    """What ldd says is wrong with one file (nothing: it loads)."""
+    env = loader_env(path.parent) if env is None else env
     result = subprocess.run(
         ["ldd", str(path)], capture_output=True, text=True, env=env, check=False
     )
@@ -53,8 +62,9 @@ def main(argv: list[str]) -> int:
         return 64
     root = Path(argv[0])
     files = elf_files(root)
+    env = loader_env(root)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(problems_of, files))
+        results = list(pool.map(lambda path: problems_of(path, env), files))
     broken = [(path, problems) for path, problems in zip(files, results, strict=True) if problems]
     for path, problems in broken:
         for problem in problems:

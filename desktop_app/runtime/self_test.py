@@ -41,6 +41,8 @@ from typing import Final, TextIO
 CHECK_TIMEOUT_S: Final = 60.0
 #: The link a second launch hands over in the single-instance check.
 SAMPLE_LINK: Final = "tel:+919812345678"
+#: What the second launch must not inherit: the person's account.
+_ACCOUNT_ENV: Final = frozenset({"MYOPERATOR_TOKEN", "MYOPERATOR_BASE_URL"})
 
 
 class CheckFailed(Exception):
@@ -240,6 +242,7 @@ async def check_recording(ctx: _Context) -> str:
 
 async def check_single_instance(ctx: _Context) -> str:
     from desktop_app.runtime.single_instance import RUNTIME_DIR_ENV, SingleInstance
+    from desktop_app.services.paths import HOME_ENV
 
     runtime = ctx.folder / "runtime"
     runtime.mkdir(mode=0o700)
@@ -253,7 +256,10 @@ async def check_single_instance(ctx: _Context) -> str:
             received.set_result(args)
 
     instance.messageReceived.connect(on_message)
-    env = dict(os.environ, **{RUNTIME_DIR_ENV: str(runtime)})
+    # Should it ever open a window after all, the second launch has a home of its own
+    # and no account: never the person's settings, log or token.
+    env = {key: value for key, value in os.environ.items() if key not in _ACCOUNT_ENV}
+    env.update({RUNTIME_DIR_ENV: str(runtime), HOME_ENV: str(ctx.folder / "second-home")})
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     try:
         launch = await asyncio.to_thread(
@@ -340,6 +346,21 @@ def _one_line(exc: BaseException) -> str:
     return text if isinstance(exc, CheckFailed) else f"{type(exc).__name__}: {text}"
 
 
+def _console() -> TextIO:
+    """Where the lines go. A windowed Windows executable has no standard output: it
+    writes to the console it was started from, else to a file in the temporary folder."""
+    if sys.stdout is not None:
+        return sys.stdout
+    if sys.platform == "win32":
+        import ctypes
+
+        if ctypes.windll.kernel32.AttachConsole(-1):  # the console of the parent
+            return open("CONOUT$", "w", encoding="utf-8")
+    return open(
+        Path(tempfile.gettempdir()) / "myoperator-self-test.txt", "w", encoding="utf-8"
+    )
+
+
 def main(out: TextIO | None = None) -> int:
     """Run the checks in a QApplication of their own; 0 when all passed, else 1."""
     import qasync
@@ -348,7 +369,7 @@ def main(out: TextIO | None = None) -> int:
     from desktop_app.app import name_application
     from desktop_app.runtime.binding import GuiThreadGarbageCollector
 
-    stream = out or sys.stdout
+    stream = out or _console()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     started = time.perf_counter()
     existing = QApplication.instance()
