@@ -6,18 +6,15 @@ person's data)."""
 
 from __future__ import annotations
 
-import json
 import re
-import select
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from desktop_app.runtime import self_test
-from tests.helpers.processes import ROOT, child_environment
+from tests.helpers.processes import ROOT, child_environment, read_json_line
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="select() on pipes; POSIX sockets"),
@@ -25,16 +22,6 @@ pytestmark = [
 
 TIMEOUT = 120.0
 SENTINEL = "tel:+910000000001"
-
-
-def read_line(proc: subprocess.Popen[str], timeout: float = 30.0) -> dict[str, Any]:
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    assert ready, f"no output within {timeout} s"
-    line = proc.stdout.readline()
-    assert line, f"process ended: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}"
-    data: dict[str, Any] = json.loads(line)
-    return data
 
 
 def test_the_self_test_passes_beside_a_running_app_and_leaves_home_alone(
@@ -48,7 +35,7 @@ def test_the_self_test_passes_beside_a_running_app_and_leaves_home_alone(
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     processes.append(running)
-    assert read_line(running)["listening"] is True
+    assert read_json_line(running)["listening"] is True
 
     result = subprocess.run(
         [sys.executable, "-m", "desktop_app", "--self-test"], cwd=ROOT, env=env,
@@ -72,5 +59,5 @@ def test_the_self_test_passes_beside_a_running_app_and_leaves_home_alone(
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False,
     )
     assert handed.returncode == 0, handed.stderr
-    assert read_line(running) == {"role": "primary", "received": [SENTINEL]}
+    assert read_json_line(running) == {"role": "primary", "received": [SENTINEL]}
     assert running.wait(timeout=30) == 0

@@ -5,13 +5,11 @@ over by the next launch. Each test has its own runtime directory (never the user
 from __future__ import annotations
 
 import json
-import select
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QWidget
@@ -26,7 +24,7 @@ from desktop_app.runtime.single_instance import (
     encode_message,
     sanitize_args,
 )
-from tests.helpers.processes import ROOT, child_environment
+from tests.helpers.processes import ROOT, child_environment, read_json_line
 
 pytestmark = [
     pytest.mark.skipif(sys.platform == "win32", reason="select() on pipes; POSIX sockets"),
@@ -52,23 +50,12 @@ def launch(runtime: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def read_line(proc: subprocess.Popen[str], timeout: float = 20.0) -> dict[str, Any]:
-    """The process's next JSON line on stdout (fails after `timeout`)."""
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    assert ready, f"no output within {timeout} s"
-    line = proc.stdout.readline()
-    assert line, f"process ended: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}"
-    data: dict[str, Any] = json.loads(line)
-    return data
-
-
 def test_a_second_launch_hands_over_its_link_and_exits(
     runtime: Path, processes: list[subprocess.Popen[str]]
 ) -> None:
     primary = launch(runtime, "--expect", "2", "--timeout", "40")
     processes.append(primary)
-    hello = read_line(primary)
+    hello = read_json_line(primary)
     assert hello == {"role": "primary", "listening": True, "server": hello["server"]}
     assert Path(hello["server"]).parent == runtime  # a per-user socket, not /tmp
 
@@ -78,14 +65,14 @@ def test_a_second_launch_hands_over_its_link_and_exits(
     )
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout) == {"role": "secondary", "forwarded": True}
-    assert read_line(primary) == {"role": "primary", "received": [LINK]}
+    assert read_json_line(primary) == {"role": "primary", "received": [LINK]}
 
     # Untrusted input arrives capped and on one line each.
     hostile = ["callto:" + "9" * 10_000, "tel:+91\n98123\x0745678", *(["x"] * 40)]
     third = launch(runtime, *hostile)
     processes.append(third)
     assert third.wait(timeout=30) == 0
-    received = read_line(primary)["received"]
+    received = read_json_line(primary)["received"]
     assert len(received) == MAX_ARGS
     assert len(received[0]) == MAX_ARG_LENGTH
     assert received[1] == "tel:+91 98123 45678"
@@ -97,7 +84,7 @@ def test_a_crashed_primary_is_replaced(
 ) -> None:
     crashed = launch(runtime, "--timeout", "60")
     processes.append(crashed)
-    assert read_line(crashed)["listening"] is True
+    assert read_json_line(crashed)["listening"] is True
     crashed.send_signal(signal.SIGKILL)
     crashed.wait(timeout=10)
     assert (runtime / "myoperator-desktop.lock").exists()  # left behind
@@ -105,11 +92,11 @@ def test_a_crashed_primary_is_replaced(
 
     primary = launch(runtime, "--timeout", "40")
     processes.append(primary)
-    assert read_line(primary)["listening"] is True
+    assert read_json_line(primary)["listening"] is True
     second = launch(runtime, "callto://+919812345678")
     processes.append(second)
     assert second.wait(timeout=30) == 0
-    assert read_line(primary) == {"role": "primary", "received": ["callto://+919812345678"]}
+    assert read_json_line(primary) == {"role": "primary", "received": ["callto://+919812345678"]}
 
 
 def test_a_launch_while_the_primary_starts_waits_for_it(
@@ -122,10 +109,10 @@ def test_a_launch_while_the_primary_starts_waits_for_it(
     deadline = time.monotonic() + 30
     roles: dict[str, subprocess.Popen[str]] = {}
     for proc in (first, second):
-        roles[read_line(proc, max(1.0, deadline - time.monotonic()))["role"]] = proc
+        roles[read_json_line(proc, max(1.0, deadline - time.monotonic()))["role"]] = proc
     assert set(roles) == {"primary", "secondary"}
     assert roles["secondary"].wait(timeout=30) == 0
-    assert read_line(roles["primary"]) == {"role": "primary", "received": [LINK]}
+    assert read_json_line(roles["primary"]) == {"role": "primary", "received": [LINK]}
 
 
 def test_an_unanswered_lock_is_reported(
@@ -135,7 +122,7 @@ def test_an_unanswered_lock_is_reported(
     gives up with a message instead of hanging or stealing the lock."""
     primary = launch(runtime, "--timeout", "60")
     processes.append(primary)
-    assert read_line(primary)["listening"] is True
+    assert read_json_line(primary)["listening"] is True
     primary.send_signal(signal.SIGSTOP)
     try:
         second = subprocess.run(

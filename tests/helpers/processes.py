@@ -3,10 +3,13 @@ and a fixture that kills whatever a test leaves running."""
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +41,14 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
         if proc.poll() is None:
             proc.kill()
         proc.communicate(timeout=10)
+
+
+def read_json_line(proc: subprocess.Popen[str], timeout: float = 20.0) -> dict[str, Any]:
+    """The process's next JSON line on stdout (fails after `timeout`, or if it ended)."""
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    assert ready, f"no output within {timeout} s"
+    line = proc.stdout.readline()
+    assert line, f"process ended: {proc.wait()} {proc.stderr.read() if proc.stderr else ''}"
+    data: dict[str, Any] = json.loads(line)
+    return data
