@@ -41,9 +41,8 @@ from desktop_app.services.settings import (
 from desktop_app.services.worklist import WorkingHours
 from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeManager, ThemeMode
 from desktop_app.ui.notifications.feature import TrayProbes
-from desktop_app.workspace import Workspace
 from tests.helpers.qt import SpyChime, signal_future, wait_until
-from tests.helpers.workspace import WorkspaceOpener, app_args, first_sync
+from tests.helpers.workspace import WorkspaceOpener, app_args, first_sync, sync_again
 
 pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
 
@@ -51,17 +50,6 @@ TIMEOUT = 15.0
 RECORDING = Path(__file__).resolve().parents[2] / "resources" / "recordings" / "welcome.mp3"
 MB = 1024 * 1024
 UUID = "3965edd0-a955-4199-80c0-754fc76cecb4"
-
-
-async def sync_again(ws: Workspace, server: SandboxServer) -> None:
-    """F5, and wait until that sync has finished (its listeners have run by then)."""
-    before = len(server.state.requests_to("/search"))
-    ws.window.refresh_action.trigger()
-    await wait_until(
-        lambda: len(server.state.requests_to("/search")) > before
-        and ws.sync.presenter.status.state == "idle",
-        TIMEOUT,
-    )
 
 
 async def test_the_theme_follows_the_setting_live_unless_the_environment_forces_one(

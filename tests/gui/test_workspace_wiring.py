@@ -34,7 +34,7 @@ from desktop_app.ui.shell.main_window import KEY_STATE
 from desktop_app.ui.users.panel import UsersPanel
 from desktop_app.workspace import Workspace, WorkspaceOptions
 from tests.helpers.qt import SpyTray, wait_until
-from tests.helpers.workspace import WorkspaceOpener, app_args, demo_config, first_sync
+from tests.helpers.workspace import WorkspaceOpener, app_args, demo_config, first_sync, sync_again
 
 pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
 
@@ -51,17 +51,6 @@ def in_front(dock: QDockWidget) -> bool:
     """The dock is open and, if tabbed, its tab is the current one (Qt moves the others
     off screen rather than hiding them)."""
     return dock.isVisible() and not dock.visibleRegion().isEmpty()
-
-
-async def sync_again(ws: Workspace, server: SandboxServer) -> None:
-    """F5, and wait until that sync has finished (its listeners have run by then)."""
-    before = len(server.state.requests_to("/search"))
-    ws.window.refresh_action.trigger()
-    await wait_until(
-        lambda: len(server.state.requests_to("/search")) > before
-        and ws.sync.presenter.status.state == "idle",
-        TIMEOUT,
-    )
 
 
 # --------------------------------------------------------------------- users and dialer

@@ -35,6 +35,17 @@ async def first_sync(ws: Workspace) -> None:
     )
 
 
+async def sync_again(ws: Workspace, server: SandboxServer) -> None:
+    """F5, and wait until that sync has finished (its listeners have run by then)."""
+    before = len(server.state.requests_to("/search"))
+    ws.window.refresh_action.trigger()
+    await wait_until(
+        lambda: len(server.state.requests_to("/search")) > before
+        and ws.sync.presenter.status.state == "idle",
+        TIMEOUT,
+    )
+
+
 def app_args(*argv: str) -> argparse.Namespace:
     """The app's command line, parsed as `__main__` parses it."""
     from desktop_app.app import parse_args
