@@ -36,6 +36,7 @@ from desktop_app.services.settings import (
     TokenStorage,
 )
 from desktop_app.services.tasks import TaskFailure
+from desktop_app.ui.common.feature import connect_all
 from desktop_app.ui.common.presenter import Presenter
 from desktop_app.ui.onboarding.token_form import (
     KIND_ERROR,
@@ -263,9 +264,11 @@ class SignInPresenter(Presenter):
 
 def bind_form(form: TokenForm, presenter: SignInPresenter) -> None:
     """The one wiring of a token form to its presenter (first run, Replace token)."""
-    form.submitted.connect(presenter.submit)
-    form.sessionChosen.connect(presenter.keep_for_session)
-    form.fileChosen.connect(presenter.keep_in_file)
-    presenter.messageChanged.connect(form.show_message)
-    presenter.busyChanged.connect(form.set_busy)
-    presenter.storageChoiceNeeded.connect(form.offer_storage)
+    connect_all([
+        (form.submitted, presenter.submit),
+        (form.sessionChosen, presenter.keep_for_session),
+        (form.fileChosen, presenter.keep_in_file),
+        (presenter.messageChanged, form.show_message),
+        (presenter.busyChanged, form.set_busy),
+        (presenter.storageChoiceNeeded, form.offer_storage),
+    ])
