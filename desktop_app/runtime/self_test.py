@@ -35,7 +35,10 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
+
+if TYPE_CHECKING:  # imported when a check runs: a failing import is that check's line
+    from desktop_app.api.client import MyOperatorClient
 
 #: Every check must finish within this (a hung backend fails the run, never hangs it).
 CHECK_TIMEOUT_S: Final = 60.0
@@ -62,7 +65,8 @@ class _Context:
     """What the checks share: the temporary folder, then the service and the cache."""
 
     folder: Path
-    base_url: str = ""
+    #: The client of the emulated service, once it runs (the sync and the recording's).
+    client: MyOperatorClient | None = None
     recording_files: list[str] = field(default_factory=list)
     cleanups: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -141,42 +145,45 @@ async def check_keyring(_ctx: _Context) -> str:
 
     import keyring  # noqa: F401  (importable at all)
 
+    from desktop_app.services.diagnostics import distribution_version
+
     names = sorted(point.name for point in entry_points(group="keyring.backends"))
     if sys.platform.startswith("linux"):
         if "SecretService" not in names:
             raise CheckFailed(f"the Secret Service backend is not registered ({names})")
         import secretstorage  # noqa: F401  (what that backend needs)
         from keyring.backends import SecretService  # noqa: F401
-    return f"keyring {_version('keyring')}, backends: {', '.join(names) or 'none'}"
+    version = distribution_version("keyring") or "(version unknown)"
+    return f"keyring {version}, backends: {', '.join(names) or 'none'}"
 
 
 async def check_service(ctx: _Context) -> str:
-    from desktop_app.sandbox import SandboxConfig, SandboxServer
+    from desktop_app.api.budget import RequestBudget
+    from desktop_app.api.client import MyOperatorClient
+    from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer
 
     server = SandboxServer(SandboxConfig(n_logs=300, days=7, rate_limit=None))
     await asyncio.to_thread(server.start)
+    client = MyOperatorClient(DEMO_TOKEN, base_url=server.base_url, budget=RequestBudget())
 
     async def stop() -> None:
+        await client.aclose()
         await asyncio.to_thread(server.stop)
 
     ctx.cleanups.append(stop)
-    ctx.base_url = server.base_url
+    ctx.client = client
     return f"emulated service on {server.base_url}"
 
 
 async def check_sync(ctx: _Context) -> str:
-    from desktop_app.api.budget import RequestBudget
-    from desktop_app.api.client import MyOperatorClient
-    from desktop_app.sandbox import DEMO_TOKEN
     from desktop_app.services.sync import SyncEngine
     from desktop_app.store import CallStore
 
-    if not ctx.base_url:
+    if ctx.client is None:
         raise CheckFailed("skipped: the emulated service did not start")
     store = await asyncio.to_thread(CallStore.open, ctx.folder / "calls.sqlite3")
-    client = MyOperatorClient(DEMO_TOKEN, base_url=ctx.base_url, budget=RequestBudget())
     try:
-        result = await SyncEngine(client, store).sync_once()
+        result = await SyncEngine(ctx.client, store).sync_once()
         cached = store.count()
         if cached == 0 or len(result.new_calls) != cached:
             raise CheckFailed(
@@ -189,7 +196,6 @@ async def check_sync(ctx: _Context) -> str:
             if call.has_recording and call.filename and (call.end_time or 0) < ready_before
         ]
     finally:
-        await client.aclose()
         store.close()
     return f"{cached} calls in {result.pages} pages into a fresh SQLite cache"
 
@@ -197,21 +203,14 @@ async def check_sync(ctx: _Context) -> str:
 async def check_recording(ctx: _Context) -> str:
     from PySide6.QtMultimedia import QMediaDevices
 
-    from desktop_app.api.budget import RequestBudget
-    from desktop_app.api.client import MyOperatorClient
-    from desktop_app.sandbox import DEMO_TOKEN
     from desktop_app.services.recordings import RecordingState
     from desktop_app.ui.call_detail.player import PlayerWidget
 
-    if not ctx.recording_files:
+    if ctx.client is None or not ctx.recording_files:
         raise CheckFailed("skipped: the sync found no call with a recording")
-    client = MyOperatorClient(DEMO_TOKEN, base_url=ctx.base_url, budget=RequestBudget())
-    try:
-        path = await client.download_recording(
-            ctx.recording_files[0], ctx.folder / "recording.mp3"
-        )
-    finally:
-        await client.aclose()
+    path = await ctx.client.download_recording(
+        ctx.recording_files[0], ctx.folder / "recording.mp3"
+    )
     size = path.stat().st_size
     player = PlayerWidget()
     loop = asyncio.get_running_loop()
@@ -288,15 +287,6 @@ CHECKS: Final[Sequence[tuple[str, Callable[[_Context], Awaitable[str]]]]] = (
     ("recording", check_recording),
     ("single instance", check_single_instance),
 )
-
-
-def _version(distribution: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "(version unknown)"
 
 
 # ------------------------------------------------------------------------------ running

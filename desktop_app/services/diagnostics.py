@@ -618,13 +618,19 @@ def format_size(size: int) -> str:
 # ------------------------------------------------------------------------ the report
 
 
+def distribution_version(name: str) -> str | None:
+    """An installed distribution's version (a venv, a wheel, a bundle that kept the
+    metadata), or None where its metadata is missing."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def versions(toolkit: Mapping[str, str] | None = None) -> dict[str, str]:
     """The app's and Python's versions, then `toolkit`'s (Qt and PySide6, from the window:
     this module imports no Qt)."""
-    try:
-        app = importlib.metadata.version(APP_DISTRIBUTION)
-    except importlib.metadata.PackageNotFoundError:
-        app = "unknown (not installed as a package)"
+    app = distribution_version(APP_DISTRIBUTION) or "unknown (not installed as a package)"
     found = {
         "MyOperator Desktop": app,
         "Python": f"{platform_module.python_version()} ({platform_module.python_implementation()})",
