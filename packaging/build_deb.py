@@ -37,7 +37,7 @@ COMMANDS = ("myoperator-desktop", "myoperator")
 COMPRESSIONS = ("xz", "zstd", "gzip")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from check_bundle import elf_files, loader_env  # noqa: E402  (a script beside this one)
+from check_bundle import ldd_all  # noqa: E402  (a script beside this one)
 
 
 def project_version() -> str:
@@ -55,20 +55,15 @@ def outside_libraries(bundle: Path) -> set[str]:
     """The libraries the bundle's files load from the system (as found by the loader)."""
     found: set[str] = set()
     pattern = re.compile(r"=>\s+(/\S+)\s+\(")
-    # As the bundle's launcher runs them: its own folder searched first.
-    env = loader_env(bundle)
-    for path in elf_files(bundle):
-        result = subprocess.run(
-            ["ldd", str(path)], capture_output=True, text=True, check=False, env=env
-        )
+    inside = bundle.resolve()
+    for _path, result in ldd_all(bundle):
         for line in result.stdout.splitlines():
             match = pattern.search(line)
-            if match and not Path(match.group(1)).resolve().is_relative_to(bundle.resolve()):
-                found.add(match.group(1))
-        for line in result.stdout.splitlines():  # the dynamic loader has no "=>"
-            stripped = line.strip()
-            if stripped.startswith("/") and " (" in stripped:
-                found.add(stripped.split(" (")[0])
+            if match:
+                if not Path(match.group(1)).resolve().is_relative_to(inside):
+                    found.add(match.group(1))
+            elif line.strip().startswith("/") and " (" in line:  # the loader: no "=>"
+                found.add(line.strip().split(" (")[0])
     return found
 
 

@@ -44,12 +44,23 @@ def loader_env(root: Path) -> dict[str, str]:
     return env
 
 
-def problems_of(path: Path, env: dict[str, str] | None = None) -> list[str]:
-    """What ldd says is wrong with one file (nothing: it loads)."""
-    env = loader_env(path.parent) if env is None else env
-    result = subprocess.run(
-        ["ldd", str(path)], capture_output=True, text=True, env=env, check=False
-    )
+def ldd_all(root: Path) -> list[tuple[Path, subprocess.CompletedProcess[str]]]:
+    """``ldd``'s answer for every ELF file of the bundle, as its launcher would load them
+    (`loader_env`), a few at a time."""
+    files = elf_files(root)
+    env = loader_env(root)
+
+    def ldd(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["ldd", str(path)], capture_output=True, text=True, env=env, check=False
+        )
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return list(zip(files, pool.map(ldd, files), strict=True))
+
+
+def problems_in(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """What one file's ``ldd`` answer says is wrong with it (nothing: it loads)."""
     said = (result.stdout + result.stderr).strip()
     if result.returncode != 0 or "not a dynamic executable" in said:
         return [f"ldd refuses it: {said.splitlines()[-1] if said else result.returncode}"]
@@ -61,18 +72,15 @@ def main(argv: list[str]) -> int:
         print("usage: check_bundle.py BUNDLE_DIR", file=sys.stderr)
         return 64
     root = Path(argv[0])
-    files = elf_files(root)
-    env = loader_env(root)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(lambda path: problems_of(path, env), files))
-    broken = [(path, problems) for path, problems in zip(files, results, strict=True) if problems]
+    answers = ldd_all(root)
+    broken = [(path, problems_in(result)) for path, result in answers if problems_in(result)]
     for path, problems in broken:
         for problem in problems:
             print(f"FAIL {path.relative_to(root)}: {problem}")
     if broken:
-        print(f"check-bundle: {len(broken)} of {len(files)} ELF files do not load")
+        print(f"check-bundle: {len(broken)} of {len(answers)} ELF files do not load")
         return 1
-    print(f"check-bundle: all {len(files)} ELF files load (ldd)")
+    print(f"check-bundle: all {len(answers)} ELF files load (ldd)")
     return 0
 
 
