@@ -38,10 +38,11 @@ PACKAGE = "myoperator-desktop"
 DESKTOP_ID = "myoperator-desktop.desktop"
 SCHEMES = ("tel", "callto")
 MIMEINFO = Path("/usr/share/applications/mimeinfo.cache")
+INSTALLED_PROGRAM = Path("/opt/myoperator-desktop/myoperator-desktop")
 INSTALLED = (
     Path("/usr/bin/myoperator-desktop"),
     Path("/usr/bin/myoperator"),
-    Path("/opt/myoperator-desktop/myoperator-desktop"),
+    INSTALLED_PROGRAM,
     Path("/usr/share/applications") / DESKTOP_ID,
     Path("/usr/share/metainfo/com.myoperator.Desktop.metainfo.xml"),
     Path("/usr/share/icons/hicolor/256x256/apps/myoperator-desktop.png"),
@@ -51,7 +52,6 @@ FIRST_LINK = "tel:+919812345678"
 SECOND_LINK = "callto:+919800000001"
 WAIT_S = 60.0
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-INSTALLED_PROGRAM = Path("/opt/myoperator-desktop/myoperator-desktop")
 
 
 class CheckFailed(Exception):
@@ -156,8 +156,10 @@ def xvfb() -> Iterator[str]:
 
 def lock_pid(runtime: Path) -> int | None:
     """The running app's process id, from its single-instance lock (QLockFile's first line)."""
+    from desktop_app.runtime.single_instance import APP_ID
+
     try:
-        first = (runtime / "myoperator-desktop.lock").read_text().splitlines()[0]
+        first = (runtime / f"{APP_ID}.lock").read_text().splitlines()[0]
         return int(first)
     except (OSError, IndexError, ValueError):
         return None
@@ -254,9 +256,10 @@ def main(argv: list[str] | None = None) -> int:
     if not deb.is_file():
         parser.error(f"no such package: {deb} (run `make package` first)")
     started = time.monotonic()
-    if installed_version() is not None:
+    already = installed_version()
+    if already is not None:
         print(
-            f"package-test: {PACKAGE} {installed_version()} is installed on this machine; "
+            f"package-test: {PACKAGE} {already} is installed on this machine; "
             "this test installs and purges its own: remove it first "
             f"(apt-get purge {PACKAGE})", file=sys.stderr,
         )
