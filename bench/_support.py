@@ -226,7 +226,6 @@ def open_workspace(
     from desktop_app.api.client import MyOperatorClient
     from desktop_app.app import open_settings_files
     from desktop_app.services.settings import Settings
-    from desktop_app.services.sync import SyncEngine
     from desktop_app.store import CallStore
     from desktop_app.workspace import Workspace, WorkspaceOptions
 
@@ -236,7 +235,6 @@ def open_workspace(
     )
     if store is None:
         store = CallStore.open(paths.database_file())
-    engine = SyncEngine(client, store, **engine_options) if engine_options is not None else None
     settings, state = open_settings_files(paths)
     return Workspace.open(
         client,
@@ -244,7 +242,7 @@ def open_workspace(
         Settings(settings),
         state=state,
         recordings_dir=paths.recordings_dir(),
-        engine=engine,
+        engine_options=engine_options,
         options=WorkspaceOptions(**options),
         theme=_theme,
     )

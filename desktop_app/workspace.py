@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote
 
 from desktop_app.api.client import MyOperatorClient
@@ -39,6 +39,7 @@ from desktop_app.services.settings import (
     SettingsBackend,
 )
 from desktop_app.services.sync import SyncEngine
+from desktop_app.services.sync_thread import ThreadedSync
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
 from desktop_app.store import CallStore
 from desktop_app.ui.call_detail import feature as call_detail
@@ -108,9 +109,11 @@ class Workspace:
         options: WorkspaceOptions | None = None,
         theme: ThemeManager | None = None,
         sandbox: SandboxServer | None = None,
+        threaded_sync: ThreadedSync | None = None,
     ) -> None:
         options = options if options is not None else WorkspaceOptions()
         self.shared = shared
+        self._threaded_sync = threaded_sync
         self.sandbox = sandbox
         self._theme = theme
         self._autostart = options.autostart
@@ -174,19 +177,26 @@ class Workspace:
         options: WorkspaceOptions | None = None,
         theme: ThemeManager | None = None,
         sandbox: SandboxServer | None = None,
+        engine_options: Mapping[str, Any] | None = None,
     ) -> Workspace:
         """A workspace over an open client and cache.
 
         `settings` are the declared settings scoped to this account (the app's are over
         settings.ini; in memory when not given, as for tests) and `state` the window's own
         file (layout, last folders; in memory when not given). `tasks` is the supervisor
-        of every background task (tests: a short restart backoff)."""
+        of every background task (tests: a short restart backoff). Without an `engine`,
+        the sync runs on a thread of its own (`ThreadedSync`, built with
+        `engine_options`)."""
         settings = settings if settings is not None else Settings(MemoryBackend())
         dialer_settings = DialerSettings(settings)
+        threaded = None
+        if engine is None:
+            threaded = ThreadedSync(client, store, **(engine_options or {}))
+            engine = threaded.engine
         shared = Shared(
             client=client,
             store=store,
-            engine=engine if engine is not None else SyncEngine(client, store),
+            engine=engine,
             settings=settings,
             state=state if state is not None else MemoryBackend(),
             me=Identity(dialer_settings, changes=dialer_settings.watch_me),
@@ -194,7 +204,7 @@ class Workspace:
         )
         return cls(
             shared, recordings_dir=recordings_dir, dialer_settings=dialer_settings,
-            options=options, theme=theme, sandbox=sandbox,
+            options=options, theme=theme, sandbox=sandbox, threaded_sync=threaded,
         )
 
     @property
@@ -231,6 +241,8 @@ class Workspace:
         self.shared.me.close()
         self.shared.settings.sync()
         await self.shared.tasks.aclose()  # whatever is left: nothing outlives the window
+        if self._threaded_sync is not None:
+            await self._threaded_sync.aclose()
         try:
             await self.shared.client.aclose()
         except Exception:  # closing must go on whatever the transport says

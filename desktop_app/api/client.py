@@ -182,6 +182,7 @@ class MyOperatorClient:
             raise ValidationError("No API token is configured.", field="token")
         register_secret(token)
         self._token = token
+        self._transport = transport
         self.base_url = normalize_base_url(base_url)
         self.budget = budget if budget is not None else RequestBudget()
         self._timeout = timeout
@@ -211,6 +212,16 @@ class MyOperatorClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    def twin(self) -> MyOperatorClient:
+        """The same account, budget and policies over a connection pool of its own: httpx
+        binds a pool to the event loop that first uses it, so another loop (the sync
+        thread's) needs its own client. Close each twin on the loop that used it."""
+        return MyOperatorClient(
+            self._token, base_url=self.base_url, transport=self._transport,
+            budget=self.budget, timeout=self._timeout, retry=self._retry, sleep=self._sleep,
+            rng=self._rng,
+        )
 
     # ----------------------------------------------------------------- reads
 

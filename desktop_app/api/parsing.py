@@ -9,6 +9,7 @@ module are the ones in `desktop_app.api.errors`.
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import json
 import logging
@@ -485,6 +486,13 @@ def _e164(number: str | None, region: str | None = DEFAULT_REGION) -> str | None
     """E.164 for a possible number (a leading + wins over `region`); None otherwise."""
     if not number or len(number) > 40:
         return None
+    return _e164_of(number, region)
+
+
+#: A call centre's log repeats its customers' numbers page after page, and phonenumbers'
+#: parse is most of the cost of reading a page (bench_loop_stall).
+@functools.lru_cache(maxsize=8192)
+def _e164_of(number: str, region: str | None) -> str | None:
     try:
         parsed = phonenumbers.parse(number, None if number.startswith("+") else region)
     except phonenumbers.NumberParseException:

@@ -80,11 +80,13 @@ class GuiThreadGarbageCollector(QObject):
     CPython itself holds back full collections until the long-lived objects have grown by a
     quarter; that count is not visible from Python, so full collections (the ones that
     stall the window for tens of milliseconds) are instead spaced by `full_every_s`.
+    The thresholds are checked every `interval_ms` (100 ms): while the sync thread parses
+    pages, half a second let the young generations grow to a 10-25 ms collection.
     """
 
     def __init__(
         self,
-        interval_ms: int = 500,
+        interval_ms: int = 100,
         parent: QObject | None = None,
         *,
         full_every_s: float = 60.0,

@@ -18,7 +18,9 @@ How it stays correct with a feed that grows at the top and a budget of 20 reques
   backs off (the 429's Retry-After; exponential with jitter for outages) and says so in its
   `SyncStatus`.
 - Store writes run on a worker thread (`asyncio.to_thread`), so the event loop, which is
-  the Qt loop in the app, never stalls on a big upsert.
+  the Qt loop in the app, never stalls on a big upsert. The app gives the engine a store
+  connection of its own and a `LogSource` that requests and parses on another thread
+  (`services/sync_thread.py`); `reader` is the connection the loop's thread reads from.
 - With `keep_s` set ("keep calls for 90 days"), calls older than that are pruned after
   every sync (`prune`), and nothing older is fetched again: every range the engine pages
   starts at that horizon at the earliest, an interrupted range is cut there, and "load
@@ -178,6 +180,7 @@ class SyncEngine:
         jitter: float = 0.2,
         rng: random.Random | None = None,
         search_page_limit: int = 5,
+        reader: CallStore | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE} (the API's max)")
@@ -185,6 +188,8 @@ class SyncEngine:
             raise ValueError("initial_window_s must be positive; the other windows at least 0")
         self._client = client
         self._store = store
+        # What the loop's own thread reads without waiting for a page being written.
+        self._reader = reader if reader is not None else store
         self._clock = clock
         self._initial_window_s = initial_window_s
         self._overlap_s = overlap_s
@@ -208,6 +213,11 @@ class SyncEngine:
         self._keep_s: int | None = None
         self._repace = asyncio.Event()
         self._pruned_listeners: Listeners[[int]] = Listeners()
+
+    @property
+    def store(self) -> CallStore:
+        """The connection the engine writes through."""
+        return self._store
 
     # -- how much history -----------------------------------------------------------------
 
@@ -234,7 +244,7 @@ class SyncEngine:
         horizon = self.horizon()
         if horizon is None:
             return False
-        coverage = self._store.coverage()
+        coverage = self._reader.coverage()
         return bool(coverage) and coverage[0][0] <= horizon
 
     def add_pruned_listener(self, listener: Callable[[int], None]) -> Callable[[], None]:

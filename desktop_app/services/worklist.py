@@ -360,9 +360,15 @@ class Worklist:
 
     def refresh(self) -> list[WorklistRow]:
         """Recompute the rows from the cache (and forget marks older than the horizon)."""
+        return self.adopt(self.compute())
+
+    def compute(self) -> list[WorklistRow]:
+        """The rows as the cache has them now, without making them this list's: safe on a
+        worker thread (a sync's refresh), whose answer the caller `adopt`s unless a newer
+        one was made meanwhile."""
         since = int(self._clock()) - self._horizon_s
         self._records.prune_handled(since)
-        self._rows = compute_rows(
+        return compute_rows(
             self._records.calls_of_missed_numbers(since),
             my_uuid=self._my_uuid,
             hours=self._hours,
@@ -370,7 +376,11 @@ class Worklist:
             priority_attempts=self._priority_attempts,
             home_region=self._home_region,
         )
-        return list(self._rows)
+
+    def adopt(self, rows: list[WorklistRow]) -> list[WorklistRow]:
+        """Make `compute`'s answer the current rows; returns a copy."""
+        self._rows = rows
+        return list(rows)
 
     def rows(self) -> list[WorklistRow]:
         """The rows as of the last `refresh` (computing them the first time)."""

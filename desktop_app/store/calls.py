@@ -131,6 +131,17 @@ class CallStore:
         conn, moved = open_database_ex(path, clock=clock)
         return cls(conn, clock=clock, moved_aside=moved)
 
+    def sibling(self) -> CallStore:
+        """A second connection to this store's file, already opened, checked and migrated
+        by this one: a worker thread writes through it (the sync) while this connection
+        serves the window, and in WAL mode neither waits for the other's reads."""
+        row = self._conn.execute("PRAGMA database_list").fetchone()
+        conn = sqlite3.connect(row[2], check_same_thread=False, isolation_level=None,
+                               timeout=10.0)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return CallStore(conn, clock=self._clock)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

@@ -214,6 +214,7 @@ async def test_a_full_disk_is_shown_and_the_sync_recovers_by_itself(
     tasks = TaskSupervisor("workspace", backoff=STEP, sleep=clock.sleep)
     async with open_workspace(feed_sandbox, start=False, tasks=tasks) as ws:
         fill_the_disk(ws.store)
+        fill_the_disk(ws.shared.engine.store)  # the sync writes through its own connection
         # The users list shares the cache file: its failure is in the status bar.
         other_failure = failure_heard(
             tasks, lambda f: f.name != SYNC_LOOP and "the disk is full" in f.text
@@ -234,6 +235,7 @@ async def test_a_full_disk_is_shown_and_the_sync_recovers_by_itself(
 
         requests_before = len(feed_sandbox.state.requests_to("/search"))
         free_the_disk(ws.store)
+        free_the_disk(ws.shared.engine.store)
         recovered = synced(ws)
         clock.advance(STEP.base_s)  # the restart's time has come
         await settle(recovered)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from desktop_app.services.settings import WORKING_DAYS, WORKING_HOURS, Settings
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.services.worklist import WorkingHours, Worklist
+from desktop_app.store import CallStore
 from desktop_app.ui.callbacks.model import WorklistModel
 from desktop_app.ui.callbacks.panel import WorklistPanel
 from desktop_app.ui.callbacks.presenter import WorklistPresenter
@@ -41,18 +42,20 @@ class CallbacksFeature(Feature):
         presenter: WorklistPresenter,
         *,
         settings_problem: str | None,
+        own_store: CallStore | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(presenter)
         self.model = model
         self.panel = panel
         self.presenter = presenter
         self._settings_problem = settings_problem
+        self._own_store = own_store
         self._window: MainWindow | None = None
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
         self._window = window
-        own(window, self.presenter, self.model)
+        own(window, self.model)
         if self._settings_problem:
             window.show_message(self._settings_problem)
 
@@ -78,6 +81,8 @@ class CallbacksFeature(Feature):
     async def aclose(self) -> None:
         self.presenter.stop()
         await super().aclose()
+        if self._own_store is not None:
+            self._own_store.close()
 
 
 def build(shared: Shared, sync: SyncFeature) -> CallbacksFeature:
@@ -85,16 +90,19 @@ def build(shared: Shared, sync: SyncFeature) -> CallbacksFeature:
     model = WorklistModel()
     panel = WorklistPanel()
     panel.attach_model(model)
-    presenter = WorklistPresenter(
-        Worklist(shared.store, my_uuid=shared.me.uuid, hours=hours), model
-    )
+    # A connection of its own: the refresh after a sync reads on a worker thread, and
+    # must not hold the window's connection meanwhile.
+    store = shared.store.sibling()
+    presenter = WorklistPresenter(Worklist(store, my_uuid=shared.me.uuid, hours=hours), model)
     connect_all([
         (sync.presenter.newCalls, presenter.on_new_calls),
         (presenter.undoChanged, panel.set_undo),
         (panel.markHandledRequested, presenter.mark_handled),
         (panel.undoRequested, presenter.undo),
     ])
-    feature = CallbacksFeature(model, panel, presenter, settings_problem=problem)
+    feature = CallbacksFeature(
+        model, panel, presenter, settings_problem=problem, own_store=store
+    )
     feature.follow_settings(shared.settings)
     feature.on_close(shared.me.add_listener(lambda uuid: presenter.set_my_uuid(uuid or "")))
     return feature

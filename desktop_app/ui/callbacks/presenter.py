@@ -3,25 +3,31 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import Final
 
-from PySide6.QtCore import (
-    QObject,
-    QTimer,
-    Signal,
-    Slot,
-)
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop_app.api.models import CallLog
 from desktop_app.services.formatting import format_number
 from desktop_app.services.worklist import WorkingHours, Worklist, WorklistRow
 from desktop_app.ui.callbacks.model import WorklistModel
+from desktop_app.ui.common.presenter import Presenter
+
+#: The refresh after new calls or the periodic one, worked out on a worker thread.
+BACKGROUND_REFRESH: Final = "worklist-refresh"
 
 
-class WorklistPresenter(QObject):
+class WorklistPresenter(Presenter):
     """Keeps the model in step with the cache: refreshes after new calls (coalesced: a
     first sync reports a page at a time) and every few minutes (rows age out of the
-    horizon, "today" changes); runs mark handled and undo."""
+    horizon, "today" changes); runs mark handled and undo.
+
+    Those two refreshes read and work out the rows on a worker thread (over a big cache,
+    tens of milliseconds: frames of a frozen window) and only the answer is applied
+    here. A refresh the person's own action makes (mark handled, undo, new working
+    hours) is immediate, and supersedes one in flight."""
 
     countChanged = Signal(int)
     """Missed calls still owed a call back (the tray's count)."""
@@ -44,15 +50,18 @@ class WorklistPresenter(QObject):
         self.worklist = worklist
         self.model = model
         self._count = -1
+        # Bumped by every change made here: a refresh worked out on a worker thread
+        # applies its answer only if none came in between.
+        self._generation = 0
         self._pending = QTimer(self)
         self._pending.setObjectName("worklistRefreshPending")
         self._pending.setSingleShot(True)
         self._pending.setInterval(coalesce_ms)
-        self._pending.timeout.connect(self.refresh)
+        self._pending.timeout.connect(self.refresh_in_background)
         self._ticker = QTimer(self)
         self._ticker.setObjectName("worklistRefreshTicker")
         self._ticker.setInterval(refresh_interval_ms)
-        self._ticker.timeout.connect(self.refresh)
+        self._ticker.timeout.connect(self.refresh_in_background)
 
     def start(self) -> None:
         """Show the rows the cache holds now, then keep them fresh."""
@@ -62,6 +71,7 @@ class WorklistPresenter(QObject):
     def stop(self) -> None:
         self._pending.stop()
         self._ticker.stop()
+        self.cancel_tasks()
 
     @property
     def count(self) -> int:
@@ -76,15 +86,31 @@ class WorklistPresenter(QObject):
     @Slot()
     def refresh(self) -> None:
         self._pending.stop()
+        self._generation += 1  # an answer being worked out would be older than this one
         self._apply(self.worklist.refresh())
+
+    @Slot()
+    def refresh_in_background(self) -> None:
+        """Work the rows out on a worker thread, then show them (a newer refresh wins)."""
+        self._pending.stop()
+        if not self.closed:
+            self._spawn(self._refresh_off_thread(), BACKGROUND_REFRESH)
+
+    async def _refresh_off_thread(self) -> None:
+        generation = self._generation
+        rows = await asyncio.to_thread(self.worklist.compute)
+        if generation == self._generation:  # else read before a change made since
+            self._apply(self.worklist.adopt(rows))
 
     @Slot(str)
     def mark_handled(self, number: str) -> None:
+        self._generation += 1  # one in flight read before the mark: it would undo it
         if self.worklist.mark_handled(number):
             self._apply(self.worklist.rows())
 
     @Slot()
     def undo(self) -> None:
+        self._generation += 1
         if self.worklist.undo() is not None:
             self._apply(self.worklist.rows())
 
