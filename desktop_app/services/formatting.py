@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import phonenumbers
@@ -9,6 +10,9 @@ import phonenumbers
 DEFAULT_HOME_REGION = "IN"
 
 
+#: Views ask for the same numbers on every paint and every size hint (a table's column
+#: fitted to its contents asks each row several times); phonenumbers' parse is costly.
+@functools.lru_cache(maxsize=4096)
 def format_number(
     e164: str, home_region: str = DEFAULT_HOME_REGION, *, international: bool = False
 ) -> str:

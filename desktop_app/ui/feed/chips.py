@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -113,6 +113,14 @@ class FilterChipBar(QWidget):
         self._layout = FlowLayout(self)
         self._chips: dict[int, QToolButton] = {}
         self._groups: tuple[FilterGroup, ...] = ()
+        # Group boxes built but not yet shown: one is shown per turn of the event loop,
+        # as polishing a group's chips under the stylesheet takes a few milliseconds each
+        # and all of them at once would hold the window for more than a frame.
+        self._unrevealed: list[QWidget] = []
+        self._reveal = QTimer(self)
+        self._reveal.setObjectName("filterChipsReveal")
+        self._reveal.setInterval(0)
+        self._reveal.timeout.connect(self._reveal_next)
         self._placeholder = QLabel("Filters load when MyOperator answers…", self)
         self._placeholder.setObjectName("filterChipsPlaceholder")
         self._placeholder.setEnabled(False)
@@ -145,6 +153,7 @@ class FilterChipBar(QWidget):
             if widget is not None and widget is not self._placeholder:
                 widget.deleteLater()
         self._chips.clear()
+        self._unrevealed.clear()
         self._groups = tuple(g for g in groups if g.filters)
         self._placeholder.setVisible(not self._groups)
         if not self._groups:
@@ -175,7 +184,8 @@ class FilterChipBar(QWidget):
                 row.addWidget(chip)
                 self._chips[f.id] = chip
             self._layout.addItem(QWidgetItem(box))
-            box.show()
+            box.hide()
+            self._unrevealed.append(box)
         # New chips join the end of the window's Tab chain: put them where the bar is
         # (between the feed's Filters button and its table), in the order they are seen.
         previous: QWidget | None = self.previousInFocusChain()
@@ -187,8 +197,25 @@ class FilterChipBar(QWidget):
             previous = chip
         self._layout.invalidate()
         self.updateGeometry()
+        if self._unrevealed:
+            self._reveal.start()
         if previously != set(self.selected_ids()):
             self.selectionChanged.emit()
+
+    @property
+    def revealing(self) -> bool:
+        """Chips of the last `set_groups` are still being shown, a group per turn."""
+        return bool(self._unrevealed)
+
+    def _reveal_next(self) -> None:
+        if not self._unrevealed:
+            self._reveal.stop()
+            return
+        self._unrevealed.pop(0).show()
+        if not self._unrevealed:
+            self._reveal.stop()
+            self._layout.invalidate()
+            self.updateGeometry()
 
     def clear_selection(self) -> None:
         changed = False

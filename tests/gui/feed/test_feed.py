@@ -116,6 +116,7 @@ async def test_filter_chips_come_from_the_server_and_filter_locally_and_remotely
         await first_sync(ws)
         chips = ws.feed.panel.chips
         await wait_until(lambda: chips.chip_named("Missed") is not None, TIMEOUT)
+        await wait_until(lambda: not chips.revealing, TIMEOUT)  # shown a group per turn
         assert [g.name for g in chips.groups][:2] == ["Source of logs", "Event of logs"]
         missed, incoming = chips.chip_named("Missed"), chips.chip_named("Incoming")
         voicemail = chips.chip_named("Voicemail")
