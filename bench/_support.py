@@ -12,7 +12,7 @@
 - `proc_status_mib`: VmRSS / VmHWM of this process from ``/proc/self/status``;
 - `SandboxProcess`: the emulated service over loopback in a *separate* process, so its
   request handling does not share the measured process's GIL (a real account's service is
-  remote; only the demo runs it in-process);
+  remote; the demo's is started by the app, see bench_loop_stall ``--demo``);
 - `on_painted` / `paint_after`: a callback / future once a widget finished a paint;
 - `run_in_app`: a coroutine run as `desktop_app.app.main` runs the app (binding check,
   theme, GUI-thread garbage collector, qasync loop); `open_workspace`: the app's own
