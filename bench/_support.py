@@ -1,12 +1,18 @@
 """Shared pieces of the benchmarks (not a benchmark itself: `run_all` runs ``bench_*.py``).
 
-- `Figure` / `report`: print one figure with its target, e.g.
-  ``search keystroke → view (median): 12.3 ms (target ≤ 50 ms) OK``;
+- `Figure` / `report`: print one figure with its target and, where one was measured in the
+  same invocation, its floor, e.g.
+  ``start → first page painted (demo, median): 0.48 s (target ≤ 0.5 s; floor 0.15 s, ×3.2) OK``:
+  the floor is what the same machine needs for the least version of the same work, so the
+  ratio still means something when a busy machine slows both;
+- floors: `bare_window_floor` (a bare PySide6 window's start and a bare table's reset and
+  repaint, in fresh processes), `idle_loop` (an idle app loop's iterations, timed by the
+  same probes as a busy one: `DispatchProbe`, `TimerProbe`);
 - `median`, `percentile`;
 - `proc_status_mib`: VmRSS / VmHWM of this process from ``/proc/self/status``;
 - `SandboxProcess`: the emulated service over loopback in a *separate* process, so its
   request handling does not share the measured process's GIL (a real account's service is
-  remote; only the demo runs it in-process);
+  remote; the demo's is started by the app, see bench_loop_stall ``--demo``);
 - `on_painted` / `paint_after`: a callback / future once a widget finished a paint;
 - `run_in_app`: a coroutine run as `desktop_app.app.main` runs the app (binding check,
   theme, GUI-thread garbage collector, qasync loop); `open_workspace`: the app's own
@@ -20,11 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
@@ -58,6 +67,8 @@ class Figure:
     target: float
     unit: str
     note: str = ""
+    #: The same work's least version measured in the same invocation (same unit), if any.
+    floor: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -65,18 +76,27 @@ class Figure:
 
     def line(self) -> str:
         digits = 0 if self.unit == "MB" else (2 if self.unit == "s" else 1)
-        target = f"{self.target:g}"
+        bounds = f"target ≤ {self.target:g} {self.unit}"
+        if self.floor is not None:
+            bounds += f"; floor {self.floor:.{digits}f} {self.unit}"
+            if self.floor > 0:
+                bounds += f", ×{self.value / self.floor:.1f}"
         text = (
             f"{self.name}: {self.value:.{digits}f} {self.unit} "
-            f"(target ≤ {target} {self.unit}) {'OK' if self.ok else 'OVER'}"
+            f"({bounds}) {'OK' if self.ok else 'OVER'}"
         )
         return f"{text}   [{self.note}]" if self.note else text
 
 
 def report(
-    name: str, value: float, target: float, unit: str, note: str = ""
+    name: str,
+    value: float,
+    target: float,
+    unit: str,
+    note: str = "",
+    floor: float | None = None,
 ) -> Figure:
-    figure = Figure(name, value, target, unit, note)
+    figure = Figure(name, value, target, unit, note, floor)
     print(figure.line(), flush=True)
     return figure
 
@@ -252,6 +272,217 @@ async def close_workspace(workspace: Workspace) -> None:
     await workspace.aclose()
     workspace.window.close_now()
     workspace.window.deleteLater()
+
+
+# ------------------------------------------------------------------------------- floors
+
+#: The bare window's child script (see its docstring).
+BARE_WINDOW = Path(__file__).with_name("_bare_window.py")
+BARE_MARK = "BENCH_BARE "
+
+
+@dataclass(frozen=True)
+class BareWindowRun:
+    """One bare window's process: its start (seconds from the parent's spawn to the first
+    paint), its window alone (QApplication up to the first paint: built, shown, painted)
+    and its table's model resets each to the repaint (seconds)."""
+
+    start_s: float
+    window_s: float
+    resets_s: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class BareWindowFloor:
+    """Medians over fresh processes of the bare window (see `bare_window_floor`)."""
+
+    runs: tuple[BareWindowRun, ...]
+
+    @property
+    def start_s(self) -> float:
+        """Start to first paint: the floor of the app's start."""
+        return median([r.start_s for r in self.runs])
+
+    @property
+    def window_s(self) -> float:
+        """A window built, shown and painted, imports and QApplication done."""
+        return median([r.window_s for r in self.runs])
+
+    @property
+    def reset_ms(self) -> float:
+        """A table's reset to its repaint, median of every reset of every run."""
+        return median([t for r in self.runs for t in r.resets_s]) * 1000
+
+    @property
+    def slowest_reset_ms(self) -> float:
+        """Each run's slowest reset to repaint, median of runs."""
+        return median([max(r.resets_s) for r in self.runs]) * 1000
+
+
+def bare_window_run(pycache: str) -> BareWindowRun:
+    """One bare window process, with bytecode cached under `pycache` (as bench_startup's
+    children): the clock starts here just before the spawn."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPYCACHEPREFIX=pycache)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(BARE_WINDOW)],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(BARE_MARK)]
+    if proc.returncode != 0 or not lines:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"the bare window failed (exit code {proc.returncode})")
+    result = json.loads(lines[-1][len(BARE_MARK):])
+    marks: dict[str, float] = result["marks"]
+    return BareWindowRun(
+        start_s=marks["painted"] - started,
+        window_s=marks["painted"] - marks["app"],
+        resets_s=tuple(float(t) for t in result["resets"]),
+    )
+
+
+def bare_window_floor(runs: int) -> BareWindowFloor:
+    """`runs` fresh bare-window processes after a warm-up that writes their bytecode."""
+    with tempfile.TemporaryDirectory(prefix="bench-bare-pycache-") as pycache:
+        bare_window_run(pycache)
+        return BareWindowFloor(tuple(bare_window_run(pycache) for _ in range(runs)))
+
+
+#: One loop iteration or timer pass: (wall ms, GUI-thread CPU ms, start in s since the
+#: probe started, GUI-thread voluntary and involuntary context switches): a voluntary one
+#: is a wait (a lock, the GIL), an involuntary one the OS giving the CPU to someone else.
+Sample = tuple[float, float, float, int, int]
+
+#: A thread's clocks: (perf_counter, thread_time, voluntary, involuntary switches).
+ThreadClock = tuple[float, float, int, int]
+
+
+def thread_clock() -> ThreadClock:
+    usage = resource.getrusage(resource.RUSAGE_THREAD)
+    return time.perf_counter(), time.thread_time(), usage.ru_nvcsw, usage.ru_nivcsw
+
+
+def sample_since(begin: ThreadClock, origin: float) -> Sample:
+    """The span from `begin` to now, `origin` being the probe's start."""
+    wall, cpu, vol, invol = begin
+    end = thread_clock()
+    return (
+        (end[0] - wall) * 1000, (end[1] - cpu) * 1000, wall - origin,
+        end[2] - vol, end[3] - invol,
+    )
+
+
+class TimerProbe:
+    """Passes of the Qt event loop, timed by a zero-interval QTimer, which Qt runs once per
+    pass. It keeps the loop from ever sleeping, so its passes are mostly empty and only its
+    maximum means anything. Keeps only the count and the passes over 5 ms: the loop makes
+    millions."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self._timer = QTimer()
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._tick)
+        self._origin = 0.0
+        self._last = thread_clock()
+        self.count = 0
+        self.long: list[Sample] = []
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if now - self._last[0] > 0.005:
+            self.long.append(sample_since(self._last, self._origin))
+        self._last = thread_clock()
+        self.count += 1
+
+    def start(self) -> None:
+        self._last = thread_clock()
+        self._origin = self._last[0]
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._tick()
+
+    def samples(self) -> tuple[int, list[Sample]]:
+        return self.count, self.long
+
+
+class DispatchProbe:
+    """The loop's own iterations, with nothing added to the loop. Qt's event dispatcher
+    emits ``awake`` and then ``aboutToBlock`` at the start of each pass, sleeps until
+    something is due, then delivers it; an application-wide event filter notes the first
+    event delivered after ``aboutToBlock``. From there to the next ``awake`` is one
+    iteration: everything one wake-up did before the loop could wait again, during which
+    input could not be handled (an upper bound: events handled back to back count as one).
+    """
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QAbstractEventDispatcher, QCoreApplication, QEvent, QObject
+
+        dispatcher = QAbstractEventDispatcher.instance()
+        app = QCoreApplication.instance()
+        assert dispatcher is not None and app is not None
+        self._dispatcher = dispatcher
+        self._app = app
+        self._origin = 0.0
+        self._waiting = False
+        self._first: ThreadClock | None = None
+        self.spans: list[Sample] = []
+        probe = self
+
+        class FirstEvent(QObject):
+            def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+                if probe._waiting and probe._first is None:
+                    probe._first = thread_clock()
+                return False
+
+        self._filter = FirstEvent()
+
+    def _on_awake(self) -> None:
+        if self._first is not None:
+            self.spans.append(sample_since(self._first, self._origin))
+        self._first = None
+        self._waiting = False
+
+    def _on_block(self) -> None:
+        self._waiting = True
+        self._first = None
+
+    def start(self) -> None:
+        self._origin = time.perf_counter()
+        self.spans = []
+        self._app.installEventFilter(self._filter)
+        self._dispatcher.awake.connect(self._on_awake)
+        self._dispatcher.aboutToBlock.connect(self._on_block)
+
+    def stop(self) -> None:
+        self._dispatcher.awake.disconnect(self._on_awake)
+        self._dispatcher.aboutToBlock.disconnect(self._on_block)
+        self._app.removeEventFilter(self._filter)
+
+    def samples(self) -> tuple[int, list[Sample]]:
+        return len(self.spans), list(self.spans)
+
+
+def make_probe(kind: str) -> DispatchProbe | TimerProbe:
+    """``dispatch`` or ``timer`` (see each)."""
+    return TimerProbe() if kind == "timer" else DispatchProbe()
+
+
+async def idle_loop(duration_s: float, kind: str = "dispatch") -> tuple[int, list[Sample]]:
+    """The floor of a loop stall: the running app loop's iterations over `duration_s` with
+    nothing started, timed by the probe a busy run uses. Show the window first (and wait
+    for its paint): the measured loop must be the same kind as the busy one."""
+    probe = make_probe(kind)
+    probe.start()
+    try:
+        await asyncio.sleep(duration_s)  # the measured span itself, not a synchronisation
+    finally:
+        probe.stop()
+    return probe.samples()
 
 
 # ----------------------------------------------------------------- sandbox in a process
