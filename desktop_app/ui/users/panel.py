@@ -13,7 +13,7 @@ the panel by whoever binds it (`ui/users/feature.py`: one dialog per edit sessio
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -68,6 +68,7 @@ class UsersPanel(QWidget):
         self._pending: frozenset[str] = frozenset()
         self._dialog: UserDialog | None = None
         self._selected_uuid: str | None = None
+        self._fit_pending = True
         self._build()
         self._update_actions()
 
@@ -453,8 +454,20 @@ class UsersPanel(QWidget):
         self._buttons[key] = button
         return button
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._fit_pending:
+            self._fit_columns()
+
     @Slot()
     def _fit_columns(self) -> None:
+        """Columns as wide as their contents. Measuring every cell costs tens of
+        milliseconds, so a list nobody sees (its dock behind another tab) is measured
+        when it is first shown instead."""
+        if not self.isVisible():
+            self._fit_pending = True
+            return
+        self._fit_pending = False
         self._table.resizeColumnsToContents()
         header = self._table.horizontalHeader()
         for column in (Column.NAME, Column.EMAIL):

@@ -1139,3 +1139,25 @@ async def test_an_edit_of_a_colleague_is_asked_cancel_keeps_the_form_and_undo_re
         assert rig.state.requests_to("/user", "PUT")[-1].params == {
             "uuid": pooja.uuid, "name": "Pooja Singh", "extension": "18",
         }
+
+
+async def test_a_hidden_list_fits_its_columns_when_first_shown(qtbot: QtBot) -> None:
+    """Measuring every cell costs tens of milliseconds: not for a list nobody sees."""
+    long_name = replace(GHOST, name="Someone With A Remarkably Long Name Indeed")
+    model = UsersModel()
+    proxy = UsersProxyModel()
+    proxy.setSourceModel(model)
+    panel = UsersPanel()
+    qtbot.addWidget(panel)
+    model.setParent(panel)
+    proxy.setParent(panel)
+    panel.attach_model(proxy)
+    header = panel.table.horizontalHeader()
+    narrow = header.sectionSize(Column.NAME)
+    model.set_users([long_name])
+    assert header.sectionSize(Column.NAME) == narrow  # hidden: not measured
+    panel.show()
+    assert header.sectionSize(Column.NAME) > narrow
+    wide = header.sectionSize(Column.NAME)
+    model.set_users([GHOST])  # shown: measured at once, as before
+    assert header.sectionSize(Column.NAME) < wide
