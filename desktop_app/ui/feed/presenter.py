@@ -38,6 +38,10 @@ REMOTE_SEARCH: Final = "feed-remote-search"
 LOAD_MORE: Final = "feed-load-more"
 LOAD_FILTERS: Final = "feed-filters"
 COUNT: Final = "feed-count"
+#: The exact count starts this long after the view changed: after the new rows are painted
+#: (a worker thread counting takes a core from the GUI thread on a small machine), and
+#: once for keystrokes that come together.
+COUNT_DELAY_MS: Final = 100
 
 
 def count_text(shown: int | None, total: int | None) -> str:
@@ -104,6 +108,11 @@ class FeedPresenter(Presenter):
         self._remote_timer.setSingleShot(True)
         self._remote_timer.setInterval(remote_delay_ms)
         self._remote_timer.timeout.connect(self._start_remote)
+        self._count_timer = QTimer(self)
+        self._count_timer.setObjectName("feedCountDelay")
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(COUNT_DELAY_MS)
+        self._count_timer.timeout.connect(self._count)
         model.countsChanged.connect(self._update_counts)
 
     # -------------------------------------------------------------- reading
@@ -301,11 +310,14 @@ class FeedPresenter(Presenter):
         self._remote_timer.stop()
         self.tasks.cancel(REMOTE_SEARCH)
 
+    @Slot()
     def _count(self) -> None:
         """Count the cache's matches of the view off the GUI thread, once per query (a
         newer query's count replaces and interrupts an older one)."""
         query = self._model.query
-        if self.closed or (self._counting == query and self.tasks.running(COUNT)):
+        if self.closed or not self._model.needs_count:
+            return
+        if self._counting == query and self.tasks.running(COUNT):
             return
         self._counting = query
         self._spawn(self._counted(query), COUNT)
@@ -316,8 +328,8 @@ class FeedPresenter(Presenter):
 
     @Slot()
     def _update_counts(self) -> None:
-        if self._model.needs_count:
-            self._count()
+        if self._model.needs_count and not self._count_timer.isActive():
+            self._count_timer.start()
         shown = self._model.total_count
         text = count_text(shown, None if shown is None else self._query.total(shown))
         if self.remote_pending:
