@@ -135,6 +135,7 @@ async def measure(home: Path, searches: dict[str, str]) -> dict[str, Any]:
                 QTest.keyClicks(search, char)
                 async with asyncio.timeout(10):
                     done = await updated
+                    await counted(model)  # arrives later, off the GUI thread
                 reset = next(t for t in resets if t >= pressed)
                 keystrokes.append({
                     "kind": kind, "typed": typed, "rows": model.total_count,
@@ -146,6 +147,22 @@ async def measure(home: Path, searches: dict[str, str]) -> dict[str, Any]:
     finally:
         await _support.close_workspace(workspace)
     return result
+
+
+async def counted(model: Any) -> None:
+    """Until the feed's exact count of its matches has arrived (the keystroke settled)."""
+    while model.needs_count:
+        arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def done(arrived: asyncio.Future[None] = arrived) -> None:
+            if not arrived.done():
+                arrived.set_result(None)
+
+        model.countsChanged.connect(done)
+        try:
+            await arrived
+        finally:
+            model.countsChanged.disconnect(done)
 
 
 def child(home: Path, searches: dict[str, str]) -> None:

@@ -57,12 +57,17 @@ _ID_CHUNK = 500
 #: chunks, so the window's reads never wait for a whole year's deletion.
 _PRUNE_CHUNK = 2000
 _SCAN_MIN_MATCHES = 1000
+#: Rows a first page may examine walking the time index (text matched with LIKE) before
+#: the search index drives instead: a term on 1 row in 15 fills a page of 200 within it.
+_WALK_ROWS = 3000
 _FTS_COUNT_CACHE = 64
 _LEGS_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _NUMBER_COLUMNS = ("caller_e164", "caller_raw")
 # A word of one or two letters is the start of a name, not of a number or an id; scanning
 # fewer columns keeps that unindexable search fast.
 _SHORT_TEXT_COLUMNS = ("agents", "department")
+#: The columns of the search index (`calls_fts`), for the LIKE form of its terms.
+_FTS_COLUMNS = ("caller_e164", "caller_raw", "agents", "department", "id")
 _MIN_WHOLE_NUMBER = 6
 _NUMBER_LIKE = re.compile(r"^[\d\s\-().+/]*\d[\d\s\-().+/]*$")
 
@@ -119,9 +124,11 @@ class CallStore:
         self._lock = threading.RLock()
         self._depth = 0
         self._clock = clock
-        # Bumped on every write to calls; invalidates the FTS match-count cache.
+        # Bumped on every write to calls through this connection; with ``PRAGMA
+        # data_version`` (which moves on other connections' commits) it keys the FTS
+        # match-count cache.
         self._generation = 0
-        self._fts_counts: dict[str, tuple[int, int]] = {}
+        self._fts_counts: dict[str, tuple[tuple[int, int], int]] = {}
         #: Where a damaged cache file was moved when this store was opened, else None.
         self.moved_aside = moved_aside
 
@@ -165,6 +172,31 @@ class CallStore:
     @property
     def lock(self) -> threading.RLock:
         return self._lock
+
+    def reader(self) -> CallStore:
+        """A read-only store on a connection of its own to the same file.
+
+        For reads that must not hold up this store's users (an exact count of 100,000
+        matches off the GUI thread): in WAL mode a reader never waits for a writer, and
+        `interrupt` stops it without touching this connection. The caller closes it.
+        """
+        with self._lock:
+            rows = self._conn.execute("PRAGMA database_list").fetchall()
+        path = next(str(file) for _seq, name, file in rows if name == "main")
+        if not path:
+            raise ValueError("an in-memory cache has no file to read from")
+        conn = sqlite3.connect(
+            Path(path).as_uri() + "?mode=ro",
+            uri=True,
+            check_same_thread=False,
+            isolation_level=None,
+        )
+        return CallStore(conn, clock=self._clock)
+
+    def interrupt(self) -> None:
+        """Make the statement running on this connection (if any) stop with an error: a
+        count nobody waits for any more. Safe from any thread; takes no lock."""
+        self._conn.interrupt()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -268,6 +300,10 @@ class CallStore:
     def _select(self, columns: str, query: CallQuery, offset: int, limit: int) -> list[Any]:
         plan = _plan(query)
         with self._lock:
+            if plan.match is not None and plan.likes is not None and offset == 0 and limit > 0:
+                walked = self._walk(columns, query, plan, limit)
+                if walked is not None:
+                    return walked
             by_match = self._by_match(plan)
             where, params = plan.where(by_match=by_match)
             # A common term: walk the time index until a page is full rather than sort
@@ -280,6 +316,50 @@ class CallStore:
             )
             return self._conn.execute(sql, [*params, limit, offset]).fetchall()
 
+    def _walk(
+        self, columns: str, query: CallQuery, plan: _Plan, limit: int
+    ) -> list[Any] | None:
+        """The first page of a text search read newest first from the time index, the
+        terms matched with LIKE, examining at most `_WALK_ROWS` rows; None when those did
+        not fill the page (a rare term: the search index drives then).
+
+        A common term (a name, a department) fills a page within a few hundred rows in a
+        millisecond or two, where any plan through the search index first gathers every
+        match (tens of thousands) and costs 10-40 ms at 100,000 calls, more than a frame.
+        It counts nothing, so the choice costs no FTS count either. `likes` exists only
+        for ASCII terms, for which LIKE (ASCII case folding) and the trigram index agree.
+        """
+        assert plan.likes is not None
+        bounds: list[str] = []
+        params: list[object] = []
+        if query.start is not None:
+            bounds.append("start_time >= ?")
+            params.append(query.start)
+        if query.end is not None:
+            bounds.append("start_time <= ?")
+            params.append(query.end)
+        where = " AND ".join(bounds) or "1"
+        # Whole seconds are examined: the page is exact whatever the ties at the edge.
+        edge = self._conn.execute(
+            f"SELECT start_time FROM calls INDEXED BY calls_start_time WHERE {where} "
+            "ORDER BY start_time DESC LIMIT 1 OFFSET ?",
+            [*params, _WALK_ROWS],
+        ).fetchone()
+        clauses = [c.replace("@.", "c.") for c in (*plan.clauses, *plan.likes)]
+        like_params = [*plan.params, *plan.like_params]
+        if edge is not None:
+            clauses.append("c.start_time >= ?")
+            like_params.append(edge[0])
+        sql = (
+            f"SELECT {columns} FROM calls c INDEXED BY calls_start_time "
+            f"WHERE {' AND '.join(clauses)} "
+            "ORDER BY c.start_time DESC, c.rowid DESC LIMIT ?"
+        )
+        rows = self._conn.execute(sql, [*like_params, limit]).fetchall()
+        if edge is not None and len(rows) < limit:
+            return None  # older rows were not examined
+        return rows
+
     def _by_match(self, plan: _Plan) -> bool:
         """Whether to drive the query by the text matches (few: look each row up) rather
         than by an index on calls (many: a large share of all rows). The FTS count, cached
@@ -290,15 +370,18 @@ class CallStore:
         return matches < _SCAN_MIN_MATCHES or matches * 20 < self._approx_rows()
 
     def _fts_count(self, match: str) -> int:
+        """The index's count of `match`, cached until a write through this connection
+        (`_generation`) or a commit through any other (``PRAGMA data_version``)."""
+        version = (self._generation, int(self._conn.execute("PRAGMA data_version").fetchone()[0]))
         cached = self._fts_counts.get(match)
-        if cached is not None and cached[0] == self._generation:
+        if cached is not None and cached[0] == version:
             return cached[1]
         row = self._conn.execute(
             "SELECT count(*) FROM calls_fts WHERE calls_fts MATCH ?", (match,)
         ).fetchone()
         if len(self._fts_counts) >= _FTS_COUNT_CACHE:
             self._fts_counts.clear()
-        self._fts_counts[match] = (self._generation, int(row[0]))
+        self._fts_counts[match] = (version, int(row[0]))
         return int(row[0])
 
     def _approx_rows(self) -> int:
@@ -589,6 +672,9 @@ class _Plan:
     clauses: tuple[str, ...]  # every other condition on ``calls c``
     params: tuple[object, ...]
     kind_filter: bool  # a direction/answered condition (the calls_kind index serves it)
+    # The FTS terms as LIKE conditions (same ``@.`` form), when they all are ASCII.
+    likes: tuple[str, ...] | None = None
+    like_params: tuple[object, ...] = ()
 
     def where(self, *, by_match: bool) -> tuple[str, list[object]]:
         column = "+c." if by_match else "c."
@@ -605,16 +691,21 @@ def _plan(query: CallQuery) -> _Plan:
     clauses: list[str] = []
     params: list[object] = []
     fts: list[str] = []
+    likes: list[str] = []
+    like_params: list[object] = []
+    ascii_terms = True
     for term, is_number in _text_terms(query.text):
         if len(term) >= 3:
             prefix = "{" + " ".join(_NUMBER_COLUMNS) + "} : " if is_number else ""
             fts.append(prefix + _fts_phrase(term))
+            columns = _NUMBER_COLUMNS if is_number else _FTS_COLUMNS
+            likes.append(_like_any(columns))
+            like_params.extend([_like(term)] * len(columns))
+            ascii_terms = ascii_terms and term.isascii()
         else:
             # The trigram index cannot look up fewer than three characters: scan instead.
             columns = _NUMBER_COLUMNS if is_number else _SHORT_TEXT_COLUMNS
-            clauses.append(
-                "(" + " OR ".join(f"@.{col} LIKE ? ESCAPE '\\'" for col in columns) + ")"
-            )
+            clauses.append(_like_any(columns))
             params.extend([_like(term)] * len(columns))
     if query.start is not None:
         clauses.append("@.start_time >= ?")
@@ -635,7 +726,18 @@ def _plan(query: CallQuery) -> _Plan:
         has = "(@.answered = 1 AND @.filename IS NOT NULL AND @.filename != '')"
         clauses.append(has if query.has_recording else f"NOT {has}")
     kind = query.directions is not None or query.answered is not None
-    return _Plan(" AND ".join(fts) if fts else None, tuple(clauses), tuple(params), kind)
+    return _Plan(
+        " AND ".join(fts) if fts else None,
+        tuple(clauses),
+        tuple(params),
+        kind,
+        tuple(likes) if ascii_terms else None,
+        tuple(like_params),
+    )
+
+
+def _like_any(columns: Sequence[str]) -> str:
+    return "(" + " OR ".join(f"@.{col} LIKE ? ESCAPE '\\'" for col in columns) + ")"
 
 
 def _in(column: str, n: int) -> str:

@@ -8,6 +8,11 @@ arrive at the top all day, and an offset would then skip or repeat rows.
 Two sources: the cache (a `CallQuery`, the normal case) or a fixed list of calls the
 server returned for a query the cache cannot answer (a filter such as *Voicemail* that the
 cached records do not carry).
+
+The model never counts: an exact count of 100,000 matches takes longer than a frame. It
+reads the first page (and knows the total when that page is the last), and is told the
+total (`set_local_total`) by whoever counts off the GUI thread (the presenter); paging
+needs no total, a short page is the last.
 """
 
 from __future__ import annotations
@@ -121,7 +126,7 @@ class FeedModel(QAbstractTableModel):
     ``local=False`` the view shows extra rows only.
     """
 
-    #: Loaded or total counts changed (for "N of TOTAL calls").
+    #: Loaded or total counts changed (for "N of TOTAL calls"), or the total needs counting.
     countsChanged = Signal()
 
     def __init__(
@@ -146,7 +151,10 @@ class FeedModel(QAbstractTableModel):
         # Keyset paging of the cache query: the oldest start time read so far, and how many.
         self._cursor: int | None = None
         self._local_loaded = 0
-        self._local_total = 0
+        # The cache's matches: None until counted; stale after a refresh or a prune (the
+        # old figure stays on show until the new one arrives).
+        self._local_total: int | None = 0
+        self._total_stale = False
         self._exhausted = False
         self._changing = 0
         self._colors = LIGHT_COLORS
@@ -170,14 +178,34 @@ class FeedModel(QAbstractTableModel):
         return len(self._rows)
 
     @property
-    def local_total(self) -> int:
-        """Calls in the cache matching the query (0 when the query is not local)."""
+    def local_total(self) -> int | None:
+        """Calls in the cache matching the query (0 when the query is not local; None
+        until counted)."""
         return self._local_total
 
     @property
-    def total_count(self) -> int:
-        """Calls this view can show: the cache's matches plus the server's extra rows."""
+    def total_count(self) -> int | None:
+        """Calls this view can show: the cache's matches plus the server's extra rows
+        (None until the cache's are counted)."""
+        if self._local_total is None:
+            return None
         return self._local_total + len(self._extra_ids)
+
+    @property
+    def needs_count(self) -> bool:
+        """The cache's matches are to be counted (unknown, or changed since)."""
+        return self._local and (self._local_total is None or self._total_stale)
+
+    def set_local_total(self, query: CallQuery, total: int) -> None:
+        """The cache's count of `query`'s matches, counted elsewhere; ignored when the
+        view moved on to another query meanwhile."""
+        if not self._local or query != self._query:
+            return
+        self._local_total = total
+        self._total_stale = False
+        if total > self._local_loaded:
+            self._exhausted = False  # e.g. older calls were loaded below the last row
+        self.countsChanged.emit()
 
     def set_colors(self, colors: ThemeColors) -> None:
         """New theme: drop the painted icons and repaint every cell."""
@@ -191,7 +219,8 @@ class FeedModel(QAbstractTableModel):
     def set_query(self, query: CallQuery, *, local: bool = True) -> None:
         """Show the cache's calls matching `query` (none with ``local=False``).
 
-        The first page is read within the reset; extra rows of the previous view are dropped.
+        The first page is read within the reset; extra rows of the previous view are
+        dropped. The total is known at once only when that page is the last.
         """
         self.beginResetModel()
         self._query = query
@@ -202,11 +231,12 @@ class FeedModel(QAbstractTableModel):
         self._extra_ids = set()
         self._cursor = None
         self._local_loaded = 0
-        self._local_total = self._store.count(query) if local else 0
-        self._exhausted = self._local_total == 0
-        if not self._exhausted:
-            batch, _limit = self._next_batch()
-            self._take_page(batch)
+        self._local_total = None if local else 0
+        self._total_stale = False
+        self._exhausted = not local
+        if local:
+            batch, limit = self._next_batch()
+            self._take_page(batch, limit)
         self._end_reset()
         self.countsChanged.emit()
 
@@ -231,10 +261,12 @@ class FeedModel(QAbstractTableModel):
         finally:
             self._changing -= 1
 
-    def _take_page(self, batch: list[CallRow]) -> None:
+    def _take_page(self, batch: list[CallRow], limit: int) -> None:
         """Adopt a first page without insert signals (inside a reset)."""
-        if not batch:
+        if len(batch) < limit:
             self._exhausted = True
+            self._local_total = len(batch)
+        if not batch:
             return
         self._cursor = batch[-1].start_time
         for row in batch:
@@ -272,12 +304,9 @@ class FeedModel(QAbstractTableModel):
         return len(gone)
 
     def _recount(self) -> None:
-        if not self._local:
-            return
-        before = self._local_total
-        self._local_total = self._store.count(self._query)
-        self._exhausted = self._local_loaded >= self._local_total
-        if self._local_total != before:
+        """The cache changed under the view: its total is to be counted again."""
+        if self._local:
+            self._total_stale = True
             self.countsChanged.emit()
 
     def merge_extra(self, rows: Iterable[CallRow]) -> int:
@@ -296,14 +325,11 @@ class FeedModel(QAbstractTableModel):
         """
         if not self._local:
             return
-        old_total = self._local_total
-        self._local_total = self._store.count(self._query)
+        self._total_stale = True
         if self._cursor is None:
-            self._exhausted = self._local_total == 0
-            if self._local_total:
-                self.fetchMore(QModelIndex())
-            if self._local_total != old_total:
-                self.countsChanged.emit()
+            self._exhausted = False
+            self.fetchMore(QModelIndex())
+            self.countsChanged.emit()
             return
         lower = self._cursor if since is None else max(self._cursor, since)
         if self._query.start is not None:
@@ -311,11 +337,8 @@ class FeedModel(QAbstractTableModel):
         fresh = self._store.fetch_rows(replace(self._query, start=lower), 0, _REFRESH_LIMIT)
         self._replace_changed(fresh)
         self._adopt_extras(fresh)
-        added = self._merge_sorted(fresh, extra=False)
-        if self._local_total > self._local_loaded:
-            self._exhausted = False
-        if added or self._local_total != old_total:
-            self.countsChanged.emit()
+        self._merge_sorted(fresh, extra=False)
+        self.countsChanged.emit()
 
     # ----------------------------------------------------------------- rows
 
@@ -338,7 +361,7 @@ class FeedModel(QAbstractTableModel):
         """Every call of the current view, including those not scrolled to yet."""
         if not self._local:
             return list(self._rows)
-        rows = self._store.fetch_rows(self._query, 0, max(self._local_total, 1))
+        rows = self._store.fetch_rows(self._query, 0, -1)  # -1: no limit
         seen = {r.id for r in rows}
         rows.extend(r for r in self._rows if r.id not in seen)
         rows.sort(key=_sort_key)
@@ -353,9 +376,7 @@ class FeedModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(Column)
 
     def canFetchMore(self, parent: AnyIndex) -> bool:
-        if parent.isValid() or not self._local or self._exhausted:
-            return False
-        return self._local_loaded < self._local_total
+        return not (parent.isValid() or not self._local or self._exhausted)
 
     def fetchMore(self, parent: AnyIndex) -> None:
         if parent.isValid() or not self._local or self._exhausted:
@@ -368,21 +389,33 @@ class FeedModel(QAbstractTableModel):
         while True:
             batch, limit = self._next_batch()
             if not batch:
-                self._exhausted = True
+                self._end_of_matches()
                 return
             previous, self._cursor = self._cursor, batch[-1].start_time
             self._adopt_extras(batch)
             new = [r for r in batch if r.id not in self._ids]
+            last = len(batch) < limit or self._cursor == previous
             if new:
                 break
-            if len(batch) < limit or self._cursor == previous:
-                self._exhausted = True
+            if last:
+                self._end_of_matches()
                 return
         self._local_loaded += len(new)
         if self._keys and _sort_key(new[0]) < self._keys[-1]:
             self._merge_sorted(new, extra=False, count=False)
         else:
             self._insert(len(self._rows), new)
+        if last:
+            self._end_of_matches()
+        else:
+            self.countsChanged.emit()
+
+    def _end_of_matches(self) -> None:
+        """Every match is loaded: a total still unknown is what was loaded (a stale one
+        is left to its recount: calls may have gone below the rows loaded)."""
+        self._exhausted = True
+        if self._local_total is None:
+            self._local_total = self._local_loaded
         self.countsChanged.emit()
 
     def _fetch_deferred(self) -> None:

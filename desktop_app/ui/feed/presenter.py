@@ -23,11 +23,11 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop_app.api.models import CallLog, FilterGroup
 from desktop_app.services.export import write_calls_csv
-from desktop_app.services.feed_query import FeedApi, FeedQuery, FeedView
+from desktop_app.services.feed_query import FeedApi, FeedQuery, FeedView, MatchCounter
 from desktop_app.services.feed_query import local_filter_fields as local_filter_fields
 from desktop_app.services.feed_query import preset_range as preset_range
 from desktop_app.services.sync import SyncEngine, SyncStatus
-from desktop_app.store import CallStore
+from desktop_app.store import CallQuery, CallStore
 from desktop_app.ui.common.presenter import Presenter
 from desktop_app.ui.feed.model import FeedModel, row_from_log
 
@@ -37,10 +37,18 @@ log = logging.getLogger(__name__)
 REMOTE_SEARCH: Final = "feed-remote-search"
 LOAD_MORE: Final = "feed-load-more"
 LOAD_FILTERS: Final = "feed-filters"
+COUNT: Final = "feed-count"
+#: The exact count starts this long after the view changed: after the new rows are painted
+#: (a worker thread counting takes a core from the GUI thread on a small machine), and
+#: once for keystrokes that come together.
+COUNT_DELAY_MS: Final = 100
 
 
-def count_text(shown: int, total: int | None) -> str:
-    """The footer's count, e.g. "200 of 6,740 calls" (`total` None: the server is unheard)."""
+def count_text(shown: int | None, total: int | None) -> str:
+    """The footer's count, e.g. "200 of 6,740 calls" (`total` None: the server is unheard;
+    `shown` None: the cache's matches are being counted)."""
+    if shown is None:
+        return "Counting calls…"
     noun = "call" if shown == 1 else "calls"
     if total is None:
         return f"{shown:,} {noun} in the cache"
@@ -86,6 +94,9 @@ class FeedPresenter(Presenter):
         self.setObjectName("feedPresenter")
         self._model = model
         self._query = FeedQuery(store, engine, api, clock=clock, on_notice=self.noticeChanged.emit)
+        self._counter = MatchCounter(store.reader())
+        self.on_close(self._counter.close)
+        self._counting: CallQuery | None = None
 
         self._debounce = QTimer(self)
         self._debounce.setObjectName("feedSearchDebounce")
@@ -97,6 +108,11 @@ class FeedPresenter(Presenter):
         self._remote_timer.setSingleShot(True)
         self._remote_timer.setInterval(remote_delay_ms)
         self._remote_timer.timeout.connect(self._start_remote)
+        self._count_timer = QTimer(self)
+        self._count_timer.setObjectName("feedCountDelay")
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(COUNT_DELAY_MS)
+        self._count_timer.timeout.connect(self._count)
         model.countsChanged.connect(self._update_counts)
 
     # -------------------------------------------------------------- reading
@@ -295,9 +311,27 @@ class FeedPresenter(Presenter):
         self.tasks.cancel(REMOTE_SEARCH)
 
     @Slot()
+    def _count(self) -> None:
+        """Count the cache's matches of the view off the GUI thread, once per query (a
+        newer query's count replaces and interrupts an older one)."""
+        query = self._model.query
+        if self.closed or not self._model.needs_count:
+            return
+        if self._counting == query and self.tasks.running(COUNT):
+            return
+        self._counting = query
+        self._spawn(self._counted(query), COUNT)
+
+    async def _counted(self, query: CallQuery) -> None:
+        total = await self._counter.count(query)
+        self._model.set_local_total(query, total)
+
+    @Slot()
     def _update_counts(self) -> None:
+        if self._model.needs_count and not self._count_timer.isActive():
+            self._count_timer.start()
         shown = self._model.total_count
-        text = count_text(shown, self._query.total(shown))
+        text = count_text(shown, None if shown is None else self._query.total(shown))
         if self.remote_pending:
             text += " · asking MyOperator…"
         self.countTextChanged.emit(text)

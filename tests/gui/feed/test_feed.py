@@ -17,8 +17,10 @@ from desktop_app.sandbox import SandboxServer
 from desktop_app.sandbox.filters import compile_filters
 from desktop_app.services.formatting import format_number
 from desktop_app.store import CallRow
+from desktop_app.ui.feed.model import PAGE_SIZE
 from desktop_app.ui.feed.presenter import preset_range
 from desktop_app.workspace import Workspace
+from tests.helpers.builders import make_log
 from tests.helpers.qt import signal_future, wait_until
 from tests.helpers.workspace import WorkspaceOpener, first_sync
 
@@ -26,12 +28,14 @@ TIMEOUT = 15.0
 
 
 async def settled(ws: Workspace) -> None:
-    """The typed search applied locally and the server's part (if any) merged."""
+    """The typed search applied locally, the server's part (if any) merged and the cache's
+    matches counted (off the GUI thread, after the rows are shown)."""
     await wait_until(
         lambda: ws.feed.model.query.text == ws.feed.panel.search.text().strip(), TIMEOUT
     )
     feed = ws.feed.presenter
     await wait_until(lambda: not feed.remote_pending and not feed.loading_more, TIMEOUT)
+    await wait_until(lambda: not ws.feed.model.needs_count, TIMEOUT)
 
 
 def rows(ws: Workspace) -> list[CallRow]:
@@ -96,6 +100,7 @@ async def test_escape_clears_the_search_and_shows_everything_again(
 ) -> None:
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
+        await settled(ws)
         everything = ws.feed.model.total_count
         ws.feed.panel.search.setText("zzzz-no-such-call")
         await settled(ws)
@@ -330,3 +335,31 @@ async def test_the_live_feed_model_passes_the_model_tester(
         ws.feed.panel.search.setText("0000")
         await settled(ws)
         assert ws.feed.model.rowCount() >= 1
+
+
+async def test_the_exact_count_comes_after_the_rows_off_the_gui_thread(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    """More matches than a page: the rows show at once, the footer says it is counting,
+    and the count (taken on another connection, in a worker thread) replaces that."""
+    async with open_workspace(feed_sandbox, remote_delay_ms=60_000) as ws:
+        await first_sync(ws)
+        await wait_until(lambda: not ws.feed.model.needs_count, TIMEOUT)
+        newest = max(r.start_time for r in rows(ws))
+        extra = [
+            make_log(f"many-{i:03d}", newest - 1 - i, agents=("Countable Person",))
+            for i in range(PAGE_SIZE + 50)
+        ]
+        ws.store.upsert_calls(extra)
+        labels: list[str] = []
+        ws.feed.presenter.countTextChanged.connect(labels.append)
+        ws.feed.panel.search.setText("countable")
+        await wait_until(lambda: ws.feed.model.query.text == "countable", TIMEOUT)
+        assert ws.feed.model.rowCount() == PAGE_SIZE and ws.feed.model.total_count is None
+        assert ws.feed.panel.count_label.text().startswith("Counting calls…")
+        await wait_until(lambda: not ws.feed.model.needs_count, TIMEOUT)
+        assert ws.feed.model.total_count == PAGE_SIZE + 50
+        assert f"of {PAGE_SIZE + 50:,}" in ws.feed.panel.count_label.text() or (
+            f"{PAGE_SIZE + 50:,} calls" in ws.feed.panel.count_label.text()
+        )
+        assert any(label.startswith("Counting calls…") for label in labels)

@@ -132,6 +132,7 @@ def test_count_sentence() -> None:
     assert count_text(1234, 1234) == "1,234 calls"
     assert count_text(1, 1) == "1 call"
     assert count_text(37, None) == "37 calls in the cache"
+    assert count_text(None, 6740) == "Counting calls…"  # the cache is still counting
 
 
 def test_header_names_are_shortened_for_chips() -> None:

@@ -7,6 +7,7 @@ import itertools
 import sqlite3
 import threading
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -401,3 +402,71 @@ def test_prune_older_than_everything_leaves_an_empty_cache(store: CallStore) -> 
     assert store.prune_older_than(100) == 2
     assert store.count() == 0 and store.coverage() == []
     assert ids(store, CallQuery(text="Asha")) == []
+
+
+# -- first pages, counts beside other connections --------------------------------------
+
+
+def test_a_first_page_walked_by_time_is_the_page_every_plan_gives(store: CallStore) -> None:
+    """The first page of a common term walks the newest rows with LIKE; a term those rows
+    do not fill a page with falls back to the search index; a non-ASCII term always uses
+    it. Each page is exactly the newest matches, ties (three calls a second) in order."""
+    logs = [
+        make_log(
+            f"c{i:05d}", i // 3,
+            agents=("Asha Verma",) if i % 2 else ("Zoë Ravi",),
+            department="Archive" if i < 400 else "Sales",
+        )
+        for i in range(4500)
+    ]
+    store.upsert_calls(logs)
+    newest_first = sorted(logs, key=lambda log: (log.start_time, log.id), reverse=True)
+
+    def expected(match: str, limit: int, end: int | None = None) -> list[str]:
+        hits = [
+            log.id for log in newest_first
+            if (end is None or log.start_time <= end)
+            and any(match.casefold() in text.casefold()
+                    for text in (*log.agents, log.department, log.id))
+        ]
+        return hits[:limit]
+
+    for text, limit in (("asha", 200), ("SALES", 201), ("archive", 200), ("zoë", 50),
+                        ("asha c0449", 10), ("c0001", 200)):
+        got = [r.id for r in store.fetch_rows(CallQuery(text=text), 0, limit)]
+        first, *others = text.split()
+        also = [set(expected(word, len(logs))) for word in others]
+        want = [i for i in expected(first, len(logs)) if all(i in ids for ids in also)]
+        assert got == want[:limit], text
+    # A keyset page further down (what the feed's "more" reads) is exact too.
+    got = [r.id for r in store.fetch_rows(CallQuery(text="asha", end=1000), 0, 7)]
+    assert got == expected("asha", 7, end=1000)
+
+
+def test_the_count_cache_sees_another_connections_commits(db_path: Path) -> None:
+    with CallStore.open(db_path) as gui, CallStore.open(db_path) as sync:
+        gui.upsert_calls([make_log("a", 1, agents=("Asha",))])
+        asha = CallQuery(text="asha")
+        assert gui.count(asha) == 1  # cached from here on
+        sync.upsert_calls([make_log("b", 2, agents=("Asha",))])
+        assert gui.count(asha) == 2
+        with sync.transaction():
+            sync.connection.execute("DELETE FROM calls WHERE id = 'a'")
+        assert gui.count(asha) == 1
+
+
+def test_a_reader_counts_beside_the_writer_and_cannot_write(store: CallStore) -> None:
+    store.upsert_calls([make_log("a", 1, agents=("Asha",))])
+    reader = store.reader()
+    try:
+        assert reader.count(CallQuery(text="asha")) == 1
+        with store.transaction():  # a write in progress does not hold the reader up
+            store.connection.execute("DELETE FROM calls")
+            assert reader.count() == 1
+        assert reader.count() == 0
+        reader.interrupt()  # nothing running: the next statement is not affected
+        assert reader.count(CallQuery(text="asha")) == 0
+        with pytest.raises(sqlite3.OperationalError):
+            reader.upsert_calls([make_log("b", 2)])
+    finally:
+        reader.close()
