@@ -171,8 +171,8 @@ class MatchCounter:
 
     An exact count scans every match (a LIKE over all 100,000 calls for a one-letter
     search, 40-80 ms), several frames, so it runs in a worker thread on a read-only
-    connection of its own (`CallStore.reader`: in WAL mode it never waits for the sync's
-    writes, nor they for it). A new count interrupts the one before it: a keystroke makes
+    connection of its own (`CallStore.sibling`: in WAL mode it never waits for the
+    sync's writes, nor they for it). A new count interrupts the one before it: a keystroke makes
     the previous count worthless, and its thread stops at once instead of holding the
     connection until it is done. One count at a time is awaited (the presenter's task of
     one name), so the interruption reaches only a superseded count.

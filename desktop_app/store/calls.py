@@ -138,15 +138,32 @@ class CallStore:
         conn, moved = open_database_ex(path, clock=clock)
         return cls(conn, clock=clock, moved_aside=moved)
 
-    def sibling(self) -> CallStore:
+    def sibling(self, *, read_only: bool = False) -> CallStore:
         """A second connection to this store's file, already opened, checked and migrated
-        by this one: a worker thread writes through it (the sync) while this connection
-        serves the window, and in WAL mode neither waits for the other's reads."""
-        row = self._conn.execute("PRAGMA database_list").fetchone()
-        conn = sqlite3.connect(row[2], check_same_thread=False, isolation_level=None,
-                               timeout=10.0)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
+        by this one; the caller closes it.
+
+        For work that must not hold up this store's users: the sync writes through one
+        on a worker thread while this connection serves the window, and an exact count
+        of 100,000 matches runs on a `read_only` one off the GUI thread. In WAL mode a
+        reader never waits for a writer, and `interrupt` stops a sibling's statement
+        without touching this connection.
+        """
+        with self._lock:
+            rows = self._conn.execute("PRAGMA database_list").fetchall()
+        path = next(str(file) for _seq, name, file in rows if name == "main")
+        if not path:
+            raise ValueError("an in-memory cache has no file to open again")
+        if read_only:
+            conn = sqlite3.connect(
+                Path(path).as_uri() + "?mode=ro", uri=True, check_same_thread=False,
+                isolation_level=None,
+            )
+        else:
+            conn = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
         return CallStore(conn, clock=self._clock)
 
     def close(self) -> None:
@@ -172,26 +189,6 @@ class CallStore:
     @property
     def lock(self) -> threading.RLock:
         return self._lock
-
-    def reader(self) -> CallStore:
-        """A read-only store on a connection of its own to the same file.
-
-        For reads that must not hold up this store's users (an exact count of 100,000
-        matches off the GUI thread): in WAL mode a reader never waits for a writer, and
-        `interrupt` stops it without touching this connection. The caller closes it.
-        """
-        with self._lock:
-            rows = self._conn.execute("PRAGMA database_list").fetchall()
-        path = next(str(file) for _seq, name, file in rows if name == "main")
-        if not path:
-            raise ValueError("an in-memory cache has no file to read from")
-        conn = sqlite3.connect(
-            Path(path).as_uri() + "?mode=ro",
-            uri=True,
-            check_same_thread=False,
-            isolation_level=None,
-        )
-        return CallStore(conn, clock=self._clock)
 
     def interrupt(self) -> None:
         """Make the statement running on this connection (if any) stop with an error: a

@@ -94,7 +94,7 @@ class FeedPresenter(Presenter):
         self.setObjectName("feedPresenter")
         self._model = model
         self._query = FeedQuery(store, engine, api, clock=clock, on_notice=self.noticeChanged.emit)
-        self._counter = MatchCounter(store.reader())
+        self._counter = MatchCounter(store.sibling(read_only=True))
         self.on_close(self._counter.close)
         self._counting: CallQuery | None = None
 

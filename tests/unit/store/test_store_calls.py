@@ -457,7 +457,7 @@ def test_the_count_cache_sees_another_connections_commits(db_path: Path) -> None
 
 def test_a_reader_counts_beside_the_writer_and_cannot_write(store: CallStore) -> None:
     store.upsert_calls([make_log("a", 1, agents=("Asha",))])
-    reader = store.reader()
+    reader = store.sibling(read_only=True)
     try:
         assert reader.count(CallQuery(text="asha")) == 1
         with store.transaction():  # a write in progress does not hold the reader up
