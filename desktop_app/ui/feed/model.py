@@ -316,12 +316,15 @@ class FeedModel(QAbstractTableModel):
             self.countsChanged.emit()
         return added
 
-    def refresh(self, since: int | None = None) -> None:
-        """Merge calls the cache gained or changed (newer than `since` when given).
+    def refresh(self, since: int | None = None, until: int | None = None) -> None:
+        """Merge calls the cache gained or changed (started between `since` and `until`
+        when given).
 
         New calls are inserted where they belong (normally the top) with
         ``beginInsertRows``, so selections and the view's anchor survive; calls whose
-        content changed (a recording became available) are replaced in place.
+        content changed (a recording became available) are replaced in place. Calls
+        older than every loaded row are not read now: they come with the next page, as
+        the view scrolls (a first sync's pages, oldest last, cost no read at all).
         """
         if not self._local:
             return
@@ -334,7 +337,16 @@ class FeedModel(QAbstractTableModel):
         lower = self._cursor if since is None else max(self._cursor, since)
         if self._query.start is not None:
             lower = max(lower, self._query.start)
-        fresh = self._store.fetch_rows(replace(self._query, start=lower), 0, _REFRESH_LIMIT)
+        upper = self._query.end
+        if until is not None:
+            upper = until if upper is None else min(upper, until)
+        if upper is not None and upper < lower:
+            self._exhausted = False  # below the last row: for fetchMore
+            self.countsChanged.emit()
+            return
+        fresh = self._store.fetch_rows(
+            replace(self._query, start=lower, end=upper), 0, _REFRESH_LIMIT
+        )
         self._replace_changed(fresh)
         self._adopt_extras(fresh)
         self._merge_sorted(fresh, extra=False)

@@ -200,7 +200,8 @@ class FeedPresenter(Presenter):
         """Merge what a sync (or a search) stored; the view keeps the reading row in place."""
         if not calls:
             return
-        self._model.refresh(since=min(c.start_time for c in calls))
+        starts = [c.start_time for c in calls]
+        self._model.refresh(since=min(starts), until=max(starts))
         self._query.count_arrivals(calls)
         self._update_counts()
 

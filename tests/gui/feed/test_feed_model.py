@@ -117,6 +117,30 @@ def test_new_calls_are_inserted_at_the_top(qapp: object, store: CallStore) -> No
     assert counted(model, store) == 303
 
 
+def test_calls_older_than_every_loaded_row_are_not_read_until_scrolled_to(
+    qapp: object, store: CallStore
+) -> None:
+    """A first sync stores pages oldest last: each one costs the window no read."""
+    fill(store, 100)  # one short page: everything is loaded
+    model = FeedModel(store)
+    model.set_query(CallQuery())
+    assert model.loaded_count == 100 and not model.canFetchMore(QModelIndex())
+    older = [make_log(f"old{i}", NOW - 100 * 60 - 1 - i) for i in range(100)]
+    store.upsert_calls(older)
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    try:
+        model.refresh(since=min(c.start_time for c in older),
+                      until=max(c.start_time for c in older))
+    finally:
+        store.connection.set_trace_callback(None)
+    assert statements == []
+    assert model.loaded_count == 100
+    assert model.canFetchMore(QModelIndex())  # they come with the next page
+    fetch_all(model)
+    assert model.loaded_count == 200 and ids(model)[100:102] == ["old0", "old1"]
+
+
 def test_a_late_call_lands_at_its_chronological_place(qapp: object, store: CallStore) -> None:
     logs = fill(store, 50)
     model = FeedModel(store)
