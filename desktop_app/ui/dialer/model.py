@@ -7,10 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-import phonenumbers
 from PySide6.QtCore import (
     QAbstractListModel,
-    QLocale,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -46,19 +44,7 @@ __all__ = [
     "KIND_PLACED",
     "KIND_UNKNOWN",
     "RecentNumbersModel",
-    "country_choices",
 ]
-
-
-def country_choices() -> list[tuple[str, str, str]]:
-    """(label, dialling code, region) for every region phonenumbers knows, by name."""
-    choices: list[tuple[str, str, str]] = []
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        cc = str(phonenumbers.country_code_for_region(region))
-        name = QLocale.territoryToString(QLocale.codeToTerritory(region)) or region
-        choices.append((f"{name} (+{cc})", cc, region))
-    choices.sort(key=lambda item: item[0].casefold())
-    return choices
 
 
 class RecentNumbersModel(QAbstractListModel):

@@ -47,6 +47,7 @@ from desktop_app.services.phone_input import (
     may_be_unfinished,
     parse_dialable,
 )
+from desktop_app.ui.common.countries import country_choices
 from desktop_app.ui.common.theme import LIGHT_COLORS, ThemeColors
 from desktop_app.ui.dialer.model import (
     KEYPAD,
@@ -59,7 +60,6 @@ from desktop_app.ui.dialer.model import (
     KIND_UNKNOWN,
     ROLE_E164,
     RecentNumbersModel,
-    country_choices,
 )
 
 # ---------------------------------------------------------------------------------------

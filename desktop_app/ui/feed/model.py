@@ -84,6 +84,23 @@ MissedRole: Final = int(Qt.ItemDataRole.UserRole) + 3
 StartTimeRole: Final = int(Qt.ItemDataRole.UserRole) + 4
 
 
+_DISPLAY: Final = int(Qt.ItemDataRole.DisplayRole)
+_DECORATION: Final = int(Qt.ItemDataRole.DecorationRole)
+_ALIGNMENT: Final = int(Qt.ItemDataRole.TextAlignmentRole)
+_TOOLTIP: Final = int(Qt.ItemDataRole.ToolTipRole)
+_ACCESSIBLE: Final = int(Qt.ItemDataRole.AccessibleTextRole)
+_FONT: Final = int(Qt.ItemDataRole.FontRole)
+_BACKGROUND: Final = int(Qt.ItemDataRole.BackgroundRole)
+_FOREGROUND: Final = int(Qt.ItemDataRole.ForegroundRole)
+_ANSWERED_ROLES: Final = frozenset({
+    _DISPLAY, _DECORATION, _ALIGNMENT, _TOOLTIP, _ACCESSIBLE, _FONT, _BACKGROUND,
+    _FOREGROUND, CallIdRole, CallRowRole, MissedRole, StartTimeRole,
+})
+_COLUMNS: Final = tuple(Column)
+_LEFT: Final = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
 def row_from_log(log: CallLog) -> CallRow:
     """The feed row of a full call (the server's answer, before or without the cache)."""
     return CallRow(
@@ -473,18 +490,28 @@ class FeedModel(QAbstractTableModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.parent().isValid():
+    def data(self, index: AnyIndex, role: int = _DISPLAY) -> Any:
+        # A repaint asks every visible cell for about eight roles: thousands of calls per
+        # keystroke, so roles are plain ints and the ones never answered leave first.
+        if role not in _ANSWERED_ROLES or not index.isValid():
             return None
-        row = self.row_at(index.row())
-        if row is None or not 0 <= index.column() < len(Column):
+        rows = self._rows
+        number = index.row()
+        if not 0 <= number < len(rows) or index.parent().isValid():
             return None
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
+        row = rows[number]
+        column = _COLUMNS[index.column()] if 0 <= index.column() < len(_COLUMNS) else None
+        if column is None:
+            return None
+        if role == _DISPLAY:
             return self._display(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _DECORATION:
+            return self._decoration(row, column)
+        if role == _ALIGNMENT:
+            return _RIGHT if column is Column.TALK else _LEFT
+        if role == _TOOLTIP:
             return self._describe(row)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if role == _ACCESSIBLE:
             text = self._display(row, column)
             if column is Column.STATUS or column is Column.TIME:
                 return self._describe(row)
@@ -498,22 +525,15 @@ class FeedModel(QAbstractTableModel):
         if role == StartTimeRole:
             return row.start_time
         missed = is_missed_incoming(row)
-        if role == Qt.ItemDataRole.FontRole:
+        if role == _FONT:
             return self._bold if missed else None
-        if role == Qt.ItemDataRole.BackgroundRole:
+        if role == _BACKGROUND:
             return self._colors.missed_bg if missed else None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            if missed:
-                return self._colors.missed_fg
-            if column is Column.STATUS and not row.answered:
-                return self._colors.muted_fg
-            return None
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self._decoration(row, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column is Column.TALK:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        # The foreground: the last role answered.
+        if missed:
+            return self._colors.missed_fg
+        if column is Column.STATUS and not row.answered:
+            return self._colors.muted_fg
         return None
 
     # -------------------------------------------------------------- private

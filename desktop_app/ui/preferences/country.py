@@ -19,7 +19,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication, QComboBox, QCompleter, QWidget
 
-from desktop_app.ui.dialer.model import country_choices
+from desktop_app.ui.common.countries import country_choices
 
 CodeRole = Qt.ItemDataRole.UserRole + 1
 RegionRole = Qt.ItemDataRole.UserRole + 2

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import cache
 
 import phonenumbers
-from PySide6.QtCore import QLocale, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
@@ -37,26 +36,13 @@ from desktop_app.api.models import ContactType, User
 from desktop_app.services.user_edit import Confirmation
 from desktop_app.services.users import CONTACT_TYPE_LABELS, FIELD_LABELS, FORM_FIELDS, UserForm
 from desktop_app.ui.common.confirm import ConfirmBar
+from desktop_app.ui.common.countries import country_choices
 from desktop_app.ui.common.theme import message_colour
 
 _CODE_IN_LABEL = re.compile(r"\(\+(\d{1,4})\)\s*$")
 _PANEL_CHOICES = (("May log in to the panel", True), ("May not log in", False))
 _CALL_CHOICES = (("Receives IVR calls", True), ("Does not receive calls", False))
 _CONTACT_CHOICES = tuple((label, kind) for kind, label in CONTACT_TYPE_LABELS.items())
-
-
-@cache
-def country_choices() -> tuple[tuple[str, str, str], ...]:
-    """(label, dialling code, region) for every region phonenumbers knows, by name."""
-    rows: list[tuple[str, str, str]] = []
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        code = phonenumbers.country_code_for_region(region)
-        if not code:
-            continue
-        territory = QLocale.codeToTerritory(region)
-        name = QLocale.territoryToString(territory) if territory.value else ""
-        rows.append((f"{name or region} (+{code})", str(code), region))
-    return tuple(sorted(rows, key=lambda r: r[0].casefold()))
 
 
 class CountryCodeBox(QComboBox):
