@@ -56,7 +56,7 @@ from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S, SYNC_LOOP
 from desktop_app.ui.users import feature as users
 
 if TYPE_CHECKING:  # the emulated service is imported only when the demo is opened
-    from desktop_app.sandbox import SandboxServer
+    from desktop_app.sandbox.process import DemoService
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class Workspace:
         dialer_settings: DialerSettings | None = None,
         options: WorkspaceOptions | None = None,
         theme: ThemeManager | None = None,
-        sandbox: SandboxServer | None = None,
+        sandbox: DemoService | None = None,
     ) -> None:
         options = options if options is not None else WorkspaceOptions()
         self.shared = shared
@@ -173,7 +173,7 @@ class Workspace:
         tasks: TaskSupervisor | None = None,
         options: WorkspaceOptions | None = None,
         theme: ThemeManager | None = None,
-        sandbox: SandboxServer | None = None,
+        sandbox: DemoService | None = None,
     ) -> Workspace:
         """A workspace over an open client and cache.
 
