@@ -29,6 +29,7 @@ from desktop_app.services.dial_flow import (
     KIND_PLACED,
     KIND_UNKNOWN,
 )
+from desktop_app.services.formatting import calling_codes
 from desktop_app.services.phone_input import PhoneInputError, parse_dialable
 
 KEYPAD: Final = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "+", "0", "⌫")
@@ -53,8 +54,9 @@ __all__ = [
 def country_choices() -> list[tuple[str, str, str]]:
     """(label, dialling code, region) for every region phonenumbers knows, by name."""
     choices: list[tuple[str, str, str]] = []
+    codes = calling_codes()
     for region in phonenumbers.SUPPORTED_REGIONS:
-        cc = str(phonenumbers.country_code_for_region(region))
+        cc = str(codes[region])
         name = QLocale.territoryToString(QLocale.codeToTerritory(region)) or region
         choices.append((f"{name} (+{cc})", cc, region))
     choices.sort(key=lambda item: item[0].casefold())
