@@ -1,5 +1,6 @@
 """Start-up imports only what the first paint needs: the demo's service runs in a child
-process, QtMultimedia waits for the first play (or ring), phone metadata for a number."""
+process, QtMultimedia waits for the first play (or ring), phone metadata for a number,
+the keyring for a token."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ LATER = (
     "PySide6.QtMultimedia",  # the first play, the first missed-call chime
     "desktop_app.sandbox.server", "desktop_app.sandbox.app", "uvicorn", "starlette",
     "phonenumbers.data.region_",  # a region's metadata: the first number of that region
+    "keyring",  # the first token kept or read (never, in the demo)
 )
 
 SCRIPT = """
