@@ -14,9 +14,9 @@ handed the launch. Bytecode is cached (``PYTHONPYCACHEPREFIX`` in a temporary di
 written by a first warm-up launch that is shown apart), as it is for an installed app.
 
 The child launches the demo's service process first, as ``python -m desktop_app`` does
-(`desktop_app.__main__.run`). No app code is changed for this: the child replaces the `Workspace` that `desktop_app.app`
-opens with a subclass that marks its construction and first paint, and
-watches its public widgets with an event filter.
+(`desktop_app.__main__.run`). No app code is changed for this: the child replaces the
+`Workspace` that `desktop_app.app` opens with a subclass that marks its construction and
+first paint, and watches its public widgets with an event filter.
 
     .venv/bin/python bench/bench_startup.py [--runs 5]
 """

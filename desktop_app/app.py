@@ -1,6 +1,7 @@
 """The app: arguments, the QApplication + qasync loop, and what to open.
 
-`AppController` opens the demo (the emulated service on a loopback port), an account (its
+`AppController` opens the demo (the emulated service on a loopback port, in a child
+process launched before Qt is imported: `desktop_app.__main__`), an account (its
 token from ``MYOPERATOR_TOKEN`` for that run, else from where the first run kept it: the
 OS keyring, or a file the person chose) or the first-run window (Connect my account / Try
 the demo). Sign out and Replace token come back here. For an account or the demo it opens the client
