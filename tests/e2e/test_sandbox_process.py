@@ -26,6 +26,10 @@ from desktop_app.sandbox.process import (
 from tests.helpers.processes import ROOT, read_json_line
 from tests.helpers.tokens import FAKE_TOKEN
 
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "pidfd_open"), reason="waits on a process's end through a pidfd (Linux)"
+)
+
 NOW = 1_700_000_000.0
 TIMEOUT = 20.0
 
