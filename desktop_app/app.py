@@ -1,6 +1,7 @@
 """The app: arguments, the QApplication + qasync loop, and what to open.
 
-`AppController` opens the demo (the emulated service on a loopback port), an account (its
+`AppController` opens the demo (the emulated service on a loopback port, in a child
+process launched before Qt is imported: `desktop_app.__main__`), an account (its
 token from ``MYOPERATOR_TOKEN`` for that run, else from where the first run kept it: the
 OS keyring, or a file the person chose) or the first-run window (Connect my account / Try
 the demo). Sign out and Replace token come back here. For an account or the demo it opens the client
@@ -30,7 +31,7 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -51,6 +52,8 @@ from desktop_app.runtime.single_instance import (
     bring_to_front,
     claim_or_forward,
 )
+from desktop_app.sandbox.config import DEMO_TOKEN
+from desktop_app.sandbox.process import DemoService, SandboxProcess, demo_config
 from desktop_app.services import excepthook
 from desktop_app.services.logs import configure_logging
 from desktop_app.services.paths import AppPaths, app_paths
@@ -84,21 +87,18 @@ from desktop_app.ui.shell.main_window import (
 from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S
 from desktop_app.workspace import Workspace, WorkspaceOptions
 
-if TYPE_CHECKING:  # the emulated service is imported only when the demo is opened
-    from desktop_app.sandbox import SandboxConfig, SandboxServer
+if TYPE_CHECKING:
+    from desktop_app.sandbox.config import SandboxConfig
 
 log = logging.getLogger(__name__)
 
 TOKEN_ENV: Final = "MYOPERATOR_TOKEN"
-#: The demo polls more often than a real account may: its service is in-process.
+#: The demo polls more often than a real account may: its service is on this machine.
 DEMO_SYNC_INTERVAL_S: Final = 30.0
 
-
-def demo_config() -> SandboxConfig:
-    """The demo account: a month of history, a new call every 20 s, the real rate limit."""
-    from desktop_app.sandbox import SandboxConfig
-
-    return SandboxConfig(n_logs=3000, live_calls_every=20.0)
+#: How the demo's service is made from its config (`SandboxProcess`; tests that look
+#: inside the service pass the in-process `desktop_app.sandbox.server.SandboxServer`).
+DemoServiceFactory = Callable[["SandboxConfig"], DemoService]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -208,6 +208,7 @@ class AppController(QObject):
         theme: ThemeManager | None = None,
         environ: Mapping[str, str] | None = None,
         sandbox_config: SandboxConfig | None = None,
+        demo_service: DemoServiceFactory = SandboxProcess,
         workspace_options: WorkspaceOptions | None = None,
         vault: TokenVault | None = None,
         settings_files: tuple[SettingsBackend, SettingsBackend] | None = None,
@@ -228,6 +229,7 @@ class AppController(QObject):
         #: first run) goes through the object the workspace's features listen to.
         self._settings: dict[str, Settings] = {}
         self._sandbox_config = sandbox_config
+        self._demo_service = demo_service
         #: How workspaces behave (tests: a stand-in tray); demo and sync interval are set
         #: per workspace opened.
         self._workspace_options = workspace_options or WorkspaceOptions()
@@ -404,12 +406,11 @@ class AppController(QObject):
     # -------------------------------------------------------------- opening
 
     async def open_demo(self) -> Workspace:
-        """Start the emulated service on a free loopback port and open it."""
-        from desktop_app.sandbox import DEMO_TOKEN, SandboxServer
-
+        """Start the emulated service on a free loopback port, in its own process, and
+        open it."""
         config = self._sandbox_config or demo_config()
-        server = SandboxServer(config)
-        await asyncio.to_thread(server.start)
+        server = self._demo_service(config)
+        await asyncio.to_thread(server.start)  # launched early: by now mostly booted
         try:
             db = self._paths.database_file(demo=True)
             store = await asyncio.to_thread(_fresh_store, db)
@@ -463,7 +464,7 @@ class AppController(QObject):
         store: CallStore,
         *,
         demo: bool,
-        sandbox: SandboxServer | None,
+        sandbox: DemoService | None,
         interval: float,
         location: TokenLocation | None,
     ) -> Workspace:
@@ -805,13 +806,25 @@ def _install_signal_handlers(controller: AppController, loop: asyncio.AbstractEv
 BROKEN_BINDING_EXIT: Final = 3
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, demo_service: SandboxProcess | None = None
+) -> int:
     """Run the desktop app; returns the process exit code.
 
     A second launch hands its arguments to the running app and exits 0 before it opens
     any display connection; 1 when the running app does not answer; `BROKEN_BINDING_EXIT`
-    on a Qt binding that would crash it.
+    on a Qt binding that would crash it. `demo_service` is the demo's service launched
+    before this module was imported (`desktop_app.__main__`): the demo uses it, and it
+    is stopped whatever happens.
     """
+    try:
+        return _main(argv, demo_service)
+    finally:
+        if demo_service is not None:
+            demo_service.stop()
+
+
+def _main(argv: Sequence[str] | None, demo_service: SandboxProcess | None) -> int:
     # First: an exception nobody handled must reach stderr and the log redacted.
     excepthook.install()
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -837,7 +850,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if instance is None:
         return 0  # the running app has the link now
     try:
-        return _run(args, instance)
+        return _run(args, instance, _demo_services(demo_service))
     finally:
         instance.close()
 
@@ -850,7 +863,7 @@ def run_controller(runner: asyncio.Runner, controller: AppController) -> int:
     `controller.run` is still waiting, and ``run_until_complete`` raises RuntimeError
     ("Event loop stopped before Future completed"). Without this the app exits with a
     traceback and skips the shutdown: the HTTP client, the cache database and the demo's
-    server thread are left open. The task supervisor cannot prevent it (the loop itself
+    service process are left open. The task supervisor cannot prevent it (the loop itself
     stopped, not a task). Told apart from the controller's own RuntimeError by its state
     (still suspended in `run`), not by the message's words.
     test: tests/gui/test_task_supervision.py::test_qt_quitting_under_the_loop_still_shuts_down
@@ -886,7 +899,22 @@ def forward_link_opens(app: QApplication, controller: AppController) -> LinkOpen
     return link_filter
 
 
-def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
+def _demo_services(early: SandboxProcess | None) -> DemoServiceFactory:
+    """The demo's service: the one launched early, for the first demo opened with its
+    config; a new process for any other."""
+    waiting = [early] if early is not None else []
+
+    def make(config: SandboxConfig) -> DemoService:
+        if waiting and waiting[0].config == config:
+            return waiting.pop()
+        return SandboxProcess(config)
+
+    return make
+
+
+def _run(
+    args: argparse.Namespace, instance: SingleInstance, demo_service: DemoServiceFactory
+) -> int:
     paths = app_paths()
     paths.ensure()
     configure_logging(log_dir=paths.log_dir)
@@ -903,7 +931,8 @@ def _run(args: argparse.Namespace, instance: SingleInstance) -> int:
     try:
         with asyncio.Runner(loop_factory=lambda: qasync.QEventLoop(app)) as runner:
             controller = AppController(
-                args, paths, theme=theme, settings_files=settings_files
+                args, paths, theme=theme, settings_files=settings_files,
+                demo_service=demo_service,
             )
             instance.messageReceived.connect(controller.handle_message)
             # Before the loop runs: macOS delivers the link that launched the app from it.

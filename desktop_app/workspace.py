@@ -57,7 +57,7 @@ from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S, SYNC_LOOP
 from desktop_app.ui.users import feature as users
 
 if TYPE_CHECKING:  # the emulated service is imported only when the demo is opened
-    from desktop_app.sandbox import SandboxServer
+    from desktop_app.sandbox.process import DemoService
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class Workspace:
         dialer_settings: DialerSettings | None = None,
         options: WorkspaceOptions | None = None,
         theme: ThemeManager | None = None,
-        sandbox: SandboxServer | None = None,
+        sandbox: DemoService | None = None,
         threaded_sync: ThreadedSync | None = None,
     ) -> None:
         options = options if options is not None else WorkspaceOptions()
@@ -176,7 +176,7 @@ class Workspace:
         tasks: TaskSupervisor | None = None,
         options: WorkspaceOptions | None = None,
         theme: ThemeManager | None = None,
-        sandbox: SandboxServer | None = None,
+        sandbox: DemoService | None = None,
         engine_options: Mapping[str, Any] | None = None,
     ) -> Workspace:
         """A workspace over an open client and cache.

@@ -11,7 +11,8 @@ in a private temporary folder (the person's settings, cache and log are never to
 - **tls**: the certificate bundle HTTPS needs is there and loads;
 - **keyring**: the Secret Service backend can be imported (whether one runs is the
   desktop's business: the app falls back to the session);
-- **service**: the emulated MyOperator service starts on a loopback port;
+- **service**: the demo's emulated MyOperator service starts in its own process (this
+  very program, started as that child) and answers on a loopback port;
 - **sync**: the call log is synced into a fresh SQLite cache through the real client;
 - **recording**: a recording's link is fetched, the file downloaded, and played to its end
   through QtMultimedia by the app's own player widget;
@@ -160,9 +161,10 @@ async def check_keyring(_ctx: _Context) -> str:
 async def check_service(ctx: _Context) -> str:
     from desktop_app.api.budget import RequestBudget
     from desktop_app.api.client import MyOperatorClient
-    from desktop_app.sandbox import DEMO_TOKEN, SandboxConfig, SandboxServer
+    from desktop_app.sandbox.config import DEMO_TOKEN, SandboxConfig
+    from desktop_app.sandbox.process import SandboxProcess
 
-    server = SandboxServer(SandboxConfig(n_logs=300, days=7, rate_limit=None))
+    server = SandboxProcess(SandboxConfig(n_logs=300, days=7, rate_limit=None))
     await asyncio.to_thread(server.start)
     client = MyOperatorClient(DEMO_TOKEN, base_url=server.base_url, budget=RequestBudget())
 
@@ -172,7 +174,7 @@ async def check_service(ctx: _Context) -> str:
 
     ctx.cleanups.append(stop)
     ctx.client = client
-    return f"emulated service on {server.base_url}"
+    return f"the demo's service process on {server.base_url}"
 
 
 async def check_sync(ctx: _Context) -> str:

@@ -20,7 +20,6 @@ import json
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote
 
-import httpx
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -297,6 +296,8 @@ async def _hang_up(send: Send, message: str) -> None:
     cycle = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
     if not isinstance(transport, asyncio.BaseTransport):
+        import httpx  # only under ASGITransport: the demo's service process never needs it
+
         raise httpx.RemoteProtocolError(message)
     transport.close()
     for _ in range(1000):

@@ -24,15 +24,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from secrets import token_hex
-from typing import Final, TypeVar
-
-import keyring
-import keyring.backend
-import keyring.errors
-from keyring.backends import chainer, fail, null
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from desktop_app.api.redact import redact, register_secret
 from desktop_app.api.waits import format_wait
+
+# keyring is imported where it is used, on the keyring's thread: the demo never needs it,
+# and its import (entry points, importlib_metadata, jaraco) delays the first paint.
+if TYPE_CHECKING:
+    import keyring.backend
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +266,8 @@ class TokenVault:
         else a sentence saying that it may still be there and why."""
 
         def delete(backend: keyring.backend.KeyringBackend) -> None:
+            import keyring.errors
+
             with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing there
                 backend.delete_password(KEYRING_SERVICE, KEYRING_USERNAME)
 
@@ -285,6 +287,8 @@ class TokenVault:
         probe = token_hex(8)
 
         def round_trip(backend: keyring.backend.KeyringBackend) -> str | None:
+            import keyring.errors
+
             backend.set_password(KEYRING_SERVICE, KEYRING_PROBE_USERNAME, probe)
             try:
                 read = backend.get_password(KEYRING_SERVICE, KEYRING_PROBE_USERNAME)
@@ -319,6 +323,8 @@ class TokenVault:
             )
 
         def work() -> _Result:
+            import keyring
+
             backend = self._backend if self._backend is not None else keyring.get_keyring()
             reason = _why_unusable(backend)
             if reason is not None:
@@ -399,6 +405,8 @@ async def _in_daemon_thread(
 def _why_unusable(backend: keyring.backend.KeyringBackend) -> str | None:
     """Why `backend` cannot keep a token (a sentence), or None when it can. Runs on the
     keyring's thread: a backend's priority may probe D-Bus."""
+    from keyring.backends import chainer, fail, null
+
     if isinstance(backend, fail.Keyring):
         return (
             f"{_NO_KEYRING} (no Secret Service, KWallet, macOS Keychain or Windows "
@@ -420,6 +428,8 @@ def _why_unusable(backend: keyring.backend.KeyringBackend) -> str | None:
 
 
 def _sentence_for(exc: Exception, action: str, token: str | None) -> str:
+    import keyring.errors
+
     if isinstance(exc, keyring.errors.NoKeyringError):
         return f"{_NO_KEYRING} ({_detail(exc, token)})."
     if isinstance(exc, keyring.errors.KeyringLocked) or _named(exc, "LockedException"):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -157,3 +160,22 @@ def test_serve_forever_refuses_a_busy_port() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(OSError):
             serve_forever(SandboxConfig(n_logs=0), "127.0.0.1", port)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads this process's fds")
+def test_answers_go_out_without_nagles_delay(server: SandboxServer) -> None:
+    """The server's side of a connection has TCP_NODELAY: uvicorn writes an answer's head
+    and body separately, and with Nagle on the body waited for the client's delayed ACK
+    (40 ms a request). In-process, the accepted socket is one of this process's fds."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        client.sendall(b"GET /filters HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert client.recv(4096).startswith(b"HTTP/1.1 ")  # accepted and answered
+        peer = client.getsockname()
+        accepted = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                sock = socket.socket(fileno=os.dup(int(fd)))
+                with sock:
+                    if sock.type == socket.SOCK_STREAM and sock.getpeername() == peer:
+                        accepted.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        assert accepted and all(accepted)

@@ -50,6 +50,8 @@ def test_the_self_test_passes_beside_a_running_app_and_leaves_home_alone(
         assert re.fullmatch(rf"ok   {re.escape(name)} *  \S.* \(\d+\.\d\d s\)", line), line
     assert re.fullmatch(rf"self-test passed: {len(names)} checks in \d+\.\d s", lines[-1])
     assert "Traceback" not in result.stderr
+    # The demo's service ran as a child of this very program, not in its process.
+    assert "the demo's service process on http://127.0.0.1:" in result.stdout
 
     # Nothing of the person's was created (no settings, cache, log or recordings).
     assert not home.exists() or not any(home.iterdir())

@@ -9,6 +9,7 @@ and a clean shutdown.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 
 import pytest
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QPushButton
 
 from desktop_app.app import AppController, links_in
 from desktop_app.sandbox import SandboxServer
+from desktop_app.sandbox.process import SandboxProcess
 from desktop_app.services.notifier import MissedCallNotice, Notification
 from desktop_app.services.paths import AppPaths
 from desktop_app.services.settings import ME
@@ -233,7 +235,7 @@ async def test_tel_links_at_startup_and_from_another_launch_prefill_the_dialer(
 ) -> None:
     controller = AppController(
         app_args("--demo", "tel:+91-98123-45678"), desktop_home, environ={},
-        sandbox_config=demo_config(),
+        sandbox_config=demo_config(), demo_service=SandboxServer,
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
@@ -424,7 +426,8 @@ async def test_a_layout_saved_before_the_callback_list_existed_still_shows_it(
 
 async def test_closing_without_a_tray_quits_and_everything_stops(desktop_home: AppPaths) -> None:
     controller = AppController(
-        app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config()
+        app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config(),
+        demo_service=SandboxServer,
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
@@ -451,11 +454,34 @@ async def test_closing_without_a_tray_quits_and_everything_stops(desktop_home: A
     )
 
 
+async def test_the_demos_service_runs_in_a_process_of_its_own_that_quitting_ends(
+    desktop_home: AppPaths,
+) -> None:
+    controller = AppController(  # the app's own demo service: `SandboxProcess`
+        app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config()
+    )
+    run = asyncio.ensure_future(controller.run())
+    await wait_until(lambda: controller.workspace is not None, TIMEOUT)
+    ws = controller.workspace
+    assert ws is not None and isinstance(ws.sandbox, SandboxProcess)
+    child = ws.sandbox.pid
+    assert child is not None and child != os.getpid()
+    assert ws.client.base_url == ws.sandbox.base_url
+    await first_sync(ws)  # over loopback, from the child
+
+    ws.window.close()
+    assert await asyncio.wait_for(run, TIMEOUT) == 0
+    assert ws.sandbox.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # stopped and reaped: nothing left behind
+
+
 async def test_with_a_tray_closing_hides_and_the_trays_quit_quits(
     desktop_home: AppPaths, qapp: QApplication
 ) -> None:
     controller = AppController(
         app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config(),
+        demo_service=SandboxServer,
         workspace_options=WorkspaceOptions(
             tray=TrayProbes(available=lambda: True, factory=SpyTray)
         ),

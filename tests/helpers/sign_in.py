@@ -17,6 +17,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from desktop_app.app import AppController
+from desktop_app.sandbox import SandboxServer
 from desktop_app.services.paths import AppPaths
 from desktop_app.services.secrets import TokenVault
 from desktop_app.ui.onboarding.window import PAGE_TOKEN, PAGE_WELCOME, FirstRunWindow
@@ -86,7 +87,7 @@ def controller_for(
 ) -> AppController:
     return AppController(
         app_args("--base-url", base_url), home, environ=environ or {}, vault=vault,
-        sandbox_config=demo_config(),
+        sandbox_config=demo_config(), demo_service=SandboxServer,
     )
 
 

@@ -34,12 +34,16 @@ Python message handler (a handler swapped while those threads log also crashes: 
   there is no Python override, so the backend's threads never need the GIL for it;
 * `shutdown` stops playback and lets go of the file, which ends the backend's threads,
   before the widget is destroyed.
+
+The `QMediaPlayer` and its `QAudioOutput` are made on first use (a file loaded, or asked
+for), and QtMultimedia imported then: its libraries, the FFmpeg backend and the audio
+server's probe cost the start-up tens of milliseconds, and the first paint shows none of it.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import (
     Q_ARG,
@@ -51,7 +55,6 @@ from PySide6.QtCore import (
     Slot,
 )
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -68,6 +71,9 @@ from PySide6.QtWidgets import (
 from desktop_app.services.formatting import format_duration
 from desktop_app.services.recordings import RecordingState, RecordingStatus
 from desktop_app.services.settings import PLAYBACK_SPEEDS
+
+if TYPE_CHECKING:
+    from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
 #: (label, rate) of the speeds offered: the declared setting's choices, so Preferences'
 #: "Playback speed" and this list cannot disagree.
@@ -119,15 +125,8 @@ class PlayerWidget(QWidget):
         #: The speed each new recording starts at (the setting); None: the last chosen.
         self._default_speed: float | None = None
 
-        # The player first: children are destroyed in creation order, and the player's
-        # backend must not outlive the audio output it renders to.
-        self._player = QMediaPlayer(self)
-        self._player.setObjectName("mediaPlayer")
-        self._audio = QAudioOutput(self)
-        self._audio.setObjectName("audioOutput")
-        self._audio.setVolume(DEFAULT_VOLUME / 100)
-        _settle_overrides(self._audio)
-        self._player.setAudioOutput(self._audio)
+        self._player: QMediaPlayer | None = None  # made on first use (`_media`)
+        self._audio: QAudioOutput | None = None
 
         self._build()
         self._connect()
@@ -142,11 +141,43 @@ class PlayerWidget(QWidget):
 
     @property
     def player(self) -> QMediaPlayer:
-        return self._player
+        return self._media()
 
     @property
     def audio_output(self) -> QAudioOutput:
+        self._media()
+        assert self._audio is not None
         return self._audio
+
+    @property
+    def media_made(self) -> bool:
+        """Whether QtMultimedia's player exists yet (it is made on first use)."""
+        return self._player is not None
+
+    def _media(self) -> QMediaPlayer:
+        """The player and its audio output, made (and QtMultimedia imported) the first
+        time they are needed."""
+        if self._player is not None:
+            return self._player
+        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
+        # The player first: children are destroyed in creation order, and the player's
+        # backend must not outlive the audio output it renders to.
+        player = QMediaPlayer(self)
+        player.setObjectName("mediaPlayer")
+        audio = QAudioOutput(self)
+        audio.setObjectName("audioOutput")
+        audio.setVolume(self._volume.value() / 100)
+        _settle_overrides(audio)
+        player.setAudioOutput(audio)
+        player.positionChanged.connect(self._on_position)
+        player.durationChanged.connect(self._on_duration)
+        player.playbackStateChanged.connect(self._on_playback_state)
+        player.mediaStatusChanged.connect(self._on_media_status)
+        player.errorOccurred.connect(self._on_media_error)
+        self._player, self._audio = player, audio
+        self._apply_speed()  # what the controls say, chosen before it existed
+        return player
 
     @property
     def status_text(self) -> str:
@@ -159,7 +190,8 @@ class PlayerWidget(QWidget):
         """Play or pause; before a recording is fetched, ask for it (and play when it arrives)."""
         state = self._state
         if state is RecordingState.READY:
-            if self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            player = self._media()
+            if player.playbackState() == player.PlaybackState.PlayingState:
                 self._call_player("pause")
             else:
                 self._call_player("play")
@@ -203,6 +235,8 @@ class PlayerWidget(QWidget):
         then be destroyed without the backend still working on its threads. Selecting a
         call afterwards loads it again.
         """
+        if self._player is None:
+            return  # never made: nothing plays, no thread runs
         self._call_player("stop")
         self._player.setSource(QUrl())  # PySide releases the GIL here; joins the threads
 
@@ -214,7 +248,7 @@ class PlayerWidget(QWidget):
         Python slots as usual.
         """
         invoked = QMetaObject.invokeMethod(
-            self._player, slot, Qt.ConnectionType.DirectConnection, *args
+            self._media(), slot, Qt.ConnectionType.DirectConnection, *args
         )
         if not invoked:
             raise RuntimeError(f"QMediaPlayer.{slot} could not be invoked")
@@ -325,7 +359,7 @@ class PlayerWidget(QWidget):
         layout.addWidget(self._save_status)
 
     def _connect(self) -> None:
-        """The widget's own wiring: its controls and its QMediaPlayer."""
+        """The widget's own wiring: its controls (the QMediaPlayer's in `_media`)."""
         self._retry.clicked.connect(self._request_retry)
         self._play.clicked.connect(self.toggle_play)
         self._save.clicked.connect(self._ask_save_path)
@@ -333,13 +367,6 @@ class PlayerWidget(QWidget):
         self._volume.valueChanged.connect(self._on_volume)
         self._slider.valueChanged.connect(self._on_slider_value)
         self._slider.sliderMoved.connect(self._on_slider_moved)
-
-        p = self._player
-        p.positionChanged.connect(self._on_position)
-        p.durationChanged.connect(self._on_duration)
-        p.playbackStateChanged.connect(self._on_playback_state)
-        p.mediaStatusChanged.connect(self._on_media_status)
-        p.errorOccurred.connect(self._on_media_error)
 
     # ------------------------------------------------------------ shown from outside
 
@@ -373,7 +400,7 @@ class PlayerWidget(QWidget):
     @Slot(str, bool)
     def load_file(self, path: str, autoplay: bool) -> None:
         """Load the recording's local file, and play it when `autoplay`."""
-        self._player.setSource(QUrl.fromLocalFile(path))  # PySide releases the GIL here
+        self._media().setSource(QUrl.fromLocalFile(path))  # PySide releases the GIL here
         if self._default_speed is not None:
             self.set_speed(self._default_speed)
         else:
@@ -383,7 +410,7 @@ class PlayerWidget(QWidget):
 
     def _unload(self) -> None:
         """Stop and let go of the file (so the cache may evict it, even on Windows)."""
-        if not self._player.source().isEmpty():
+        if self._player is not None and not self._player.source().isEmpty():
             self.shutdown()
         self._set_slider(0, maximum=0)
         self._elapsed.setText("0:00")
@@ -436,25 +463,24 @@ class PlayerWidget(QWidget):
         self._total.setText(format_ms(duration))
         self.durationChanged.emit(duration)
 
-    @Slot(QMediaPlayer.PlaybackState)
+    # The three below take QtMultimedia's types: no @Slot signature, as it is imported later.
     def _on_playback_state(self, state: QMediaPlayer.PlaybackState) -> None:
-        playing = state == QMediaPlayer.PlaybackState.PlayingState
+        kind = type(state)
+        playing = state == kind.PlayingState
         self._play.setText("Pause" if playing else "Play")
         self._play.setAccessibleName("Pause" if playing else "Play")
         self._play.setIcon(self._pause_icon if playing else self._play_icon)
         if playing:
             self.playbackStarted.emit()
-        elif state == QMediaPlayer.PlaybackState.PausedState:
+        elif state == kind.PausedState:
             self.playbackPaused.emit()
 
-    @Slot(QMediaPlayer.MediaStatus)
     def _on_media_status(self, status: QMediaPlayer.MediaStatus) -> None:
-        if status == QMediaPlayer.MediaStatus.EndOfMedia:
+        if status == type(status).EndOfMedia:
             self.playbackFinished.emit()
 
-    @Slot(QMediaPlayer.Error, str)
     def _on_media_error(self, error: QMediaPlayer.Error, description: str) -> None:
-        if error == QMediaPlayer.Error.NoError:
+        if error == type(error).NoError:
             return
         message = "This recording could not be played"
         message += f": {description}" if description else "."
@@ -482,12 +508,15 @@ class PlayerWidget(QWidget):
 
     @Slot()
     def _apply_speed(self) -> None:
+        if self._player is None:
+            return  # `_media` applies it to the player it makes
         rate = self._speed.currentData()
         self._player.setPlaybackRate(float(rate) if rate is not None else 1.0)
 
     @Slot(int)
     def _on_volume(self, value: int) -> None:
-        self._audio.setVolume(value / 100)
+        if self._audio is not None:  # else made at this volume
+            self._audio.setVolume(value / 100)
 
     # ------------------------------------------------------------ keyboard
 

@@ -11,10 +11,12 @@ tests replace, since a machine without an audio device (CI, offscreen) cannot pl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QUrl
-from PySide6.QtMultimedia import QSoundEffect
+
+if TYPE_CHECKING:  # imported on the first ring: QtMultimedia costs the start-up
+    from PySide6.QtMultimedia import QSoundEffect
 
 SOUND_FILE = Path(__file__).with_name("missed-call.wav")
 VOLUME = 0.7
@@ -38,6 +40,8 @@ class SoundEffectChime:
     def play(self) -> None:
         effect = self.effect
         if effect is None:
+            from PySide6.QtMultimedia import QSoundEffect
+
             effect = self.effect = QSoundEffect(self._parent)
             effect.setObjectName("missedCallSound")
             effect.setSource(QUrl.fromLocalFile(str(self._source)))

@@ -89,6 +89,7 @@ async def test_plays_a_real_recording_until_the_end(
     controller.load_call(make_call())
     assert controller.state is RecordingState.AVAILABLE
     assert downloader.calls == []  # selecting a call spends no request
+    assert not widget.media_made  # nor starts QtMultimedia: the first play does
     positions: list[int] = []
     widget.positionChanged.connect(positions.append)
     started = signal_future(widget.playbackStarted)
@@ -159,6 +160,7 @@ async def test_speed_choice_sets_the_playback_rate(
     assert speed.currentText() == "1×"
 
     speed.setCurrentIndex(speed.findText("1.5×"))
+    assert not widget.media_made  # the player, made later, starts at the chosen speed
     assert widget.player.playbackRate() == pytest.approx(1.5)
 
     # The chosen speed carries over to the next recording.
@@ -176,7 +178,10 @@ async def test_speed_choice_sets_the_playback_rate(
 def test_volume_slider_sets_the_output_volume(widget: PlayerWidget) -> None:
     volume = child(widget, QSlider, "playerVolume")
     volume.setValue(30)
+    assert not widget.media_made  # the output, made later, starts at the slider's value
     assert widget.audio_output.volume() == pytest.approx(0.3)
+    volume.setValue(55)
+    assert widget.audio_output.volume() == pytest.approx(0.55)
 
 
 async def test_not_ready_yet_shows_retry_and_retry_then_plays(

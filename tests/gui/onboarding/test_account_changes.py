@@ -153,7 +153,8 @@ async def test_from_the_demo_preferences_lead_to_connect_my_account(
     backend = MemoryKeyring()
     controller = AppController(
         app_args("--demo", "--base-url", feed_sandbox.base_url), desktop_home, environ={},
-        sandbox_config=demo_config(), vault=TokenVault(desktop_home.config_dir, backend=backend),
+        sandbox_config=demo_config(), demo_service=SandboxServer,
+        vault=TokenVault(desktop_home.config_dir, backend=backend),
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)

@@ -137,7 +137,8 @@ async def test_a_link_from_the_system_prefills_a_running_demo_workspace_dialer(
     qapp: QApplication, desktop_home: AppPaths
 ) -> None:
     controller = AppController(
-        app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config()
+        app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config(),
+        demo_service=SandboxServer,
     )
     link_filter = forward_link_opens(qapp, controller)
     run = asyncio.ensure_future(controller.run())

@@ -387,7 +387,7 @@ async def test_theme_follows_the_forced_scheme_and_recolours_missed_calls(
 async def test_demo_app_opens_and_quits_cleanly(desktop_home: AppPaths) -> None:
     controller = AppController(
         app_args("--demo", "tel:+919812345678"), desktop_home, environ={},
-        sandbox_config=demo_config(),
+        sandbox_config=demo_config(), demo_service=SandboxServer,
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.workspace is not None, TIMEOUT)
@@ -420,7 +420,8 @@ async def test_without_a_token_the_first_run_offers_connect_and_the_demo(
     desktop_home: AppPaths,
 ) -> None:
     controller = AppController(
-        app_args(), desktop_home, environ={}, sandbox_config=demo_config()
+        app_args(), desktop_home, environ={}, sandbox_config=demo_config(),
+        demo_service=SandboxServer,
     )
     run = asyncio.ensure_future(controller.run())
     await wait_until(lambda: controller.first_run is not None, TIMEOUT)

@@ -1,0 +1,34 @@
+"""Start-up imports only what the first paint needs: the demo's service runs in a child
+process, QtMultimedia waits for the first play (or ring), phone metadata for a number,
+the keyring for a token."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.helpers.processes import ROOT
+
+#: Modules the app's start-up must not import (prefixes).
+LATER = (
+    "PySide6.QtMultimedia",  # the first play, the first missed-call chime
+    "desktop_app.sandbox.server", "desktop_app.sandbox.app", "uvicorn", "starlette",
+    "phonenumbers.data.region_",  # a region's metadata: the first number of that region
+    "keyring",  # the first token kept or read (never, in the demo)
+)
+
+SCRIPT = """
+import json, sys
+import desktop_app.__main__, desktop_app.app, desktop_app.workspace
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_app_and_its_workspace_import_nothing_of_later() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True,
+        timeout=120, check=True,
+    )
+    imported = json.loads(result.stdout.splitlines()[-1])
+    assert [name for name in imported if name.startswith(LATER)] == []
