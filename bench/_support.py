@@ -10,22 +10,19 @@
   same probes as a busy one: `DispatchProbe`, `TimerProbe`);
 - `median`, `percentile`;
 - `proc_status_mib`: VmRSS / VmHWM of this process from ``/proc/self/status``;
-- `SandboxProcess`: the emulated service over loopback in a *separate* process, so its
+- `sandbox_process`: the emulated service over loopback in a *separate* process, so its
   request handling does not share the measured process's GIL (a real account's service is
   remote; the demo's is started by the app, see bench_loop_stall ``--demo``);
 - `on_painted` / `paint_after`: a callback / future once a widget finished a paint;
 - `run_in_app`: a coroutine run as `desktop_app.app.main` runs the app (binding check,
   theme, GUI-thread garbage collector, qasync loop); `open_workspace`: the app's own
   `Workspace.open` on a cache under a given home, request budget lifted;
-
-Run as a script (``python bench/_support.py sandbox --logs N --latency MS``) it is that
-separate service process: it prints its base URL and serves until stdin closes.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -35,10 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -488,80 +484,21 @@ async def idle_loop(duration_s: float, kind: str = "dispatch") -> tuple[int, lis
 # ----------------------------------------------------------------- sandbox in a process
 
 
-class SandboxProcess:
-    """``with SandboxProcess(logs=..., latency_ms=...) as base_url:`` the emulated service
-    (rate limit lifted) in a child process on a free loopback port."""
-
-    def __init__(self, *, logs: int, latency_ms: int = 0, days: int = 30, seed: int = 7) -> None:
-        self._args = [
-            "--logs", str(logs), "--latency", str(latency_ms), "--days", str(days),
-            "--seed", str(seed),
-        ]
-        self._proc: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> str:
-        self._proc = subprocess.Popen(
-            [sys.executable, __file__, "sandbox", *self._args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline().strip()
-        if not line.startswith("http://"):
-            self._stop()
-            raise RuntimeError(f"the sandbox process did not start: {line!r}")
-        return line
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop()
-
-    def _stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.stdin is not None:
-            proc.stdin.close()  # the child serves until its stdin closes
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-def _serve(argv: Sequence[str]) -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--logs", type=int, required=True)
-    parser.add_argument("--latency", type=int, default=0)
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args(argv)
-
+@contextlib.contextmanager
+def sandbox_process(
+    *, logs: int, latency_ms: int = 0, days: int = 30, seed: int = 7
+) -> Iterator[str]:
+    """``with sandbox_process(logs=..., latency_ms=...) as base_url:`` the emulated service
+    (rate limit lifted) in a child process on a free loopback port: the app's own
+    `SandboxProcess`, which the demo runs too."""
     from desktop_app.sandbox import DEMO_TOKEN as SANDBOX_TOKEN
-    from desktop_app.sandbox import SandboxConfig, SandboxServer
+    from desktop_app.sandbox import SandboxConfig
+    from desktop_app.sandbox.process import SandboxProcess
 
     if SANDBOX_TOKEN != DEMO_TOKEN:
         raise SystemExit("bench/_support.py: DEMO_TOKEN differs from the sandbox's")
     config = SandboxConfig(
-        seed=args.seed, n_logs=args.logs, days=args.days, rate_limit=None,
-        latency_ms=args.latency,
+        seed=seed, n_logs=logs, days=days, rate_limit=None, latency_ms=latency_ms
     )
-    with SandboxServer(config) as server:
-        print(server.base_url, flush=True)
-        sys.stdin.read()  # until the parent closes our stdin (or exits)
-
-
-def main(argv: Sequence[str] | None = None) -> Any:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["sandbox"]:
-        return _serve(argv[1:])
-    raise SystemExit("usage: _support.py sandbox --logs N [--latency MS] [--days D]")
-
-
-if __name__ == "__main__":
-    main()
+    with SandboxProcess(config) as service:
+        yield service.base_url

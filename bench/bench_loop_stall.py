@@ -223,7 +223,7 @@ def service(n_logs: int, demo: bool) -> Iterator[str]:
     if demo:
         yield DEMO
         return
-    with _support.SandboxProcess(logs=n_logs, latency_ms=LATENCY_MS) as base_url:
+    with _support.sandbox_process(logs=n_logs, latency_ms=LATENCY_MS) as base_url:
         yield base_url
 
 

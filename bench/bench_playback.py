@@ -142,7 +142,7 @@ def main() -> None:
         print(MARK + json.dumps(result), flush=True)
         return
 
-    with _support.SandboxProcess(logs=500) as base_url:
+    with _support.sandbox_process(logs=500) as base_url:
         proc = subprocess.run(
             [sys.executable, __file__, "--child", base_url, "--runs", str(args.runs)],
             capture_output=True, text=True, timeout=120, check=False,
