@@ -203,10 +203,11 @@ class FeedModel(QAbstractTableModel):
     @property
     def total_count(self) -> int | None:
         """Calls this view can show: the cache's matches plus the server's extra rows
-        (None until the cache's are counted)."""
+        (None until the cache's are counted). A count made stale by a sync never reads
+        below the rows already loaded meanwhile."""
         if self._local_total is None:
             return None
-        return self._local_total + len(self._extra_ids)
+        return max(self._local_total, self._local_loaded) + len(self._extra_ids)
 
     @property
     def needs_count(self) -> bool:

@@ -55,6 +55,7 @@ async def test_search_narrows_instantly_by_a_number_fragment(
     # The server is asked only after a long pause here, to see the cache answer alone.
     async with open_workspace(feed_sandbox, remote_delay_ms=60_000) as ws:
         await first_sync(ws)
+        await wait_until(lambda: not ws.feed.model.needs_count, TIMEOUT)  # counted
         before = ws.feed.model.total_count
         target = ws.feed.model.row_at(7)
         assert target is not None
