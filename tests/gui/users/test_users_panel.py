@@ -280,7 +280,7 @@ async def test_sort_by_any_column(qtbot: QtBot, app: SandboxApp, tmp_path: Path)
 # --------------------------------------------------------- the panel, unbound
 
 
-def lone_panel(qtbot: QtBot, *users: User) -> UsersPanel:
+def lone_panel(qtbot: QtBot, *users: User, show: bool = True) -> UsersPanel:
     """A panel over a plain model of `users`: no presenter, nothing bound."""
     model = UsersModel()
     model.set_users(users)
@@ -291,7 +291,8 @@ def lone_panel(qtbot: QtBot, *users: User) -> UsersPanel:
     model.setParent(panel)
     proxy.setParent(panel)
     panel.attach_model(proxy)
-    panel.show()
+    if show:
+        panel.show()
     return panel
 
 
@@ -1144,14 +1145,11 @@ async def test_an_edit_of_a_colleague_is_asked_cancel_keeps_the_form_and_undo_re
 async def test_a_hidden_list_fits_its_columns_when_first_shown(qtbot: QtBot) -> None:
     """Measuring every cell costs tens of milliseconds: not for a list nobody sees."""
     long_name = replace(GHOST, name="Someone With A Remarkably Long Name Indeed")
-    model = UsersModel()
-    proxy = UsersProxyModel()
-    proxy.setSourceModel(model)
-    panel = UsersPanel()
-    qtbot.addWidget(panel)
-    model.setParent(panel)
-    proxy.setParent(panel)
-    panel.attach_model(proxy)
+    panel = lone_panel(qtbot, show=False)
+    proxy = panel.table.model()
+    assert isinstance(proxy, UsersProxyModel)
+    model = proxy.sourceModel()
+    assert isinstance(model, UsersModel)
     header = panel.table.horizontalHeader()
     narrow = header.sectionSize(Column.NAME)
     model.set_users([long_name])
