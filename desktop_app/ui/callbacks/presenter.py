@@ -64,8 +64,9 @@ class WorklistPresenter(Presenter):
         self._ticker.timeout.connect(self.refresh_in_background)
 
     def start(self) -> None:
-        """Show the rows the cache holds now, then keep them fresh."""
-        self.refresh()
+        """Show the rows the cache holds (worked out off the GUI thread: over a big
+        cache that is frames of work while the window opens), then keep them fresh."""
+        self.refresh_in_background()
         self._ticker.start()
 
     def stop(self) -> None:
