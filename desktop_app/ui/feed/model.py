@@ -168,10 +168,12 @@ class FeedModel(QAbstractTableModel):
         # Keyset paging of the cache query: the oldest start time read so far, and how many.
         self._cursor: int | None = None
         self._local_loaded = 0
-        # The cache's matches: None until counted; stale after a refresh or a prune (the
-        # old figure stays on show until the new one arrives).
+        # The cache's matches: None until counted. Every change of the cache under the
+        # view (a refresh, a prune) bumps `_changes`; the total is stale while it counts
+        # an earlier state (the old figure stays on show until the new one arrives).
         self._local_total: int | None = 0
-        self._total_stale = False
+        self._changes = 0
+        self._counted_at = 0
         self._exhausted = False
         self._changing = 0
         self._colors = LIGHT_COLORS
@@ -212,15 +214,23 @@ class FeedModel(QAbstractTableModel):
     @property
     def needs_count(self) -> bool:
         """The cache's matches are to be counted (unknown, or changed since)."""
-        return self._local and (self._local_total is None or self._total_stale)
+        return self._local and (self._local_total is None or self._counted_at != self._changes)
 
-    def set_local_total(self, query: CallQuery, total: int) -> None:
-        """The cache's count of `query`'s matches, counted elsewhere; ignored when the
-        view moved on to another query meanwhile."""
+    @property
+    def changes(self) -> int:
+        """How many times the cache changed under the view: read it when a count starts
+        and give it back with the count (`set_local_total`'s `as_of`)."""
+        return self._changes
+
+    def set_local_total(self, query: CallQuery, total: int, *, as_of: int | None = None) -> None:
+        """The cache's count of `query`'s matches, counted elsewhere as of `changes` =
+        `as_of` (default: now); ignored when the view moved on to another query
+        meanwhile. A count begun before the cache changed again is shown, and the view
+        still `needs_count`."""
         if not self._local or query != self._query:
             return
         self._local_total = total
-        self._total_stale = False
+        self._counted_at = self._changes if as_of is None else as_of
         if total > self._local_loaded:
             self._exhausted = False  # e.g. older calls were loaded below the last row
         self.countsChanged.emit()
@@ -250,7 +260,7 @@ class FeedModel(QAbstractTableModel):
         self._cursor = None
         self._local_loaded = 0
         self._local_total = None if local else 0
-        self._total_stale = False
+        self._counted_at = self._changes
         self._exhausted = not local
         if local:
             batch, limit = self._next_batch()
@@ -324,7 +334,7 @@ class FeedModel(QAbstractTableModel):
     def _recount(self) -> None:
         """The cache changed under the view: its total is to be counted again."""
         if self._local:
-            self._total_stale = True
+            self._changes += 1
             self.countsChanged.emit()
 
     def merge_extra(self, rows: Iterable[CallRow]) -> int:
@@ -346,7 +356,7 @@ class FeedModel(QAbstractTableModel):
         """
         if not self._local:
             return
-        self._total_stale = True
+        self._changes += 1
         if self._cursor is None:
             self._exhausted = False
             self.fetchMore(QModelIndex())

@@ -324,8 +324,10 @@ class FeedPresenter(Presenter):
         self._spawn(self._counted(query), COUNT)
 
     async def _counted(self, query: CallQuery) -> None:
+        as_of = self._model.changes
         total = await self._counter.count(query)
-        self._model.set_local_total(query, total)
+        # Stored meanwhile (a sync's next page): shown, and counted again after it.
+        self._model.set_local_total(query, total, as_of=as_of)
 
     @Slot()
     def _update_counts(self) -> None:

@@ -143,6 +143,24 @@ def test_calls_older_than_every_loaded_row_are_not_read_until_scrolled_to(
     assert model.needs_count and model.total_count == 200
 
 
+def test_a_count_begun_before_the_cache_changed_is_shown_and_counted_again(
+    qapp: object, store: CallStore
+) -> None:
+    """A sync's next page lands while the count of the previous one runs: its figure is
+    shown, and the view still asks for a count, so the last figure is never left low."""
+    fill(store, 300)
+    model = FeedModel(store)
+    model.set_query(CallQuery())
+    as_of = model.changes
+    total = store.count(model.query)  # what the worker thread counts...
+    fresh = [make_log(f"new{i}", NOW - 10 + i) for i in range(3)]
+    store.upsert_calls(fresh)  # ...while the next page is stored
+    model.refresh(since=min(c.start_time for c in fresh), until=max(c.start_time for c in fresh))
+    model.set_local_total(model.query, total, as_of=as_of)
+    assert model.total_count == 300 and model.needs_count
+    assert counted(model, store) == 303 and not model.needs_count
+
+
 def test_a_late_call_lands_at_its_chronological_place(qapp: object, store: CallStore) -> None:
     logs = fill(store, 50)
     model = FeedModel(store)
