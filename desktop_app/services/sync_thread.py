@@ -81,18 +81,11 @@ class SyncThread:
 
     def submit(self, work: Callable[[], T]) -> concurrent.futures.Future[T]:
         """Call `work()` on this thread's loop (blocking work: keep it short)."""
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
-        def call() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                future.set_result(work())
-            except BaseException as exc:
-                future.set_exception(exc)
+        async def call() -> T:
+            return work()
 
-        self._loop.call_soon_threadsafe(call)
-        return future
+        return asyncio.run_coroutine_threadsafe(call(), self._loop)
 
     def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
         """Stop the loop (cancelling what still runs on it) and join the thread.
