@@ -327,15 +327,8 @@ class CallStore:
         for ASCII terms, for which LIKE (ASCII case folding) and the trigram index agree.
         """
         assert plan.likes is not None
-        bounds: list[str] = []
-        params: list[object] = []
-        if query.start is not None:
-            bounds.append("start_time >= ?")
-            params.append(query.start)
-        if query.end is not None:
-            bounds.append("start_time <= ?")
-            params.append(query.end)
-        where = " AND ".join(bounds) or "1"
+        bounds, params = _time_bounds(query)
+        where = " AND ".join(c.replace("@.", "") for c in bounds) or "1"
         # Whole seconds are examined: the page is exact whatever the ties at the edge.
         edge = self._conn.execute(
             f"SELECT start_time FROM calls INDEXED BY calls_start_time WHERE {where} "
@@ -704,12 +697,9 @@ def _plan(query: CallQuery) -> _Plan:
             columns = _NUMBER_COLUMNS if is_number else _SHORT_TEXT_COLUMNS
             clauses.append(_like_any(columns))
             params.extend([_like(term)] * len(columns))
-    if query.start is not None:
-        clauses.append("@.start_time >= ?")
-        params.append(query.start)
-    if query.end is not None:
-        clauses.append("@.start_time <= ?")
-        params.append(query.end)
+    bounds, bound_params = _time_bounds(query)
+    clauses.extend(bounds)
+    params.extend(bound_params)
     if query.directions is not None:
         clauses.append(_in("@.direction", len(query.directions)))
         params.extend(sorted(d.value for d in query.directions))
@@ -735,6 +725,20 @@ def _plan(query: CallQuery) -> _Plan:
 
 def _like_any(columns: Sequence[str]) -> str:
     return "(" + " OR ".join(f"@.{col} LIKE ? ESCAPE '\\'" for col in columns) + ")"
+
+
+def _time_bounds(query: CallQuery) -> tuple[list[str], list[object]]:
+    """`query`'s start and end as conditions on ``@.start_time`` (inclusive), with their
+    parameters."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if query.start is not None:
+        clauses.append("@.start_time >= ?")
+        params.append(query.start)
+    if query.end is not None:
+        clauses.append("@.start_time <= ?")
+        params.append(query.end)
+    return clauses, params
 
 
 def _in(column: str, n: int) -> str:
