@@ -24,10 +24,10 @@ class WorklistPresenter(Presenter):
     first sync reports a page at a time) and every few minutes (rows age out of the
     horizon, "today" changes); runs mark handled and undo.
 
-    Those two refreshes read and work out the rows on a worker thread (over a big cache,
-    tens of milliseconds: frames of a frozen window) and only the answer is applied
-    here. A refresh the person's own action makes (mark handled, undo, new working
-    hours) is immediate, and supersedes one in flight."""
+    Those refreshes, and the first at start, read and work out the rows on a worker
+    thread (over a big cache, tens of milliseconds: frames of a frozen window) and only
+    the answer is applied here. A refresh the person's own action makes (mark handled,
+    undo, new working hours) is immediate, and supersedes one in flight."""
 
     countChanged = Signal(int)
     """Missed calls still owed a call back (the tray's count)."""
