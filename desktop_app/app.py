@@ -888,11 +888,17 @@ def name_application(app: QApplication) -> None:
     app.setWindowIcon(app_icon())
 
 
-def forward_link_opens(app: QApplication, controller: AppController) -> LinkOpenFilter:
+def forward_link_opens(
+    app: QApplication, controller: AppController, *, platform: str = sys.platform
+) -> LinkOpenFilter | None:
     """Hand the ``tel:``/``callto:`` links macOS delivers as `QFileOpenEvent`s (a clicked
     link never reaches ``sys.argv`` there) to `controller`, which queues one until a
-    workspace is open. Installed everywhere: elsewhere no such event comes, and the
-    filter costs a type comparison an event. Remove it with ``app.removeEventFilter``."""
+    workspace is open. Installed on macOS only (None elsewhere, where no such event
+    comes): an application-wide filter written in Python has every event of every object
+    wrapped for Python, and the first of each kind creates PySide's enum classes (0.1 s of
+    start-up, measured). Remove it with ``app.removeEventFilter``."""
+    if platform != "darwin":
+        return None
     link_filter = LinkOpenFilter(parent=app)
     link_filter.linkOpened.connect(controller.handle_link)
     app.installEventFilter(link_filter)
@@ -941,6 +947,7 @@ def _run(
             try:
                 return run_controller(runner, controller)
             finally:
-                app.removeEventFilter(link_filter)
+                if link_filter is not None:
+                    app.removeEventFilter(link_filter)
     finally:
         collector.stop()

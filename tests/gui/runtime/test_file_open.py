@@ -128,6 +128,24 @@ def test_every_other_event_passes_through(
 # ------------------------------------------------------------------- the whole app
 
 
+@pytest.mark.parametrize("platform", ["linux", "win32"])
+def test_where_no_such_event_comes_no_filter_sees_every_event(
+    qapp: QApplication, desktop_home: AppPaths, recorder: EventRecorder, platform: str
+) -> None:
+    """An application-wide Python filter has every event wrapped for Python: the app
+    installs none where the system never sends FileOpen."""
+    controller = AppController(
+        app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config(),
+        demo_service=SandboxServer,
+    )
+    try:
+        assert forward_link_opens(qapp, controller, platform=platform) is None
+        assert not send_file_open(QFileOpenEvent(QUrl("tel:+919812345678")))
+        assert recorder.seen.count(QEvent.Type.FileOpen) == 1  # nobody took it
+    finally:
+        controller.deleteLater()
+
+
 def dialer_holds(ws: Workspace, e164: str) -> bool:
     parsed = ws.dialer.panel.parsed_number()
     return parsed is not None and parsed.e164 == e164
@@ -140,7 +158,8 @@ async def test_a_link_from_the_system_prefills_a_running_demo_workspace_dialer(
         app_args("--demo"), desktop_home, environ={}, sandbox_config=demo_config(),
         demo_service=SandboxServer,
     )
-    link_filter = forward_link_opens(qapp, controller)
+    link_filter = forward_link_opens(qapp, controller, platform="darwin")
+    assert link_filter is not None
     run = asyncio.ensure_future(controller.run())
     try:
         await wait_until(lambda: controller.workspace is not None, TIMEOUT)
@@ -167,7 +186,8 @@ async def test_a_link_that_arrives_before_a_workspace_is_open_lands_when_it_open
     still asking how to connect: it waits for the workspace instead of being lost."""
     vault = TokenVault(desktop_home.config_dir, backend=MemoryKeyring())
     controller = controller_for(desktop_home, feed_sandbox.base_url, vault)
-    link_filter = forward_link_opens(qapp, controller)
+    link_filter = forward_link_opens(qapp, controller, platform="darwin")
+    assert link_filter is not None
     run = asyncio.ensure_future(controller.run())
     try:
         window = await shown_first_run(controller)
