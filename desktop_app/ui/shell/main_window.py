@@ -168,7 +168,6 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status_bar()
         self._build_dnd_indicator()
-        self._build_saved_link()
         self._build_account_notice()
 
     # -------------------------------------------------------------- layout
@@ -354,6 +353,7 @@ class MainWindow(QMainWindow):
         self.problem_label.linkActivated.connect(self._dismiss_problems)
         self.problem_label.hide()
         bar.addWidget(self.problem_label, 1)
+        self._build_saved_link()  # the first of the permanent ones, left of the sync's
         for label in (self.connection_label, self.last_sync_label, self.budget_label):
             bar.addPermanentWidget(label)
 
@@ -404,7 +404,7 @@ class MainWindow(QMainWindow):
         self.saved_label.setTextFormat(Qt.TextFormat.RichText)
         self.saved_label.linkActivated.connect(self._show_saved_folder)
         self.saved_label.hide()
-        self.statusBar().insertPermanentWidget(0, self.saved_label)
+        self.statusBar().addPermanentWidget(self.saved_label)
 
     def _status_label(self, name: str, accessible: str, text: str) -> QLabel:
         label = QLabel(text, self)

@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from desktop_app.sandbox import SandboxServer
 from desktop_app.services.paths import AppPaths
 from desktop_app.ui.shell.main_window import MainWindow
-from tests.helpers.qt import signal_future
+from tests.helpers.qt import signal_future, wait_until
 from tests.helpers.workspace import WorkspaceOpener, first_sync
 
 pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
@@ -95,6 +95,8 @@ async def test_a_finished_export_links_to_its_folder(
         ok, _message = await asyncio.wait_for(done, TIMEOUT)
         assert ok and target.is_file()
         assert link.isVisible()
+        # The first of the status bar's permanent labels: left of the connection's.
+        await wait_until(lambda: link.x() < ws.window.connection_label.x(), TIMEOUT)
         assert link.text() == 'Saved calls-2026-11-30.csv — <a href="folder">Show in folder</a>'
         assert link.toolTip() == str(target)
         assert opened == []
