@@ -76,8 +76,7 @@ from desktop_app.store.spend import SpendRecords
 from desktop_app.ui.common.icons import app_icon
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode, override_from_env
 from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form, location_text
-from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
-from desktop_app.ui.onboarding.window import PAGE_TOKEN, PAGE_WELCOME, FirstRunWindow
+from desktop_app.ui.preferences.account import AccountView
 from desktop_app.ui.shell.main_window import (
     APP_TITLE,
     KEY_FEED_HEADER,
@@ -89,6 +88,10 @@ from desktop_app.workspace import Workspace, WorkspaceOptions
 
 if TYPE_CHECKING:
     from desktop_app.sandbox.config import SandboxConfig
+
+    # Imported where first shown: a workspace that opens never needs them.
+    from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
+    from desktop_app.ui.onboarding.window import FirstRunWindow
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +324,8 @@ class AppController(QObject):
 
     def show_first_run(self, message: str = "") -> FirstRunWindow:
         """The first-run window (a new one after Sign out), on its welcome page."""
+        from desktop_app.ui.onboarding.window import PAGE_WELCOME, FirstRunWindow
+
         window = self.first_run
         if window is None:
             window = FirstRunWindow(token_file=str(self.vault.file_path))
@@ -357,7 +362,7 @@ class AppController(QObject):
     @Slot()
     def _connect_requested(self) -> None:
         if self.first_run is not None:
-            self.first_run.show_page(PAGE_TOKEN)
+            _show_token_page(self.first_run)
 
     def _show_opening(self, text: str) -> None:
         if self.first_run is not None:
@@ -383,7 +388,7 @@ class AppController(QObject):
         if self._quitting:
             return
         window = self.first_run or self.show_first_run()
-        window.show_page(PAGE_TOKEN)
+        _show_token_page(window)
         window.token_form.show_message(text, "error")
 
     def _opening_failed(self, failure: TaskFailure) -> None:
@@ -529,23 +534,20 @@ class AppController(QObject):
         """Where the token is kept, in Preferences; in the window too when it deserves a
         warning (memory only, plain text)."""
         if self.token_location is None:  # the demo: no token, and the way to a real one
-            account = workspace.preferences.dialog.account
-            account.set_token_status(
-                "This is the demo workspace: an emulated service, no token.", False
-            )
-            account.replace_button.setText("Connect my account…")
-            account.replace_button.setAccessibleName("Connect my account")
-            account.sign_out_button.hide()
+            workspace.preferences.show_account(AccountView(
+                "This is the demo workspace: an emulated service, no token.", demo=True
+            ))
             workspace.preferences.replaceTokenRequested.connect(self.leave_demo)
             return
         said = location_text(self.token_location, str(self.vault.file_path))
         workspace.window.set_account_notice(said.short, said.full)
-        workspace.preferences.dialog.set_token_status(said.full, said.warning)
+        view = AccountView(said.full, said.warning)
         if self.token_location is TokenLocation.ENVIRONMENT:
-            workspace.preferences.dialog.account.sign_out_text = (
+            view = replace(view, sign_out_text=(
                 "The window closes. The token comes from MYOPERATOR_TOKEN and is not "
                 "stored here, so nothing is removed: unset it to stay signed out."
-            )
+            ))
+        workspace.preferences.show_account(view)
         workspace.preferences.signOutRequested.connect(self.sign_out)
         workspace.preferences.replaceTokenRequested.connect(self.replace_token)
 
@@ -669,8 +671,7 @@ class AppController(QObject):
 
     async def _leave_demo(self) -> None:
         await self._close_workspace()
-        window = self.show_first_run()
-        window.show_page(PAGE_TOKEN)
+        _show_token_page(self.show_first_run())
 
     @Slot()
     def replace_token(self) -> None:
@@ -680,6 +681,8 @@ class AppController(QObject):
         if self.replace_dialog is not None:
             self.replace_dialog.raise_()
             return
+        from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
+
         dialog = ReplaceTokenDialog(
             token_file=str(self.vault.file_path), parent=self.workspace.window
         )
@@ -886,6 +889,12 @@ def name_application(app: QApplication) -> None:
     app.setApplicationName(APP_TITLE)
     app.setDesktopFileName("myoperator-desktop")
     app.setWindowIcon(app_icon())
+
+
+def _show_token_page(window: FirstRunWindow) -> None:
+    from desktop_app.ui.onboarding.window import PAGE_TOKEN
+
+    window.show_page(PAGE_TOKEN)
 
 
 def forward_link_opens(

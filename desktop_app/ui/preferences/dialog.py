@@ -61,6 +61,7 @@ from desktop_app.services.settings import (
 )
 from desktop_app.ui.common.confirm import ConfirmBar
 from desktop_app.ui.common.theme import DARK_COLORS, LIGHT_COLORS, ThemeColors
+from desktop_app.ui.preferences.account import SIGN_OUT_TEXT, AccountView
 from desktop_app.ui.preferences.country import CountryCombo
 from desktop_app.ui.preferences.editors import (
     SettingEditor,
@@ -318,7 +319,7 @@ class AccountBlock(QWidget):
             self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(size)
         )
         self.icon.hide()
-        self.status = QLabel("Not known yet.")
+        self.status = QLabel(AccountView().status)
         self.status.setObjectName("tokenStatus")
         self.status.setAccessibleName("Where the token is kept")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
@@ -349,10 +350,7 @@ class AccountBlock(QWidget):
         confirm_layout.insertWidget(2, self.delete_data_check)
         self.sign_out_confirm.answered.connect(self._sign_out_answered)
         #: What signing out does, as the confirmation says it (the app may change it).
-        self.sign_out_text = (
-            "The token is removed from this computer (the keyring or its file), and the "
-            "window closes until you connect again."
-        )
+        self.sign_out_text = SIGN_OUT_TEXT
 
         status_row = QHBoxLayout()
         status_row.setSpacing(6)
@@ -388,11 +386,16 @@ class AccountBlock(QWidget):
             self.replace_button.setEnabled(False)
             self.signOutRequested.emit(self.delete_data_check.isChecked())
 
-    def set_token_status(self, text: str, warning: bool) -> None:
-        self.status.setText(text)
-        self.warning = warning
-        self.icon.setVisible(warning)
-        self.status.setAccessibleDescription("Warning" if warning else "")
+    def show_account(self, view: AccountView) -> None:
+        self.status.setText(view.status)
+        self.warning = view.warning
+        self.icon.setVisible(view.warning)
+        self.status.setAccessibleDescription("Warning" if view.warning else "")
+        self.sign_out_text = view.sign_out_text
+        if view.demo:
+            self.replace_button.setText("Connect my account…")
+            self.replace_button.setAccessibleName("Connect my account")
+        self.sign_out_button.setHidden(view.demo)
 
 
 # -------------------------------------------------------------------------- the dialog
@@ -401,7 +404,7 @@ class AccountBlock(QWidget):
 class PreferencesDialog(QDialog):
     """Preferences over `settings`. Show it with `show()` (or `open_page`).
 
-    `set_users` fills "Which user are you?"; `set_token_status` says where the token is
+    `set_users` fills "Which user are you?"; `show_account` says where the token is
     kept (`warning` for a plain-text file); Replace token… and Sign out… only ask
     (`replaceTokenRequested`, `signOutRequested`): the app does the work.
     """
@@ -485,8 +488,8 @@ class PreferencesDialog(QDialog):
         if self.me_picker is not None:
             self.me_picker.set_users(users)
 
-    def set_token_status(self, text: str, warning: bool) -> None:
-        self.account.set_token_status(text, warning)
+    def show_account(self, view: AccountView) -> None:
+        self.account.show_account(view)
         self._color_token_status()
 
     def open_page(self, section: Section) -> None:

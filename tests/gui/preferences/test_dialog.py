@@ -45,6 +45,7 @@ from desktop_app.services.settings import (
     Settings,
     check_base_url,
 )
+from desktop_app.ui.preferences.account import AccountView
 from desktop_app.ui.preferences.country import CountryCombo
 from desktop_app.ui.preferences.dialog import PreferencesDialog, page_id, page_settings
 from desktop_app.ui.preferences.editors import (
@@ -415,13 +416,13 @@ def test_choosing_not_in_the_list_forgets_me(
 def test_the_account_block_shows_where_the_token_is_and_asks_for_the_rest(
     dialog: PreferencesDialog, qtbot: QtBot
 ) -> None:
-    dialog.set_token_status("Kept in the system keyring", False)
+    dialog.show_account(AccountView("Kept in the system keyring"))
     status = dialog.findChild(QLabel, "tokenStatus")
     icon = dialog.findChild(QLabel, "tokenStatusIcon")
     assert status is not None and icon is not None
     assert status.text() == "Kept in the system keyring" and not icon.isVisible()
 
-    dialog.set_token_status("Stored in plain text at /home/me/.config/token", True)
+    dialog.show_account(AccountView("Stored in plain text at /home/me/.config/token", True))
     assert status.text().startswith("Stored in plain text") and icon.isVisible()
     assert "color" in status.styleSheet()
 

@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 
 from desktop_app.sandbox import SandboxServer
+from desktop_app.ui.preferences.account import AccountView
 from desktop_app.ui.preferences.dialog import PreferencesDialog
 from tests.helpers.qt import wait_until
 from tests.helpers.workspace import WorkspaceOpener
@@ -77,10 +78,48 @@ async def test_the_account_blocks_requests_reach_the_feature(
         asked: list[str] = []
         ws.preferences.replaceTokenRequested.connect(lambda: asked.append("replace"))
         ws.preferences.signOutRequested.connect(lambda wipe: asked.append(f"sign out {wipe}"))
-        ws.preferences.set_token_status("Kept in the system keyring", False)
+        ws.preferences.show_account(AccountView("Kept in the system keyring"))
         dialog = ws.preferences.dialog
         dialog.account.replace_button.click()
         dialog.account.sign_out_button.click()
         dialog.account.sign_out_confirm.yes_button.click()
         assert asked == ["replace", "sign out False"]
         assert dialog.account.status.text() == "Kept in the system keyring"
+
+
+async def test_the_dialog_is_made_on_first_use_with_what_it_was_told_before(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    """Its pages cost the first paint ~70 ms: made when first opened, then showing the
+    account, the users and the theme the feature was told meanwhile."""
+    async with open_workspace(feed_sandbox) as ws:
+        assert not ws.preferences.dialog_made
+        await wait_until(lambda: ws.users.presenter.model.rowCount() > 0, 15)
+        ws.preferences.show_account(AccountView("Only in memory", True, sign_out_text="Gone."))
+        assert not ws.preferences.dialog_made
+        asked: list[bool] = []
+        ws.preferences.signOutRequested.connect(asked.append)
+
+        ws.preferences.action.trigger()
+        assert ws.preferences.dialog_made
+        dialog = ws.preferences.dialog
+        assert dialog.isVisible() and dialog.parent() is ws.window
+        account = dialog.account
+        assert account.status.text() == "Only in memory" and account.warning
+        assert "color" in account.status.styleSheet()  # the theme's warning colour
+        assert account.sign_out_text == "Gone."
+        picker = dialog.me_picker
+        assert picker is not None and picker.model.users == ws.users.service.users()
+        account.sign_out_button.click()
+        account.sign_out_confirm.yes_button.click()
+        assert asked == [False]
+
+
+async def test_the_demo_offers_a_real_account_and_no_sign_out(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox, start=False, show=False) as ws:
+        ws.preferences.show_account(AccountView("The demo.", demo=True))
+        account = ws.preferences.dialog.account
+        assert account.replace_button.text() == "Connect my account…"
+        assert account.sign_out_button.isHidden()
