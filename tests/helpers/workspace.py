@@ -17,6 +17,7 @@ from tests.helpers.qt import wait_until
 
 if TYPE_CHECKING:
     from desktop_app.sandbox import SandboxServer
+    from desktop_app.sandbox.state import SandboxCall, SandboxState
     from desktop_app.services.paths import AppPaths
     from desktop_app.workspace import Workspace
 
@@ -85,6 +86,17 @@ def feed_sandbox() -> Iterator[SandboxServer]:
         yield server
     finally:
         server.stop()
+
+
+def add_newest_call(state: SandboxState, **details: Any) -> SandboxCall:
+    """A call that has just ended, injected as the newest of the service's calls.
+
+    The demo's history runs up to "now": in its busy hours (Indian working hours) a
+    call of it may have started less than a ring and a talk ago, later than one
+    `SandboxState.add_call` makes by default; this one starts after every call there.
+    """
+    newest = max((call.start_time for call in state.calls), default=0)
+    return state.add_call(start_time=max(newest + 1, int(state.clock()) - 120), **details)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from desktop_app.ui.feed.presenter import preset_range
 from desktop_app.workspace import Workspace
 from tests.helpers.builders import make_log
 from tests.helpers.qt import signal_future, wait_until
-from tests.helpers.workspace import WorkspaceOpener, first_sync
+from tests.helpers.workspace import WorkspaceOpener, add_newest_call, first_sync
 
 TIMEOUT = 15.0
 
@@ -286,13 +286,16 @@ async def test_new_calls_do_not_move_the_row_being_read(
         offset = table.rowViewportPosition(reading)
         assert reading > 0 and not table.is_at_top()
 
-        for i in range(3):
+        added = [
             feed_sandbox.state.add_call(caller_number=f"90000000{i:02d}", answered=i != 1)
+            for i in range(3)
+        ]
         ws.window.refresh_action.trigger()
         await wait_until(lambda: ws.feed.model.row_of(reading_id) == reading + 3, TIMEOUT)
-        assert {ws.feed.model.row_at(i).caller_raw for i in range(3)} == {  # type: ignore[union-attr]
-            f"90000000{i:02d}" for i in range(3)
-        }
+        # Above the row being read (among the newest: the demo's own calls may be newer
+        # in busy hours, as the new ones started a ring and a talk ago).
+        rows_of_added = [ws.feed.model.row_of(call.id) for call in added]
+        assert all(row is not None and row < reading for row in rows_of_added)
         assert table.rowAt(0) == reading + 3
         assert table.rowViewportPosition(reading + 3) == offset
 
@@ -306,7 +309,7 @@ async def test_at_the_top_new_calls_come_into_view(
         table = ws.feed.panel.table
         table.scrollToTop()
         assert table.is_at_top()
-        call = feed_sandbox.state.add_call(caller_number="9000000099", answered=False)
+        call = add_newest_call(feed_sandbox.state, caller_number="9000000099", answered=False)
         ws.window.refresh_action.trigger()
         await wait_until(lambda: ws.feed.model.row_of(call.id) == 0, TIMEOUT)
         assert table.is_at_top()
@@ -329,7 +332,7 @@ async def test_the_live_feed_model_passes_the_model_tester(
     async with open_workspace(feed_sandbox) as ws:
         await first_sync(ws)
         qtmodeltester.check(ws.feed.model)
-        feed_sandbox.state.add_call(caller_number="9000000077")
+        add_newest_call(feed_sandbox.state, caller_number="9000000077")
         ws.window.refresh_action.trigger()
         await wait_until(
             lambda: ws.feed.model.row_at(0) is not None
