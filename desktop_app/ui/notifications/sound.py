@@ -9,11 +9,12 @@ tests replace, since a machine without an audio device (CI, offscreen) cannot pl
 
 The first ring readies the chime over several turns of the event loop, then plays it: in
 one turn, QtMultimedia's import (two extension modules: QtNetwork then QtMultimedia,
-10-15 ms each on the 2-core bench machine) and the first `QSoundEffect` (its audio
-backend, ~12 ms) froze the window for 45 ms right after the card appeared. Importing on a
-worker thread is no way out: an extension module's load and init hold the GIL, and the
-window's turns measured 16-28 ms meanwhile. A step per turn keeps each under a frame; the
-sound follows the card by a few turns (tens of milliseconds).
+5-15 ms each on the 2-core bench machine when idle) and the first `QSoundEffect` (which
+loads the audio backend, the FFmpeg plugin: ~15 ms idle, 30+ under load) froze the window
+for ~45 ms right after the card appeared. Importing on a worker thread is no way out: an
+extension module's load and init hold the GIL (the window's turns measured 16-28 ms
+meanwhile), and so does loading the libraries ahead with ctypes or `QLibrary`. A step per
+turn keeps each turn to one piece; the sound follows the card by a few turns.
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ class SoundEffectChime:
             self._next_turn()
 
     def _find_device(self) -> None:
-        """Loads QtMultimedia's backend (the FFmpeg plugin and its libraries): the step
-        that takes longest, ~15 ms here, and cannot be split from Python."""
+        """Loads QtMultimedia's backend (the FFmpeg plugin and its libraries): the longest
+        step. Made on this (the GUI) thread: the backend's objects live where it is made."""
         from PySide6.QtMultimedia import QMediaDevices
 
         self._device = QMediaDevices.defaultAudioOutput()
