@@ -26,10 +26,21 @@ the ``notified`` table in the same step. That is the watermark:
 - **Announcing turned off** (Preferences: "Announce missed calls"): the calls are recorded
   the same way, so turning it on again announces only what is missed from then on, never
   the backlog; the worklist still counts them.
+
+Off the window's thread: a check's reads and writes run on a worker thread
+(`asyncio.to_thread`), through a connection the window does not read through (the
+feature gives the notifier a `CallStore.sibling`), and only the announcing is done on the
+loop. Checks are serialised (one at a time, in the order asked): two overlapping checks
+would read the same candidates before either recorded them, and announce them twice. A
+sync that lands while a check runs asks for one more check after it (`request_check`
+coalesces). A check cancelled (the workspace closes) still lets its thread finish its
+transaction before the cancellation goes on, so the connection is never closed under it.
+Whether to announce, silence or only record is decided when the check starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +52,7 @@ from desktop_app.api.models import CallLog
 from desktop_app.services.clock import Clock
 from desktop_app.services.formatting import DEFAULT_HOME_REGION, format_number
 from desktop_app.services.listeners import Listeners
+from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.services.worklist import CallReach, classify, format_try, local_midnight
 from desktop_app.store import CallStore
 from desktop_app.store.notified import MissedCallRecords
@@ -53,6 +65,8 @@ META_FLOOR = "notifier.floor"
 DEFAULT_SUMMARY_THRESHOLD = 5
 DEFAULT_ABSENCE_S = 600
 DEFAULT_LOOKBACK_S = 12 * 3600
+#: The task under which requested checks run, one after another.
+CHECK_TASK = "missed-call-check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +100,14 @@ Notification = MissedCallNotice | MissedCallsSummary
 NotificationListener = Callable[[Notification], None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one check's worker-thread part found: notes to announce, calls silenced."""
+
+    notes: list[Notification]
+    silenced: int = 0
+
+
 class _SyncEvents(Protocol):
     """The part of `SyncEngine` `Notifier.attach` uses."""
 
@@ -115,6 +137,7 @@ class Notifier:
         my_uuid: str | None = None,
         tz: tzinfo | None = None,
         home_region: str = DEFAULT_HOME_REGION,
+        tasks: TaskSupervisor | None = None,
     ) -> None:
         if summary_threshold < 2 or absence_s < 0 or lookback_s <= 0:
             raise ValueError("summary_threshold must be 2 or more; absence_s, lookback_s >= 0")
@@ -132,6 +155,11 @@ class Notifier:
         self._silenced_count = 0
         self._announcing = True
         self._pending = False
+        #: One check at a time (see the module docstring).
+        self._one_at_a_time = asyncio.Lock()
+        #: A check asked for while one runs: `_run_checks` runs one more.
+        self._requested = False
+        self.tasks = tasks if tasks is not None else TaskSupervisor("Notifier")
         self._floor = self._load_floor()
 
     # -- state ----------------------------------------------------------------------------
@@ -196,7 +224,8 @@ class Notifier:
 
         def on_status(status: _Status) -> None:
             if status.state != "syncing" and self._pending:
-                self.check()
+                self._pending = False
+                self.request_check()
 
         # The first sync after attaching checks even without new calls: calls stored by an
         # earlier run that ended before its check are announced now.
@@ -210,30 +239,67 @@ class Notifier:
         return detach
 
     def on_new_calls(self, calls: Sequence[CallLog]) -> None:
-        """For callers without the engine at hand: new calls stored, check now."""
+        """For callers without the engine at hand: new calls stored, check soon."""
         if calls:
-            self.check()
+            self.request_check()
 
-    # -- the rules ------------------------------------------------------------------------
+    # -- checks ---------------------------------------------------------------------------
 
-    def check(self) -> list[Notification]:
+    def request_check(self) -> None:
+        """Check soon, under `tasks`; asked while a check runs, one more follows it (a
+        burst of requests is one check, never a check cancelled half-way)."""
+        self._requested = True
+        if not self.tasks.closed and not self.tasks.running(CHECK_TASK):
+            self.tasks.spawn(CHECK_TASK, self._run_checks())
+
+    async def _run_checks(self) -> None:
+        while self._requested:
+            self._requested = False
+            await self.check()
+
+    async def wait_checked(self) -> None:
+        """Until the checks asked for so far (`request_check`) have run."""
+        while (task := self.tasks.task(CHECK_TASK)) is not None:
+            await asyncio.wait([task])
+
+    async def check(self) -> list[Notification]:
         """Find missed calls not yet announced, record them, and announce them (unless
-        silenced). Returns what was announced (empty while silenced)."""
-        self._pending = False
-        now = int(self._clock())
+        silenced or turned off). Returns what was announced. The database work runs on a
+        worker thread; checks run one at a time."""
+        async with self._one_at_a_time:
+            now = int(self._clock())
+            work = asyncio.ensure_future(asyncio.to_thread(
+                self._decide, now, announcing=self._announcing, silenced=self._silenced
+            ))
+            try:
+                outcome = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                # The thread runs on regardless: let it end its transaction before the
+                # owner closes the connection (what it recorded is not announced: the
+                # workspace is closing).
+                await asyncio.wait([work])
+                raise
+            self._silenced_count += outcome.silenced
+            for note in outcome.notes:
+                self._emit(note)
+            return outcome.notes
+
+    # -- the rules (on the worker thread) -------------------------------------------------
+
+    def _decide(self, now: int, *, announcing: bool, silenced: bool) -> _Outcome:
+        """The rules over the cache: candidates read, recorded, and made into notes."""
         self._raise_floor(now - self._lookback_s)
         candidates = self._records.unnotified_missed(self._floor)
         if not candidates:
-            return []
-        if not self._announcing:
+            return _Outcome([])
+        if not announcing:
             self._records.record_notified(candidates, "off", now)
             log.info("notifier: %d missed call(s) not announced (turned off)", len(candidates))
-            return []
-        if self._silenced:
+            return _Outcome([])
+        if silenced:
             self._records.record_notified(candidates, "silenced", now)
-            self._silenced_count += len(candidates)
             log.info("notifier: %d missed call(s) silenced (do not disturb)", len(candidates))
-            return []
+            return _Outcome([], silenced=len(candidates))
         notes: list[Notification]
         stale = candidates[0].start_time < now - self._absence_s
         if len(candidates) >= self._summary_threshold or (len(candidates) >= 2 and stale):
@@ -242,9 +308,7 @@ class Notifier:
         else:
             self._records.record_notified(candidates, "single", now)
             notes = [self._notice(c, now) for c in candidates]
-        for note in notes:
-            self._emit(note)
-        return notes
+        return _Outcome(notes)
 
     def _raise_floor(self, floor: int) -> None:
         if floor <= self._floor:

@@ -19,6 +19,7 @@ from desktop_app.services.clock import Clock
 from desktop_app.services.notifier import Notifier
 from desktop_app.services.settings import NOTIFY_MISSED
 from desktop_app.services.tasks import TaskSupervisor
+from desktop_app.store import CallStore
 from desktop_app.ui.callbacks.feature import CallbacksFeature
 from desktop_app.ui.common.feature import Feature, Shared, connect_all
 from desktop_app.ui.common.theme import ThemeColors
@@ -50,6 +51,8 @@ class NotificationsFeature(Feature):
         banner: NotificationBanner,
         tray: TrayController,
         callbacks: CallbacksFeature,
+        *,
+        own_store: CallStore | None = None,
     ) -> None:
         super().__init__(presenter)
         self.notifier = notifier
@@ -59,6 +62,7 @@ class NotificationsFeature(Feature):
         self.tray = tray
         self._callbacks = callbacks
         self._window: MainWindow | None = None
+        self._own_store = own_store
 
     def follow_me(self, shared: Shared) -> None:
         self.on_close(shared.me.add_listener(self.notifier.set_my_uuid))
@@ -107,7 +111,9 @@ class NotificationsFeature(Feature):
 
     async def aclose(self) -> None:
         self.tray.stop()
-        await super().aclose()
+        await super().aclose()  # a check in flight has ended (its thread too)
+        if self._own_store is not None:
+            self._own_store.close()
 
     def _close_window(self) -> None:
         """The title bar's close: to the tray where there is one, else quit."""
@@ -129,7 +135,10 @@ def build(
 ) -> NotificationsFeature:
     """`clock` times how long DND has been on (tests: a `ManualClock`)."""
     probes = probes if probes is not None else TrayProbes()
-    notifier = Notifier(shared.store, my_uuid=shared.me.uuid)
+    # A connection of its own: the checks read and write on a worker thread, and must not
+    # hold the window's connection meanwhile.
+    store = shared.store.sibling()
+    notifier = Notifier(store, my_uuid=shared.me.uuid)
     dnd = DndController(shared.client, shared.me.uuid, meta=shared.store, clock=clock)
     presenter = NotificationPresenter(notifier, dnd, clock=clock)
     presenter.attach(shared.engine)
@@ -139,7 +148,9 @@ def build(
         supports_messages=probes.supports_messages, tray_factory=probes.factory,
         chime_factory=probes.chime,
     )
-    feature = NotificationsFeature(notifier, dnd, presenter, banner, tray, callbacks)
+    feature = NotificationsFeature(
+        notifier, dnd, presenter, banner, tray, callbacks, own_store=store
+    )
     feature.follow_me(shared)
     feature.follow_settings(shared)
     return feature

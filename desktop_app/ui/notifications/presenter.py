@@ -47,6 +47,7 @@ class NotificationPresenter(Presenter):
         super().__init__(parent)
         self.setObjectName("notificationPresenter")
         self.notifier = notifier
+        self.tasks.adopt(notifier.tasks)  # its checks close with this presenter
         self.dnd = dnd
         self._clock = clock
         self._indicator = ""
@@ -93,7 +94,7 @@ class NotificationPresenter(Presenter):
 
     @Slot()
     def check_now(self) -> None:
-        self.notifier.check()
+        self.notifier.request_check()
 
     @Slot(bool, bool)
     def set_dnd(self, on: bool, stop_calls: bool) -> None:

@@ -153,6 +153,7 @@ def open_app(
 
 async def sync(app: App) -> None:
     await app.engine.sync_once()
+    await app.presenter.notifier.wait_checked()  # the check after it, off the loop
     app.worklist.refresh()  # what the coalescing timer does a moment later
 
 
@@ -167,6 +168,7 @@ async def test_a_missed_call_is_notified_once_listed_and_cleared_by_a_connected_
     app = open_app(db, clock, client, me, settings)
     try:
         await app.engine.sync_once()  # the first week: one summary, never a flood
+        await app.presenter.notifier.wait_checked()
         (summary,) = app.notes
         assert isinstance(summary, MissedCallsSummary) and summary.count >= 2
         await wait_until(lambda: app.worklist.count > 0)  # the coalesced refresh ran
@@ -178,6 +180,7 @@ async def test_a_missed_call_is_notified_once_listed_and_cleared_by_a_connected_
         missed = state.add_call(incoming=True, answered=False, caller_number=CUSTOMER,
                                 agent_uuid=me, department="Support")
         await app.engine.sync_once()
+        await app.presenter.notifier.wait_checked()
         assert app.noticed(missed.id) == 1
         note = next(n for n in app.notes if isinstance(n, MissedCallNotice)
                     and n.call_id == missed.id)

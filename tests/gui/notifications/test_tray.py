@@ -25,7 +25,7 @@ from desktop_app.ui.notifications.tray import (
     choose_tray,
     tray_icon,
 )
-from tests.helpers.qt import SpyChime, SpyTray
+from tests.helpers.qt import SpyChime, SpyTray, next_turns, wait_until
 
 NOTE = MissedCallNotice(
     call_id="call-1",
@@ -213,19 +213,71 @@ def test_with_tray_messages_there_is_no_chime(
     assert isinstance(tray.chime, SpyChime) and tray.chime.plays == 0 and alerts == []
 
 
-def test_the_chime_is_a_short_bundled_wav_played_by_a_sound_effect() -> None:
+def test_the_chime_is_a_short_bundled_wav() -> None:
     with wave.open(str(SOUND_FILE)) as sound:
         assert sound.getsampwidth() == 2 and sound.getnchannels() in (1, 2)
         assert 0.2 < sound.getnframes() / sound.getframerate() < 1.5
+
+
+@pytest.fixture
+def effect_plays(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each `QSoundEffect.play` (no audio device here to hear it on)."""
+    from PySide6.QtMultimedia import QSoundEffect
+
+    plays: list[object] = []
+
+    def play(effect: QSoundEffect) -> None:
+        plays.append(effect)
+
+    monkeypatch.setattr(QSoundEffect, "play", play)
+    return plays
+
+
+def made(chime: SoundEffectChime) -> bool:
+    return chime.effect is not None
+
+
+async def test_the_first_ring_readies_the_sound_effect_in_later_turns_then_plays_it_once(
+    effect_plays: list[object],
+) -> None:
     owner = QObject()
     chime = SoundEffectChime(owner)
-    assert chime.effect is None  # made on first use only
     chime.play()
+    chime.play()  # a burst of missed calls while it readies: one ring
+    assert not made(chime)  # nothing of QtMultimedia in the caller's turn
+    await wait_until(lambda: bool(effect_plays))
     effect = chime.effect
-    assert effect is not None and effect.source() == QUrl.fromLocalFile(str(SOUND_FILE))
-    chime.play()
-    assert chime.effect is effect
+    assert effect is not None and effect_plays == [effect]
+    assert effect.source() == QUrl.fromLocalFile(str(SOUND_FILE))
+    chime.play()  # ready now: at once
+    assert effect_plays == [effect, effect] and chime.effect is effect
     shiboken6.delete(owner)
+
+
+async def test_a_chime_whose_owner_is_gone_takes_no_further_step(
+    effect_plays: list[object],
+) -> None:
+    owner = QObject()
+    chime = SoundEffectChime(owner)
+    chime.play()
+    shiboken6.delete(owner)  # the window closed while the chime readied
+    await next_turns(10)
+    assert not made(chime) and effect_plays == []
+
+
+async def test_without_a_tray_the_card_shows_in_the_same_turn_and_the_chime_follows(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings,
+    window: tuple[QWidget, NotificationBanner], effect_plays: list[object],
+) -> None:
+    monkeypatch.setattr(QApplication, "alert", lambda widget, ms=0: None)
+    host, banner = window
+    tray = TrayController(
+        settings, state_beside(settings), banner, window=host, tray_available=lambda: False,
+    )
+    assert isinstance(tray.chime, SoundEffectChime)
+    tray.notify(NOTE)
+    assert [c.note for c in banner.cards] == [NOTE] and not made(tray.chime)
+    await wait_until(lambda: len(effect_plays) == 1)
 
 
 # -- with a tray ---------------------------------------------------------------------------

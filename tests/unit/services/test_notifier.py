@@ -3,13 +3,18 @@ restarts, a summary instead of a flood, silence under Do not disturb. No Qt."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from desktop_app.api.models import CallLog
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.notifier import (
+    CHECK_TASK,
     META_FLOOR,
     MissedCallNotice,
     MissedCallsSummary,
@@ -19,6 +24,7 @@ from desktop_app.services.notifier import (
 from desktop_app.services.sync import SyncEngine
 from desktop_app.services.worklist import Reach
 from desktop_app.store import CallStore
+from desktop_app.store.notified import MissedCallRecords
 from tests.helpers.fakes import FakeLogSource
 from tests.helpers.missed_calls import (
     ASHA,
@@ -64,7 +70,7 @@ def notices(seen: list[Notification]) -> list[MissedCallNotice]:
 # -- single calls -----------------------------------------------------------------------
 
 
-def test_a_new_missed_call_is_announced_once_with_caller_department_time_and_tries(
+async def test_a_new_missed_call_is_announced_once_with_caller_department_time_and_tries(
     store: CallStore, clock: ManualClock
 ) -> None:
     notifier, rec = make(store, clock)
@@ -73,12 +79,12 @@ def test_a_new_missed_call_is_announced_once_with_caller_department_time_and_tri
         call("morning", T - 4 * HOUR, answered=True),  # got through this morning
         call("noon", T - 2 * HOUR),  # missed at noon
     ])
-    notifier.check()  # the first start: the noon call, alone, is announced as itself
+    await notifier.check()  # the first start: the noon call, alone, is announced as itself
     rec.take()
 
     clock.advance(120)
     store.upsert_calls([call("now", T + 60, department="Billing", rang=(ASHA, ME))])
-    (note,) = notices(notifier.check())
+    (note,) = notices(await notifier.check())
 
     assert rec.take() == [note]
     assert note.call_id == "now" and note.caller_e164 == NUMBER
@@ -89,10 +95,10 @@ def test_a_new_missed_call_is_announced_once_with_caller_department_time_and_tri
     assert note.title == "Missed call from 098372 11131"
     assert note.message == "Billing · 14:01 · 3rd try today · rang you"
 
-    assert notifier.check() == [] and rec.take() == []
+    assert await notifier.check() == [] and rec.take() == []
 
 
-def test_answered_and_outgoing_calls_are_never_announced(
+async def test_answered_and_outgoing_calls_are_never_announced(
     store: CallStore, clock: ManualClock
 ) -> None:
     notifier, rec = make(store, clock)
@@ -101,15 +107,15 @@ def test_answered_and_outgoing_calls_are_never_announced(
         call("callback-missed", T - 50, incoming=False),
         call("callback", T - 40, incoming=False, answered=True),
     ])
-    assert notifier.check() == [] and rec.take() == []
+    assert await notifier.check() == [] and rec.take() == []
 
 
-def test_a_missed_call_taken_by_a_colleague_leg_says_so(
+async def test_a_missed_call_taken_by_a_colleague_leg_says_so(
     store: CallStore, clock: ManualClock
 ) -> None:
     notifier, _ = make(store, clock)
     store.upsert_calls([call("c", T - 30, rang=(RAHUL,))])
-    (note,) = notices(notifier.check())
+    (note,) = notices(await notifier.check())
     assert note.reach.reach is Reach.MISSED_BY_TEAM and note.reach.rang_me is False
     assert "rang you" not in note.message and "try today" not in note.message
 
@@ -117,53 +123,56 @@ def test_a_missed_call_taken_by_a_colleague_leg_says_so(
 # -- never twice --------------------------------------------------------------------------
 
 
-def test_overlapping_resyncs_do_not_announce_again(store: CallStore, clock: ManualClock) -> None:
+async def test_overlapping_resyncs_do_not_announce_again(
+    store: CallStore, clock: ManualClock
+) -> None:
     notifier, rec = make(store, clock)
     first = [call("a", T - 100), call("b", T - 50, number=OTHER)]
     store.upsert_calls(first)
-    assert len(notices(notifier.check())) == 2
+    assert len(notices(await notifier.check())) == 2
     for _ in range(3):  # the sync's overlap re-fetches the same calls
         clock.advance(60)
         store.upsert_calls(first)
         notifier.on_new_calls(first)
-        assert notifier.check() == []
+        await notifier.wait_checked()
+        assert await notifier.check() == []
     assert rec.take() and rec.take() == []
 
 
-def test_a_restart_with_the_same_cache_file_announces_nothing_again(
+async def test_a_restart_with_the_same_cache_file_announces_nothing_again(
     db_path: Path, clock: ManualClock
 ) -> None:
     with CallStore.open(db_path) as store:
         notifier, _ = make(store, clock)
         store.upsert_calls([call("a", T - 100), call("b", T - 50, number=OTHER)])
-        assert len(notices(notifier.check())) == 2
+        assert len(notices(await notifier.check())) == 2
         floor = notifier.floor
 
     clock.advance(300)
     with CallStore.open(db_path) as store:
         notifier, _ = make(store, clock)
         assert notifier.floor == floor  # the same watermark, not a new first start
-        assert notifier.check() == []
+        assert await notifier.check() == []
         store.upsert_calls([call("c", T + 200)])
-        assert [n.call_id for n in notices(notifier.check())] == ["c"]
+        assert [n.call_id for n in notices(await notifier.check())] == ["c"]
 
 
-def test_a_call_logged_late_below_one_already_announced_is_still_announced(
+async def test_a_call_logged_late_below_one_already_announced_is_still_announced(
     store: CallStore, clock: ManualClock
 ) -> None:
     """Calls are logged when they end: a long ring can show up after a later call."""
     notifier, _ = make(store, clock)
     store.upsert_calls([call("later", T - 30)])
-    assert [n.call_id for n in notices(notifier.check())] == ["later"]
+    assert [n.call_id for n in notices(await notifier.check())] == ["later"]
     clock.advance(60)
     store.upsert_calls([call("earlier", T - 90, number=OTHER)])
-    assert [n.call_id for n in notices(notifier.check())] == ["earlier"]
+    assert [n.call_id for n in notices(await notifier.check())] == ["earlier"]
 
 
 # -- first start and absences ------------------------------------------------------------
 
 
-def test_first_start_summarises_the_last_hours_and_ignores_older_history(
+async def test_first_start_summarises_the_last_hours_and_ignores_older_history(
     store: CallStore, clock: ManualClock
 ) -> None:
     week = [call(f"old{i}", T - 2 * 86400 - i * HOUR, number=f"+9198000000{i:02d}")
@@ -175,7 +184,7 @@ def test_first_start_summarises_the_last_hours_and_ignores_older_history(
     notifier, rec = make(store, clock)
     assert notifier.floor == T - 12 * HOUR
 
-    (summary,) = notifier.check()
+    (summary,) = await notifier.check()
     assert isinstance(summary, MissedCallsSummary)
     assert summary.count == 14 and summary.since == T - 5 * HOUR
     assert summary.title == "14 missed calls since 09:00"
@@ -183,119 +192,121 @@ def test_first_start_summarises_the_last_hours_and_ignores_older_history(
     assert set(summary.call_ids) == {c.id for c in today}
     assert "14 numbers" in summary.message
     assert rec.take() == [summary]
-    assert notifier.check() == []
+    assert await notifier.check() == []
 
 
-def test_first_start_with_an_empty_cache_announces_nothing(
+async def test_first_start_with_an_empty_cache_announces_nothing(
     store: CallStore, clock: ManualClock
 ) -> None:
     notifier, rec = make(store, clock)
-    assert notifier.check() == [] and rec.take() == []
+    assert await notifier.check() == [] and rec.take() == []
     assert store.get_meta(META_FLOOR) == str(T - 12 * HOUR)
 
 
-def test_after_an_absence_several_stale_calls_become_one_summary(
+async def test_after_an_absence_several_stale_calls_become_one_summary(
     store: CallStore, clock: ManualClock
 ) -> None:
     notifier, _ = make(store, clock)
     clock.advance(2 * HOUR)  # the laptop slept
     store.upsert_calls([call("a", T + 10 * 60), call("b", T + HOUR), call("c", T + 2 * HOUR - 30)])
-    (summary,) = notifier.check()
+    (summary,) = await notifier.check()
     assert isinstance(summary, MissedCallsSummary)
     assert summary.count == 3 and summary.title == "3 missed calls since 14:10"
 
 
-def test_a_single_stale_call_is_announced_as_itself(store: CallStore, clock: ManualClock) -> None:
+async def test_a_single_stale_call_is_announced_as_itself(
+    store: CallStore, clock: ManualClock
+) -> None:
     notifier, _ = make(store, clock)
     clock.advance(2 * HOUR)
     store.upsert_calls([call("a", T + 10 * 60)])
-    (note,) = notices(notifier.check())
+    (note,) = notices(await notifier.check())
     assert note.call_id == "a" and "14:10" in note.message
 
 
-def test_a_burst_of_fresh_calls_is_summarised_from_the_threshold(
+async def test_a_burst_of_fresh_calls_is_summarised_from_the_threshold(
     store: CallStore, clock: ManualClock
 ) -> None:
     notifier, _ = make(store, clock, summary_threshold=5)
     store.upsert_calls([call(f"a{i}", T - 60 + i, number=f"+9198000000{i:02d}") for i in range(4)])
-    assert len(notices(notifier.check())) == 4
+    assert len(notices(await notifier.check())) == 4
     store.upsert_calls([call(f"b{i}", T - 30 + i, number=f"+9198000001{i:02d}") for i in range(5)])
-    (summary,) = notifier.check()
+    (summary,) = await notifier.check()
     assert isinstance(summary, MissedCallsSummary) and summary.count == 5
 
 
-def test_calls_older_than_the_lookback_are_never_announced_and_pruned(
+async def test_calls_older_than_the_lookback_are_never_announced_and_pruned(
     store: CallStore, clock: ManualClock
 ) -> None:
     notifier, _ = make(store, clock, lookback_s=HOUR)
     store.upsert_calls([call("a", T - 30)])
-    assert len(notifier.check()) == 1
+    assert len(await notifier.check()) == 1
     clock.advance(2 * HOUR)
     store.upsert_calls([call("late", T - 40 * 60, number=OTHER)])  # below the new floor
-    assert notifier.check() == []
+    assert await notifier.check() == []
     assert notifier.floor == T + HOUR
     count = store.connection.execute("SELECT count(*) FROM notified").fetchone()[0]
     assert count == 0  # "a" is below the floor: no longer needed
 
 
-def test_the_floor_never_goes_down_when_the_clock_is_set_back(
+async def test_the_floor_never_goes_down_when_the_clock_is_set_back(
     db_path: Path, clock: ManualClock
 ) -> None:
     with CallStore.open(db_path) as store:
         notifier, _ = make(store, clock, lookback_s=HOUR)
         clock.advance(3 * HOUR)
-        notifier.check()
+        await notifier.check()
         high = notifier.floor
     clock.now = T  # NTP set the clock back
     with CallStore.open(db_path) as store:
         notifier, _ = make(store, clock, lookback_s=HOUR)
         assert notifier.floor == high
         store.upsert_calls([call("between", T - 10)])  # below the floor reached before
-        assert notifier.check() == []
+        assert await notifier.check() == []
 
 
 # -- do not disturb ------------------------------------------------------------------------
 
 
-def test_do_not_disturb_silences_but_counts_and_never_announces_later(
+async def test_do_not_disturb_silences_but_counts_and_never_announces_later(
     store: CallStore, clock: ManualClock
 ) -> None:
     notifier, rec = make(store, clock)
     notifier.set_silenced(True)
     store.upsert_calls([call("a", T - 60), call("b", T - 30, number=OTHER)])
-    assert notifier.check() == [] and rec.take() == []
+    assert await notifier.check() == [] and rec.take() == []
     assert notifier.silenced_count == 2
     clock.advance(60)
     store.upsert_calls([call("c", T + 30)])
-    notifier.check()
+    await notifier.check()
     assert notifier.silenced_count == 3
 
     notifier.set_silenced(False)
-    assert notifier.check() == []  # what was silenced stays silent
+    assert await notifier.check() == []  # what was silenced stays silent
     assert notifier.silenced_count == 3  # until DND starts again
     store.upsert_calls([call("d", T + 50)])
-    assert [n.call_id for n in notices(notifier.check())] == ["d"]
+    assert [n.call_id for n in notices(await notifier.check())] == ["d"]
     notifier.set_silenced(True)
     assert notifier.silenced_count == 0
 
 
-def test_announcing_turned_off_records_calls_but_brings_no_backlog_when_on_again(
+async def test_announcing_turned_off_records_calls_but_brings_no_backlog_when_on_again(
     store: CallStore, clock: ManualClock
 ) -> None:
     notifier, rec = make(store, clock)
     notifier.set_announcing(False)
     store.upsert_calls([call("a", T - 60), call("b", T - 30, number=OTHER)])
-    assert notifier.check() == [] and rec.take() == []
+    assert await notifier.check() == [] and rec.take() == []
     assert notifier.silenced_count == 0  # not do not disturb: nothing "held back"
 
     notifier.set_announcing(True)
-    assert notifier.check() == []  # the calls missed while off stay unannounced
+    assert await notifier.check() == []  # the calls missed while off stay unannounced
     clock.advance(60)
     store.upsert_calls([call("c", T + 30)])
-    assert [n.call_id for n in notices(notifier.check())] == ["c"]
+    assert [n.call_id for n in notices(await notifier.check())] == ["c"]
 
 
-def test_a_failing_listener_does_not_stop_the_others(
+async def test_a_failing_listener_does_not_stop_the_others(
     store: CallStore, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reported: list[BaseException] = []
@@ -308,9 +319,106 @@ def test_a_failing_listener_does_not_stop_the_others(
     notifier.add_listener(broken)
     late = Recorder(notifier)
     store.upsert_calls([call("a", T - 30)])
-    notifier.check()
+    await notifier.check()
     assert len(rec.take()) == 1 and len(late.take()) == 1
     assert [str(exc) for exc in reported] == ["boom"]  # the bug is reported, not swallowed
+
+
+# -- off the loop, one at a time ---------------------------------------------------------
+
+
+class HeldRead:
+    """Holds a check's worker thread after it read its candidates, until `release`."""
+
+    def __init__(self) -> None:
+        self.read = threading.Event()
+        self.released = threading.Event()
+
+    def release(self) -> None:
+        self.released.set()
+
+    async def wait_read(self) -> None:
+        assert await asyncio.to_thread(self.read.wait, 10)
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldRead]:
+    hold = HeldRead()
+    original = MissedCallRecords.unnotified_missed
+
+    def read_then_wait(records: MissedCallRecords, since: int) -> list[CallLog]:
+        rows = original(records, since)
+        if threading.current_thread() is not threading.main_thread():
+            hold.read.set()
+            hold.released.wait(10)
+        return rows
+
+    monkeypatch.setattr(MissedCallRecords, "unnotified_missed", read_then_wait)
+    yield hold
+    hold.release()  # never leave a worker thread waiting
+
+
+async def test_the_database_work_runs_off_the_loop_thread(
+    store: CallStore, clock: ManualClock, held: HeldRead
+) -> None:
+    notifier, rec = make(store, clock)
+    store.upsert_calls([call("a", T - 30)])
+    checking = asyncio.ensure_future(notifier.check())
+    await held.wait_read()  # the loop runs on while the thread reads
+    assert not checking.done() and rec.take() == []
+    held.release()
+    assert [n.call_id for n in notices(await checking)] == ["a"]
+
+
+async def test_a_sync_landing_while_a_check_runs_gets_one_more_check_and_nothing_twice(
+    store: CallStore, clock: ManualClock, held: HeldRead
+) -> None:
+    notifier, rec = make(store, clock)
+    store.upsert_calls([call("a", T - 30)])
+    notifier.request_check()
+    await held.wait_read()  # read "a", not yet recorded
+    store.upsert_calls([call("late", T - 10, number=OTHER)])
+    notifier.on_new_calls([call("late", T - 10, number=OTHER)])  # the sync landed
+    notifier.request_check()  # and anything else asking: still one more check
+    held.release()
+    await notifier.wait_checked()
+    assert [n.call_id for n in notices(rec.take())] == ["a", "late"]
+    assert await notifier.check() == [] and rec.take() == []
+
+
+async def test_a_check_started_while_one_runs_waits_for_it_and_announces_nothing_twice(
+    store: CallStore, clock: ManualClock, held: HeldRead
+) -> None:
+    notifier, rec = make(store, clock)
+    store.upsert_calls([call("a", T - 30), call("b", T - 20, number=OTHER)])
+    first = asyncio.ensure_future(notifier.check())
+    await held.wait_read()  # read "a" and "b", not yet recorded
+    second = asyncio.ensure_future(notifier.check())
+    for _ in range(5):
+        await asyncio.sleep(0)  # turns of the loop, not a wait for time
+    held.release()
+    announced = [n.call_id for r in await asyncio.gather(first, second) for n in notices(r)]
+    assert announced == ["a", "b"]
+    assert len(rec.take()) == 2
+
+
+async def test_a_check_in_flight_at_close_lets_its_thread_finish_then_ends(
+    store: CallStore, clock: ManualClock, held: HeldRead
+) -> None:
+    notifier, rec = make(store, clock)
+    store.upsert_calls([call("a", T - 30)])
+    notifier.request_check()
+    await held.wait_read()
+    closing = asyncio.ensure_future(notifier.tasks.aclose())
+    for _ in range(5):
+        await asyncio.sleep(0)  # turns of the loop, not a wait for time
+    assert not closing.done()  # the connection must outlive the thread's transaction
+    held.release()
+    await closing
+    assert rec.take() == []  # closing: nothing is announced any more…
+    assert MissedCallRecords(store).was_notified("a")  # …and what it recorded is whole
+    notifier.request_check()  # after close: nothing starts
+    assert not notifier.tasks.running(CHECK_TASK)
 
 
 # -- with the sync engine -----------------------------------------------------------------
@@ -330,6 +438,7 @@ async def test_attached_to_the_engine_the_first_week_is_one_summary_then_one_not
     detach = notifier.attach(engine)
 
     await engine.sync_once()  # 17 pages reported as new, page by page
+    await notifier.wait_checked()
 
     (summary,) = rec.take()
     assert isinstance(summary, MissedCallsSummary)
@@ -339,16 +448,19 @@ async def test_attached_to_the_engine_the_first_week_is_one_summary_then_one_not
     clock.advance(180)
     source.add(call("fresh", T + 100), call("fresh-ok", T + 110, answered=True))
     await engine.sync_once()
+    await notifier.wait_checked()
     assert [n.call_id for n in notices(rec.take())] == ["fresh"]
 
     clock.advance(180)
     await engine.sync_once()  # the overlap re-fetches "fresh": nothing new
+    await notifier.wait_checked()
     assert rec.take() == []
 
     detach()
     clock.advance(180)
     source.add(call("unheard", T + 400))
     await engine.sync_once()
+    assert not notifier.tasks.running(CHECK_TASK)
     assert rec.take() == []
 
 
@@ -368,4 +480,5 @@ async def test_a_call_stored_by_a_run_killed_before_its_check_is_announced_next_
         notifier.attach(engine)
         result = await engine.sync_once()
         assert result.new_calls == ()  # the engine has nothing new to report
+        await notifier.wait_checked()
         assert [n.call_id for n in notices(rec.take())] == ["stored-not-told"]
