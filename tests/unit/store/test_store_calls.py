@@ -470,3 +470,27 @@ def test_a_reader_counts_beside_the_writer_and_cannot_write(store: CallStore) ->
             reader.upsert_calls([make_log("b", 2)])
     finally:
         reader.close()
+
+
+def test_a_rare_number_fragment_skips_the_walk_a_common_one_walks(store: CallStore) -> None:
+    """A number fragment on fewer than a thousand calls (most of three digits or more) is
+    read through the search index at once, without first walking the newest rows in
+    vain; one every number shares (the country code) still walks. Both pages are the
+    newest matches."""
+    logs = [make_log(f"c{i:05d}", i // 2, number=f"+9198{i:08d}") for i in range(3600)]
+    store.upsert_calls(logs)
+    newest_first = sorted(logs, key=lambda log: (log.start_time, log.id), reverse=True)
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    try:
+        for text in ("0000123", "98 0000"):
+            statements.clear()
+            digits = text.replace(" ", "")
+            want = [log.id for log in newest_first if digits in log.caller_number][:200]
+            assert [r.id for r in store.fetch_rows(CallQuery(text=text), 0, 200)] == want
+            walked = any("LIKE" in sql for sql in statements)
+            assert walked is (len(want) == 200), text
+    finally:
+        store.connection.set_trace_callback(None)
+    rare = sum("0000123" in log.caller_number for log in logs)
+    assert store.count(CallQuery(text="0000123")) == rare == 11  # the bounded count, kept
