@@ -60,6 +60,8 @@ _SCAN_MIN_MATCHES = 1000
 #: Rows a first page may examine walking the time index (text matched with LIKE) before
 #: the search index drives instead: a term on 1 row in 15 fills a page of 200 within it.
 _WALK_ROWS = 3000
+#: A walk that found at least 1/_WALK_WIDEN of a page goes on once (see `_walk`).
+_WALK_WIDEN = 3
 _FTS_COUNT_CACHE = 64
 _LEGS_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _NUMBER_COLUMNS = ("caller_e164", "caller_raw")
@@ -328,30 +330,52 @@ class CallStore:
         match (tens of thousands) and costs 10-40 ms at 100,000 calls, more than a frame.
         It counts nothing, so the choice costs no FTS count either. `likes` exists only
         for ASCII terms, for which LIKE (ASCII case folding) and the trigram index agree.
+
+        A term those rows hold a third of a page of (on one call in 45 or more, such as a
+        number's leading digits "9198") is walked once more, over as many older rows as
+        that share says the rest of the page needs: through the search index its
+        thousands of matches would each be looked up and sorted (12-25 ms).
         """
         assert plan.likes is not None
-        bounds, params = _time_bounds(query)
-        where = " AND ".join(c.replace("@.", "") for c in bounds) or "1"
-        # Whole seconds are examined: the page is exact whatever the ties at the edge.
-        edge = self._conn.execute(
-            f"SELECT start_time FROM calls INDEXED BY calls_start_time WHERE {where} "
-            "ORDER BY start_time DESC LIMIT 1 OFFSET ?",
-            [*params, _WALK_ROWS],
-        ).fetchone()
+        bounds, bound_params = _time_bounds(query)
         clauses = [c.replace("@.", "c.") for c in (*plan.clauses, *plan.likes)]
-        like_params = [*plan.params, *plan.like_params]
-        if edge is not None:
-            clauses.append("c.start_time >= ?")
-            like_params.append(edge[0])
-        sql = (
-            f"SELECT {columns} FROM calls c INDEXED BY calls_start_time "
-            f"WHERE {' AND '.join(clauses)} "
-            "ORDER BY c.start_time DESC, c.rowid DESC LIMIT ?"
-        )
-        rows = self._conn.execute(sql, [*like_params, limit]).fetchall()
-        if edge is not None and len(rows) < limit:
-            return None  # older rows were not examined
-        return rows
+        params = [*plan.params, *plan.like_params]
+        rows: list[Any] = []
+        span = _WALK_ROWS
+        below: int | None = None  # what the walk so far examined: the seconds from this up
+        while True:
+            leg, leg_params = list(bounds), list(bound_params)
+            if below is not None:
+                leg.append("@.start_time < ?")
+                leg_params.append(below)
+            where = " AND ".join(c.replace("@.", "") for c in leg) or "1"
+            # Whole seconds are examined: the page is exact whatever the ties at the edge.
+            edge = self._conn.execute(
+                f"SELECT start_time FROM calls INDEXED BY calls_start_time WHERE {where} "
+                "ORDER BY start_time DESC LIMIT 1 OFFSET ?",
+                [*leg_params, span],
+            ).fetchone()
+            conditions = list(clauses)
+            values = list(params)
+            if below is not None:
+                conditions.append("c.start_time < ?")
+                values.append(below)
+            if edge is not None:
+                conditions.append("c.start_time >= ?")
+                values.append(edge[0])
+            sql = (
+                f"SELECT {columns} FROM calls c INDEXED BY calls_start_time "
+                f"WHERE {' AND '.join(conditions)} "
+                "ORDER BY c.start_time DESC, c.rowid DESC LIMIT ?"
+            )
+            rows += self._conn.execute(sql, [*values, limit - len(rows)]).fetchall()
+            if edge is None or len(rows) >= limit:
+                return rows
+            if below is not None or len(rows) * _WALK_WIDEN < limit:
+                return None  # older rows were not examined
+            # The rest of the page at the share found so far, and half as much again.
+            span = -(-_WALK_ROWS * (limit - len(rows)) * 3 // (2 * len(rows)))
+            below = int(edge[0])
 
     def _by_match(self, plan: _Plan) -> bool:
         """Whether to drive the query by the text matches (few: look each row up) rather
