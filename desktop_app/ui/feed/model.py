@@ -105,8 +105,6 @@ _DIRECTION: Final = int(Column.DIRECTION)
 _STATUS: Final = int(Column.STATUS)
 _TALK: Final = int(Column.TALK)
 _RECORDING: Final = int(Column.RECORDING)
-_FLAGS: Final = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-_NO_FLAGS: Final = Qt.ItemFlag.NoItemFlags
 #: Rows whose texts are kept (those painted lately: a screenful per query, across queries).
 _LOOKS_KEPT: Final = 2000
 _LEFT: Final = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -178,6 +176,9 @@ class FeedModel(QAbstractTableModel):
     answered for this view that the cache query does not produce (the API's search matches
     fields the cache does not hold, and some filters exist only server-side). With
     ``local=False`` the view shows extra rows only.
+
+    `flags` is QAbstractTableModel's own (enabled, selectable, no children): the view
+    asks it for every cell it paints, and a Python override costs a call into Python.
     """
 
     #: Loaded or total counts changed (for "N of TOTAL calls"), or the total needs counting.
@@ -535,9 +536,6 @@ class FeedModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return HEADERS[Column(section)]
         return None
-
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        return _FLAGS if index.isValid() else _NO_FLAGS
 
     def data(self, index: AnyIndex, role: int = _DISPLAY) -> Any:
         if role not in _ANSWERED_ROLES:

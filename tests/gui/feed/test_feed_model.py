@@ -307,6 +307,9 @@ def test_cells_read_as_a_person_expects(qapp: object, store: CallStore) -> None:
     assert cell[Column.TALK] == "0:31"
     assert cell[Column.RECORDING] == "Yes"
     assert model.index(0, 0).data(CallIdRole) == "c1"
+    flags = model.index(0, Column.CALLER).flags()
+    assert flags & Qt.ItemFlag.ItemIsEnabled and flags & Qt.ItemFlag.ItemIsSelectable
+    assert not flags & Qt.ItemFlag.ItemIsEditable
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
     assert headers == ["Time", "Direction", "Status", "Caller", "Department", "Agent(s)",
                        "Talk time", "Recording"]
