@@ -322,8 +322,9 @@ class CallStore:
         self, columns: str, query: CallQuery, plan: _Plan, limit: int
     ) -> list[Any] | None:
         """The first page of a text search read newest first from the time index, the
-        terms matched with LIKE, examining at most `_WALK_ROWS` rows; None when those did
-        not fill the page (a rare term: the search index drives then).
+        terms matched with LIKE, examining the newest `_WALK_ROWS` rows (and once more as
+        many as they suggest, below); None when the walk did not fill the page (a rare
+        term: the search index drives then).
 
         A common term (a name, a department) fills a page within a few hundred rows in a
         millisecond or two, where any plan through the search index first gathers every
