@@ -60,6 +60,8 @@ _SCAN_MIN_MATCHES = 1000
 #: Rows a first page may examine walking the time index (text matched with LIKE) before
 #: the search index drives instead: a term on 1 row in 15 fills a page of 200 within it.
 _WALK_ROWS = 3000
+#: A walk that found at least 1/_WALK_WIDEN of a page goes on once (see `_walk`).
+_WALK_WIDEN = 3
 _FTS_COUNT_CACHE = 64
 _LEGS_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _NUMBER_COLUMNS = ("caller_e164", "caller_raw")
@@ -297,7 +299,10 @@ class CallStore:
     def _select(self, columns: str, query: CallQuery, offset: int, limit: int) -> list[Any]:
         plan = _plan(query)
         with self._lock:
-            if plan.match is not None and plan.likes is not None and offset == 0 and limit > 0:
+            if (
+                plan.match is not None and plan.likes is not None and offset == 0 and limit > 0
+                and not (plan.numbers_only and self._few_matches(plan.match))
+            ):
                 walked = self._walk(columns, query, plan, limit)
                 if walked is not None:
                     return walked
@@ -317,38 +322,61 @@ class CallStore:
         self, columns: str, query: CallQuery, plan: _Plan, limit: int
     ) -> list[Any] | None:
         """The first page of a text search read newest first from the time index, the
-        terms matched with LIKE, examining at most `_WALK_ROWS` rows; None when those did
-        not fill the page (a rare term: the search index drives then).
+        terms matched with LIKE, examining the newest `_WALK_ROWS` rows (and once more as
+        many as they suggest, below); None when the walk did not fill the page (a rare
+        term: the search index drives then).
 
         A common term (a name, a department) fills a page within a few hundred rows in a
         millisecond or two, where any plan through the search index first gathers every
         match (tens of thousands) and costs 10-40 ms at 100,000 calls, more than a frame.
         It counts nothing, so the choice costs no FTS count either. `likes` exists only
         for ASCII terms, for which LIKE (ASCII case folding) and the trigram index agree.
+
+        A term those rows hold a third of a page of (on one call in 45 or more, such as a
+        number's leading digits "9198") is walked once more, over as many older rows as
+        that share says the rest of the page needs: through the search index its
+        thousands of matches would each be looked up and sorted (12-25 ms).
         """
         assert plan.likes is not None
-        bounds, params = _time_bounds(query)
-        where = " AND ".join(c.replace("@.", "") for c in bounds) or "1"
-        # Whole seconds are examined: the page is exact whatever the ties at the edge.
-        edge = self._conn.execute(
-            f"SELECT start_time FROM calls INDEXED BY calls_start_time WHERE {where} "
-            "ORDER BY start_time DESC LIMIT 1 OFFSET ?",
-            [*params, _WALK_ROWS],
-        ).fetchone()
+        bounds, bound_params = _time_bounds(query)
         clauses = [c.replace("@.", "c.") for c in (*plan.clauses, *plan.likes)]
-        like_params = [*plan.params, *plan.like_params]
-        if edge is not None:
-            clauses.append("c.start_time >= ?")
-            like_params.append(edge[0])
-        sql = (
-            f"SELECT {columns} FROM calls c INDEXED BY calls_start_time "
-            f"WHERE {' AND '.join(clauses)} "
-            "ORDER BY c.start_time DESC, c.rowid DESC LIMIT ?"
-        )
-        rows = self._conn.execute(sql, [*like_params, limit]).fetchall()
-        if edge is not None and len(rows) < limit:
-            return None  # older rows were not examined
-        return rows
+        params = [*plan.params, *plan.like_params]
+        rows: list[Any] = []
+        span = _WALK_ROWS
+        below: int | None = None  # what the walk so far examined: the seconds from this up
+        while True:
+            leg, leg_params = list(bounds), list(bound_params)
+            if below is not None:
+                leg.append("@.start_time < ?")
+                leg_params.append(below)
+            where = " AND ".join(c.replace("@.", "") for c in leg) or "1"
+            # Whole seconds are examined: the page is exact whatever the ties at the edge.
+            edge = self._conn.execute(
+                f"SELECT start_time FROM calls INDEXED BY calls_start_time WHERE {where} "
+                "ORDER BY start_time DESC LIMIT 1 OFFSET ?",
+                [*leg_params, span],
+            ).fetchone()
+            conditions = list(clauses)
+            values = list(params)
+            if below is not None:
+                conditions.append("c.start_time < ?")
+                values.append(below)
+            if edge is not None:
+                conditions.append("c.start_time >= ?")
+                values.append(edge[0])
+            sql = (
+                f"SELECT {columns} FROM calls c INDEXED BY calls_start_time "
+                f"WHERE {' AND '.join(conditions)} "
+                "ORDER BY c.start_time DESC, c.rowid DESC LIMIT ?"
+            )
+            rows += self._conn.execute(sql, [*values, limit - len(rows)]).fetchall()
+            if edge is None or len(rows) >= limit:
+                return rows
+            if below is not None or len(rows) * _WALK_WIDEN < limit:
+                return None  # older rows were not examined
+            # The rest of the page at the share found so far, and half as much again.
+            span = -(-_WALK_ROWS * (limit - len(rows)) * 3 // (2 * len(rows)))
+            below = int(edge[0])
 
     def _by_match(self, plan: _Plan) -> bool:
         """Whether to drive the query by the text matches (few: look each row up) rather
@@ -362,17 +390,41 @@ class CallStore:
     def _fts_count(self, match: str) -> int:
         """The index's count of `match`, cached until a write through this connection
         (`_generation`) or a commit through any other (``PRAGMA data_version``)."""
-        version = (self._generation, int(self._conn.execute("PRAGMA data_version").fetchone()[0]))
+        version = self._version()
         cached = self._fts_counts.get(match)
         if cached is not None and cached[0] == version:
             return cached[1]
         row = self._conn.execute(
             "SELECT count(*) FROM calls_fts WHERE calls_fts MATCH ?", (match,)
         ).fetchone()
+        self._keep_count(match, version, int(row[0]))
+        return int(row[0])
+
+    def _few_matches(self, match: str) -> bool:
+        """Whether `match` has fewer than `_SCAN_MIN_MATCHES` matches (the search index
+        drives then), counting no further than that: a tenth of a millisecond where a full
+        count of a common term takes several. A count that stopped short is exact, and
+        kept for `_fts_count`."""
+        version = self._version()
+        cached = self._fts_counts.get(match)
+        if cached is not None and cached[0] == version:
+            return cached[1] < _SCAN_MIN_MATCHES
+        row = self._conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM calls_fts WHERE calls_fts MATCH ? LIMIT ?)",
+            (match, _SCAN_MIN_MATCHES),
+        ).fetchone()
+        few = int(row[0]) < _SCAN_MIN_MATCHES
+        if few:
+            self._keep_count(match, version, int(row[0]))
+        return few
+
+    def _version(self) -> tuple[int, int]:
+        return self._generation, int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _keep_count(self, match: str, version: tuple[int, int], count: int) -> None:
         if len(self._fts_counts) >= _FTS_COUNT_CACHE:
             self._fts_counts.clear()
-        self._fts_counts[match] = (version, int(row[0]))
-        return int(row[0])
+        self._fts_counts[match] = (version, count)
 
     def _approx_rows(self) -> int:
         row = self._conn.execute("SELECT max(rowid) FROM calls").fetchone()
@@ -595,21 +647,17 @@ def call_from_row(row: Sequence[Any]) -> CallLog:
     )
 
 
+#: `Direction` by stored value: a dict lookup, where calling the enum costs microseconds a
+#: row and a first page is read on every keystroke.
+_DIRECTIONS: dict[str, Direction] = {d.value: d for d in Direction}
+
+
 def _to_row(row: Sequence[Any]) -> CallRow:
     answered = bool(row[6])
+    # Positional: a dozen keywords cost three times as much to bind (200 rows a keystroke).
     return CallRow(
-        id=row[0],
-        start_time=row[1],
-        end_time=row[2],
-        duration_s=row[3],
-        talk_s=row[4],
-        direction=Direction(row[5]),
-        answered=answered,
-        caller_e164=row[7],
-        caller_raw=row[8],
-        department=row[9],
-        agents=row[10],
-        has_recording=answered and bool(row[11]),
+        row[0], row[1], row[2], row[3], row[4], _DIRECTIONS[row[5]], answered,
+        row[7], row[8], row[9], row[10], answered and bool(row[11]),
     )
 
 
@@ -665,6 +713,9 @@ class _Plan:
     # The FTS terms as LIKE conditions (same ``@.`` form), when they all are ASCII.
     likes: tuple[str, ...] | None = None
     like_params: tuple[object, ...] = ()
+    # Every FTS term is a number fragment: three digits or more are on a few hundred
+    # calls in 100,000 (too few for the first page's walk), unless a common prefix.
+    numbers_only: bool = False
 
     def where(self, *, by_match: bool) -> tuple[str, list[object]]:
         column = "+c." if by_match else "c."
@@ -684,8 +735,10 @@ def _plan(query: CallQuery) -> _Plan:
     likes: list[str] = []
     like_params: list[object] = []
     ascii_terms = True
+    numbers_only = True
     for term, is_number in _text_terms(query.text):
         if len(term) >= 3:
+            numbers_only = numbers_only and is_number
             prefix = "{" + " ".join(_NUMBER_COLUMNS) + "} : " if is_number else ""
             fts.append(prefix + _fts_phrase(term))
             columns = _NUMBER_COLUMNS if is_number else _FTS_COLUMNS
@@ -720,6 +773,7 @@ def _plan(query: CallQuery) -> _Plan:
         kind,
         tuple(likes) if ascii_terms else None,
         tuple(like_params),
+        numbers_only and bool(fts),
     )
 
 

@@ -21,9 +21,10 @@ import bisect
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from enum import IntEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -97,6 +98,15 @@ _ANSWERED_ROLES: Final = frozenset({
     _FOREGROUND, CallIdRole, CallRowRole, MissedRole, StartTimeRole,
 })
 _COLUMNS: Final = tuple(Column)
+_COLUMN_COUNT: Final = len(_COLUMNS)
+# Columns as plain ints for the per-cell paths (an enum member's lookup is slower).
+_TIME: Final = int(Column.TIME)
+_DIRECTION: Final = int(Column.DIRECTION)
+_STATUS: Final = int(Column.STATUS)
+_TALK: Final = int(Column.TALK)
+_RECORDING: Final = int(Column.RECORDING)
+#: Rows whose texts are kept (those painted lately: a screenful per query, across queries).
+_LOOKS_KEPT: Final = 2000
 _LEFT: Final = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _RIGHT: Final = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
@@ -134,6 +144,31 @@ def _sort_key(row: CallRow) -> int:
     return -row.start_time
 
 
+class _Look(NamedTuple):
+    """What a painted row shows, worked out once per row rather than per cell and role
+    (a repaint asks every visible cell for seven roles)."""
+
+    row: CallRow
+    texts: tuple[str, ...]  # by column
+    missed: bool
+    muted_status: bool  # the status cell of an unanswered call that is not a missed one
+
+
+class _Day(NamedTuple):
+    """The local day the row texts were written on ("Today", "Yesterday")."""
+
+    date: date
+    start: float  # its first and the next day's first second, as timestamps
+    end: float
+
+
+def _day_of(now: float) -> _Day:
+    today = datetime.fromtimestamp(now).astimezone().date()
+    start = datetime.combine(today, dt_time()).timestamp()  # naive: local time
+    end = datetime.combine(today + timedelta(days=1), dt_time()).timestamp()
+    return _Day(today, start, end)
+
+
 class FeedModel(QAbstractTableModel):
     """Calls as table rows, read-only.
 
@@ -141,6 +176,9 @@ class FeedModel(QAbstractTableModel):
     answered for this view that the cache query does not produce (the API's search matches
     fields the cache does not hold, and some filters exist only server-side). With
     ``local=False`` the view shows extra rows only.
+
+    `flags` is QAbstractTableModel's own (enabled, selectable, no children): the view
+    asks it for every cell it paints, and a Python override costs a call into Python.
     """
 
     #: Loaded or total counts changed (for "N of TOTAL calls"), or the total needs counting.
@@ -178,6 +216,9 @@ class FeedModel(QAbstractTableModel):
         self._changing = 0
         self._colors = LIGHT_COLORS
         self._icons: dict[str, QIcon] = {}
+        # Row texts by call id, valid for the local day they were written on.
+        self._looks: dict[str, _Look] = {}
+        self._day = _day_of(clock())
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -413,7 +454,7 @@ class FeedModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
+        return 0 if parent.isValid() else _COLUMN_COUNT
 
     def canFetchMore(self, parent: AnyIndex) -> bool:
         return not (parent.isValid() or not self._local or self._exhausted)
@@ -496,56 +537,63 @@ class FeedModel(QAbstractTableModel):
             return HEADERS[Column(section)]
         return None
 
-    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
     def data(self, index: AnyIndex, role: int = _DISPLAY) -> Any:
-        # A repaint asks every visible cell for about eight roles: thousands of calls per
-        # keystroke, so roles are plain ints and the ones never answered leave first.
-        if role not in _ANSWERED_ROLES or not index.isValid():
+        if role not in _ANSWERED_ROLES:
             return None
-        rows = self._rows
+        look = self._look_at(index)
+        return None if look is None else self._value(look, index.column(), role)
+
+    def _look_at(self, index: AnyIndex) -> _Look | None:
+        """The row texts of `index`'s row (None for an index outside the table)."""
         number = index.row()
-        if not 0 <= number < len(rows) or index.parent().isValid():
-            return None
+        rows = self._rows
+        if not (0 <= number < len(rows) and 0 <= index.column() < _COLUMN_COUNT):
+            return None  # an invalid index has row -1
         row = rows[number]
-        column = _COLUMNS[index.column()] if 0 <= index.column() < len(_COLUMNS) else None
-        if column is None:
-            return None
+        now = self._clock()
+        day = self._day
+        if not day.start <= now < day.end:
+            self._day = _day_of(now)  # "Today" became "Yesterday"
+            self._looks.clear()
+        look = self._looks.get(row.id)
+        if look is None or (look.row is not row and look.row != row):
+            if len(self._looks) >= _LOOKS_KEPT:
+                self._looks.clear()
+            look = self._looks[row.id] = self._look(row)
+        return look
+
+    def _value(self, look: _Look, column: int, role: int) -> Any:
+        """`role`'s value for a cell of `look`'s row; `role` is one of `_ANSWERED_ROLES`."""
         if role == _DISPLAY:
-            return self._display(row, column)
+            return look.texts[column]
+        if role == _FOREGROUND:
+            if look.missed:
+                return self._colors.missed_fg
+            if column == _STATUS and look.muted_status:
+                return self._colors.muted_fg
+            return None
+        if role == _BACKGROUND:
+            return self._colors.missed_bg if look.missed else None
+        if role == _FONT:
+            return self._bold if look.missed else None
         if role == _DECORATION:
-            return self._decoration(row, column)
+            return self._decoration(look.row, column)
         if role == _ALIGNMENT:
-            return _RIGHT if column is Column.TALK else _LEFT
+            return _RIGHT if column == _TALK else _LEFT
+        row = look.row
         if role == _TOOLTIP:
             return self._describe(row)
         if role == _ACCESSIBLE:
-            text = self._display(row, column)
-            if column is Column.STATUS or column is Column.TIME:
+            if column in (_STATUS, _TIME):
                 return self._describe(row)
-            return text or "none"
+            return look.texts[column] or "none"
         if role == CallIdRole:
             return row.id
         if role == CallRowRole:
             return row
         if role == MissedRole:
-            return is_missed_incoming(row)
-        if role == StartTimeRole:
-            return row.start_time
-        missed = is_missed_incoming(row)
-        if role == _FONT:
-            return self._bold if missed else None
-        if role == _BACKGROUND:
-            return self._colors.missed_bg if missed else None
-        # The foreground: the last role answered.
-        if missed:
-            return self._colors.missed_fg
-        if column is Column.STATUS and not row.answered:
-            return self._colors.muted_fg
-        return None
+            return look.missed
+        return row.start_time  # StartTimeRole
 
     # -------------------------------------------------------------- private
 
@@ -585,26 +633,24 @@ class FeedModel(QAbstractTableModel):
                 self._rows[i] = new
                 self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
 
-    def _display(self, row: CallRow, column: Column) -> str:
-        if column is Column.TIME:
-            return self._time_text(row.start_time)
-        if column is Column.DIRECTION:
-            return "Incoming" if row.direction is Direction.INCOMING else "Outgoing"
-        if column is Column.STATUS:
-            return status_text(row)
-        if column is Column.CALLER:
-            return format_number(row.caller_e164, self._home_region) or row.caller_raw
-        if column is Column.DEPARTMENT:
-            return row.department
-        if column is Column.AGENTS:
-            return row.agents
-        if column is Column.TALK:
-            return format_duration(row.talk_s) if row.answered else "—"
-        return "Yes" if row.has_recording else ""
+    def _look(self, row: CallRow) -> _Look:
+        incoming = row.direction is Direction.INCOMING
+        texts = (  # in `Column` order
+            self._time_text(row.start_time),
+            "Incoming" if incoming else "Outgoing",
+            status_text(row),
+            format_number(row.caller_e164, self._home_region) or row.caller_raw,
+            row.department,
+            row.agents,
+            format_duration(row.talk_s) if row.answered else "—",
+            "Yes" if row.has_recording else "",
+        )
+        missed = incoming and not row.answered
+        return _Look(row, texts, missed, not missed and not row.answered)
 
     def _time_text(self, timestamp: int) -> str:
         moment = local_datetime(timestamp)
-        today = datetime.fromtimestamp(self._clock()).astimezone().date()
+        today = self._day.date
         if moment.date() == today:
             return moment.strftime("Today %H:%M:%S")
         if moment.date() == today - timedelta(days=1):
@@ -632,14 +678,14 @@ class FeedModel(QAbstractTableModel):
             parts.append("recording available")
         return ", ".join(parts)
 
-    def _decoration(self, row: CallRow, column: Column) -> QIcon | None:
-        if column is Column.DIRECTION:
+    def _decoration(self, row: CallRow, column: int) -> QIcon | None:
+        if column == _DIRECTION:
             return self._icon("in" if row.direction is Direction.INCOMING else "out")
-        if column is Column.STATUS:
+        if column == _STATUS:
             if is_missed_incoming(row):
                 return self._icon("missed")
             return self._icon("answered") if row.answered else None
-        if column is Column.RECORDING and row.has_recording:
+        if column == _RECORDING and row.has_recording:
             return self._icon("recording")
         return None
 

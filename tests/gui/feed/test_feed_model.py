@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from datetime import time as dt_time
 from pathlib import Path
 
 import pytest
@@ -305,9 +307,48 @@ def test_cells_read_as_a_person_expects(qapp: object, store: CallStore) -> None:
     assert cell[Column.TALK] == "0:31"
     assert cell[Column.RECORDING] == "Yes"
     assert model.index(0, 0).data(CallIdRole) == "c1"
+    flags = model.index(0, Column.CALLER).flags()
+    assert flags & Qt.ItemFlag.ItemIsEnabled and flags & Qt.ItemFlag.ItemIsSelectable
+    assert not flags & Qt.ItemFlag.ItemIsEditable
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
     assert headers == ["Time", "Direction", "Status", "Caller", "Department", "Agent(s)",
                        "Talk time", "Recording"]
+
+
+def test_a_row_read_today_reads_yesterday_once_the_day_turns(
+    qapp: object, store: CallStore
+) -> None:
+    """A row's texts are worked out once and kept, but not past the local day they
+    were written on (nor before it: a clock set back)."""
+    noon = datetime.combine(datetime.fromtimestamp(NOW).date(), dt_time(12)).timestamp()
+    store.upsert_calls([make_log("c1", int(noon))])
+    now = [noon + 60]
+    model = FeedModel(store, clock=lambda: now[0])
+    model.set_query(CallQuery())
+    cell = model.index(0, Column.TIME)
+    assert cell.data() == "Today 12:00:00"
+    now[0] = noon + 86_400  # the next day's noon
+    assert cell.data() == "Yesterday 12:00:00"
+    now[0] = noon + 3 * 86_400
+    assert not cell.data().startswith(("Today", "Yesterday"))
+    now[0] = noon + 60
+    assert cell.data() == "Today 12:00:00"
+
+
+def test_a_row_changed_in_the_cache_reads_anew(qapp: object, store: CallStore) -> None:
+    """Texts already shown for a call follow its new content (a recording arrived)."""
+    store.upsert_calls([make_log("c1", NOW - 30, filename=None, department="Sales")])
+    model = FeedModel(store)
+    model.set_query(CallQuery())
+    assert model.index(0, Column.RECORDING).data() == ""
+    assert model.index(0, Column.DEPARTMENT).data() == "Sales"
+    store.upsert_calls([make_log("c1", NOW - 30, filename="rec.mp3", department="Billing")])
+    model.refresh()
+    assert model.index(0, Column.RECORDING).data() == "Yes"
+    assert model.index(0, Column.DEPARTMENT).data() == "Billing"
+    assert "department Billing" in model.index(0, Column.TIME).data(
+        Qt.ItemDataRole.ToolTipRole
+    )
 
 
 def exercise(model: FeedModel, store: CallStore) -> None:

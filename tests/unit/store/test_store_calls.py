@@ -470,3 +470,56 @@ def test_a_reader_counts_beside_the_writer_and_cannot_write(store: CallStore) ->
             reader.upsert_calls([make_log("b", 2)])
     finally:
         reader.close()
+
+
+def test_a_rare_number_fragment_skips_the_walk_a_common_one_walks(store: CallStore) -> None:
+    """A number fragment on fewer than a thousand calls (most of three digits or more) is
+    read through the search index at once, without first walking the newest rows in
+    vain; one every number shares (the country code) still walks. Both pages are the
+    newest matches."""
+    logs = [make_log(f"c{i:05d}", i // 2, number=f"+9198{i:08d}") for i in range(3600)]
+    store.upsert_calls(logs)
+    newest_first = sorted(logs, key=lambda log: (log.start_time, log.id), reverse=True)
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    try:
+        for text in ("0000123", "98 0000"):
+            statements.clear()
+            digits = text.replace(" ", "")
+            want = [log.id for log in newest_first if digits in log.caller_number][:200]
+            assert [r.id for r in store.fetch_rows(CallQuery(text=text), 0, 200)] == want
+            walked = any("LIKE" in sql for sql in statements)
+            assert walked is (len(want) == 200), text
+    finally:
+        store.connection.set_trace_callback(None)
+    rare = sum("0000123" in log.caller_number for log in logs)
+    assert store.count(CallQuery(text="0000123")) == rare == 11  # the bounded count, kept
+
+
+def test_a_term_on_one_call_in_twenty_is_walked_further_not_looked_up(
+    store: CallStore,
+) -> None:
+    """The newest 3,000 rows hold less than a page of a term on one call in twenty: the
+    walk goes on over older rows instead of looking up every match in the search index;
+    a term those older rows still do not fill a page of falls back to the index. Both
+    pages are exactly the newest matches."""
+    def agents(i: int) -> tuple[str, ...]:
+        names = ["Kiran"] if i % 20 == 0 else []
+        if i % 20 == 1 and i >= 2500:  # only among the newest
+            names.append("Meera")
+        return tuple(names) or ("Asha",)
+
+    logs = [make_log(f"c{i:05d}", i // 2, agents=agents(i)) for i in range(6000)]
+    store.upsert_calls(logs)
+    newest_first = sorted(logs, key=lambda log: (log.start_time, log.id), reverse=True)
+    statements: list[str] = []
+    store.connection.set_trace_callback(statements.append)
+    try:
+        for name, looked_up in (("Kiran", False), ("Meera", True)):
+            statements.clear()
+            want = [log.id for log in newest_first if name in log.agents][:200]
+            got = [r.id for r in store.fetch_rows(CallQuery(text=name.lower()), 0, 200)]
+            assert got == want, name
+            assert any("MATCH" in sql for sql in statements) is looked_up, name
+    finally:
+        store.connection.set_trace_callback(None)
