@@ -33,6 +33,7 @@ from desktop_app.api.errors import MyOperatorError, ValidationError
 from desktop_app.api.filters import build_filter_expression
 from desktop_app.api.models import CallLog, Direction, FilterGroup
 from desktop_app.services.clock import Clock
+from desktop_app.services.formatting import prepare_number_formats
 from desktop_app.services.sync import DAY_S, LogSource, SyncEngine
 from desktop_app.store import CallQuery, CallStore
 
@@ -188,6 +189,19 @@ class MatchCounter:
     def close(self) -> None:
         self._reader.interrupt()
         self._reader.close()
+
+
+def prepare_cached_number_formats(store: CallStore) -> int:
+    """Have the number format of every country in the cache ready before a view needs it
+    (`prepare_number_formats`), the samples read on a read-only connection of its own.
+    For a worker thread; returns how many numbers were formatted."""
+    reader = store.sibling(read_only=True)
+    try:
+        numbers = reader.number_samples()
+    finally:
+        reader.close()
+    prepare_number_formats(numbers)
+    return len(numbers)
 
 
 class FeedQuery:

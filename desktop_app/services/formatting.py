@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import phonenumbers
@@ -44,6 +45,17 @@ def format_number(
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return str(phonenumbers.format_number(parsed, style))
+
+
+def prepare_number_formats(
+    numbers: Iterable[str], home_region: str = DEFAULT_HOME_REGION
+) -> None:
+    """Format `numbers` now, on the caller's (worker) thread: phonenumbers loads a
+    country's metadata and compiles its patterns when it formats that country's first
+    number (4-19 ms; +1 loads 25 regions), which a view would otherwise pay in the
+    middle of a paint, on the keystroke that first shows such a number."""
+    for number in numbers:
+        format_number(number, home_region)
 
 
 def format_duration(seconds: int) -> str:

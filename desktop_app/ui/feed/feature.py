@@ -49,9 +49,11 @@ class FeedFeature(Feature):
         self.model.set_colors(colors)
 
     def start(self) -> None:
-        """Show the cache at once, then fetch the account's filters."""
+        """Show the cache at once, then fetch the account's filters and ready the cached
+        countries' number formats."""
         self.presenter.apply_now()
         self.presenter.load_filters()
+        self.presenter.prepare_number_formats()
 
     def select_call(self, call_id: str) -> None:
         """Make `call_id` the current call (its detail shows), or show its detail when

@@ -18,7 +18,7 @@ from desktop_app.sandbox.filters import compile_filters
 from desktop_app.services.formatting import format_number
 from desktop_app.store import CallRow
 from desktop_app.ui.feed.model import PAGE_SIZE
-from desktop_app.ui.feed.presenter import preset_range
+from desktop_app.ui.feed.presenter import NUMBER_FORMATS, preset_range
 from desktop_app.workspace import Workspace
 from tests.helpers.builders import make_log
 from tests.helpers.qt import signal_future, wait_until
@@ -370,3 +370,13 @@ async def test_the_exact_count_comes_after_the_rows_off_the_gui_thread(
             f"{PAGE_SIZE + 50:,} calls" in ws.feed.panel.count_label.text()
         )
         assert any(label.startswith("Counting calls…") for label in labels)
+
+
+async def test_the_cached_countries_number_formats_are_readied_after_the_start(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox) as ws:
+        task = ws.feed.presenter.tasks.task(NUMBER_FORMATS)  # waiting out the first paint
+        assert task is not None
+        await asyncio.wait_for(asyncio.wait([task]), TIMEOUT)
+        assert task.exception() is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,10 @@ from desktop_app.services.feed_query import (
     FeedQuery,
     LoadMoreState,
     ViewChange,
+    prepare_cached_number_formats,
     preset_range,
 )
+from desktop_app.services.formatting import DEFAULT_HOME_REGION, format_number
 from desktop_app.services.sync import DAY_S, SyncEngine
 from desktop_app.store import CallStore
 from tests.helpers.builders import make_log
@@ -371,3 +374,15 @@ async def test_no_view_yet_means_nothing_to_load(feed: FeedQuery, api: FakeFeedA
     more = await feed.load_more()
     assert not more.refresh and api.requests == []
     assert feed.call("") is None and feed.call("h-unknown") is None
+
+
+def test_the_cached_countries_number_formats_are_readied_in_advance(tmp_path: Path) -> None:
+    """A number of each country (and area) in the cache is formatted once, off the GUI
+    thread: a view's later formatting of it is a cache hit."""
+    numbers = ["+447700900461", "+14155550132", "+919900112233"]
+    with CallStore.open(tmp_path / "calls.db") as store:
+        store.upsert_calls(make_log(f"id-{i}", i, number=n) for i, n in enumerate(numbers))
+        assert prepare_cached_number_formats(store) == 3
+    hits = format_number.cache_info().hits
+    assert format_number("+447700900461", DEFAULT_HOME_REGION) == "+44 7700 900461"  # as the feed
+    assert format_number.cache_info().hits == hits + 1

@@ -523,3 +523,16 @@ def test_a_term_on_one_call_in_twenty_is_walked_further_not_looked_up(
             assert any("MATCH" in sql for sql in statements) is looked_up, name
     finally:
         store.connection.set_trace_callback(None)
+
+
+def test_number_samples_give_one_number_per_leading_three_digits(tmp_path: Path) -> None:
+    with CallStore.open(tmp_path / "calls.db") as store:
+        store.upsert_calls([
+            make_log("a", 1, number="+919837211131"),
+            make_log("b", 2, number="+919812345678"),
+            make_log("c", 3, number="+917012345678"),
+            make_log("d", 4, number="+12125550143"),
+            make_log("e", 5, number="+12125550100"),
+            make_log("f", 6, number="", raw="anonymous"),
+        ])
+        assert store.number_samples() == ["+12125550100", "+917012345678", "+919812345678"]
