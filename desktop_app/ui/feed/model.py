@@ -577,7 +577,7 @@ class FeedModel(QAbstractTableModel):
         if role == _FONT:
             return self._bold if look.missed else None
         if role == _DECORATION:
-            return self._decoration(look.row, column)
+            return self._decoration(look, column)
         if role == _ALIGNMENT:
             return _RIGHT if column == _TALK else _LEFT
         row = look.row
@@ -631,7 +631,7 @@ class FeedModel(QAbstractTableModel):
             new = by_id.get(row.id)
             if new is not None and new != row and new.start_time == row.start_time:
                 self._rows[i] = new
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(Column) - 1))
+                self.dataChanged.emit(self.index(i, 0), self.index(i, _COLUMN_COUNT - 1))
 
     def _look(self, row: CallRow) -> _Look:
         incoming = row.direction is Direction.INCOMING
@@ -645,7 +645,7 @@ class FeedModel(QAbstractTableModel):
             format_duration(row.talk_s) if row.answered else "—",
             "Yes" if row.has_recording else "",
         )
-        missed = incoming and not row.answered
+        missed = is_missed_incoming(row)
         return _Look(row, texts, missed, not missed and not row.answered)
 
     def _time_text(self, timestamp: int) -> str:
@@ -678,11 +678,12 @@ class FeedModel(QAbstractTableModel):
             parts.append("recording available")
         return ", ".join(parts)
 
-    def _decoration(self, row: CallRow, column: int) -> QIcon | None:
+    def _decoration(self, look: _Look, column: int) -> QIcon | None:
+        row = look.row
         if column == _DIRECTION:
             return self._icon("in" if row.direction is Direction.INCOMING else "out")
         if column == _STATUS:
-            if is_missed_incoming(row):
+            if look.missed:
                 return self._icon("missed")
             return self._icon("answered") if row.answered else None
         if column == _RECORDING and row.has_recording:
