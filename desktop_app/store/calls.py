@@ -401,9 +401,9 @@ class CallStore:
         """The index's count of `match`, cached until a write through this connection
         (`_generation`) or a commit through any other (``PRAGMA data_version``)."""
         version = self._version()
-        cached = self._fts_counts.get(match)
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        kept = self._kept_count(match, version)
+        if kept is not None:
+            return kept
         row = self._conn.execute(
             "SELECT count(*) FROM calls_fts WHERE calls_fts MATCH ?", (match,)
         ).fetchone()
@@ -416,9 +416,9 @@ class CallStore:
         count of a common term takes several. A count that stopped short is exact, and
         kept for `_fts_count`."""
         version = self._version()
-        cached = self._fts_counts.get(match)
-        if cached is not None and cached[0] == version:
-            return cached[1] < _SCAN_MIN_MATCHES
+        kept = self._kept_count(match, version)
+        if kept is not None:
+            return kept < _SCAN_MIN_MATCHES
         row = self._conn.execute(
             "SELECT count(*) FROM (SELECT 1 FROM calls_fts WHERE calls_fts MATCH ? LIMIT ?)",
             (match, _SCAN_MIN_MATCHES),
@@ -430,6 +430,11 @@ class CallStore:
 
     def _version(self) -> tuple[int, int]:
         return self._generation, int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _kept_count(self, match: str, version: tuple[int, int]) -> int | None:
+        """`match`'s count kept at `version`, if any."""
+        kept = self._fts_counts.get(match)
+        return kept[1] if kept is not None and kept[0] == version else None
 
     def _keep_count(self, match: str, version: tuple[int, int], count: int) -> None:
         if len(self._fts_counts) >= _FTS_COUNT_CACHE:
