@@ -88,10 +88,10 @@ class SoundEffectChime:
         self._device = QMediaDevices.defaultAudioOutput()
 
     def _make_effect(self) -> None:
-        from PySide6.QtMultimedia import QMediaDevices, QSoundEffect
+        from PySide6.QtMultimedia import QSoundEffect
 
-        device = self._device if self._device is not None else QMediaDevices.defaultAudioOutput()
-        effect = QSoundEffect(device, self._parent)
+        assert self._device is not None  # `_find_device` is the step before
+        effect = QSoundEffect(self._device, self._parent)
         effect.setObjectName("missedCallSound")
         effect.setSource(QUrl.fromLocalFile(str(self._source)))
         effect.setVolume(VOLUME)
