@@ -4,45 +4,16 @@ a check still in flight when the workspace closes ends before that connection do
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Iterator
 
-import pytest
-
-from desktop_app.api.models import CallLog
 from desktop_app.sandbox import SandboxServer
 from desktop_app.services.notifier import CHECK_TASK, Notification
 from desktop_app.services.paths import AppPaths
 from desktop_app.store import CallStore
-from desktop_app.store.notified import MissedCallRecords
 from desktop_app.ui.notifications.feature import TrayProbes
+from tests.helpers.held_check import HeldRead
+from tests.helpers.held_check import held as held
 from tests.helpers.qt import SpyChime, next_turns
 from tests.helpers.workspace import WorkspaceOpener
-
-
-class HeldRead:
-    """Holds a check's worker thread once it has read its candidates."""
-
-    def __init__(self) -> None:
-        self.read = threading.Event()
-        self.released = threading.Event()
-
-
-@pytest.fixture
-def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldRead]:
-    hold = HeldRead()
-    original = MissedCallRecords.unnotified_missed
-
-    def read_then_wait(records: MissedCallRecords, since: int) -> list[CallLog]:
-        rows = original(records, since)
-        if threading.current_thread() is not threading.main_thread() and rows:
-            hold.read.set()
-            hold.released.wait(10)
-        return rows
-
-    monkeypatch.setattr(MissedCallRecords, "unnotified_missed", read_then_wait)
-    yield hold
-    hold.released.set()
 
 
 async def test_a_check_in_flight_when_the_workspace_closes_ends_cleanly_first(
@@ -54,12 +25,12 @@ async def test_a_check_in_flight_when_the_workspace_closes_ends_cleanly_first(
         ws.notifications.presenter.notified.connect(notes.append)
         notifier = ws.notifications.notifier
         # The first sync's check reads the last hours' missed calls, then is held.
-        assert await asyncio.to_thread(held.read.wait, 30)
+        await held.wait_read(within_s=30)
         assert notifier.tasks.running(CHECK_TASK)
         closing = asyncio.ensure_future(ws.aclose())
         await next_turns(5)
         assert not closing.done()  # waiting for the thread, its connection still open
-        held.released.set()
+        held.release()
         await closing
         assert notes == [] and not notifier.tasks.running(CHECK_TASK)
         # The thread's transaction ended whole before its connection closed.

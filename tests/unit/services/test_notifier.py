@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from desktop_app.api.models import CallLog
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.notifier import (
     CHECK_TASK,
@@ -26,6 +23,8 @@ from desktop_app.services.worklist import Reach
 from desktop_app.store import CallStore
 from desktop_app.store.notified import MissedCallRecords
 from tests.helpers.fakes import FakeLogSource
+from tests.helpers.held_check import HeldRead
+from tests.helpers.held_check import held as held
 from tests.helpers.missed_calls import (
     ASHA,
     HOUR,
@@ -325,37 +324,6 @@ async def test_a_failing_listener_does_not_stop_the_others(
 
 
 # -- off the loop, one at a time ---------------------------------------------------------
-
-
-class HeldRead:
-    """Holds a check's worker thread after it read its candidates, until `release`."""
-
-    def __init__(self) -> None:
-        self.read = threading.Event()
-        self.released = threading.Event()
-
-    def release(self) -> None:
-        self.released.set()
-
-    async def wait_read(self) -> None:
-        assert await asyncio.to_thread(self.read.wait, 10)
-
-
-@pytest.fixture
-def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldRead]:
-    hold = HeldRead()
-    original = MissedCallRecords.unnotified_missed
-
-    def read_then_wait(records: MissedCallRecords, since: int) -> list[CallLog]:
-        rows = original(records, since)
-        if threading.current_thread() is not threading.main_thread():
-            hold.read.set()
-            hold.released.wait(10)
-        return rows
-
-    monkeypatch.setattr(MissedCallRecords, "unnotified_missed", read_then_wait)
-    yield hold
-    hold.release()  # never leave a worker thread waiting
 
 
 async def test_the_database_work_runs_off_the_loop_thread(
