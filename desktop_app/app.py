@@ -71,7 +71,7 @@ from desktop_app.services.settings import (
     migrate,
 )
 from desktop_app.services.tasks import TaskFailure, TaskSupervisor
-from desktop_app.store import CallStore, StoreError
+from desktop_app.store import CallStore, StoreError, damage_found, is_damage
 from desktop_app.store.spend import SpendRecords
 from desktop_app.ui.common.icons import app_icon
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode, override_from_env
@@ -188,6 +188,11 @@ def explicit_base_url(args: argparse.Namespace, environ: Mapping[str, str]) -> s
     if args.base_url is None and not environ.get(BASE_URL_ENV, "").strip():
         return None
     return base_url_from(args.base_url, environ)
+
+
+class CacheDamaged(Exception):
+    """The call cache, opened without its check, turned out damaged while the workspace
+    was built over it: open it again with the check."""
 
 
 def _fresh_store(db: Path) -> CallStore:
@@ -449,10 +454,21 @@ class AppController(QObject):
     async def open_account(
         self, token: str, location: TokenLocation = TokenLocation.ENVIRONMENT
     ) -> Workspace:
-        """The account's cache and spending opened off the GUI thread (each checks its
-        file and may wait for another instance's lock), then its workspace."""
+        """The account's cache and spending opened off the GUI thread (each may wait for
+        another instance's lock), then its workspace, built while the cache's pages are
+        checked beside it. A damaged cache is opened again with the check, which sets the
+        file aside and starts empty: the sync fetches the calls again."""
+        try:
+            return await self._open_account(token, location, check=False)
+        except CacheDamaged as exc:
+            log.warning("the call cache is damaged (%s): opening it again, checked", exc)
+            return await self._open_account(token, location, check=True)
+
+    async def _open_account(
+        self, token: str, location: TokenLocation, *, check: bool
+    ) -> Workspace:
         db = self._paths.database_file()
-        store = await asyncio.to_thread(CallStore.open, db)
+        store = await asyncio.to_thread(CallStore.open, db, check=check)
         try:
             # The account's spending, as every instance on this cache file has counted it.
             budget = RequestBudget(ledger=await asyncio.to_thread(SpendRecords.open, db))
@@ -461,7 +477,8 @@ class AppController(QObject):
             store.close()
             raise
         return await self._open(client, store, demo=False, sandbox=None,
-                                interval=LIVE_SYNC_INTERVAL_S, location=location)
+                                interval=LIVE_SYNC_INTERVAL_S, location=location,
+                                unchecked=None if check else db)
 
     async def _open(
         self,
@@ -472,11 +489,17 @@ class AppController(QObject):
         sandbox: DemoService | None,
         interval: float,
         location: TokenLocation | None,
+        unchecked: Path | None = None,
     ) -> Workspace:
         """The workspace over an opened client and cache; on a failure before the
         workspace owns them (or a quit, or a workspace already open) they are closed
-        again, not left behind."""
+        again, not left behind. A cache opened `unchecked` (its file) is checked on a
+        worker thread while the workspace is built; `CacheDamaged` when it is not sound."""
         workspace: Workspace | None = None
+        checking = (
+            asyncio.ensure_future(asyncio.to_thread(damage_found, unchecked))
+            if unchecked is not None else None
+        )
         try:
             if self._quitting:
                 raise RuntimeError("The app is quitting.")
@@ -492,16 +515,27 @@ class AppController(QObject):
                 keyring_problem=self.vault.keyring_problem,
                 token_location=self._token_location_text,
             )
-            workspace = Workspace.open(
-                client,
-                store,
-                self.settings_for(demo=demo),
-                state=self._state_file,
-                recordings_dir=self._paths.recordings_dir(demo=demo),
-                options=options,
-                theme=self._theme,
-                sandbox=sandbox,
-            )
+            try:
+                workspace = Workspace.open(
+                    client,
+                    store,
+                    self.settings_for(demo=demo),
+                    state=self._state_file,
+                    recordings_dir=self._paths.recordings_dir(demo=demo),
+                    options=options,
+                    theme=self._theme,
+                    sandbox=sandbox,
+                )
+            except Exception as exc:
+                if checking is not None and is_damage(exc):
+                    raise CacheDamaged(str(exc)) from exc
+                raise
+            if checking is not None:
+                problem = await checking
+                if problem is not None:
+                    raise CacheDamaged(problem)
+                if self._quitting:
+                    raise RuntimeError("The app is quitting.")
             workspace.window.quitRequested.connect(self.request_quit)
             self.workspace = workspace
             self.token_location = location
@@ -519,15 +553,28 @@ class AppController(QObject):
             self._close_first_run()
             links, self._pending_links = self._pending_links, []
             workspace.actions.open_links(links)
+            if store.moved_aside is not None:
+                workspace.window.show_message(
+                    "The call cache was damaged: it is set aside, and the calls are "
+                    "fetched again."
+                )
             log.info("workspace open (%s)", "demo" if demo else "account")
             return workspace
         except BaseException:
+            if checking is not None:
+                # Its thread lets go of the file before anything reopens it; what it
+                # found is not needed any more.
+                await asyncio.wait([checking])
+                if not checking.cancelled():
+                    checking.exception()
             if workspace is None:  # once built, the workspace closes them (`shutdown`)
                 await client.aclose()
                 client.budget.close()
                 store.close()
                 if sandbox is not None:
                     await asyncio.to_thread(sandbox.stop)
+            elif self.workspace is not workspace:  # built, never shown: closed here
+                await self._finish_close(workspace)
             raise
 
     def _show_token_location(self, workspace: Workspace) -> None:

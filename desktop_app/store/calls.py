@@ -135,9 +135,12 @@ class CallStore:
         self.moved_aside = moved_aside
 
     @classmethod
-    def open(cls, path: Path, *, clock: Callable[[], float] = time.time) -> CallStore:
-        """Open the cache file (creating, migrating or rebuilding it as needed)."""
-        conn, moved = open_database_ex(path, clock=clock)
+    def open(
+        cls, path: Path, *, clock: Callable[[], float] = time.time, check: bool = True
+    ) -> CallStore:
+        """Open the cache file (creating, migrating or rebuilding it as needed); without
+        `check` its pages are left to the caller's `damage_found`."""
+        conn, moved = open_database_ex(path, clock=clock, check=check)
         return cls(conn, clock=clock, moved_aside=moved)
 
     def sibling(self, *, read_only: bool = False) -> CallStore:

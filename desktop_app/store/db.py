@@ -65,25 +65,30 @@ def open_database(path: Path) -> sqlite3.Connection:
 
 
 def open_database_ex(
-    path: Path, *, clock: Callable[[], float] = time.time
+    path: Path, *, clock: Callable[[], float] = time.time, check: bool = True
 ) -> tuple[sqlite3.Connection, Path | None]:
     """Open the cache and also say where a damaged file was moved, if one was.
 
     The connection is in autocommit mode (``isolation_level=None``): callers open their
     own transactions, so a transaction is never left open by the driver behind their back.
     It is created with ``check_same_thread=False``; `CallStore` guards it with a lock.
+
+    Without `check`, the file's pages are not checked (``PRAGMA quick_check``, 0.1 s at
+    100,000 calls): only a file that is not a database at all is set aside. The caller
+    then runs `damage_found` itself, beside other work, and reopens with the check when
+    it finds something.
     """
     check_fts5()
     path.parent.mkdir(parents=True, exist_ok=True)
     moved: Path | None = None
     now = clock()
     try:
-        conn = _connect_checked(path)
+        conn = _connect_checked(path, check=check)
     except _Corrupt as exc:
         moved = _move_aside(path, now)
         log.warning("cache %s is damaged (%s); moved to %s, starting empty", path, exc, moved)
         try:
-            conn = _connect_checked(path)
+            conn = _connect_checked(path, check=True)
         except _Corrupt as again:
             raise StoreError(f"Could not create a fresh cache at {path}: {again}") from None
     try:
@@ -95,18 +100,59 @@ def open_database_ex(
     return conn, moved
 
 
-def _connect_checked(path: Path) -> sqlite3.Connection:
+def is_damage(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from) is SQLite saying the file is damaged, as
+    opposed to busy, locked, full or read-only."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.DatabaseError) and (
+            getattr(seen, "sqlite_errorcode", 0) & 0xFF
+        ) in _CORRUPT_CODES:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def damage_found(path: Path) -> str | None:
+    """What ``PRAGMA quick_check`` finds wrong with the cache at `path`, or None when it
+    is sound. Read-only, on a connection of its own: it can run on a worker thread while
+    the app uses the file (SQLite leaves the GIL while it checks)."""
+    try:
+        conn = sqlite3.connect(
+            path.as_uri() + "?mode=ro", uri=True, check_same_thread=False,
+            isolation_level=None,
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(f"Could not check the cache at {path}: {exc}") from None
+    try:
+        return _problems(conn)
+    except sqlite3.DatabaseError as exc:
+        if is_damage(exc):
+            return str(exc)
+        raise StoreError(f"Could not check the cache at {path}: {exc}") from None
+    finally:
+        conn.close()
+
+
+def _problems(conn: sqlite3.Connection) -> str | None:
+    rows = conn.execute("PRAGMA quick_check").fetchall()
+    if [tuple(r) for r in rows] == [("ok",)]:
+        return None
+    return "; ".join(str(r[0]) for r in rows[:5])
+
+
+def _connect_checked(path: Path, *, check: bool) -> sqlite3.Connection:
     conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
     try:
-        rows = conn.execute("PRAGMA quick_check").fetchall()
-        if [tuple(r) for r in rows] != [("ok",)]:
-            raise _Corrupt("; ".join(str(r[0]) for r in rows[:5]))
+        problems = _problems(conn) if check else None
+        if problems is not None:
+            raise _Corrupt(problems)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
     except sqlite3.DatabaseError as exc:
         conn.close()
-        if (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _CORRUPT_CODES:
+        if is_damage(exc):
             raise _Corrupt(str(exc)) from None
         raise StoreError(f"Could not open the cache at {path}: {exc}") from None
     except _Corrupt:

@@ -41,8 +41,10 @@ class SpendRecords:
 
     @classmethod
     def open(cls, path: Path, *, wait_s: float = WAIT_S) -> SpendRecords:
-        """Own connection to the cache file at `path` (creating or migrating it)."""
-        conn, _ = open_database_ex(path)
+        """Own connection to the cache file at `path` (creating or migrating it). Its
+        pages are not checked again: the `CallStore` opened on the same file first is
+        what checks it, and sets it aside when damaged."""
+        conn, _ = open_database_ex(path, check=False)
         return cls(conn, wait_s=wait_s)
 
     def close(self) -> None:

@@ -11,6 +11,8 @@ from desktop_app.store import (
     SCHEMA_VERSION,
     CallStore,
     StoreError,
+    damage_found,
+    is_damage,
     migrate,
     open_database,
     schema_version,
@@ -18,6 +20,7 @@ from desktop_app.store import (
 from desktop_app.store import db as db_module
 from desktop_app.store.schema import MIGRATIONS
 from tests.helpers.builders import make_log
+from tests.helpers.damage import filled_cache, scribble_over
 
 
 def test_fresh_database_is_at_current_version_with_wal(tmp_path: Path) -> None:
@@ -239,3 +242,58 @@ def test_the_age_of_a_damaged_copy_is_read_from_the_injected_clock(tmp_path: Pat
         "calls.db.corrupt-20231102T000000Z", "calls.db.corrupt-20231103T000000Z",
         "calls.db.corrupt-20231104T000000Z",
     }
+
+
+def test_an_unchecked_open_leaves_damaged_pages_to_damage_found(tmp_path: Path) -> None:
+    path = tmp_path / "calls.db"
+    filled_cache(path)
+    assert damage_found(path) is None
+    scribble_over(path, "calls_number")
+
+    with CallStore.open(path, check=False) as store:
+        assert store.moved_aside is None  # not looked at: the file stays where it is
+        found = damage_found(path)  # beside the open connection, read-only
+    assert found is not None and found != "ok"
+    assert path.exists() and not list(tmp_path.glob("calls.db.corrupt-*"))
+
+    with CallStore.open(path) as store:  # the checked open sets it aside
+        assert store.moved_aside is not None and store.count() == 0
+
+
+def test_an_unchecked_open_still_sets_aside_a_file_that_is_no_database(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "calls.db"
+    path.write_bytes(b"not a database " * 500)
+    with CallStore.open(path, check=False) as store:
+        assert store.moved_aside is not None
+        assert store.count() == 0
+
+
+def test_damage_found_reads_a_missing_file_as_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="Could not check the cache"):
+        damage_found(tmp_path / "nowhere.db")
+    assert not (tmp_path / "nowhere.db").exists()  # read-only: nothing created
+
+
+def test_is_damage_follows_the_causes_and_tells_damage_from_other_failures(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "calls.db"
+    filled_cache(path)
+    scribble_over(path, "calls")
+    conn = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.DatabaseError) as damaged:
+            conn.execute("SELECT * FROM calls").fetchall()
+    finally:
+        conn.close()
+    assert is_damage(damaged.value)
+    try:
+        raise RuntimeError("building the window failed") from damaged.value
+    except RuntimeError as wrapped:
+        assert is_damage(wrapped)
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+    assert not is_damage(busy)
+    assert not is_damage(ValueError("no"))
