@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from collections.abc import Callable
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QAbstractEventDispatcher, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget, QPushButton
@@ -27,6 +28,7 @@ from desktop_app.services.paths import AppPaths
 from desktop_app.services.settings import ME
 from desktop_app.ui.call_detail.panel import callable_number
 from desktop_app.ui.callbacks.panel import WorklistPanel
+from desktop_app.ui.common.feature import Feature
 from desktop_app.ui.dialer.model import KIND_ERROR
 from desktop_app.ui.dialer.panel import DialerPanel
 from desktop_app.ui.dialer.presenter import agents_from_users
@@ -35,7 +37,7 @@ from desktop_app.ui.notifications.feature import TrayProbes
 from desktop_app.ui.shell.main_window import KEY_STATE
 from desktop_app.ui.users.panel import UsersPanel
 from desktop_app.workspace import Workspace, WorkspaceOptions
-from tests.helpers.qt import SpyTray, wait_until
+from tests.helpers.qt import SpyTray, next_turns, wait_until
 from tests.helpers.workspace import WorkspaceOpener, app_args, demo_config, first_sync, sync_again
 
 pytestmark = pytest.mark.usefixtures("keep_the_test_loop_running")
@@ -419,6 +421,58 @@ async def test_a_layout_saved_before_the_callback_list_existed_still_shows_it(
         assert not window.dialer_dock.isVisible()  # the saved layout applied
         assert window.worklist_dock.isVisible()  # the new dock where the default puts it
         assert window.dockWidgetArea(window.worklist_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+
+
+# --------------------------------------------------------------------------- starting
+
+
+def record_starts(ws: Workspace) -> list[tuple[Feature, int]]:
+    """Each feature's start as it happens, with the event loop's wake-ups counted so far
+    (the dispatcher's ``awake``: one per turn of the loop)."""
+    dispatcher = QAbstractEventDispatcher.instance()
+    assert dispatcher is not None
+    wakeups = [0]
+
+    def woke() -> None:
+        wakeups[0] += 1
+
+    dispatcher.awake.connect(woke)
+    started: list[tuple[Feature, int]] = []
+    for feature in ws.features:
+        def recorded(feature: Feature = feature, start: Callable[[], None] = feature.start) -> None:
+            started.append((feature, wakeups[0]))
+            start()
+
+        feature.start = recorded  # type: ignore[method-assign]
+    return started
+
+
+async def test_start_shows_the_cache_at_once_and_starts_the_rest_a_feature_per_turn(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    """Every feature's start in one turn held the window 30-70 ms (bench_loop_stall)."""
+    async with open_workspace(feed_sandbox, start=False) as ws:
+        started = record_starts(ws)
+        ws.start()
+        assert [feature for feature, _ in started] == [ws.sync, ws.feed]
+        assert ws.starting and ws.window.isVisible()
+        await wait_until(lambda: not ws.starting, TIMEOUT)
+        assert [feature for feature, _ in started] == list(ws.features)
+        turns = [wakeup for _, wakeup in started[1:]]
+        assert turns == sorted(set(turns))  # after the feed, each start in a turn of its own
+
+
+async def test_closing_while_starting_starts_nothing_more(
+    open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
+) -> None:
+    async with open_workspace(feed_sandbox, start=False) as ws:
+        started = record_starts(ws)
+        ws.start()
+        await ws.aclose()
+        await next_turns()
+        assert [feature for feature, _ in started] == [ws.sync, ws.feed]
+        assert not ws.starting
+        assert feed_sandbox.state.requests_to("/user") == []  # the users' load never began
 
 
 # ---------------------------------------------------------------------------- closing

@@ -148,6 +148,7 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
         try:
             if start:
                 workspace.start(show=show)
+                await wait_until(lambda: not workspace.starting)  # a feature per turn
             yield workspace
         finally:
             await workspace.aclose()

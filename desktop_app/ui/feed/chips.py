@@ -113,10 +113,12 @@ class FilterChipBar(QWidget):
         self._layout = FlowLayout(self)
         self._chips: dict[int, QToolButton] = {}
         self._groups: tuple[FilterGroup, ...] = ()
-        # Group boxes built but not yet shown: one is shown per turn of the event loop,
-        # as polishing a group's chips under the stylesheet takes a few milliseconds each
-        # and all of them at once would hold the window for more than a frame.
-        self._unrevealed: list[QWidget] = []
+        # Groups not yet built: one is built and shown per turn of the event loop, as a
+        # group's widgets, their polish under the stylesheet and the relayout take a few
+        # milliseconds each, and all of them at once held the window for more than a
+        # frame while a sync ran. `_checked_unbuilt`: their filters checked meanwhile.
+        self._unbuilt: list[FilterGroup] = []
+        self._checked_unbuilt: set[int] = set()
         self._reveal = QTimer(self)
         self._reveal.setObjectName("filterChipsReveal")
         self._reveal.setInterval(0)
@@ -131,6 +133,7 @@ class FilterChipBar(QWidget):
         return self._groups
 
     def chip(self, filter_id: int) -> QToolButton | None:
+        """The chip of `filter_id`, once its group is built (see `revealing`)."""
         return self._chips.get(filter_id)
 
     def chip_named(self, name: str) -> QToolButton | None:
@@ -143,82 +146,93 @@ class FilterChipBar(QWidget):
         return None
 
     def selected_ids(self) -> list[int]:
-        return [fid for fid, chip in self._chips.items() if chip.isChecked()]
+        """The checked filters, those of groups still to be built included."""
+        built = [fid for fid, chip in self._chips.items() if chip.isChecked()]
+        return built + sorted(self._checked_unbuilt)
 
     def set_groups(self, groups: Sequence[FilterGroup]) -> None:
-        """Rebuild the chips, keeping the checked state of filters that still exist."""
+        """Rebuild the chips, keeping the checked state of filters that still exist; the
+        groups are built and shown one per turn of the event loop (`revealing`)."""
         previously = set(self.selected_ids())
         while (item := self._layout.takeAt(0)) is not None:
             widget = item.widget()
             if widget is not None and widget is not self._placeholder:
                 widget.deleteLater()
         self._chips.clear()
-        self._unrevealed.clear()
         self._groups = tuple(g for g in groups if g.filters)
+        self._unbuilt = list(self._groups)
+        self._checked_unbuilt = {f.id for g in self._groups for f in g.filters} & previously
         self._placeholder.setVisible(not self._groups)
         if not self._groups:
             self._layout.addItem(QWidgetItem(self._placeholder))
-        for group in self._groups:
-            # A group is one unit in the flow, so a header never ends a line alone.
-            box = QWidget(self)
-            box.setObjectName(f"filterGroup_{group.id}")
-            box.setAccessibleName(f"{group.name} filters")
-            row = QHBoxLayout(box)
-            row.setContentsMargins(0, 0, 0, 0)
-            row.setSpacing(4)
-            header = QLabel(short_header(group.name) + ":", box)
-            header.setObjectName(f"filterHeader_{group.id}")
-            header.setEnabled(False)
-            row.addWidget(header)
-            for f in group.filters:
-                chip = QToolButton(box)
-                chip.setText(f.name)
-                chip.setCheckable(True)
-                chip.setChecked(f.id in previously)
-                chip.setProperty("chip", True)
-                chip.setObjectName(f"filterChip_{f.id}")
-                chip.setAccessibleName(f"Filter: {f.name}")
-                chip.setToolTip(f"Show only {f.name.lower()} calls ({short_header(group.name)})")
-                chip.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-                chip.toggled.connect(self._on_toggled)
-                row.addWidget(chip)
-                self._chips[f.id] = chip
-            self._layout.addItem(QWidgetItem(box))
-            box.hide()
-            self._unrevealed.append(box)
-        # New chips join the end of the window's Tab chain: put them where the bar is
-        # (between the feed's Filters button and its table), in the order they are seen.
-        previous: QWidget | None = self.previousInFocusChain()
-        while previous is not None and self.isAncestorOf(previous):  # the last build's
-            previous = previous.previousInFocusChain()
-        for chip in self._chips.values():
-            if previous is not None:
-                QWidget.setTabOrder(previous, chip)
-            previous = chip
         self._layout.invalidate()
         self.updateGeometry()
-        if self._unrevealed:
+        if self._unbuilt:
             self._reveal.start()
+        else:
+            self._reveal.stop()
         if previously != set(self.selected_ids()):
             self.selectionChanged.emit()
 
     @property
     def revealing(self) -> bool:
-        """Chips of the last `set_groups` are still being shown, a group per turn."""
-        return bool(self._unrevealed)
+        """Groups of the last `set_groups` are still being built, a group per turn."""
+        return bool(self._unbuilt)
 
     def _reveal_next(self) -> None:
-        if not self._unrevealed:
+        if not self._unbuilt:
             self._reveal.stop()
             return
-        self._unrevealed.pop(0).show()
-        if not self._unrevealed:
+        box = self._build(self._unbuilt.pop(0))
+        self._layout.addItem(QWidgetItem(box))
+        box.show()
+        if not self._unbuilt:
             self._reveal.stop()
-            self._layout.invalidate()
-            self.updateGeometry()
+        self._layout.invalidate()
+        self.updateGeometry()
+
+    def _build(self, group: FilterGroup) -> QWidget:
+        """One group's header and chips, in one unit of the flow so that a header never
+        ends a line alone; its chips join the Tab chain after the chips built before."""
+        # The chips' place in the window's Tab chain: after the chips built so far, or
+        # where the bar is (between the feed's Filters button and its table).
+        previous: QWidget | None = next(reversed(self._chips.values()), None)
+        if previous is None:
+            previous = self.previousInFocusChain()
+            while previous is not None and self.isAncestorOf(previous):  # the last build's
+                previous = previous.previousInFocusChain()
+        box = QWidget(self)
+        box.setObjectName(f"filterGroup_{group.id}")
+        box.setAccessibleName(f"{group.name} filters")
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        header = QLabel(short_header(group.name) + ":", box)
+        header.setObjectName(f"filterHeader_{group.id}")
+        header.setEnabled(False)
+        row.addWidget(header)
+        for f in group.filters:
+            chip = QToolButton(box)
+            chip.setText(f.name)
+            chip.setCheckable(True)
+            chip.setChecked(f.id in self._checked_unbuilt)
+            self._checked_unbuilt.discard(f.id)
+            chip.setProperty("chip", True)
+            chip.setObjectName(f"filterChip_{f.id}")
+            chip.setAccessibleName(f"Filter: {f.name}")
+            chip.setToolTip(f"Show only {f.name.lower()} calls ({short_header(group.name)})")
+            chip.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+            chip.toggled.connect(self._on_toggled)
+            row.addWidget(chip)
+            self._chips[f.id] = chip
+            if previous is not None:
+                QWidget.setTabOrder(previous, chip)
+            previous = chip
+        return box
 
     def clear_selection(self) -> None:
-        changed = False
+        changed = bool(self._checked_unbuilt)
+        self._checked_unbuilt.clear()
         for chip in self._chips.values():
             if chip.isChecked():
                 blocked = chip.blockSignals(True)

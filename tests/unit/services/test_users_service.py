@@ -6,7 +6,8 @@ per refresh" are shown, not assumed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -129,6 +130,23 @@ async def test_refresh_pages_when_the_service_refuses_all(
     assert [u.uuid for u in users] == [u.uuid for u in state.users]
     pages = [r.params["page"] for r in state.requests_to("/user", "GET")]
     assert pages == ["1", "2", "3"]  # 12 users, 5 a page
+
+
+async def test_refresh_formats_the_numbers_off_the_loops_thread(
+    client: MyOperatorClient, store: UserStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list's first fill on the window's thread would otherwise pay phonenumbers'
+    first parse of the users' country."""
+    prepared: list[tuple[list[str], threading.Thread]] = []
+
+    def prepare(numbers: Iterable[str]) -> None:
+        prepared.append((list(numbers), threading.current_thread()))
+
+    monkeypatch.setattr("desktop_app.services.users.prepare_number_formats", prepare)
+    users = await UsersService(client, store).refresh()
+    [(numbers, thread)] = prepared
+    assert numbers == [u.number_e164 for u in users if u.number_e164] and numbers
+    assert thread is not threading.current_thread()
 
 
 async def test_search_is_local(service: UsersService, state: SandboxState) -> None:
