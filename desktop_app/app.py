@@ -45,7 +45,6 @@ from desktop_app.api.client import BASE_URL_ENV as BASE_URL_ENV
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.runtime.binding import GuiThreadGarbageCollector, binding_defect
-from desktop_app.runtime.file_open import LinkOpenFilter
 from desktop_app.runtime.single_instance import (
     InstanceUnreachable,
     SingleInstance,
@@ -75,7 +74,6 @@ from desktop_app.store import CallStore, StoreError
 from desktop_app.store.spend import SpendRecords
 from desktop_app.ui.common.icons import app_icon
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode, override_from_env
-from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form, location_text
 from desktop_app.ui.preferences.account import AccountView
 from desktop_app.ui.shell.main_window import (
     APP_TITLE,
@@ -87,9 +85,12 @@ from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S
 from desktop_app.workspace import Workspace, WorkspaceOptions
 
 if TYPE_CHECKING:
+    from desktop_app.runtime.file_open import LinkOpenFilter
     from desktop_app.sandbox.config import SandboxConfig
 
-    # Imported where first shown: a workspace that opens never needs them.
+    # Imported where first used: a workspace that opens never needs them (the demo not
+    # even the sign-in presenter's module, which words where a token is kept).
+    from desktop_app.ui.onboarding.presenter import SignInPresenter
     from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
     from desktop_app.ui.onboarding.window import FirstRunWindow
 
@@ -340,6 +341,8 @@ class AppController(QObject):
         return window
 
     def _start_sign_in(self, window: FirstRunWindow) -> None:
+        from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form
+
         presenter = SignInPresenter(
             self.vault, self.settings, self.account_base_url(), parent=self
         )
@@ -539,6 +542,8 @@ class AppController(QObject):
             ))
             workspace.preferences.replaceTokenRequested.connect(self.leave_demo)
             return
+        from desktop_app.ui.onboarding.presenter import location_text
+
         said = location_text(self.token_location, str(self.vault.file_path))
         workspace.window.set_account_notice(said.short, said.full)
         view = AccountView(said.full, said.warning)
@@ -554,6 +559,8 @@ class AppController(QObject):
     def _token_location_text(self) -> str:
         if self.token_location is None:
             return "none (the demo workspace keeps no token)"
+        from desktop_app.ui.onboarding.presenter import location_text
+
         return location_text(self.token_location, str(self.vault.file_path)).full
 
     def _close_first_run(self) -> None:
@@ -681,6 +688,7 @@ class AppController(QObject):
         if self.replace_dialog is not None:
             self.replace_dialog.raise_()
             return
+        from desktop_app.ui.onboarding.presenter import SignInPresenter
         from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
 
         dialog = ReplaceTokenDialog(
@@ -902,12 +910,15 @@ def forward_link_opens(
 ) -> LinkOpenFilter | None:
     """Hand the ``tel:``/``callto:`` links macOS delivers as `QFileOpenEvent`s (a clicked
     link never reaches ``sys.argv`` there) to `controller`, which queues one until a
-    workspace is open. Installed on macOS only (None elsewhere, where no such event
-    comes): an application-wide filter written in Python has every event of every object
-    wrapped for Python, and the first of each kind creates PySide's enum classes (0.1 s of
-    start-up, measured). Remove it with ``app.removeEventFilter``."""
+    workspace is open. Installed (its module even imported) on macOS only (None
+    elsewhere, where no such event comes): an application-wide filter written in Python
+    has every event of every object wrapped for Python, and the first of each kind
+    creates PySide's enum classes (0.1 s of start-up, measured). Remove it with
+    ``app.removeEventFilter``."""
     if platform != "darwin":
         return None
+    from desktop_app.runtime.file_open import LinkOpenFilter
+
     link_filter = LinkOpenFilter(parent=app)
     link_filter.linkOpened.connect(controller.handle_link)
     app.installEventFilter(link_filter)

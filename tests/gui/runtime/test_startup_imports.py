@@ -20,6 +20,11 @@ LATER = (
     # The first-run window and Replace token: an account that opens never shows them.
     "desktop_app.ui.onboarding.window", "desktop_app.ui.onboarding.replace_dialog",
     "desktop_app.ui.preferences.dialog",  # the first Ctrl+,
+    # Help's checks and dialogs (the checks read package metadata): their first opening.
+    "desktop_app.services.diagnostics", "importlib.metadata", "desktop_app.ui.help.about",
+    "desktop_app.ui.help.diagnostics_", "desktop_app.ui.help.shortcuts",
+    "desktop_app.runtime.file_open",  # macOS's link events: never elsewhere
+    "desktop_app.ui.onboarding.presenter",  # signing in, or where a kept token is
 )
 
 SCRIPT = """
