@@ -42,7 +42,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import BASE_URL_ENV as BASE_URL_ENV
-from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
+from desktop_app.api.client import LIVE_BASE_URL, TLS, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.runtime.binding import GuiThreadGarbageCollector, binding_defect
 from desktop_app.runtime.single_instance import (
@@ -941,6 +941,7 @@ def _demo_services(early: SandboxProcess | None) -> DemoServiceFactory:
 def _run(
     args: argparse.Namespace, instance: SingleInstance, demo_service: DemoServiceFactory
 ) -> int:
+    TLS.prepare()  # ready by the time the client is made, off this thread meanwhile
     paths = app_paths()
     paths.ensure()
     configure_logging(log_dir=paths.log_dir)
