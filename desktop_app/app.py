@@ -521,7 +521,8 @@ class AppController(QObject):
             self._opened_before = True
             self._close_first_run()
             links, self._pending_links = self._pending_links, []
-            workspace.actions.open_links(links)
+            if links:  # into the dialer, built now for them
+                workspace.actions.open_links(links)
             log.info("workspace open (%s)", "demo" if demo else "account")
             return workspace
         except BaseException:
@@ -535,26 +536,35 @@ class AppController(QObject):
 
     def _show_token_location(self, workspace: Workspace) -> None:
         """Where the token is kept, in Preferences; in the window too when it deserves a
-        warning (memory only, plain text)."""
-        if self.token_location is None:  # the demo: no token, and the way to a real one
-            workspace.preferences.show_account(AccountView(
+        warning (memory only, plain text). Preferences are built after the first paint:
+        what they show waits for them (`Workspace.later`)."""
+        location = self.token_location
+        if location is None:  # the demo: no token, and the way to a real one
+            view = AccountView(
                 "This is the demo workspace: an emulated service, no token.", demo=True
-            ))
-            workspace.preferences.replaceTokenRequested.connect(self.leave_demo)
+            )
+            workspace.later(lambda: self._show_account(workspace, view, demo=True))
             return
         from desktop_app.ui.onboarding.presenter import location_text
 
-        said = location_text(self.token_location, str(self.vault.file_path))
+        said = location_text(location, str(self.vault.file_path))
         workspace.window.set_account_notice(said.short, said.full)
         view = AccountView(said.full, said.warning)
-        if self.token_location is TokenLocation.ENVIRONMENT:
+        if location is TokenLocation.ENVIRONMENT:
             view = replace(view, sign_out_text=(
                 "The window closes. The token comes from MYOPERATOR_TOKEN and is not "
                 "stored here, so nothing is removed: unset it to stay signed out."
             ))
-        workspace.preferences.show_account(view)
-        workspace.preferences.signOutRequested.connect(self.sign_out)
-        workspace.preferences.replaceTokenRequested.connect(self.replace_token)
+        workspace.later(lambda: self._show_account(workspace, view, demo=False))
+
+    def _show_account(self, workspace: Workspace, view: AccountView, *, demo: bool) -> None:
+        preferences = workspace.preferences
+        preferences.show_account(view)
+        if demo:
+            preferences.replaceTokenRequested.connect(self.leave_demo)
+        else:
+            preferences.signOutRequested.connect(self.sign_out)
+            preferences.replaceTokenRequested.connect(self.replace_token)
 
     def _token_location_text(self) -> str:
         if self.token_location is None:
