@@ -90,6 +90,9 @@ T = TypeVar("T")
 #: The latest the features the first paint does not show are built after the start,
 #: should the feed not have painted a page by then (no cache, a slow first sync).
 LATER_AT_MOST_MS: Final = 1000
+#: How long after the feed's first page is painted they are built: whatever that paint
+#: set going (the next frames, the first input, a benchmark's mark) goes first.
+LATER_AFTER_PAINT_MS: Final = 50
 
 
 class LaterFeatures(Feature):
@@ -138,22 +141,27 @@ class LaterFeatures(Feature):
 
 
 class _FirstPagePainted(QObject):
-    """Calls back once, in the loop turn after `widget` finished a paint while
-    `condition()` held (a widget's own filter: no application-wide one)."""
+    """Calls back once, `delay_ms` after `widget` began a paint while `condition()` held
+    (a widget's own filter: no application-wide one)."""
 
     def __init__(
-        self, widget: QWidget, condition: Callable[[], bool], callback: Callable[[], None]
+        self,
+        widget: QWidget,
+        condition: Callable[[], bool],
+        callback: Callable[[], None],
+        delay_ms: int,
     ) -> None:
         super().__init__(widget)
         self._widget = widget
         self._condition = condition
         self._callback = callback
+        self._delay_ms = delay_ms
         widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint and self._condition():
             self._widget.removeEventFilter(self)
-            QTimer.singleShot(0, self._callback)
+            QTimer.singleShot(self._delay_ms, self._callback)
         return False
 
 
@@ -346,12 +354,14 @@ class Workspace:
         return self._built_later
 
     def _build_later_soon(self) -> None:
-        """At the start: once the feed has painted a page of calls (from the cache, or the
-        first sync's), or `WorkspaceOptions.later_at_most_ms` after now, whichever comes
-        first."""
+        """At the start: just after the feed has painted a page of calls (from the cache, or
+        the first sync's: `LATER_AFTER_PAINT_MS`), or `WorkspaceOptions.later_at_most_ms`
+        after now, whichever comes first."""
         viewport = self.feed.panel.table.viewport()
         model = self.feed.model
-        _FirstPagePainted(viewport, lambda: model.rowCount() > 0, self._build_later_now)
+        _FirstPagePainted(
+            viewport, lambda: model.rowCount() > 0, self._build_later_now, LATER_AFTER_PAINT_MS
+        )
         QTimer.singleShot(self._later_at_most_ms, self.window, self._build_later_now)
 
     def _build_later_now(self) -> None:
