@@ -228,9 +228,11 @@ def open_workspace(
     token: str | None = None,
     store: CallStore | None = None,
     engine_options: dict[str, Any] | None = None,
+    whole: bool = True,
     **options: Any,
 ) -> Workspace:
-    """A workspace as the app builds it (`Workspace.open`), on the cache
+    """A workspace as the app has it after its first paint (`Workspace.open`, then
+    `Workspace.build_later`; without `whole`, as the app builds it before), on the cache
     and settings under `home`, with a client of `base_url` whose request budget is lifted.
 
     Not started: call ``workspace.start()`` (or parts of it). `token` defaults to the
@@ -252,7 +254,7 @@ def open_workspace(
     if store is None:
         store = CallStore.open(paths.database_file())
     settings, state = open_settings_files(paths)
-    return Workspace.open(
+    workspace = Workspace.open(
         client,
         store,
         Settings(settings),
@@ -262,6 +264,11 @@ def open_workspace(
         options=WorkspaceOptions(**options),
         theme=_theme,
     )
+    # Whole, as once the app has painted: the features it builds after its first paint
+    # must not be built in the middle of what a benchmark measures.
+    if whole:
+        workspace.build_later()
+    return workspace
 
 
 async def close_workspace(workspace: Workspace) -> None:

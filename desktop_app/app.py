@@ -42,10 +42,9 @@ from PySide6.QtWidgets import QApplication
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import BASE_URL_ENV as BASE_URL_ENV
-from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient, base_url_from
+from desktop_app.api.client import LIVE_BASE_URL, TLS, MyOperatorClient, base_url_from
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.runtime.binding import GuiThreadGarbageCollector, binding_defect
-from desktop_app.runtime.file_open import LinkOpenFilter
 from desktop_app.runtime.single_instance import (
     InstanceUnreachable,
     SingleInstance,
@@ -75,7 +74,6 @@ from desktop_app.store import CallStore, StoreError, damage_found, is_damage
 from desktop_app.store.spend import SpendRecords
 from desktop_app.ui.common.icons import app_icon
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode, override_from_env
-from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form, location_text
 from desktop_app.ui.preferences.account import AccountView
 from desktop_app.ui.shell.main_window import (
     APP_TITLE,
@@ -87,9 +85,12 @@ from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S
 from desktop_app.workspace import Workspace, WorkspaceOptions
 
 if TYPE_CHECKING:
+    from desktop_app.runtime.file_open import LinkOpenFilter
     from desktop_app.sandbox.config import SandboxConfig
 
-    # Imported where first shown: a workspace that opens never needs them.
+    # Imported where first used: a workspace that opens never needs them (the demo not
+    # even the sign-in presenter's module, which words where a token is kept).
+    from desktop_app.ui.onboarding.presenter import SignInPresenter
     from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
     from desktop_app.ui.onboarding.window import FirstRunWindow
 
@@ -345,6 +346,8 @@ class AppController(QObject):
         return window
 
     def _start_sign_in(self, window: FirstRunWindow) -> None:
+        from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form
+
         presenter = SignInPresenter(
             self.vault, self.settings, self.account_base_url(), parent=self
         )
@@ -552,7 +555,8 @@ class AppController(QObject):
             self._opened_before = True
             self._close_first_run()
             links, self._pending_links = self._pending_links, []
-            workspace.actions.open_links(links)
+            if links:  # into the dialer, built now for them
+                workspace.actions.open_links(links)
             if store.moved_aside is not None:
                 workspace.window.show_message(
                     "The call cache was damaged: it is set aside, and the calls are "
@@ -579,28 +583,41 @@ class AppController(QObject):
 
     def _show_token_location(self, workspace: Workspace) -> None:
         """Where the token is kept, in Preferences; in the window too when it deserves a
-        warning (memory only, plain text)."""
-        if self.token_location is None:  # the demo: no token, and the way to a real one
-            workspace.preferences.show_account(AccountView(
+        warning (memory only, plain text). Preferences are built after the first paint:
+        what they show waits for them (`Workspace.later`)."""
+        location = self.token_location
+        if location is None:  # the demo: no token, and the way to a real one
+            view = AccountView(
                 "This is the demo workspace: an emulated service, no token.", demo=True
-            ))
-            workspace.preferences.replaceTokenRequested.connect(self.leave_demo)
+            )
+            workspace.later(lambda: self._show_account(workspace, view, demo=True))
             return
-        said = location_text(self.token_location, str(self.vault.file_path))
+        from desktop_app.ui.onboarding.presenter import location_text
+
+        said = location_text(location, str(self.vault.file_path))
         workspace.window.set_account_notice(said.short, said.full)
         view = AccountView(said.full, said.warning)
-        if self.token_location is TokenLocation.ENVIRONMENT:
+        if location is TokenLocation.ENVIRONMENT:
             view = replace(view, sign_out_text=(
                 "The window closes. The token comes from MYOPERATOR_TOKEN and is not "
                 "stored here, so nothing is removed: unset it to stay signed out."
             ))
-        workspace.preferences.show_account(view)
-        workspace.preferences.signOutRequested.connect(self.sign_out)
-        workspace.preferences.replaceTokenRequested.connect(self.replace_token)
+        workspace.later(lambda: self._show_account(workspace, view, demo=False))
+
+    def _show_account(self, workspace: Workspace, view: AccountView, *, demo: bool) -> None:
+        preferences = workspace.preferences
+        preferences.show_account(view)
+        if demo:
+            preferences.replaceTokenRequested.connect(self.leave_demo)
+        else:
+            preferences.signOutRequested.connect(self.sign_out)
+            preferences.replaceTokenRequested.connect(self.replace_token)
 
     def _token_location_text(self) -> str:
         if self.token_location is None:
             return "none (the demo workspace keeps no token)"
+        from desktop_app.ui.onboarding.presenter import location_text
+
         return location_text(self.token_location, str(self.vault.file_path)).full
 
     def _close_first_run(self) -> None:
@@ -728,6 +745,7 @@ class AppController(QObject):
         if self.replace_dialog is not None:
             self.replace_dialog.raise_()
             return
+        from desktop_app.ui.onboarding.presenter import SignInPresenter
         from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
 
         dialog = ReplaceTokenDialog(
@@ -949,12 +967,15 @@ def forward_link_opens(
 ) -> LinkOpenFilter | None:
     """Hand the ``tel:``/``callto:`` links macOS delivers as `QFileOpenEvent`s (a clicked
     link never reaches ``sys.argv`` there) to `controller`, which queues one until a
-    workspace is open. Installed on macOS only (None elsewhere, where no such event
-    comes): an application-wide filter written in Python has every event of every object
-    wrapped for Python, and the first of each kind creates PySide's enum classes (0.1 s of
-    start-up, measured). Remove it with ``app.removeEventFilter``."""
+    workspace is open. Installed (its module even imported) on macOS only (None
+    elsewhere, where no such event comes): an application-wide filter written in Python
+    has every event of every object wrapped for Python, and the first of each kind
+    creates PySide's enum classes (0.1 s of start-up, measured). Remove it with
+    ``app.removeEventFilter``."""
     if platform != "darwin":
         return None
+    from desktop_app.runtime.file_open import LinkOpenFilter
+
     link_filter = LinkOpenFilter(parent=app)
     link_filter.linkOpened.connect(controller.handle_link)
     app.installEventFilter(link_filter)
@@ -977,6 +998,7 @@ def _demo_services(early: SandboxProcess | None) -> DemoServiceFactory:
 def _run(
     args: argparse.Namespace, instance: SingleInstance, demo_service: DemoServiceFactory
 ) -> int:
+    TLS.prepare()  # ready by the time the client is made, off this thread meanwhile
     paths = app_paths()
     paths.ensure()
     configure_logging(log_dir=paths.log_dir)

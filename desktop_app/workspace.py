@@ -10,6 +10,14 @@ login), so a change made in Preferences applies at once. Each feature package un
 features it depends on; this module only lists them, hands their panels to the window,
 and puts in one place what one feature asks of another (`WorkspaceActions`: call back,
 open a call, show the dialer).
+
+What the first paint shows is built at once (the feed, the call detail, the callback list,
+the notifications, Help's menu); the users, the dialer and Preferences (the docks behind
+tabs, and a dialog) wait until the feed has painted its first page, or `LATER_AT_MOST_MS`
+after the start, and are then built, installed and started (`LaterFeatures`): their
+imports and widgets are not in the way of the first page. Asking for one of them (or for
+`Workspace.actions`) builds them at once; `Workspace.later` runs what needs them once
+they are there.
 """
 
 from __future__ import annotations
@@ -20,10 +28,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import unquote
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QWidget
 
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.services import autostart
@@ -47,19 +56,21 @@ from desktop_app.store import CallStore
 from desktop_app.ui.call_detail import feature as call_detail
 from desktop_app.ui.callbacks import feature as callbacks
 from desktop_app.ui.common.feature import Feature, Shared, connect_all
-from desktop_app.ui.common.theme import ThemeManager, ThemeMode
-from desktop_app.ui.dialer import feature as dialer
+from desktop_app.ui.common.theme import ThemeColors, ThemeManager, ThemeMode
 from desktop_app.ui.feed import feature as feed
 from desktop_app.ui.help import feature as help_menu
 from desktop_app.ui.notifications import feature as notifications
-from desktop_app.ui.preferences import feature as preferences
 from desktop_app.ui.shell.main_window import MainWindow
 from desktop_app.ui.sync import feature as sync
 from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S, SYNC_LOOP
-from desktop_app.ui.users import feature as users
 
 if TYPE_CHECKING:  # the emulated service is imported only when the demo is opened
     from desktop_app.sandbox.process import DemoService
+
+    # Imported when built, after the first paint (see the module docstring).
+    from desktop_app.ui.dialer.feature import DialerFeature
+    from desktop_app.ui.preferences.feature import PreferencesFeature
+    from desktop_app.ui.users.feature import UsersFeature
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +87,83 @@ def _number_hint(link: str) -> str:
 
 T = TypeVar("T")
 
+#: The latest the features the first paint does not show are built after the start,
+#: should the feed not have painted a page by then (no cache, a slow first sync).
+LATER_AT_MOST_MS: Final = 1000
+#: How long after the feed's first page is painted they are built: whatever that paint
+#: set going (the next frames, the first input, a benchmark's mark) goes first.
+LATER_AFTER_PAINT_MS: Final = 50
+
+
+class LaterFeatures(Feature):
+    """The workspace's features built after the first paint, as one feature to the
+    workspace: installed, themed, started and closed (in reverse) as they would have been
+    in the workspace's own list."""
+
+    def __init__(self, on_start: Callable[[], None]) -> None:
+        super().__init__()
+        self.features: tuple[Feature, ...] = ()
+        self.started = False
+        self._on_start = on_start
+        self._place: tuple[MainWindow, TaskSupervisor] | None = None
+        self._colors: ThemeColors | None = None
+
+    def add(self, features: Sequence[Feature]) -> None:
+        """Join `features` (built now): they take their place and, if the workspace has
+        started, start."""
+        self.features = (*self.features, *features)
+        for each in features:
+            if self._place is not None:
+                each.install(*self._place)
+            if self._colors is not None:
+                each.apply_theme(self._colors)
+        if self.started:
+            for each in features:
+                each.start()
+
+    def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
+        self._place = (window, tasks)
+
+    def apply_theme(self, colors: ThemeColors) -> None:
+        self._colors = colors
+        for each in self.features:
+            each.apply_theme(colors)
+
+    def start(self) -> None:
+        self.started = True
+        for each in self.features:
+            each.start()
+        self._on_start()
+
+    async def aclose(self) -> None:
+        for each in reversed(self.features):
+            await each.aclose()
+
+
+class _FirstPagePainted(QObject):
+    """Calls back once, `delay_ms` after `widget` began a paint while `condition()` held
+    (a widget's own filter: no application-wide one)."""
+
+    def __init__(
+        self,
+        widget: QWidget,
+        condition: Callable[[], bool],
+        callback: Callable[[], None],
+        delay_ms: int,
+    ) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        self._condition = condition
+        self._callback = callback
+        self._delay_ms = delay_ms
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and self._condition():
+            self._widget.removeEventFilter(self)
+            QTimer.singleShot(self._delay_ms, self._callback)
+        return False
+
 
 @dataclass(frozen=True)
 class WorkspaceOptions:
@@ -85,6 +173,8 @@ class WorkspaceOptions:
     sync_interval_s: float = LIVE_SYNC_INTERVAL_S
     #: The pause after typing before the server is searched too.
     remote_delay_ms: int = 600
+    #: The latest the features the first paint does not show are built after the start.
+    later_at_most_ms: int = LATER_AT_MOST_MS
     restore_layout: bool = True
     tray: notifications.TrayProbes = field(default_factory=notifications.TrayProbes)
     #: Wall-clock time where a feature shows how long something has lasted (DND).
@@ -125,17 +215,20 @@ class Workspace:
         self._unstarted: list[Feature] = []  # what `start` left for later turns
         if dialer_settings is None:
             dialer_settings = DialerSettings(shared.settings)
+        self._dialer_settings = dialer_settings
+        self._built_later: tuple[
+            UsersFeature, DialerFeature, PreferencesFeature, WorkspaceActions
+        ] | None = None
+        self._when_built: list[Callable[[], None]] = []
+        self._later_at_most_ms = options.later_at_most_ms
 
         self.sync = sync.build(shared, interval_s=options.sync_interval_s)
         self.feed = feed.build(shared, self.sync, remote_delay_ms=options.remote_delay_ms)
         self.call_detail = call_detail.build(shared, self.feed, recordings_dir=recordings_dir)
-        self.users = users.build(shared)
-        self.dialer = dialer.build(shared, self.users, settings=dialer_settings)
         self.callbacks = callbacks.build(shared, self.sync)
         self.notifications = notifications.build(
             shared, self.callbacks, probes=options.tray, clock=options.clock
         )
-        self.preferences = preferences.build(shared, self.users)
         self.help = help_menu.build(
             shared,
             paths=options.paths if options.paths is not None else app_paths(),
@@ -143,19 +236,18 @@ class Workspace:
             token_location=options.token_location,
             settings_snapshot=shared.settings.snapshot,
         )
+        self._later = LaterFeatures(on_start=self._build_later_soon)
         self.features: tuple[Feature, ...] = (
-            self.sync, self.feed, self.call_detail, self.users, self.dialer, self.callbacks,
-            self.notifications, self.preferences, self.help,
+            self.sync, self.feed, self.call_detail, self.callbacks, self.notifications,
+            self.help, self._later,
         )
 
         self.window = MainWindow(
             self.feed.panel, self.call_detail.panel, shared.state, demo=options.demo,
-            users=self.users.panel, dialer=self.dialer.panel, worklist=self.callbacks.panel,
-            notifications=self.notifications.banner,
+            worklist=self.callbacks.panel, notifications=self.notifications.banner,
         )
         for each in self.features:
             each.install(self.window, shared.tasks)
-        self.actions = WorkspaceActions(self)
         shared.tasks.add_failure_listener(self._show_failure)
         shared.tasks.add_recovery_listener(self.window.clear_problem)
         if theme is not None:
@@ -209,6 +301,73 @@ class Workspace:
             shared, recordings_dir=recordings_dir, dialer_settings=dialer_settings,
             options=options, theme=theme, sandbox=sandbox, threaded_sync=threaded,
         )
+
+    # ------------------------------------------------------- built after the first paint
+
+    @property
+    def users(self) -> UsersFeature:
+        return self.build_later()[0]
+
+    @property
+    def dialer(self) -> DialerFeature:
+        return self.build_later()[1]
+
+    @property
+    def preferences(self) -> PreferencesFeature:
+        return self.build_later()[2]
+
+    @property
+    def actions(self) -> WorkspaceActions:
+        return self.build_later()[3]
+
+    def later(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the features built after the first paint are there (at
+        once if they are): what needs them must not build them before it."""
+        if self._built_later is not None:
+            callback()
+        else:
+            self._when_built.append(callback)
+
+    def build_later(
+        self,
+    ) -> tuple[UsersFeature, DialerFeature, PreferencesFeature, WorkspaceActions]:
+        """Build the users, the dialer and Preferences now, if they are not yet: their
+        docks take the panels, and they start if the workspace has. Idempotent."""
+        if self._built_later is None:
+            if self._closed:
+                raise RuntimeError("The workspace is closed.")
+            from desktop_app.ui.dialer import feature as dialer
+            from desktop_app.ui.preferences import feature as preferences
+            from desktop_app.ui.users import feature as users
+
+            shared = self.shared
+            users_feature = users.build(shared)
+            dialer_feature = dialer.build(shared, users_feature, settings=self._dialer_settings)
+            preferences_feature = preferences.build(shared, users_feature)
+            self.window.set_panel("users", users_feature.panel)
+            self.window.set_panel("dialer", dialer_feature.panel)
+            self._later.add((users_feature, dialer_feature, preferences_feature))
+            actions = WorkspaceActions(self, users_feature, dialer_feature)
+            self._built_later = (users_feature, dialer_feature, preferences_feature, actions)
+            waiting, self._when_built = self._when_built, []
+            for callback in waiting:
+                callback()
+        return self._built_later
+
+    def _build_later_soon(self) -> None:
+        """At the start: just after the feed has painted a page of calls (from the cache, or
+        the first sync's: `LATER_AFTER_PAINT_MS`), or `WorkspaceOptions.later_at_most_ms`
+        after now, whichever comes first."""
+        viewport = self.feed.panel.table.viewport()
+        model = self.feed.model
+        _FirstPagePainted(
+            viewport, lambda: model.rowCount() > 0, self._build_later_now, LATER_AFTER_PAINT_MS
+        )
+        QTimer.singleShot(self._later_at_most_ms, self.window, self._build_later_now)
+
+    def _build_later_now(self) -> None:
+        if not self._closed:
+            self.build_later()
 
     @property
     def client(self) -> MyOperatorClient:
@@ -320,28 +479,30 @@ class WorkspaceActions:
     dialled until the agent presses Call.
     """
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(
+        self, workspace: Workspace, users: UsersFeature, dialer: DialerFeature
+    ) -> None:
         self._window = workspace.window
         self._feed = workspace.feed
-        self._dialer = workspace.dialer
-        self._users = workspace.users
+        self._dialer = dialer
+        self._users = users
         self._worklist = workspace.callbacks.panel
         self._dnd = workspace.notifications.dnd
         self._calls_known = self._dnd.state.receiving_calls
         tray = workspace.notifications.tray
-        clipboard = workspace.dialer.clipboard
+        clipboard = dialer.clipboard
         connect_all([
-            (workspace.users.presenter.callRequested, self.call_back),
+            (users.presenter.callRequested, self.call_back),
             (workspace.call_detail.panel.callBackRequested, self.call_back),
             (workspace.callbacks.panel.callBackRequested, self.call_back),
             (tray.callBackRequested, self.call_back),
             (clipboard.prefilled, self._dialer_filled),
             (clipboard.rejected, self._dialer_filled),
-            (workspace.dialer.presenter.callLogged, self._feed.select_call),
+            (dialer.presenter.callLogged, self._feed.select_call),
             (workspace.callbacks.panel.openCallRequested, self.open_call),
             (tray.openCallRequested, self.open_call),
             (tray.worklistRequested, self.show_worklist),
-            (workspace.dialer.open_action.triggered, self.open_dialer),
+            (dialer.open_action.triggered, self.open_dialer),
             (workspace.notifications.presenter.dndStateChanged, self._dnd_changed),
         ])
 

@@ -13,7 +13,9 @@ import ipaddress
 import logging
 import os
 import random
+import ssl
 import stat
+import threading
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -64,6 +66,40 @@ _RETRYABLE_STATUSES = frozenset({502, 503, 504})
 # Anything else after the request left (429, 5xx, an HTML page, garbled JSON) is an
 # unknown outcome: a 429 or a 502 may come from a proxy after the service acted.
 _CLEAR_REFUSALS = (ValidationError, TokenRejected, PermissionDenied, NotFound)
+
+
+class SharedTls:
+    """One verifying TLS context for every client of the process.
+
+    httpx builds a context per client (the CA bundle read and parsed: tens of ms, on the
+    window's thread for the account's client and again for its sync twin). Built once
+    here, and `prepare` builds it on a worker thread early in the start (OpenSSL reads
+    the bundle with the GIL released), so the first client takes it ready-made. The
+    context is httpx's own default (`httpx.create_ssl_context`: certifi's bundle, or
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR``), so verification is exactly what it was.
+    """
+
+    def __init__(self, make: Callable[[], ssl.SSLContext] = httpx.create_ssl_context) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._context: ssl.SSLContext | None = None
+
+    def get(self) -> ssl.SSLContext:
+        """The context, built by the first caller (a second waits for it)."""
+        with self._lock:
+            if self._context is None:
+                self._context = self._make()
+            return self._context
+
+    def prepare(self) -> threading.Thread:
+        """Start building the context on a daemon thread (returned, for tests to join)."""
+        thread = threading.Thread(target=self.get, name="tls-context", daemon=True)
+        thread.start()
+        return thread
+
+
+#: The process's TLS context for every `MyOperatorClient` without a transport of its own.
+TLS: Final = SharedTls()
 
 
 def normalize_base_url(text: str, *, source: str = "The API base URL") -> str:
@@ -196,6 +232,8 @@ class MyOperatorClient:
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
+            # A transport given brings its own TLS (or none): the shared one is not built.
+            verify=TLS.get() if transport is None else True,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=False,
             headers={"User-Agent": "MyOperator-Desktop/0.1", "Accept": "application/json"},

@@ -546,6 +546,9 @@ async def test_with_a_tray_closing_hides_and_the_trays_quit_quits(
     assert ws is not None and ws.notifications.tray.uses_tray
     assert not qapp.quitOnLastWindowClosed()
     await first_sync(ws)
+    built: list[bool] = []
+    ws.later(lambda: built.append(True))  # the users and the dialer, after the first paint
+    await wait_until(lambda: bool(built), TIMEOUT)
 
     ws.window.close()
     await wait_until(lambda: not ws.window.isVisible())

@@ -104,7 +104,9 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
     """``async with open_workspace(server) as ws:`` a started, shown workspace; closed after.
 
     Keyword arguments: ``budget`` (default unlimited), ``start``/``show`` (default True),
-    `WorkspaceOptions` fields, and what `Workspace.open` takes. The settings and the
+    ``whole`` (default True: the features built after the first paint are built at once,
+    `Workspace.build_later`, as the workspace is once it has painted), `WorkspaceOptions`
+    fields, and what `Workspace.open` takes. The settings and the
     window state are the home's files, as the app keeps them (``settings``/``state``
     replace them; ``Settings(MemoryBackend())`` keeps a test's settings to itself).
     """
@@ -125,6 +127,7 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
         budget: RequestBudget | None = None,
         start: bool = True,
         show: bool = True,
+        whole: bool = True,
         **arguments: Any,
     ) -> AsyncIterator[Workspace]:
         client = MyOperatorClient(
@@ -146,6 +149,8 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
             **arguments,
         )
         try:
+            if whole:
+                workspace.build_later()
             if start:
                 workspace.start(show=show)
                 await wait_until(lambda: not workspace.starting)  # a feature per turn

@@ -52,8 +52,14 @@ class DialerFeature(Feature):
         self.clipboard.setParent(window)
         window.addAction(self.open_action)
         window.addAction(self.clipboard.action)
-        window.call_menu.addAction(self.open_action)
-        window.call_menu.addAction(self.clipboard.action)
+        # First in the Call menu, before the tray's commands installed earlier (the dialer
+        # is built after the first paint).
+        menu, ours = window.call_menu, [self.open_action, self.clipboard.action]
+        before = menu.actions()
+        if before:
+            menu.insertActions(before[0], ours)
+        else:
+            menu.addActions(ours)
 
     def apply_theme(self, colors: ThemeColors) -> None:
         self.panel.apply_theme(colors)

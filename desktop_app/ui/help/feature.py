@@ -4,6 +4,8 @@ Its dialogs are made on first use, parented to the window, and opened with ``sho
 (never ``exec()``: a nested loop inside the qasync loop stalls every coroutine). Opening
 one that is already up brings it to the front. The diagnostics run under the presenter's
 supervisor, which the workspace's adopts: closing the dialog or the workspace cancels them.
+The presenter, the dialogs and the checks (``importlib.metadata`` among their imports)
+are imported and made on first use too: the first paint needs only the menu's actions.
 
 What this feature cannot know by itself comes in through `build`: where the app's folders
 are, how the keyring fares and where the token is kept (the secrets' owner), and the
@@ -15,22 +17,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import PySide6
 from PySide6.QtCore import qVersion
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from desktop_app.services.diagnostics import DiagnosticsContext, platform_text, versions
 from desktop_app.services.paths import AppPaths
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.ui.common.feature import Feature, Shared, connect_all
-from desktop_app.ui.help.about import AboutDialog
-from desktop_app.ui.help.diagnostics_dialog import DiagnosticsDialog
-from desktop_app.ui.help.diagnostics_presenter import DiagnosticsPresenter
-from desktop_app.ui.help.shortcuts import ShortcutsDialog, collect_shortcuts
 from desktop_app.ui.shell.main_window import MainWindow
+
+if TYPE_CHECKING:  # imported on first use (see the module docstring)
+    from desktop_app.services.diagnostics import DiagnosticsContext
+    from desktop_app.ui.help.about import AboutDialog
+    from desktop_app.ui.help.diagnostics_dialog import DiagnosticsDialog
+    from desktop_app.ui.help.diagnostics_presenter import DiagnosticsPresenter
+    from desktop_app.ui.help.shortcuts import ShortcutsDialog
 
 SHORTCUTS_SHORTCUT: Final = "Ctrl+/"
 KEYRING_NOT_CHECKED: Final = (
@@ -69,11 +73,15 @@ def toolkit_versions() -> dict[str, str]:
 
 def all_versions() -> dict[str, str]:
     """The app's, Python's, Qt's and PySide6's versions, in that order."""
+    from desktop_app.services.diagnostics import versions
+
     return versions(toolkit_versions())
 
 
 def platform_description() -> str:
     """The operating system, and which Qt platform plugin draws the window."""
+    from desktop_app.services.diagnostics import platform_text
+
     return f"{platform_text()} (Qt platform: {QGuiApplication.platformName()})"
 
 
@@ -84,9 +92,13 @@ def copy_to_clipboard(text: str) -> None:
 
 
 class HelpFeature(Feature):
-    def __init__(self, presenter: DiagnosticsPresenter, *, paths: AppPaths) -> None:
-        super().__init__(presenter)
-        self.presenter = presenter
+    def __init__(
+        self, make_presenter: Callable[[], DiagnosticsPresenter], *, paths: AppPaths
+    ) -> None:
+        super().__init__()
+        self._make_presenter = make_presenter
+        self._presenter: DiagnosticsPresenter | None = None
+        self._tasks: TaskSupervisor | None = None
         self.paths = paths
         self._window: MainWindow | None = None
         self.menu: QMenu | None = None
@@ -105,9 +117,25 @@ class HelpFeature(Feature):
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.menu_actions = (self.diagnostics_action, self.shortcuts_action, self.about_action)
 
+    @property
+    def presenter(self) -> DiagnosticsPresenter:
+        """The diagnostics' presenter, made on first use and adopted as `install` adopts
+        a feature's presenters (the window owns it, the workspace's supervisor hears its
+        failures), then closed with the feature."""
+        if self._presenter is None:
+            presenter = self._make_presenter()
+            if self._window is not None:
+                presenter.setParent(self._window)
+            if self._tasks is not None:
+                presenter.supervise_under(self._tasks)
+            self.presenters = (presenter,)
+            self._presenter = presenter
+        return self._presenter
+
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
         super().install(window, tasks)
         self._window = window
+        self._tasks = tasks
         menu = window.add_menu("&Help", "menuHelp")
         for action in self.menu_actions:
             action.setParent(window)
@@ -129,6 +157,8 @@ class HelpFeature(Feature):
             _to_front(dialog)
             return dialog
         if dialog is None:
+            from desktop_app.ui.help.diagnostics_dialog import DiagnosticsDialog
+
             dialog = DiagnosticsDialog(self.presenter.model, self._window)
             presenter = self.presenter
             connect_all([
@@ -146,6 +176,8 @@ class HelpFeature(Feature):
         return dialog
 
     def open_shortcuts(self) -> ShortcutsDialog:
+        from desktop_app.ui.help.shortcuts import ShortcutsDialog, collect_shortcuts
+
         dialog = self.shortcuts_dialog
         if dialog is None:
             dialog = ShortcutsDialog(self._window)
@@ -160,6 +192,8 @@ class HelpFeature(Feature):
     def open_about(self) -> AboutDialog:
         dialog = self.about_dialog
         if dialog is None:
+            from desktop_app.ui.help.about import AboutDialog
+
             dialog = AboutDialog(all_versions(), self.paths, parent=self._window)
             self.about_dialog = dialog
         dialog.show()
@@ -195,6 +229,8 @@ def build(
     settings_snapshot: Callable[[], Mapping[str, str]] = no_settings,
 ) -> HelpFeature:
     def make_context() -> DiagnosticsContext:
+        from desktop_app.services.diagnostics import DiagnosticsContext
+
         return DiagnosticsContext(
             client=shared.client,
             store=shared.store,
@@ -203,12 +239,16 @@ def build(
             token_location=token_location(),
         )
 
-    presenter = DiagnosticsPresenter(
-        make_context,
-        log_dir=paths.log_dir,
-        versions=functools.cache(all_versions),
-        platform=platform_description,
-        settings_snapshot=settings_snapshot,
-        copy_text=copy_to_clipboard,
-    )
-    return HelpFeature(presenter, paths=paths)
+    def make_presenter() -> DiagnosticsPresenter:
+        from desktop_app.ui.help.diagnostics_presenter import DiagnosticsPresenter
+
+        return DiagnosticsPresenter(
+            make_context,
+            log_dir=paths.log_dir,
+            versions=functools.cache(all_versions),
+            platform=platform_description,
+            settings_snapshot=settings_snapshot,
+            copy_text=copy_to_clipboard,
+        )
+
+    return HelpFeature(make_presenter, paths=paths)

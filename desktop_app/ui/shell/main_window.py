@@ -182,6 +182,18 @@ class MainWindow(QMainWindow):
             panel = _placeholder(f"{key}Placeholder", text)
         return self._dock(name, title, panel)
 
+    def set_panel(self, key: str, panel: QWidget) -> None:
+        """A feature built after the first paint (`PLACEHOLDERS`' `key`) takes its dock from
+        the placeholder; the dock keeps its place in the layout."""
+        dock = {
+            "users": self.users_dock, "dialer": self.dialer_dock,
+            "worklist": self.worklist_dock,
+        }[key]
+        placeholder = dock.widget()
+        dock.setWidget(panel)
+        if placeholder is not None and placeholder is not panel:
+            placeholder.setParent(None)  # gone with this reference, on this thread
+
     def _arrange_default(self) -> None:
         for dock in self.docks:
             if dock.isFloating():

@@ -1,7 +1,8 @@
 """Start-up imports only what the first paint needs: the demo's service runs in a child
 process, QtMultimedia waits for the first play (or ring), phone metadata for a number,
 the keyring for a token, Preferences for their first opening, the first-run window for
-an account that does not open."""
+an account that does not open, Help's checks for their first run, the users, the dialer
+and Preferences' feature until the feed has painted its first page."""
 
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ LATER = (
     # The first-run window and Replace token: an account that opens never shows them.
     "desktop_app.ui.onboarding.window", "desktop_app.ui.onboarding.replace_dialog",
     "desktop_app.ui.preferences.dialog",  # the first Ctrl+,
+    # Help's checks and dialogs (the checks read package metadata): their first opening.
+    "desktop_app.services.diagnostics", "importlib.metadata", "desktop_app.ui.help.about",
+    "desktop_app.ui.help.diagnostics_", "desktop_app.ui.help.shortcuts",
+    "desktop_app.runtime.file_open",  # macOS's link events: never elsewhere
+    "desktop_app.ui.onboarding.presenter",  # signing in, or where a kept token is
+    # Built once the feed has painted its first page (`Workspace.build_later`).
+    "desktop_app.ui.users", "desktop_app.ui.dialer", "desktop_app.ui.preferences.feature",
+    "desktop_app.services.users", "desktop_app.services.user_edit",
+    "desktop_app.services.dial_flow",
 )
 
 SCRIPT = """
