@@ -23,16 +23,18 @@ they are there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import unquote
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.services import autostart
@@ -93,6 +95,26 @@ LATER_AT_MOST_MS: Final = 1000
 #: How long after the feed's first page is painted they are built: whatever that paint
 #: set going (the next frames, the first input, a benchmark's mark) goes first.
 LATER_AFTER_PAINT_MS: Final = 50
+
+
+@contextlib.contextmanager
+def _nothing_half_built(threaded_sync: ThreadedSync | None) -> Iterator[None]:
+    """A build that fails part-way deletes the widgets it made and stops the sync's thread.
+
+    Left to Python's cycle collector, a panel has its attributes cleared while Qt still
+    delivers events to it (its own event filter then fails on what is gone), and the
+    thread would run until the process ends. Widgets built parentless are top-level
+    until the window takes them: the new ones are those the build made."""
+    before = set(QApplication.topLevelWidgets())
+    try:
+        yield
+    except BaseException:
+        for widget in QApplication.topLevelWidgets():
+            if widget not in before and shiboken6.isValid(widget):
+                shiboken6.delete(widget)  # with its children, while its attributes live
+        if threaded_sync is not None:
+            threaded_sync.close_unused()
+        raise
 
 
 class LaterFeatures(Feature):
@@ -221,7 +243,13 @@ class Workspace:
         ] | None = None
         self._when_built: list[Callable[[], None]] = []
         self._later_at_most_ms = options.later_at_most_ms
+        with _nothing_half_built(threaded_sync):
+            self._build(options, theme, recordings_dir)
 
+    def _build(
+        self, options: WorkspaceOptions, theme: ThemeManager | None, recordings_dir: Path
+    ) -> None:
+        shared = self.shared
         self.sync = sync.build(shared, interval_s=options.sync_interval_s)
         self.feed = feed.build(shared, self.sync, remote_delay_ms=options.remote_delay_ms)
         self.call_detail = call_detail.build(shared, self.feed, recordings_dir=recordings_dir)

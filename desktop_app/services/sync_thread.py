@@ -165,6 +165,12 @@ class ThreadedSync:
         self.store = store.sibling()
         self.engine = SyncEngine(self.source, self.store, reader=store, **engine_options)
 
+    def close_unused(self) -> None:
+        """Stop the thread and close the connection of a sync that never ran (the
+        workspace's build failed): no request made, so no twin connection to close."""
+        self.thread.close()
+        self.store.close()
+
     async def aclose(self) -> None:
         """After the engine's tasks ended: the twin client, the thread, the connection."""
         try:

@@ -46,8 +46,9 @@ async def test_they_are_built_once_the_feed_has_painted_its_first_page(
 async def test_without_a_painted_page_they_are_built_at_the_latest_after_the_delay(
     open_workspace: WorkspaceOpener, feed_sandbox: SandboxServer
 ) -> None:
-    async with open_workspace(feed_sandbox, whole=False, show=False, later_at_most_ms=0) as ws:
-        assert not built(ws)
+    async with open_workspace(feed_sandbox, whole=False, start=False, later_at_most_ms=0) as ws:
+        assert not built(ws)  # not before the start, whatever the delay
+        ws.start(show=False)  # never shown: no page is ever painted
         await wait_until(lambda: built(ws))
         assert isinstance(ws.window.users_dock.widget(), UsersPanel)
 

@@ -9,8 +9,10 @@ and a clean shutdown.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -577,3 +579,40 @@ async def test_the_wired_docks_and_banner_are_named(
             widget = window.findChild(QWidget, name)
             assert widget is not None and widget.accessibleName(), name
         assert window.call_menu.objectName() == "menuCall"
+
+
+async def test_a_build_that_fails_part_way_leaves_no_widget_and_no_thread_behind(
+    desktop_home: AppPaths, feed_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A damaged cache met while building (the notifier reads it): the panels built so far
+    are deleted at once, not left to the cycle collector, which would clear their
+    attributes while their event filters still run; the sync's thread is stopped."""
+    from desktop_app.api.budget import RequestBudget
+    from desktop_app.api.client import MyOperatorClient
+    from desktop_app.store import CallStore
+    from desktop_app.ui.notifications import feature as notifications
+    from tests.helpers.tokens import FAKE_TOKEN
+
+    def damaged(*_args: object, **_kwargs: object) -> Feature:
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(notifications, "build", damaged)
+    widgets_before = set(QApplication.topLevelWidgets())
+    threads_before = set(threading.enumerate())
+    client = MyOperatorClient(
+        FAKE_TOKEN, base_url=feed_sandbox.base_url, budget=RequestBudget.unlimited()
+    )
+    store = CallStore.open(desktop_home.database_file())
+    try:
+        with pytest.raises(sqlite3.DatabaseError):
+            Workspace.open(client, store, recordings_dir=desktop_home.recordings_dir())
+
+        left = [w for w in QApplication.topLevelWidgets() if w not in widgets_before]
+        assert left == []
+        assert [t.name for t in set(threading.enumerate()) - threads_before] == []
+        gc.collect()  # nothing half-alive is left for it (pytest-qt fails on the errors)
+        await next_turns(3)
+    finally:
+        await client.aclose()
+        client.budget.close()
+        store.close()
