@@ -9,6 +9,7 @@ outcome, never resent, because a resent click-to-call rings a customer twice.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import ipaddress
 import logging
 import os
@@ -92,10 +93,17 @@ class SharedTls:
             return self._context
 
     def prepare(self) -> threading.Thread:
-        """Start building the context on a daemon thread (returned, for tests to join)."""
-        thread = threading.Thread(target=self.get, name="tls-context", daemon=True)
+        """Start building the context on a daemon thread (returned, for tests to join),
+        and import there the transport httpx imports on a client's construction
+        (httpcore: ~17 ms on the window's thread, while it is busy with Qt's C++ with the
+        GIL released)."""
+        thread = threading.Thread(target=self._prepare, name="tls-context", daemon=True)
         thread.start()
         return thread
+
+    def _prepare(self) -> None:
+        importlib.import_module("httpcore")
+        self.get()
 
 
 #: The process's TLS context for every `MyOperatorClient` without a transport of its own.

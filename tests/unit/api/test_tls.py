@@ -75,3 +75,22 @@ def test_a_client_made_during_the_build_waits_for_it_instead_of_building_another
 
     assert len(made) == 1
     assert taken == made
+
+
+def test_prepare_also_imports_the_transport_a_client_would_import_on_the_window_thread() -> None:
+    """httpx imports httpcore when a client is made: a fresh process shows it done early."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, threading\n"
+        "from desktop_app.api.client import TLS\n"
+        "assert 'httpcore' not in sys.modules, 'imported with the client module'\n"
+        "TLS.prepare().join(10)\n"
+        "print('httpcore' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"
