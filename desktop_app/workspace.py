@@ -23,10 +23,9 @@ they are there.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -95,26 +94,6 @@ LATER_AT_MOST_MS: Final = 1000
 #: How long after the feed's first page is painted they are built: whatever that paint
 #: set going (the next frames, the first input, a benchmark's mark) goes first.
 LATER_AFTER_PAINT_MS: Final = 50
-
-
-@contextlib.contextmanager
-def _nothing_half_built(threaded_sync: ThreadedSync | None) -> Iterator[None]:
-    """A build that fails part-way deletes the widgets it made and stops the sync's thread.
-
-    Left to Python's cycle collector, a panel has its attributes cleared while Qt still
-    delivers events to it (its own event filter then fails on what is gone), and the
-    thread would run until the process ends. Widgets built parentless are top-level
-    until the window takes them: the new ones are those the build made."""
-    before = set(QApplication.topLevelWidgets())
-    try:
-        yield
-    except BaseException:
-        for widget in QApplication.topLevelWidgets():
-            if widget not in before and shiboken6.isValid(widget):
-                shiboken6.delete(widget)  # with its children, while its attributes live
-        if threaded_sync is not None:
-            threaded_sync.close_unused()
-        raise
 
 
 class LaterFeatures(Feature):
@@ -233,7 +212,7 @@ class Workspace:
         self._autostart = options.autostart
         self._closed = False
         self._reverting = False
-        self._unsubscribe: list[Callable[[], None]] = []
+        self._unsubscribe: list[Callable[[], object]] = []
         self._unstarted: list[Feature] = []  # what `start` left for later turns
         if dialer_settings is None:
             dialer_settings = DialerSettings(shared.settings)
@@ -243,8 +222,12 @@ class Workspace:
         ] | None = None
         self._when_built: list[Callable[[], None]] = []
         self._later_at_most_ms = options.later_at_most_ms
-        with _nothing_half_built(threaded_sync):
+        widgets_before = set(QApplication.topLevelWidgets())
+        try:
             self._build(options, theme, recordings_dir)
+        except BaseException:
+            self._discard_half_built(widgets_before)
+            raise
 
     def _build(
         self, options: WorkspaceOptions, theme: ThemeManager | None, recordings_dir: Path
@@ -280,11 +263,31 @@ class Workspace:
         shared.tasks.add_recovery_listener(self.window.clear_problem)
         if theme is not None:
             theme.themeChanged.connect(self._apply_theme)
+            self._unsubscribe.append(lambda: theme.themeChanged.disconnect(self._apply_theme))
             self._apply_theme()
             self._follow(THEME, lambda mode: theme.set_mode(ThemeMode(mode)))
         self._follow(START_AT_LOGIN, self._start_at_login)
         if options.restore_layout:
             self.window.restore_layout()
+
+    def _discard_half_built(self, widgets_before: set[QWidget]) -> None:
+        """Undo at once a build that failed part-way (a damaged cache met by a feature),
+        as `aclose` would a workspace that never started.
+
+        The features built so far leave no listener on the app's settings; their widgets
+        (parentless until the window takes them: top-level, and new) are deleted now,
+        not left to the cycle collector, which clears a panel's attributes while Qt still
+        delivers events to it; the sync's thread stops instead of running to the end."""
+        self._stop_following()
+        built = [each for each in vars(self).values() if isinstance(each, Feature)]
+        for each in reversed(built):
+            each.discard()
+        self.shared.me.close()
+        for widget in QApplication.topLevelWidgets():
+            if widget not in widgets_before and shiboken6.isValid(widget):
+                shiboken6.delete(widget)  # with its children, while its attributes live
+        if self._threaded_sync is not None:
+            self._threaded_sync.close_unused()
 
     @classmethod
     def open(
@@ -443,11 +446,7 @@ class Workspace:
         if self._closed:
             return
         self._closed = True
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe.clear()
-        if self._theme is not None:
-            self._theme.themeChanged.disconnect(self._apply_theme)
+        self._stop_following()
         for each in reversed(self.features):
             await each.aclose()
         self.shared.me.close()
@@ -463,6 +462,11 @@ class Workspace:
         self.shared.store.close()
         if self.sandbox is not None:
             await asyncio.to_thread(self.sandbox.stop)
+
+    def _stop_following(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
 
     def _follow(self, setting: Setting[T], apply: Callable[[T], None]) -> None:
         """Apply each later change of `setting` (the value at start is already in effect:

@@ -581,32 +581,44 @@ async def test_the_wired_docks_and_banner_are_named(
         assert window.call_menu.objectName() == "menuCall"
 
 
-async def test_a_build_that_fails_part_way_leaves_no_widget_and_no_thread_behind(
-    desktop_home: AppPaths, feed_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "failing",
+    [
+        "desktop_app.ui.notifications.feature",  # a damaged cache: the notifier reads it
+        "desktop_app.ui.help.feature",  # the last built: every other feature is undone
+    ],
+)
+async def test_a_build_that_fails_part_way_leaves_nothing_behind(
+    desktop_home: AppPaths, feed_sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
+    failing: str,
 ) -> None:
-    """A damaged cache met while building (the notifier reads it): the panels built so far
-    are deleted at once, not left to the cycle collector, which would clear their
+    """The features built so far leave no listener on the app's settings, and their
+    panels are deleted at once, not left to the cycle collector, which would clear their
     attributes while their event filters still run; the sync's thread is stopped."""
+    import importlib
+
     from desktop_app.api.budget import RequestBudget
     from desktop_app.api.client import MyOperatorClient
+    from desktop_app.services.settings import MemoryBackend, Settings
     from desktop_app.store import CallStore
-    from desktop_app.ui.notifications import feature as notifications
     from tests.helpers.tokens import FAKE_TOKEN
 
     def damaged(*_args: object, **_kwargs: object) -> Feature:
         raise sqlite3.DatabaseError("database disk image is malformed")
 
-    monkeypatch.setattr(notifications, "build", damaged)
+    monkeypatch.setattr(importlib.import_module(failing), "build", damaged)
     widgets_before = set(QApplication.topLevelWidgets())
     threads_before = set(threading.enumerate())
+    settings = Settings(MemoryBackend())  # outlives the workspace, as the app's do
     client = MyOperatorClient(
         FAKE_TOKEN, base_url=feed_sandbox.base_url, budget=RequestBudget.unlimited()
     )
     store = CallStore.open(desktop_home.database_file())
     try:
         with pytest.raises(sqlite3.DatabaseError):
-            Workspace.open(client, store, recordings_dir=desktop_home.recordings_dir())
+            Workspace.open(client, store, settings, recordings_dir=desktop_home.recordings_dir())
 
+        assert settings.listening() == 0
         left = [w for w in QApplication.topLevelWidgets() if w not in widgets_before]
         assert left == []
         assert [t.name for t in set(threading.enumerate()) - threads_before] == []

@@ -78,9 +78,16 @@ class CallbacksFeature(Feature):
     def start(self) -> None:
         self.presenter.start()
 
+    def discard(self) -> None:
+        super().discard()
+        self._close_own_store()
+
     async def aclose(self) -> None:
         self.presenter.stop()
         await super().aclose()
+        self._close_own_store()
+
+    def _close_own_store(self) -> None:
         if self._own_store is not None:
             self._own_store.close()
 

@@ -97,6 +97,13 @@ class Feature:
     def start(self) -> None:
         """Begin the feature's background work (first fetches, loops, timers)."""
 
+    def discard(self) -> None:
+        """Undo the subscriptions of a feature never installed nor started (the
+        workspace's build failed after it): no task ran, so none to await."""
+        self._cleanups.run()
+        for presenter in reversed(self.presenters):
+            presenter.discard()
+
     async def aclose(self) -> None:
         """Undo the subscriptions, stop timers, cancel and await the feature's tasks.
         Idempotent."""

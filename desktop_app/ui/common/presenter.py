@@ -85,6 +85,10 @@ class Presenter(QObject):
     def cancel_tasks(self) -> None:
         self.tasks.cancel_all()
 
+    def discard(self) -> None:
+        """Undo the subscriptions of a presenter that never ran a task (`Feature.discard`)."""
+        self._cleanups.run()
+
     async def aclose(self) -> None:
         """Stop timers, cancel every task and wait until they have all finished."""
         for timer in self.findChildren(QTimer):

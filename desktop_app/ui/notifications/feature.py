@@ -109,9 +109,17 @@ class NotificationsFeature(Feature):
     def start(self) -> None:
         self.tray.start()
 
+    def discard(self) -> None:
+        self.tray.stop()
+        super().discard()
+        self._close_own_store()
+
     async def aclose(self) -> None:
         self.tray.stop()
         await super().aclose()  # a check in flight has ended (its thread too)
+        self._close_own_store()
+
+    def _close_own_store(self) -> None:
         if self._own_store is not None:
             self._own_store.close()
 

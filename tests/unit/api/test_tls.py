@@ -83,7 +83,7 @@ def test_prepare_also_imports_the_transport_a_client_would_import_on_the_window_
     import sys
 
     script = (
-        "import sys, threading\n"
+        "import sys\n"
         "from desktop_app.api.client import TLS\n"
         "assert 'httpcore' not in sys.modules, 'imported with the client module'\n"
         "TLS.prepare().join(10)\n"
