@@ -1,9 +1,8 @@
 """Serving the sandbox over real loopback HTTP with uvicorn.
 
-`SandboxServer` runs it on a background thread for end-to-end tests and the demo: the
-socket is bound here (port 0 picks a free one) and handed to uvicorn, so the real port is
-known before the first request, and `start` waits on an event uvicorn's startup sets rather
-than polling. `serve_forever` is the blocking entry point of ``myoperator sandbox``.
+`SandboxServer` runs it on a background thread for end-to-end tests and the demo, on a
+socket bound before uvicorn starts (`desktop_app.serving`). `serve_forever` is the blocking
+entry point of ``myoperator sandbox``.
 
 Only the h11 protocol is used: the app's "drop" and "truncate" faults close the connection
 through the request cycle's transport, which this implementation exposes.
@@ -22,39 +21,9 @@ from desktop_app.api.redact import install_redacting_filter
 from desktop_app.sandbox.app import SandboxApp, create_app
 from desktop_app.sandbox.config import SandboxConfig
 from desktop_app.sandbox.state import SandboxState
+from desktop_app.serving import ReadyServer, bind_tcp, url_host
 
 log = logging.getLogger(__name__)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, telling a waiting thread when it is ready (or has given up)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        try:
-            await super().startup(sockets=sockets)
-        finally:
-            self.ready.set()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """The listening socket, made as TCP explicitly: asyncio turns Nagle off
-    (``TCP_NODELAY``) only on connections whose socket says ``IPPROTO_TCP``, and accepted
-    sockets inherit this one's protocol. With proto 0, uvicorn's two writes per answer
-    (head, then body) met the client's delayed ACK: 40 ms on every request."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
 
 
 def _uvicorn_config(app: SandboxApp, host: str, port: int) -> uvicorn.Config:
@@ -95,7 +64,7 @@ class SandboxServer:
         self.host = host
         self._requested_port = port
         self._port: int | None = None
-        self._server: _Server | None = None
+        self._server: ReadyServer | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
 
@@ -111,16 +80,15 @@ class SandboxServer:
 
     @property
     def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"http://{url_host(self.host)}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> SandboxServer:
         """Bind, start serving, and return once connections are accepted."""
         if self._thread is not None:
             raise RuntimeError("the sandbox server is already started")
-        sock = _bind(self.host, self._requested_port)
+        sock = bind_tcp(self.host, self._requested_port)
         self._port = sock.getsockname()[1]
-        server = _Server(_uvicorn_config(self.app, self.host, self._port))
+        server = ReadyServer(_uvicorn_config(self.app, self.host, self._port))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="sandbox-server", daemon=True
         )
@@ -166,11 +134,10 @@ class SandboxServer:
 def serve_forever(config: SandboxConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve the sandbox until Ctrl+C (blocking). Port 0 picks a free port, which is logged."""
     app = create_app(config)
-    sock = _bind(host, port)
+    sock = bind_tcp(host, port)
     actual = sock.getsockname()[1]
     server = uvicorn.Server(_uvicorn_config(app, host, actual))
-    shown = f"[{host}]" if ":" in host else host
-    log.info("MyOperator sandbox serving on http://%s:%d", shown, actual)
+    log.info("MyOperator sandbox serving on http://%s:%d", url_host(host), actual)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
