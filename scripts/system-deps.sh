@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu libraries Qt (xcb, multimedia) needs, and the headless Secret
-# Service the keyring tests run against (gnome-keyring on a private dbus-daemon), only when
-# some are missing.
+# Service the keyring tests run against (gnome-keyring on a private dbus-daemon), and the Redis
+# server the team relay's tests start (each on its own socket; the system's service is not
+# used), only when some are missing.
 # As root it uses apt-get; with passwordless sudo it uses sudo; otherwise it prints the command.
 # `system-deps.sh packaging` adds what `make package` and `make package-test` need: binutils
 # (objdump, for the bundle's library list), the desktop-entry and AppStream validators, and
@@ -13,6 +14,7 @@ packages=(
   libxcb-render-util0 libxcb-image0 libxcb-cursor0 libegl1 libgl1 libfontconfig1 libdbus-1-3
   xvfb xdotool
   gnome-keyring dbus-daemon
+  redis-server
 )
 if [ "${1:-}" = "packaging" ]; then
   packages+=(binutils desktop-file-utils appstream xdg-utils)
