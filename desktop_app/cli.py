@@ -182,7 +182,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("--no-rate-limit", action="store_true", help="lift the emulated limit")
     sandbox.add_argument("--tour", action="store_true", help="print a short tour of commands")
+
+    relay = add_parser(commands, "relay", "run the team relay, check it, manage agents")
+    add_relay_parser(relay)
     return parser
+
+
+def add_relay_parser(relay: argparse.ArgumentParser) -> None:
+    relay.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    relay.add_argument(
+        "--port", type=_port_or_zero, default=8780, help="0-65535; 0 picks a free port (8780)"
+    )
+    relay.add_argument(
+        "--check", action="store_true", help="check a new install's settings, Redis and token"
+    )
+    relay.add_argument("--json", action="store_true", help="say where it serves as JSON")
+    actions = relay.add_subparsers(dest="relay_command", metavar="ACTION")
+    agent = actions.add_parser("agent", help="issue, revoke and list agents' credentials")
+    agent_actions = agent.add_subparsers(dest="agent_action", required=True, metavar="ACTION")
+    add = agent_actions.add_parser("add", help="issue a credential (replaces an earlier one)")
+    add.add_argument("name", help="the agent's name, as the team knows them")
+    revoke = agent_actions.add_parser("revoke", help="revoke an agent's credential at once")
+    revoke.add_argument("name")
+    agent_actions.add_parser("list", help="list the agents who hold a credential")
+
+
+def _port_or_zero(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,5}", text) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, not {text!r}")
+    return int(text)
 
 
 def _add_optional_user_fields(parser: argparse.ArgumentParser) -> None:
@@ -576,6 +604,17 @@ def _run_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _run_relay(args: argparse.Namespace, out: TextIO) -> int:
+    # Imported here: Redis's client is for the relay, not for every `myoperator` command.
+    from desktop_app.relay.commands import RelayCommandError, run_relay
+
+    try:
+        return run_relay(args, out, os.environ)
+    except RelayCommandError as exc:
+        print(f"myoperator: {redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+
+
 def tour_text(base_url: str, demo_token: str) -> str:
     week_ago = (datetime.now() - timedelta(days=7)).strftime("%Y-%m-%d")
     return f"""
@@ -607,6 +646,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         if args.command == "sandbox":
             return _run_sandbox(args, out)
+        if args.command == "relay":
+            return _run_relay(args, out)
         return asyncio.run(_run_api_command(args, out, session))
     except UsageError as exc:
         print(f"myoperator: {redact(str(exc))}", file=sys.stderr)

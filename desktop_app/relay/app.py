@@ -1,0 +1,244 @@
+"""The relay's HTTP face: MyOperator's webhooks in, the team's events out.
+
+- ``/hooks/<secret>/after-call`` and ``/hooks/<secret>/in-call`` (GET or POST) take
+  MyOperator's webhooks. A wrong secret is a 404, as if nothing were there; a missing or
+  wrong auth header (when one is configured) a 401. A webhook is acknowledged only once it
+  is stored: with Redis unreachable the answer is a 503 and MyOperator retries it.
+- ``/v1/events`` streams the team's events to a desktop as server-sent events, after the
+  ``Last-Event-ID`` it sends (the header every SSE client resends on reconnecting), so a
+  desktop that slept or lost its network misses nothing. SSE rather than WebSocket: one
+  direction is all a feed needs, it passes every HTTP proxy, and resuming is in the
+  protocol. The agent's relay credential is checked on connecting and again every
+  heartbeat: a revoked one is cut off within one heartbeat.
+- ``/v1/health`` answers whether this replica reaches Redis, for a load balancer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+import redis.exceptions
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from desktop_app.relay.config import RelayConfig
+from desktop_app.relay.engine import RelayEngine
+from desktop_app.relay.events import (
+    RelayEvent,
+    WebhookRejected,
+    after_call_event,
+    event_id_key,
+    in_call_event,
+    valid_event_id,
+)
+from desktop_app.relay.fanout import EventFanout, Subscription
+
+log = logging.getLogger(__name__)
+
+_BACKFILL_BATCH = 500
+_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+#: Milliseconds a desktop's SSE client waits before reconnecting.
+_RETRY_MS = 1000
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"status": "error", "code": status, "message": message}, status)
+
+
+def sse_message(event: RelayEvent) -> bytes:
+    return f"id: {event.id}\nevent: {event.kind.value}\ndata: {event.to_json()}\n\n".encode()
+
+
+class RelayApp:
+    """The ASGI app and what it holds: the engine (Redis) and this process's fan-out."""
+
+    def __init__(self, config: RelayConfig, engine: RelayEngine | None = None) -> None:
+        self.config = config
+        self.engine = engine or RelayEngine.from_url(config.redis_url, config.namespace)
+        self.fanout = EventFanout(self.engine, block_ms=config.read_block_ms)
+        hooks: list[str] = ["GET", "POST"]
+        self.app = Starlette(
+            routes=[
+                Route("/hooks/{secret}/after-call", self._after_call, methods=hooks),
+                Route("/hooks/{secret}/in-call", self._in_call, methods=hooks),
+                Route("/v1/events", self._events, methods=["GET"]),
+                Route("/v1/health", self._health, methods=["GET"]),
+            ],
+            lifespan=self._lifespan,
+        )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        self.fanout.start()
+        try:
+            yield
+        finally:
+            await self.fanout.aclose()
+            await self.engine.aclose()
+
+    # -- webhooks --------------------------------------------------------------------------
+
+    async def _after_call(self, request: Request) -> Response:
+        return await self._webhook(request, after_call_event)
+
+    async def _in_call(self, request: Request) -> Response:
+        return await self._webhook(request, in_call_event)
+
+    async def _webhook(
+        self, request: Request, to_event: Callable[[Mapping[str, Any]], RelayEvent]
+    ) -> Response:
+        if not hmac.compare_digest(
+            request.path_params["secret"].encode(), self.config.hook_secret.encode()
+        ):
+            return _error(404, "Not found.")
+        if self.config.hook_auth is not None:
+            name, expected = self.config.hook_auth
+            given = request.headers.get(name, "")
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return _error(401, f"The webhook's {name} header is missing or wrong.")
+        try:
+            event = to_event(await _payload(request))
+        except WebhookRejected as exc:
+            log.warning("A webhook was refused: %s", exc)
+            return _error(400, f"The webhook was refused: {exc}.")
+        try:
+            stored = await self.engine.append(event)
+        except _REDIS_DOWN:
+            log.warning("A webhook could not be stored: Redis is unreachable")
+            return _error(503, "The relay cannot store events right now; retry later.")
+        return JSONResponse({"status": "success", "code": 200, "duplicate": stored is None})
+
+    # -- desktops --------------------------------------------------------------------------
+
+    async def _agent(self, request: Request) -> tuple[str, str] | Response:
+        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            return _error(401, "Sign in to the relay with your agent credential.")
+        try:
+            agent = await self.engine.agent_for(credential)
+        except _REDIS_DOWN:
+            return _error(503, "The relay cannot reach its store right now; retry later.")
+        if agent is None:
+            return _error(401, "This agent credential is not valid (unknown or revoked).")
+        return agent, credential
+
+    async def _events(self, request: Request) -> Response:
+        signed_in = await self._agent(request)
+        if isinstance(signed_in, Response):
+            return signed_in
+        agent, credential = signed_in
+        after = (
+            request.headers.get("last-event-id") or request.query_params.get("after") or "0-0"
+        ).strip()
+        if not valid_event_id(after):
+            return _error(400, "Last-Event-ID is not an event id of this relay.")
+        return StreamingResponse(
+            self._stream(agent, credential, after),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _stream(self, agent: str, credential: str, after: str) -> AsyncIterator[bytes]:
+        """The desktop's events: first what it missed, from the stream, then live ones from
+        this process's fan-out; ids at or before the last one sent are skipped, so joining
+        the two never repeats an event."""
+        heartbeat = self.config.heartbeat_s
+        last = after
+        checked_at = time.monotonic()
+        subscription: Subscription | None = None
+        yield f"retry: {_RETRY_MS}\n\n".encode()
+        try:
+            ready_sent = False
+            while True:
+                if subscription is None:
+                    subscription = self.fanout.subscribe()
+                    async for event in self._stored_after(last):
+                        yield sse_message(event)
+                        last = event.id
+                    if not ready_sent:
+                        ready = json.dumps({"agent": agent, "last_event_id": last})
+                        yield f"event: ready\ndata: {ready}\n\n".encode()
+                        ready_sent = True
+                if time.monotonic() - checked_at >= heartbeat:
+                    if await self.engine.agent_for(credential) != agent:
+                        yield b"event: revoked\ndata: {}\n\n"
+                        return
+                    checked_at = time.monotonic()
+                try:
+                    event = await asyncio.wait_for(subscription.queue.get(), heartbeat)
+                except TimeoutError:
+                    if subscription.overflowed:
+                        self.fanout.unsubscribe(subscription)
+                        subscription = None
+                    else:
+                        yield b": keep-alive\n\n"
+                    continue
+                if event_id_key(event.id) > event_id_key(last):
+                    yield sse_message(event)
+                    last = event.id
+                if subscription.overflowed and subscription.queue.empty():
+                    # Dropped by the fan-out for falling behind: read on from the stream.
+                    self.fanout.unsubscribe(subscription)
+                    subscription = None
+        except _REDIS_DOWN:
+            # The desktop reconnects after `retry` and resumes from `last`.
+            log.info("An event stream ended: Redis is unreachable")
+        finally:
+            if subscription is not None:
+                self.fanout.unsubscribe(subscription)
+
+    async def _stored_after(self, after: str) -> AsyncIterator[RelayEvent]:
+        while True:
+            batch = await self.engine.events_after(after, _BACKFILL_BATCH)
+            for event in batch:
+                yield event
+                after = event.id
+            if len(batch) < _BACKFILL_BATCH:
+                return
+
+    async def _health(self, _request: Request) -> Response:
+        try:
+            reachable = await self.engine.ping()
+        except _REDIS_DOWN:
+            reachable = False
+        status = 200 if reachable else 503
+        return JSONResponse(
+            {"status": "success" if reachable else "error", "redis": reachable}, status
+        )
+
+
+async def _payload(request: Request) -> dict[str, Any]:
+    """What MyOperator sent: query parameters, overlaid by a JSON or form body."""
+    payload: dict[str, Any] = dict(request.query_params)
+    if request.method != "POST":
+        return payload
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if not body.strip():
+        return payload
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        form = await request.form()
+        payload.update({key: value for key, value in form.items() if isinstance(value, str)})
+        return payload
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        raise WebhookRejected("the body is neither JSON nor a form") from None
+    if not isinstance(decoded, dict):
+        raise WebhookRejected("the body is not a JSON object")
+    payload.update(decoded)
+    return payload
+

@@ -1,0 +1,205 @@
+"""The relay's state, all of it in Redis: relay processes keep none, so any number of them
+can run behind a load balancer and any one can be killed.
+
+- ``events``: a stream of `RelayEvent`s. Its ids are what desktops resume from.
+- ``seen:<key>``: one key per de-duplication key, set in the same script that appends, so
+  two replicas given the same webhook at once store it once.
+- ``agents`` / ``agent-digests``: the agents' relay credentials, kept only as SHA-256
+  digests (a credential is 256 random bits: a plain digest is enough, no salt or stretch).
+- ``leader``: who polls MyOperator; a lease its holder renews.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Final
+
+import redis.asyncio as aioredis
+
+from desktop_app.relay.events import RelayEvent
+
+DEFAULT_NAMESPACE: Final = "myoperator:relay:"
+#: How long a de-duplication key is remembered: far past MyOperator's last retry (90 s)
+#: and any reconciling poll's overlap.
+SEEN_TTL_S: Final = 8 * 24 * 3600
+#: About how many events the stream keeps (Redis trims whole nodes, so a few more): weeks
+#: of a busy team's calls, for a desktop that was off over a holiday.
+STREAM_LENGTH: Final = 500_000
+#: Credentials are shown once as ``mor_`` + 43 URL-safe characters.
+CREDENTIAL_PREFIX: Final = "mor_"
+_AGENT_NAME = re.compile(r"^[\w .@'-]{1,64}$")
+
+# Appends unless the key was seen: one round trip, atomic across replicas.
+_APPEND = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3])
+end
+return false
+"""
+# Takes the lease if free, or renews it if this owner holds it.
+_LEAD = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+_RESIGN = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def credential_digest(credential: str) -> str:
+    return hashlib.sha256(credential.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    name: str
+    issued_at: int
+
+
+class AgentNameInvalid(ValueError):
+    pass
+
+
+class RelayEngine:
+    """The relay's Redis operations. Connection failures surface as
+    ``redis.exceptions.ConnectionError`` (a subclass of ``redis.RedisError``); callers turn
+    them into a 503 or a retry."""
+
+    def __init__(self, redis: aioredis.Redis, namespace: str = DEFAULT_NAMESPACE) -> None:
+        self.redis = redis
+        self._ns = namespace
+        self._events = namespace + "events"
+        self._agents = namespace + "agents"
+        self._digests = namespace + "agent-digests"
+        self._leader = namespace + "leader"
+        self._append = redis.register_script(_APPEND)
+        self._lead = redis.register_script(_LEAD)
+        self._resign = redis.register_script(_RESIGN)
+
+    @classmethod
+    def from_url(cls, url: str, namespace: str = DEFAULT_NAMESPACE) -> RelayEngine:
+        # Short connect timeout: a relay whose Redis is gone answers 503 at once, and a
+        # webhook is retried by MyOperator, instead of hanging past its 5 s limit.
+        return cls(
+            aioredis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=15),
+            namespace,
+        )
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    # -- events --------------------------------------------------------------------------
+
+    async def append(self, event: RelayEvent) -> str | None:
+        """Store `event`; its stream id, or None when its key was already seen."""
+        result = await self._append(
+            keys=[self._ns + "seen:" + event.dedup_key, self._events],
+            args=[SEEN_TTL_S, STREAM_LENGTH, event.to_json()],
+        )
+        if result is None:
+            return None
+        return result.decode() if isinstance(result, bytes) else str(result)
+
+    async def events_after(self, after: str, count: int = 500) -> list[RelayEvent]:
+        """Up to `count` events stored after id `after` ("0-0": from the first kept)."""
+        entries: Any = await self.redis.xrange(
+            self._events, min=f"({after}", max="+", count=count
+        )
+        return [_event(entry) for entry in entries or ()]
+
+    async def wait_events(self, after: str, block_ms: int, count: int = 500) -> list[RelayEvent]:
+        """Events after `after`, waiting up to `block_ms` for the first one."""
+        reply: Any = await self.redis.xread({self._events: after}, count=count, block=block_ms)
+        if not reply:
+            return []
+        # RESP2 answers [[stream, entries]]; RESP3 {stream: [entries]}.
+        entries = next(iter(reply.values()))[0] if isinstance(reply, dict) else reply[0][1]
+        return [_event(entry) for entry in entries]
+
+    async def last_event_id(self) -> str:
+        entries: Any = await self.redis.xrevrange(self._events, count=1)
+        if not entries:
+            return "0-0"
+        raw = entries[0][0]
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+    # -- agents --------------------------------------------------------------------------
+
+    async def issue_credential(self, name: str) -> str:
+        """A new credential for agent `name`, replacing any earlier one (shown once)."""
+        if not _AGENT_NAME.match(name):
+            raise AgentNameInvalid(
+                "An agent's name is 1 to 64 letters, digits, spaces or . @ ' - _"
+            )
+        credential = CREDENTIAL_PREFIX + secrets.token_urlsafe(32)
+        digest = credential_digest(credential)
+        record = json.dumps({"digest": digest, "issued_at": int(time.time())})
+        previous = await self.redis.hget(self._agents, name)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if previous is not None:
+                pipe.hdel(self._digests, json.loads(previous)["digest"])
+            pipe.hset(self._agents, name, record)
+            pipe.hset(self._digests, digest, name)
+            await pipe.execute()
+        return credential
+
+    async def revoke(self, name: str) -> bool:
+        previous = await self.redis.hget(self._agents, name)
+        if previous is None:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._digests, json.loads(previous)["digest"])
+            pipe.hdel(self._agents, name)
+            await pipe.execute()
+        return True
+
+    async def agents(self) -> list[AgentRecord]:
+        raw = await self.redis.hgetall(self._agents)
+        records = [
+            AgentRecord(_text(name), int(json.loads(value)["issued_at"]))
+            for name, value in raw.items()
+        ]
+        return sorted(records, key=lambda record: record.name.casefold())
+
+    async def agent_for(self, credential: str) -> str | None:
+        """The agent a credential belongs to, or None (unknown or revoked)."""
+        if not credential.startswith(CREDENTIAL_PREFIX):
+            return None
+        name = await self.redis.hget(self._digests, credential_digest(credential))
+        return None if name is None else _text(name)
+
+    # -- the poller's lease ----------------------------------------------------------------
+
+    async def lead(self, owner: str, lease_ms: int) -> bool:
+        """Take or renew the leader's lease; False while another owner holds it."""
+        return bool(await self._lead(keys=[self._leader], args=[owner, lease_ms]))
+
+    async def resign(self, owner: str) -> None:
+        await self._resign(keys=[self._leader], args=[owner])
+
+    async def leader(self) -> str | None:
+        holder = await self.redis.get(self._leader)
+        return None if holder is None else _text(holder)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _event(entry: tuple[Any, dict[Any, Any]]) -> RelayEvent:
+    event_id, fields = entry
+    raw = fields.get(b"event", fields.get("event", b"{}"))
+    return RelayEvent.from_json(_text(event_id), raw)
