@@ -8,6 +8,7 @@ polling and no sleeps.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,18 @@ import pytest
 
 #: "Ready to accept connections tcp" or "The server is now ready to accept connections at <socket>".
 _READY = "ready to accept connections"
+
+
+def _real_clock_environment() -> dict[str, str]:
+    """This environment without libfaketime: the suite's day-boundary runs preload it, and
+    Redis (jemalloc) cannot start under it ("Unexpected recursive calls to clock_gettime").
+    Redis is a server of its own with its own clock, as it would be in production."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME")}
+    preload = [lib for lib in environ.pop("LD_PRELOAD", "").split(":") if lib]
+    kept = [lib for lib in preload if "faketime" not in lib]
+    if kept:
+        environ["LD_PRELOAD"] = ":".join(kept)
+    return environ
 
 
 class RedisServer:
@@ -57,6 +70,7 @@ class RedisServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            env=_real_clock_environment(),
         )
         self._wait_ready(timeout)
         return self
