@@ -10,7 +10,8 @@
   direction is all a feed needs, it passes every HTTP proxy, and resuming is in the
   protocol. The agent's relay credential is checked on connecting and again every
   heartbeat: a revoked one is cut off within one heartbeat.
-- ``/v1/health`` answers whether this replica reaches Redis, for a load balancer.
+- ``/v1/health`` answers whether this replica reaches Redis, for a load balancer, and
+  whether it is the one that polls MyOperator (`reconcile`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
 from desktop_app.relay.config import RelayConfig
 from desktop_app.relay.engine import RelayEngine
 from desktop_app.relay.events import (
@@ -41,6 +43,7 @@ from desktop_app.relay.events import (
     valid_event_id,
 )
 from desktop_app.relay.fanout import EventFanout, Subscription
+from desktop_app.relay.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +64,18 @@ def sse_message(event: RelayEvent) -> bytes:
 class RelayApp:
     """The ASGI app and what it holds: the engine (Redis) and this process's fan-out."""
 
-    def __init__(self, config: RelayConfig, engine: RelayEngine | None = None) -> None:
+    def __init__(
+        self,
+        config: RelayConfig,
+        engine: RelayEngine | None = None,
+        *,
+        token: str | None = None,
+    ) -> None:
         self.config = config
         self.engine = engine or RelayEngine.from_url(config.redis_url, config.namespace)
         self.fanout = EventFanout(self.engine, block_ms=config.read_block_ms)
+        self._token = token
+        self.reconciler: Reconciler | None = None
         hooks: list[str] = ["GET", "POST"]
         self.app = Starlette(
             routes=[
@@ -82,9 +93,28 @@ class RelayApp:
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         self.fanout.start()
+        client: MyOperatorClient | None = None
+        polling: asyncio.Task[None] | None = None
+        if self._token:
+            client = MyOperatorClient(
+                self._token, base_url=self.config.api_base_url or LIVE_BASE_URL
+            )
+            self.reconciler = Reconciler(
+                self.engine, client, interval_s=self.config.poll_interval_s
+            )
+            polling = asyncio.get_running_loop().create_task(
+                self.reconciler.run(), name="relay-reconciler"
+            )
+        else:
+            log.warning("No API token: the relay relays webhooks but cannot fill their gaps")
         try:
             yield
         finally:
+            if polling is not None:
+                polling.cancel()
+                await asyncio.gather(polling, return_exceptions=True)
+            if client is not None:
+                await client.aclose()
             await self.fanout.aclose()
             await self.engine.aclose()
 
@@ -210,13 +240,22 @@ class RelayApp:
                 return
 
     async def _health(self, _request: Request) -> Response:
+        polling = False
         try:
             reachable = await self.engine.ping()
+            if self.reconciler is not None:
+                polling = await self.engine.leader() == self.reconciler.owner
         except _REDIS_DOWN:
             reachable = False
         status = 200 if reachable else 503
         return JSONResponse(
-            {"status": "success" if reachable else "error", "redis": reachable}, status
+            {
+                "status": "success" if reachable else "error",
+                "redis": reachable,
+                "polling": polling,
+                "polls": 0 if self.reconciler is None else self.reconciler.polls,
+            },
+            status,
         )
 
 

@@ -181,7 +181,13 @@ def _serve(args: argparse.Namespace, out: TextIO, environ: Mapping[str, str]) ->
         out.flush()
 
     try:
-        serve_relay(config, args.host, args.port, on_ready=ready)
+        serve_relay(
+            config,
+            args.host,
+            args.port,
+            on_ready=ready,
+            token=environ.get(TOKEN_ENV, "").strip() or None,
+        )
     except OSError as exc:
         raise RelayCommandError(
             f"Cannot listen on {args.host}:{args.port}: {exc.strerror or exc}."

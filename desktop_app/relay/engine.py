@@ -6,7 +6,8 @@ can run behind a load balancer and any one can be killed.
   two replicas given the same webhook at once store it once.
 - ``agents`` / ``agent-digests``: the agents' relay credentials, kept only as SHA-256
   digests (a credential is 256 random bits: a plain digest is enough, no salt or stretch).
-- ``leader``: who polls MyOperator; a lease its holder renews.
+- ``leader``: who polls MyOperator, a lease its holder renews; ``reconciled-until``: up
+  to when the last poll read the call log.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class RelayEngine:
         self._agents = namespace + "agents"
         self._digests = namespace + "agent-digests"
         self._leader = namespace + "leader"
+        self._reconciled = namespace + "reconciled-until"
         self._append = redis.register_script(_APPEND)
         self._lead = redis.register_script(_LEAD)
         self._resign = redis.register_script(_RESIGN)
@@ -189,6 +191,14 @@ class RelayEngine:
 
     async def resign(self, owner: str) -> None:
         await self._resign(keys=[self._leader], args=[owner])
+
+    async def reconciled_until(self) -> int | None:
+        """Up to when (unix seconds) the last completed poll read the call log."""
+        value = await self.redis.get(self._reconciled)
+        return None if value is None else int(value)
+
+    async def set_reconciled_until(self, when: int) -> None:
+        await self.redis.set(self._reconciled, when)
 
     async def leader(self) -> str | None:
         holder = await self.redis.get(self._leader)

@@ -22,9 +22,11 @@ def serve_relay(
     port: int,
     *,
     on_ready: Callable[[str], None] | None = None,
+    token: str | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM. `on_ready` gets the base URL once connections are
-    accepted (port 0 picks a free port)."""
+    accepted (port 0 picks a free port). With the account's `token`, it also takes its
+    turn as the one poller that fills in what webhooks dropped."""
     # The access log is off: the webhook path carries the secret (redacted anyway).
     install_redacting_filter(logging.getLogger("uvicorn.access"))
     install_redacting_filter(logging.getLogger("uvicorn.error"))
@@ -32,7 +34,7 @@ def serve_relay(
     base_url = f"http://{url_host(host)}:{sock.getsockname()[1]}"
     server = ReadyServer(
         uvicorn.Config(
-            RelayApp(config),
+            RelayApp(config, token=token),
             http="h11",
             lifespan="on",
             log_config=None,
