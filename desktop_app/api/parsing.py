@@ -548,7 +548,8 @@ def _as_list(value: object) -> list[Any]:
     return []
 
 
-def _parse_agent(value: object) -> Agent | None:
+def parse_agent(value: object) -> Agent | None:
+    """Someone a call rang: a ``received_by`` entry, or an In-Call webhook's ``users``."""
     if not isinstance(value, dict):
         return None
     name = _as_text(_first(value, "name", "user_name")) or ""
@@ -568,7 +569,7 @@ def _parse_leg(value: object) -> CallLeg | None:
     except ValueError:
         status = LegStatus.UNKNOWN
     agents = tuple(
-        a for a in (_parse_agent(v) for v in _as_list(value.get("received_by"))) if a is not None
+        a for a in (parse_agent(v) for v in _as_list(value.get("received_by"))) if a is not None
     )
     return CallLeg(
         status=status,

@@ -25,7 +25,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-import redis.exceptions
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -33,7 +32,7 @@ from starlette.routing import Route
 
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
 from desktop_app.relay.config import RelayConfig
-from desktop_app.relay.engine import RelayEngine
+from desktop_app.relay.engine import REDIS_DOWN, RelayEngine
 from desktop_app.relay.events import (
     RelayEvent,
     WebhookRejected,
@@ -48,7 +47,6 @@ from desktop_app.relay.reconcile import Reconciler
 log = logging.getLogger(__name__)
 
 _BACKFILL_BATCH = 500
-_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 #: Milliseconds a desktop's SSE client waits before reconnecting.
 _RETRY_MS = 1000
 
@@ -145,7 +143,7 @@ class RelayApp:
             return _error(400, f"The webhook was refused: {exc}.")
         try:
             stored = await self.engine.append(event)
-        except _REDIS_DOWN:
+        except REDIS_DOWN:
             log.warning("A webhook could not be stored: Redis is unreachable")
             return _error(503, "The relay cannot store events right now; retry later.")
         return JSONResponse({"status": "success", "code": 200, "duplicate": stored is None})
@@ -159,7 +157,7 @@ class RelayApp:
             return _error(401, "Sign in to the relay with your agent credential.")
         try:
             agent = await self.engine.agent_for(credential)
-        except _REDIS_DOWN:
+        except REDIS_DOWN:
             return _error(503, "The relay cannot reach its store right now; retry later.")
         if agent is None:
             return _error(401, "This agent credential is not valid (unknown or revoked).")
@@ -193,6 +191,14 @@ class RelayApp:
         try:
             ready_sent = False
             while True:
+                if (
+                    subscription is not None
+                    and subscription.overflowed
+                    and subscription.queue.empty()
+                ):
+                    # Dropped by the fan-out for falling behind, and what it was handed is
+                    # sent: read on from the stream.
+                    subscription = None
                 if subscription is None:
                     subscription = self.fanout.subscribe()
                     async for event in self._stored_after(last):
@@ -210,20 +216,12 @@ class RelayApp:
                 try:
                     event = await asyncio.wait_for(subscription.queue.get(), heartbeat)
                 except TimeoutError:
-                    if subscription.overflowed:
-                        self.fanout.unsubscribe(subscription)
-                        subscription = None
-                    else:
-                        yield b": keep-alive\n\n"
+                    yield b": keep-alive\n\n"
                     continue
                 if event_id_key(event.id) > event_id_key(last):
                     yield sse_message(event)
                     last = event.id
-                if subscription.overflowed and subscription.queue.empty():
-                    # Dropped by the fan-out for falling behind: read on from the stream.
-                    self.fanout.unsubscribe(subscription)
-                    subscription = None
-        except _REDIS_DOWN:
+        except REDIS_DOWN:
             # The desktop reconnects after `retry` and resumes from `last`.
             log.info("An event stream ended: Redis is unreachable")
         finally:
@@ -245,7 +243,7 @@ class RelayApp:
             reachable = await self.engine.ping()
             if self.reconciler is not None:
                 polling = await self.engine.leader() == self.reconciler.owner
-        except _REDIS_DOWN:
+        except REDIS_DOWN:
             reachable = False
         status = 200 if reachable else 503
         return JSONResponse(

@@ -13,10 +13,11 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Final, TextIO
+from typing import TextIO
 
 import redis.exceptions
 
+from desktop_app.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, TOKEN_ENV
 from desktop_app.relay.config import (
     DEFAULT_REDIS_URL,
     HOOK_AUTH_ENV,
@@ -25,14 +26,14 @@ from desktop_app.relay.config import (
     RelayConfig,
     RelayConfigError,
 )
-from desktop_app.relay.engine import DEFAULT_NAMESPACE, AgentNameInvalid, RelayEngine
+from desktop_app.relay.engine import (
+    DEFAULT_NAMESPACE,
+    REDIS_DOWN,
+    AgentNameInvalid,
+    RelayEngine,
+)
 
-EXIT_OK: Final = 0
-EXIT_INVALID: Final = 2
-EXIT_FAILED: Final = 5
-TOKEN_ENV: Final = "MYOPERATOR_TOKEN"
 _TOKEN_SHAPE = re.compile(r"^[0-9a-fA-F]{32}$")
-_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 class RelayCommandError(Exception):
@@ -91,7 +92,7 @@ async def _agent_command(args: argparse.Namespace, out: TextIO, environ: Mapping
                 issued = datetime.fromtimestamp(record.issued_at, UTC).strftime("%Y-%m-%d %H:%M")
                 out.write(f"{record.name}\tissued {issued} UTC\n")
         return EXIT_OK
-    except _REDIS_DOWN:
+    except REDIS_DOWN:
         raise _redis_unreachable(environ) from None
     finally:
         await engine.aclose()
@@ -135,7 +136,7 @@ async def _check(out: TextIO, environ: Mapping[str, str]) -> int:
             if agents
             else "no agent holds a credential yet: myoperator relay agent add NAME",
         )
-    except _REDIS_DOWN:
+    except REDIS_DOWN:
         say(False, str(_redis_unreachable(environ)))
     finally:
         await engine.aclose()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from desktop_app.relay.events import RelayEvent
 
@@ -33,6 +34,8 @@ SEEN_TTL_S: Final = 8 * 24 * 3600
 STREAM_LENGTH: Final = 500_000
 #: Credentials are shown once as ``mor_`` + 43 URL-safe characters.
 CREDENTIAL_PREFIX: Final = "mor_"
+#: What an unreachable (or restarting) Redis raises: callers answer 503 or retry.
+REDIS_DOWN: Final = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 _AGENT_NAME = re.compile(r"^[\w .@'-]{1,64}$")
 
 # Appends unless the key was seen: one round trip, atomic across replicas.
@@ -72,9 +75,8 @@ class AgentNameInvalid(ValueError):
 
 
 class RelayEngine:
-    """The relay's Redis operations. Connection failures surface as
-    ``redis.exceptions.ConnectionError`` (a subclass of ``redis.RedisError``); callers turn
-    them into a 503 or a retry."""
+    """The relay's Redis operations. Connection failures surface as one of `REDIS_DOWN`;
+    callers turn them into a 503 or a retry."""
 
     def __init__(self, redis: aioredis.Redis, namespace: str = DEFAULT_NAMESPACE) -> None:
         self.redis = redis

@@ -19,8 +19,8 @@ from enum import StrEnum
 from typing import Any
 
 from desktop_app.api.errors import MalformedResponse
-from desktop_app.api.models import CallLog
-from desktop_app.api.parsing import parse_call_log
+from desktop_app.api.models import Agent, CallLog
+from desktop_app.api.parsing import parse_agent, parse_call_log
 
 #: Keys an After Call record may name its call by (``/search`` hits use ``_id``).
 _CALL_ID_KEYS = ("_id", "uid", "unique_id", "id")
@@ -51,20 +51,13 @@ class EventKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class RingingAgent:
-    name: str
-    user_id: str | None = None
-    extension: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class LiveCall:
     """An In-Call webhook: a call ringing or just answered, and who it rings."""
 
     call_id: str
     caller: str
     answered: bool
-    agents: tuple[RingingAgent, ...] = ()
+    agents: tuple[Agent, ...] = ()
     ivr_id: str | None = None
 
 
@@ -90,10 +83,10 @@ class RelayEvent:
         if self.kind is EventKind.CALL_ENDED:
             raise ValueError("a call.ended event carries a call log record, not a live call")
         agents = tuple(
-            RingingAgent(
+            Agent(
                 name=str(agent.get("name", "")),
-                user_id=agent.get("user_id"),
                 extension=agent.get("extension"),
+                user_id=agent.get("user_id"),
             )
             for agent in self.body.get("agents", ())
             if isinstance(agent, dict)
@@ -166,7 +159,7 @@ def after_call_event(payload: Mapping[str, Any]) -> RelayEvent:
     )
 
 
-def _agents(value: object) -> list[dict[str, str | None]]:
+def _agents(value: object) -> list[Agent]:
     """In-Call's `users`: a list of objects or names, possibly sent as a JSON string."""
     if isinstance(value, str):
         text = value.strip()
@@ -181,19 +174,22 @@ def _agents(value: object) -> list[dict[str, str | None]]:
         value = [value]
     if not isinstance(value, list):
         return []
-    agents: list[dict[str, str | None]] = []
+    agents: list[Agent] = []
     for item in value:
         if isinstance(item, dict):
-            name = _text(item.get("name")) or _text(item.get("user_name")) or ""
-            agents.append(
-                {
-                    "name": name,
-                    "user_id": _text(item.get("user_id")) or _text(item.get("uuid")),
-                    "extension": _text(item.get("extension")),
-                }
-            )
+            agent = parse_agent(item)
         elif (plain_name := _text(item)) is not None:
-            agents.append({"name": plain_name, "user_id": None, "extension": None})
+            agent = Agent(plain_name)
+        else:
+            continue
+        if agent is not None:  # always, for an object
+            agents.append(
+                Agent(
+                    name=_text(agent.name) or "",
+                    extension=_text(agent.extension),
+                    user_id=_text(agent.user_id),
+                )
+            )
     return agents
 
 
@@ -211,7 +207,7 @@ def in_call_event(payload: Mapping[str, Any]) -> RelayEvent:
     kind = EventKind.CALL_ANSWERED if state == "1" else EventKind.CALL_RINGING
     agents = _agents(payload.get("users"))
     whom = hashlib.sha1(
-        json.dumps(sorted((a["user_id"] or "", a["name"] or "") for a in agents)).encode()
+        json.dumps(sorted((a.user_id or "", a.name) for a in agents)).encode()
     ).hexdigest()[:12]
     return RelayEvent(
         kind=kind,
@@ -219,7 +215,9 @@ def in_call_event(payload: Mapping[str, Any]) -> RelayEvent:
         dedup_key=f"{call_id}:{kind.value}:{whom}",
         body={
             "caller": _text(payload.get("clid")) or "",
-            "agents": agents,
+            "agents": [
+                {"name": a.name, "user_id": a.user_id, "extension": a.extension} for a in agents
+            ],
             "ivr_id": _text(payload.get("public_ivr_id")),
         },
     )

@@ -2,8 +2,8 @@
 desktop connected to that process.
 
 Two hundred desktops cost Redis one blocking read, not two hundred. A desktop that cannot
-keep up (its queue full) is dropped, not waited for: it reconnects with its last event id
-and reads what it missed from the stream itself, so a slow desktop never slows the others.
+keep up (its queue full) is dropped, not waited for: it reads what it missed from the
+stream itself (`RelayApp._stream`), so a slow desktop never slows the others.
 While Redis is unreachable the reader retries; it resumes from the last id it handed out,
 so nothing stored meanwhile is skipped.
 """
@@ -14,9 +14,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-import redis.exceptions
-
-from desktop_app.relay.engine import RelayEngine
+from desktop_app.relay.engine import REDIS_DOWN, RelayEngine
 from desktop_app.relay.events import RelayEvent
 
 log = logging.getLogger(__name__)
@@ -31,9 +29,8 @@ class Subscription:
     queue: asyncio.Queue[RelayEvent] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE)
     )
+    #: Set when the queue filled: the fan-out hands this subscriber nothing more.
     overflowed: bool = False
-    #: Set (and the queue woken) when the subscriber must reconnect.
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class EventFanout:
@@ -42,7 +39,8 @@ class EventFanout:
         self._block_ms = block_ms
         self._subscribers: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
+        #: Whether the last read reached Redis: an outage is logged once, not every retry.
+        self._reachable = True
 
     def start(self) -> None:
         if self._task is None:
@@ -53,8 +51,6 @@ class EventFanout:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        for subscription in self._subscribers:
-            subscription.closed.set()
 
     def subscribe(self) -> Subscription:
         subscription = Subscription()
@@ -64,10 +60,6 @@ class EventFanout:
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
 
-    @property
-    def subscribers(self) -> int:
-        return len(self._subscribers)
-
     async def _run(self) -> None:
         last: str | None = None
         delay = _RETRY_FIRST_S
@@ -75,13 +67,13 @@ class EventFanout:
             try:
                 if last is None:
                     last = await self._engine.last_event_id()
-                self.connected.set()
                 events = await self._engine.wait_events(last, self._block_ms)
+                self._reachable = True
                 delay = _RETRY_FIRST_S
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-                if self.connected.is_set():
+            except REDIS_DOWN as exc:
+                if self._reachable:
                     log.warning("Redis is unreachable (%s); retrying", type(exc).__name__)
-                self.connected.clear()
+                self._reachable = False
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MOST_S)
                 continue
@@ -95,5 +87,4 @@ class EventFanout:
                 subscription.queue.put_nowait(event)
             except asyncio.QueueFull:
                 subscription.overflowed = True
-                subscription.closed.set()
                 self._subscribers.discard(subscription)

@@ -19,13 +19,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis.exceptions
-
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.api.errors import MyOperatorError
 from desktop_app.api.models import CallLog, Direction
 from desktop_app.api.redact import redact
-from desktop_app.relay.engine import RelayEngine
+from desktop_app.relay.engine import REDIS_DOWN, RelayEngine
 from desktop_app.relay.events import after_call_event
 
 log = logging.getLogger(__name__)
@@ -35,7 +33,6 @@ log = logging.getLogger(__name__)
 OVERLAP_S = 1800
 #: How far back the very first poll reads.
 FIRST_LOOKBACK_S = 24 * 3600
-_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 def call_record(call: CallLog) -> dict[str, Any]:
@@ -111,7 +108,7 @@ class Reconciler:
         finally:
             try:
                 await self._engine.resign(self.owner)
-            except (*_REDIS_DOWN, RuntimeError):
+            except (*REDIS_DOWN, RuntimeError):
                 pass
 
     async def round(self) -> int | None:
@@ -121,7 +118,7 @@ class Reconciler:
             if not await self._engine.lead(self.owner, self._lease_ms):
                 return None
             return await self.poll()
-        except _REDIS_DOWN:
+        except REDIS_DOWN:
             log.warning("The relay's poller cannot reach Redis; it tries again next round")
         except MyOperatorError as exc:
             log.warning("The relay's poll of MyOperator failed: %s", redact(str(exc)))
