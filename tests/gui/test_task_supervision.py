@@ -253,11 +253,13 @@ async def test_a_bad_port_is_shown_the_dialer_comes_back_and_the_sync_recovers(
     clock = ManualClock()
     tasks = TaskSupervisor("workspace", backoff=STEP, sleep=clock.sleep, bug_hook=bugs.append)
     transport = RedirectedTransport(99999)
-    failed_task: dict[int, str] = {}  # a reported bug's task (the listener hears it first)
-    tasks.add_failure_listener(lambda f: failed_task.setdefault(id(f.error), f.name))
+    # Every failure is kept, not keyed by id(): a freed error's id is reused by the next
+    # one, which then looked like a second report of the first error's task.
+    failures: list[TaskFailure] = []
+    tasks.add_failure_listener(failures.append)
 
     def bug_tasks() -> list[str]:
-        return [failed_task[id(bug)] for bug in bugs]
+        return [next(f.name for f in failures if f.error is bug) for bug in bugs]
 
     async with workspace_through(feed_sandbox, desktop_home, transport, tasks, clock) as ws:
         other_failure = failure_heard(tasks, lambda f: f.name != SYNC_LOOP)  # users, filters
