@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol, TypeVar
 
-from desktop_app.api.errors import RateLimited
+from desktop_app.api.errors import BudgetUnavailable, RateLimited
 from desktop_app.api.waits import format_wait
 
 log = logging.getLogger(__name__)
@@ -396,9 +396,13 @@ class RequestBudget:
 
     def _ledger_call(self, call: Callable[[], _R]) -> _R:
         """Run `call` on the ledger; when a stored ledger fails (a full disk, a read-only
-        or busy file), go on counting in memory rather than refuse requests."""
+        or busy file), go on counting in memory rather than refuse requests. A ledger
+        shared by processes that see each other only through it (the team relay's Redis)
+        raises `BudgetUnavailable` instead: that is passed on, and nothing is sent."""
         try:
             return call()
+        except BudgetUnavailable:
+            raise
         except Exception as exc:
             if isinstance(self._ledger, MemoryLedger):
                 raise

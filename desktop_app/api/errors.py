@@ -52,6 +52,11 @@ class RateLimited(MyOperatorError):
         self.retry_after = retry_after
 
 
+class BudgetUnavailable(MyOperatorError):
+    """The account's shared request budget cannot be read (a team relay's Redis is down):
+    nothing is sent, because counting alone would overspend what the others share."""
+
+
 class ServerError(MyOperatorError):
     """The service or a proxy in front of it failed (5xx, an HTML error page)."""
 

@@ -30,7 +30,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
+from desktop_app.relay.budget import RedisLedger
 from desktop_app.relay.config import RelayConfig
 from desktop_app.relay.engine import REDIS_DOWN, RelayEngine
 from desktop_app.relay.events import (
@@ -95,7 +97,11 @@ class RelayApp:
         polling: asyncio.Task[None] | None = None
         if self._token:
             client = MyOperatorClient(
-                self._token, base_url=self.config.api_base_url or LIVE_BASE_URL
+                self._token,
+                base_url=self.config.api_base_url or LIVE_BASE_URL,
+                budget=RequestBudget(
+                    ledger=RedisLedger.from_url(self.config.redis_url, self.config.namespace)
+                ),
             )
             self.reconciler = Reconciler(
                 self.engine, client, interval_s=self.config.poll_interval_s
@@ -113,6 +119,7 @@ class RelayApp:
                 await asyncio.gather(polling, return_exceptions=True)
             if client is not None:
                 await client.aclose()
+                client.budget.close()
             await self.fanout.aclose()
             await self.engine.aclose()
 
