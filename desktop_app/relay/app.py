@@ -10,6 +10,8 @@
   direction is all a feed needs, it passes every HTTP proxy, and resuming is in the
   protocol. The agent's relay credential is checked on connecting and again every
   heartbeat: a revoked one is cut off within one heartbeat.
+- ``/v1/calls`` places a click-to-call for an agent through the team's request budget
+  and dial guard (`RelayApp._place_call`).
 - ``/v1/health`` answers whether this replica reaches Redis, for a load balancer, and
   whether it is the one that polls MyOperator (`reconcile`).
 """
@@ -23,18 +25,27 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from desktop_app.api import validation
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
+from desktop_app.api.errors import (
+    BudgetUnavailable,
+    MyOperatorError,
+    OutcomeUnknown,
+    RateLimited,
+    ValidationError,
+)
+from desktop_app.api.waits import format_wait
 from desktop_app.relay.budget import RedisLedger
 from desktop_app.relay.config import RelayConfig
-from desktop_app.relay.engine import REDIS_DOWN, RelayEngine
+from desktop_app.relay.engine import REDIS_DOWN, DialClaim, RelayEngine
 from desktop_app.relay.events import (
     RelayEvent,
     WebhookRejected,
@@ -48,6 +59,9 @@ from desktop_app.relay.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
 
+#: How long a number being called back is refused to everyone else.
+DIAL_GUARD_MS: Final = 60_000
+PLACED: Final = "The call is placed: your phone rings first, then the customer's."
 _BACKFILL_BATCH = 500
 #: Milliseconds a desktop's SSE client waits before reconnecting.
 _RETRY_MS = 1000
@@ -55,6 +69,32 @@ _RETRY_MS = 1000
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"status": "error", "code": status, "message": message}, status)
+
+
+def _not_placed(status: int, message: str, **details: object) -> JSONResponse:
+    """A click-to-call that certainly did not ring anyone."""
+    body = {"status": "error", "code": status, "outcome": "not-placed", "message": message}
+    return JSONResponse({**body, **details}, status)
+
+
+def _refusal(exc: MyOperatorError) -> tuple[int, dict[str, object]]:
+    """The HTTP status and details for a call MyOperator (or the budget) did not place."""
+    if isinstance(exc, RateLimited):
+        return 429, {"retry_after": exc.retry_after}
+    if isinstance(exc, BudgetUnavailable):
+        return 503, {}
+    if isinstance(exc, ValidationError):
+        return 400, {"field": exc.field}
+    return 502, {}
+
+
+def guard_sentence(claim: DialClaim, agent: str, now: float | None = None) -> str:
+    """Why a call back was not placed: who is calling the number, and since when."""
+    at = time.time() if now is None else now
+    ago = format_wait(max(0.0, at - claim.at_ms / 1000))
+    if claim.agent == agent:
+        return f"You called this number back {ago} ago; it was not placed again."
+    return f"{claim.agent} is calling this number back (since {ago} ago); your call was not placed."
 
 
 def sse_message(event: RelayEvent) -> bytes:
@@ -75,6 +115,9 @@ class RelayApp:
         self.engine = engine or RelayEngine.from_url(config.redis_url, config.namespace)
         self.fanout = EventFanout(self.engine, block_ms=config.read_block_ms)
         self._token = token
+        #: MyOperator, reached with the account's token (None without one): the poll and
+        #: the operations proxied for desktops spend from one budget, kept in Redis.
+        self.client: MyOperatorClient | None = None
         self.reconciler: Reconciler | None = None
         hooks: list[str] = ["GET", "POST"]
         self.app = Starlette(
@@ -82,6 +125,7 @@ class RelayApp:
                 Route("/hooks/{secret}/after-call", self._after_call, methods=hooks),
                 Route("/hooks/{secret}/in-call", self._in_call, methods=hooks),
                 Route("/v1/events", self._events, methods=["GET"]),
+                Route("/v1/calls", self._place_call, methods=["POST"]),
                 Route("/v1/health", self._health, methods=["GET"]),
             ],
             lifespan=self._lifespan,
@@ -93,10 +137,9 @@ class RelayApp:
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         self.fanout.start()
-        client: MyOperatorClient | None = None
         polling: asyncio.Task[None] | None = None
         if self._token:
-            client = MyOperatorClient(
+            self.client = client = MyOperatorClient(
                 self._token,
                 base_url=self.config.api_base_url or LIVE_BASE_URL,
                 budget=RequestBudget(
@@ -117,9 +160,9 @@ class RelayApp:
             if polling is not None:
                 polling.cancel()
                 await asyncio.gather(polling, return_exceptions=True)
-            if client is not None:
-                await client.aclose()
-                client.budget.close()
+            if self.client is not None:
+                await self.client.aclose()
+                self.client.budget.close()
             await self.fanout.aclose()
             await self.engine.aclose()
 
@@ -184,6 +227,67 @@ class RelayApp:
             self._stream(agent, credential, after),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    async def _place_call(self, request: Request) -> Response:
+        """Click-to-call for an agent, through the team's budget and dial guard: a number
+        one agent is calling back is refused to every other (and to the same agent again)
+        for `DIAL_GUARD_MS`, across replicas. The answer's ``outcome`` is ``placed``,
+        ``not-placed`` (nothing was sent, or MyOperator clearly refused) or ``unknown``
+        (sent, no clear answer: the guard stays, the call may be ringing)."""
+        signed_in = await self._agent(request)
+        if isinstance(signed_in, Response):
+            return signed_in
+        agent, _credential = signed_in
+        try:
+            asked = await request.json()
+        except ValueError:
+            asked = None
+        if not isinstance(asked, dict):
+            return _not_placed(400, "The request must be a JSON object.")
+        try:
+            params = validation.click_to_call_params(
+                str(asked.get("customer_number", "")),
+                asked.get("customer_cc"),
+                str(asked.get("support_user_id", "")),
+            )
+        except ValidationError as exc:
+            return _not_placed(400, exc.message, field=exc.field)
+        if self.client is None:
+            return _not_placed(
+                503, "The relay has no MyOperator API token, so it cannot place calls."
+            )
+        try:
+            claim = await self.engine.claim_dial(
+                params["customer_cc"] + params["customer_number"], agent, DIAL_GUARD_MS
+            )
+        except REDIS_DOWN:
+            return _not_placed(503, "The relay cannot reach its store right now; retry later.")
+        if not claim.taken:
+            log.info("A call back was refused by the dial guard (held by another request)")
+            return _not_placed(409, guard_sentence(claim, agent), held_by=claim.agent)
+        try:
+            placed = await self.client.click_to_call(
+                params["customer_number"], params["customer_cc"], params["support_user_id"]
+            )
+        except OutcomeUnknown as exc:
+            return JSONResponse(
+                {"status": "error", "code": 502, "outcome": "unknown", "message": exc.message},
+                502,
+            )
+        except MyOperatorError as exc:
+            with contextlib.suppress(*REDIS_DOWN):
+                await self.engine.release_dial(claim)  # else it lapses within the minute
+            status, details = _refusal(exc)
+            return _not_placed(status, exc.message, **details)
+        return JSONResponse(
+            {
+                "status": "success",
+                "code": 200,
+                "outcome": "placed",
+                "message": placed.message or PLACED,
+                "unique_id": placed.unique_id,
+            }
         )
 
     async def _stream(self, agent: str, credential: str, after: str) -> AsyncIterator[bytes]:

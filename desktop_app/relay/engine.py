@@ -8,6 +8,7 @@ can run behind a load balancer and any one can be killed.
   digests (a credential is 256 random bits: a plain digest is enough, no salt or stretch).
 - ``leader``: who polls MyOperator, a lease its holder renews; ``reconciled-until``: up
   to when the last poll read the call log.
+- ``dial:<cc><number>``: who is calling a customer back, for a minute (the dial guard).
 """
 
 from __future__ import annotations
@@ -54,9 +55,15 @@ if holder == false or holder == ARGV[1] then
 end
 return 0
 """
-_RESIGN = """
+# Deletes a key only while it holds what this caller put there.
+_DELETE_IF_MINE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+# Takes a number for dialling unless someone holds it; answers who does.
+_CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, ARGV[1]} end
+return {0, redis.call('GET', KEYS[1])}
 """
 
 
@@ -68,6 +75,18 @@ def credential_digest(credential: str) -> str:
 class AgentRecord:
     name: str
     issued_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class DialClaim:
+    """Who holds a customer's number for calling back: `taken` when this request took it."""
+
+    number: str
+    agent: str
+    at_ms: int
+    taken: bool
+    #: The stored value: releasing deletes the hold only while it is still this one.
+    stored: str
 
 
 class AgentNameInvalid(ValueError):
@@ -88,7 +107,8 @@ class RelayEngine:
         self._reconciled = namespace + "reconciled-until"
         self._append = redis.register_script(_APPEND)
         self._lead = redis.register_script(_LEAD)
-        self._resign = redis.register_script(_RESIGN)
+        self._delete_if_mine = redis.register_script(_DELETE_IF_MINE)
+        self._claim = redis.register_script(_CLAIM)
 
     @classmethod
     def from_url(cls, url: str, namespace: str = DEFAULT_NAMESPACE) -> RelayEngine:
@@ -185,6 +205,27 @@ class RelayEngine:
         name = await self.redis.hget(self._digests, credential_digest(credential))
         return None if name is None else _text(name)
 
+    # -- the team-wide dial guard ------------------------------------------------------------
+
+    async def claim_dial(self, number: str, agent: str, hold_ms: int) -> DialClaim:
+        """Hold `number` for `agent` for `hold_ms`, unless someone (this agent included)
+        holds it already: then the claim says who, and since when."""
+        mine = json.dumps(
+            {"agent": agent, "at_ms": int(time.time() * 1000), "nonce": secrets.token_hex(8)}
+        )
+        taken, held = await self._claim(keys=[self._dial_key(number)], args=[mine, hold_ms])
+        text = _text(held)
+        holder = json.loads(text)
+        return DialClaim(number, str(holder["agent"]), int(holder["at_ms"]), bool(taken), text)
+
+    async def release_dial(self, claim: DialClaim) -> None:
+        """Let go of a number whose call was clearly not placed (a colleague may call now)."""
+        if claim.taken:
+            await self._delete_if_mine(keys=[self._dial_key(claim.number)], args=[claim.stored])
+
+    def _dial_key(self, number: str) -> str:
+        return self._ns + "dial:" + number
+
     # -- the poller's lease ----------------------------------------------------------------
 
     async def lead(self, owner: str, lease_ms: int) -> bool:
@@ -192,7 +233,7 @@ class RelayEngine:
         return bool(await self._lead(keys=[self._leader], args=[owner, lease_ms]))
 
     async def resign(self, owner: str) -> None:
-        await self._resign(keys=[self._leader], args=[owner])
+        await self._delete_if_mine(keys=[self._leader], args=[owner])
 
     async def reconciled_until(self) -> int | None:
         """Up to when (unix seconds) the last completed poll read the call log."""

@@ -166,3 +166,23 @@ async def test_events_credentials_and_seen_keys_survive_a_redis_restart(
         assert await engine.append(event) is None
     finally:
         await engine.aclose()
+
+
+async def test_the_dial_guard_holds_a_number_for_one_agent_for_its_time(
+    engines: tuple[RelayEngine, RelayEngine],
+) -> None:
+    first, second = engines
+    priya = await first.claim_dial("919811100033", "Priya", 60_000)
+    arjun = await second.claim_dial("919811100033", "Arjun", 60_000)
+    again = await second.claim_dial("919811100033", "Priya", 60_000)
+    other_number = await second.claim_dial("919811100034", "Arjun", 60_000)
+
+    assert (priya.taken, arjun.taken, again.taken, other_number.taken) == (
+        True, False, False, True
+    )
+    assert (arjun.agent, again.agent, arjun.at_ms) == ("Priya", "Priya", priya.at_ms)
+    assert 0 < await first.redis.pttl(NAMESPACE + "dial:919811100033") <= 60_000
+    await second.release_dial(arjun)  # a refused claim lets go of nothing
+    assert not (await first.claim_dial("919811100033", "Arjun", 60_000)).taken
+    await first.release_dial(priya)
+    assert (await second.claim_dial("919811100033", "Arjun", 60_000)).taken
