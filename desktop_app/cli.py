@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from desktop_app.api.client import BASE_URL_ENV, LIVE_BASE_URL, MyOperatorClient, base_url_from
 from desktop_app.api.errors import (
@@ -40,6 +40,9 @@ from desktop_app.services.formatting import (
     iso_utc,
 )
 from desktop_app.services.phone_input import PhoneInputError, parse_dialable
+
+if TYPE_CHECKING:
+    from desktop_app.sandbox.webhooks import WebhookSettings
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -181,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a new call every SECONDS (more than 0)",
     )
     sandbox.add_argument("--no-rate-limit", action="store_true", help="lift the emulated limit")
+    sandbox.add_argument("--after-call-url", metavar="URL", help="post After Call webhooks here")
+    sandbox.add_argument("--in-call-url", metavar="URL", help="post In-Call webhooks here")
+    sandbox.add_argument(
+        "--webhook-auth", metavar="'NAME: VALUE'", help="a header sent with every webhook"
+    )
+    sandbox.add_argument(
+        "--webhook-fault", action="append", default=[], metavar="SPEC",
+        help="drop, duplicate, late or reorder webhooks (e.g. drop:p=0.2)",
+    )
     sandbox.add_argument("--tour", action="store_true", help="print a short tour of commands")
 
     relay = add_parser(commands, "relay", "run the team relay, check it, manage agents")
@@ -593,6 +605,7 @@ def _run_sandbox(args: argparse.Namespace, out: TextIO) -> int:
         faults=faults,
         live_calls_every=args.live_calls,
         rate_limit=None if args.no_rate_limit else SandboxConfig().rate_limit,
+        webhooks=webhook_settings(args),
     )
     base_url = f"http://{args.host}:{args.port}"
     out.write(f"Emulated MyOperator service on {base_url} (demo token {DEMO_TOKEN}).\n")
@@ -602,6 +615,30 @@ def _run_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     out.flush()
     serve_forever(config, args.host, args.port)
     return EXIT_OK
+
+
+def webhook_settings(args: argparse.Namespace) -> WebhookSettings | None:
+    from desktop_app.sandbox.webhooks import WebhookSettings, parse_webhook_faults
+
+    if not (args.after_call_url or args.in_call_url):
+        if args.webhook_auth or args.webhook_fault:
+            raise UsageError("--webhook-auth and --webhook-fault need --after-call-url or "
+                             "--in-call-url")
+        return None
+    for url in (args.after_call_url, args.in_call_url):
+        if url and not url.startswith(("http://", "https://")):
+            raise UsageError(f"{url!r} is not an http:// or https:// URL")
+    auth: tuple[str, str] | None = None
+    if args.webhook_auth:
+        name, colon, value = args.webhook_auth.partition(":")
+        if not colon or not name.strip() or not value.strip():
+            raise UsageError("--webhook-auth must look like 'X-Relay-Auth: <value>'")
+        auth = (name.strip(), value.strip())
+    try:
+        faults = tuple(f for spec in args.webhook_fault for f in parse_webhook_faults(spec))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return WebhookSettings(args.after_call_url, args.in_call_url, auth, faults)
 
 
 def _run_relay(args: argparse.Namespace, out: TextIO) -> int:

@@ -16,8 +16,9 @@ live service answers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from urllib.parse import parse_qsl, quote
 
 from starlette.applications import Starlette
@@ -50,6 +51,27 @@ _FAULT_MESSAGES = {
 _MALFORMED = b'{"status": "success", "code": 200, "data": {"total": 3, "hits": [{"_id": "'
 
 
+@contextlib.asynccontextmanager
+async def _webhooks_lifespan(app: Starlette) -> AsyncIterator[None]:
+    """While served, post the account's webhooks when its config asks for them."""
+    state: SandboxState = app.state.sandbox
+    settings = state.config.webhooks
+    if settings is None:
+        yield
+        return
+    from desktop_app.sandbox.webhooks import WebhookEmitter  # httpx: only when asked for
+
+    emitter = WebhookEmitter(settings, seed=state.config.seed)
+    following = asyncio.get_running_loop().create_task(emitter.follow(state))
+    state.webhooks = emitter
+    try:
+        yield
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+        await emitter.aclose()
+
+
 def create_app(config: SandboxConfig | None = None) -> SandboxApp:
     """A fresh sandbox; its `SandboxState` is ``app.state.sandbox`` (and ``app.sandbox``)."""
     return SandboxApp(SandboxState(config or SandboxConfig()))
@@ -69,6 +91,7 @@ class SandboxApp(Starlette):
                 Route("/media/{file}", _media, methods=["GET"]),
             ],
             exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+            lifespan=_webhooks_lifespan,
         )
         self.router.redirect_slashes = False
         self.state.sandbox = state

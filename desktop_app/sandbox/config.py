@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from desktop_app.sandbox.faults import Fault
+    from desktop_app.sandbox.webhooks import WebhookSettings
 
 # Obviously fake tokens (32 hex digits, the live format) so nothing real is ever needed.
 DEMO_TOKEN = "dec0de00dec0de00dec0de00dec0de00"
@@ -43,6 +44,7 @@ class SandboxConfig:
     `desktop_app.sandbox.faults`) or `Fault` objects. `live_calls_every` makes a new call
     arrive every that many seconds of the clock. A recording is "not ready yet" until
     `recording_delay_s` after its call ended; a signed media link lives `link_ttl_s`.
+    `webhooks` posts After Call and In-Call webhooks while the app is served.
     """
 
     seed: int = 7
@@ -57,3 +59,4 @@ class SandboxConfig:
     live_calls_every: float | None = None
     recording_delay_s: float = 120.0
     link_ttl_s: float = 86400.0
+    webhooks: WebhookSettings | None = None

@@ -34,7 +34,8 @@ def _uvicorn_config(app: SandboxApp, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         http="h11",
-        lifespan="off",
+        # The lifespan runs only the webhooks' emitter: off without one.
+        lifespan="off" if app.sandbox.config.webhooks is None else "on",
         proxy_headers=False,
         log_config=None,
         access_log=False,

@@ -19,8 +19,9 @@ import random
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from desktop_app.sandbox import generator
 from desktop_app.sandbox.config import SandboxConfig
@@ -39,6 +40,9 @@ from desktop_app.sandbox.model import (
 )
 from desktop_app.sandbox.ratelimit import RateLimiter
 from desktop_app.sandbox.users import validate_new_user, validate_update
+
+if TYPE_CHECKING:
+    from desktop_app.sandbox.webhooks import WebhookEmitter
 
 #: Live arrivals materialised by one `advance` at most (a clock jumped far ahead).
 MAX_LIVE_BACKLOG = 10_000
@@ -213,16 +217,36 @@ class SandboxState:
         self._live_count = 0
         self._pending: list[tuple[int, int, SandboxCall]] = []
         self._sequence = 0
+        self._logged_listeners: list[Callable[[SandboxCall], None]] = []
+        #: What posts the account's webhooks while it is served (`SandboxConfig.webhooks`).
+        self.webhooks: WebhookEmitter | None = None
 
     # ---- time -------------------------------------------------------------------------
 
     def clock(self) -> float:
         return self.config.clock()
 
+    def on_logged(self, listener: Callable[[SandboxCall], None]) -> Callable[[], None]:
+        """Hear of each call logged from now on (on the thread that logs it: the webhooks'
+        emitter hands it over to its own); returns an unsubscriber."""
+        with self._lock:
+            self._logged_listeners.append(listener)
+        return lambda: self._logged_listeners.remove(listener)
+
+    def _logged(self, calls: Sequence[SandboxCall]) -> None:
+        for listener in list(self._logged_listeners):
+            for call in calls:
+                listener(call)
+
     def advance(self) -> int:
         """Materialise the live arrivals and click-to-call logs due by now; returns how many."""
+        added = self._advance()
+        self._logged(added)
+        return len(added)
+
+    def _advance(self) -> list[SandboxCall]:
         now = self.clock()
-        added = 0
+        added: list[SandboxCall] = []
         with self._lock:
             every = self.config.live_calls_every
             if every is not None:
@@ -236,11 +260,11 @@ class SandboxState:
                         self.config.seed, self._live_count, self._factory, ends_at
                     )
                     self._index.add(call)
-                    added += 1
+                    added.append(call)
             while self._pending and self._pending[0][0] <= now:
                 _, _, call = heapq.heappop(self._pending)
                 self._index.add(call)
-                added += 1
+                added.append(call)
         return added
 
     # ---- reading ----------------------------------------------------------------------
@@ -435,9 +459,11 @@ class SandboxState:
                 starred=starred,
             )
             self._index.add(call)
-            return call
+        self._logged([call])
+        return call
 
     def insert_call(self, call: SandboxCall) -> None:
         """Add a call built by hand (its id must be new)."""
         with self._lock:
             self._index.add(call)
+        self._logged([call])
