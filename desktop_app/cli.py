@@ -214,6 +214,9 @@ def add_relay_parser(relay: argparse.ArgumentParser) -> None:
     agent_actions = agent.add_subparsers(dest="agent_action", required=True, metavar="ACTION")
     add = agent_actions.add_parser("add", help="issue a credential (replaces an earlier one)")
     add.add_argument("name", help="the agent's name, as the team knows them")
+    add.add_argument(
+        "--admin", action="store_true", help="may add and change users through the relay"
+    )
     revoke = agent_actions.add_parser("revoke", help="revoke an agent's credential at once")
     revoke.add_argument("name")
     agent_actions.add_parser("list", help="list the agents who hold a credential")

@@ -351,6 +351,10 @@ def _error_for(
     effective = code if code is not None and 400 <= code <= 599 else None
     if effective is None:
         effective = http_status if 400 <= http_status <= 599 else 400
+    if effective == 409 and message:
+        # MyOperator never answers 409; the team relay does, for what it did not send (a
+        # number a colleague is calling back, the team's allowance spent): its own words.
+        return ValidationError(message, sent=True)
     if message and _PERMISSION_WORDING.search(message) and not _TOKEN_WORDING.search(message):
         return PermissionDenied(f"The API token's user is not allowed to do this.{_said(message)}")
     if (message and _TOKEN_WORDING.search(message)) or effective == 401:

@@ -10,8 +10,8 @@
   direction is all a feed needs, it passes every HTTP proxy, and resuming is in the
   protocol. The agent's relay credential is checked on connecting and again every
   heartbeat: a revoked one is cut off within one heartbeat.
-- ``/v1/calls`` places a click-to-call for an agent through the team's request budget
-  and dial guard (`RelayApp._place_call`).
+- ``/v1/myoperator/…`` is MyOperator's API for the agents' desktops, through the team's
+  one request budget and dial guard (`relay.proxy`).
 - ``/v1/health`` answers whether this replica reaches Redis, for a load balancer, and
   whether it is the one that polls MyOperator (`reconcile`).
 """
@@ -32,20 +32,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from desktop_app.api import validation
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
-from desktop_app.api.errors import (
-    BudgetUnavailable,
-    MyOperatorError,
-    OutcomeUnknown,
-    RateLimited,
-    ValidationError,
-)
-from desktop_app.api.waits import format_wait
 from desktop_app.relay.budget import RedisLedger
 from desktop_app.relay.config import RelayConfig
-from desktop_app.relay.engine import REDIS_DOWN, DialClaim, RelayEngine
+from desktop_app.relay.engine import REDIS_DOWN, RelayEngine
 from desktop_app.relay.events import (
     RelayEvent,
     WebhookRejected,
@@ -55,46 +46,17 @@ from desktop_app.relay.events import (
     valid_event_id,
 )
 from desktop_app.relay.fanout import EventFanout, Subscription
+from desktop_app.relay.proxy import MyOperatorProxy, envelope
 from desktop_app.relay.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
 
-#: How long a number being called back is refused to everyone else.
-DIAL_GUARD_MS: Final = 60_000
-PLACED: Final = "The call is placed: your phone rings first, then the customer's."
 _BACKFILL_BATCH = 500
 #: Milliseconds a desktop's SSE client waits before reconnecting.
 _RETRY_MS = 1000
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"status": "error", "code": status, "message": message}, status)
-
-
-def _not_placed(status: int, message: str, **details: object) -> JSONResponse:
-    """A click-to-call that certainly did not ring anyone."""
-    body = {"status": "error", "code": status, "outcome": "not-placed", "message": message}
-    return JSONResponse({**body, **details}, status)
-
-
-def _refusal(exc: MyOperatorError) -> tuple[int, dict[str, object]]:
-    """The HTTP status and details for a call MyOperator (or the budget) did not place."""
-    if isinstance(exc, RateLimited):
-        return 429, {"retry_after": exc.retry_after}
-    if isinstance(exc, BudgetUnavailable):
-        return 503, {}
-    if isinstance(exc, ValidationError):
-        return 400, {"field": exc.field}
-    return 502, {}
-
-
-def guard_sentence(claim: DialClaim, agent: str, now: float | None = None) -> str:
-    """Why a call back was not placed: who is calling the number, and since when."""
-    at = time.time() if now is None else now
-    ago = format_wait(max(0.0, at - claim.at_ms / 1000))
-    if claim.agent == agent:
-        return f"You called this number back {ago} ago; it was not placed again."
-    return f"{claim.agent} is calling this number back (since {ago} ago); your call was not placed."
+_CREDENTIAL_INVALID: Final = "This agent credential is not valid (unknown or revoked)."
 
 
 def sse_message(event: RelayEvent) -> bytes:
@@ -115,9 +77,9 @@ class RelayApp:
         self.engine = engine or RelayEngine.from_url(config.redis_url, config.namespace)
         self.fanout = EventFanout(self.engine, block_ms=config.read_block_ms)
         self._token = token
-        #: MyOperator, reached with the account's token (None without one): the poll and
-        #: the operations proxied for desktops spend from one budget, kept in Redis.
-        self.client: MyOperatorClient | None = None
+        #: MyOperator for the agents' desktops (None without a token); it and the poll
+        #: spend from one budget, kept in Redis.
+        self.proxy: MyOperatorProxy | None = None
         self.reconciler: Reconciler | None = None
         hooks: list[str] = ["GET", "POST"]
         self.app = Starlette(
@@ -125,7 +87,9 @@ class RelayApp:
                 Route("/hooks/{secret}/after-call", self._after_call, methods=hooks),
                 Route("/hooks/{secret}/in-call", self._in_call, methods=hooks),
                 Route("/v1/events", self._events, methods=["GET"]),
-                Route("/v1/calls", self._place_call, methods=["POST"]),
+                Route(
+                    "/v1/myoperator/{path:path}", self._proxied, methods=["GET", "POST", "PUT"]
+                ),
                 Route("/v1/health", self._health, methods=["GET"]),
             ],
             lifespan=self._lifespan,
@@ -138,13 +102,16 @@ class RelayApp:
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
         self.fanout.start()
         polling: asyncio.Task[None] | None = None
+        client: MyOperatorClient | None = None
+        budget: RequestBudget | None = None
         if self._token:
-            self.client = client = MyOperatorClient(
-                self._token,
-                base_url=self.config.api_base_url or LIVE_BASE_URL,
-                budget=RequestBudget(
-                    ledger=RedisLedger.from_url(self.config.redis_url, self.config.namespace)
-                ),
+            base_url = self.config.api_base_url or LIVE_BASE_URL
+            budget = RequestBudget(
+                ledger=RedisLedger.from_url(self.config.redis_url, self.config.namespace)
+            )
+            client = MyOperatorClient(self._token, base_url=base_url, budget=budget)
+            self.proxy = MyOperatorProxy(
+                self.engine, self._token, base_url, budget, namespace=self.config.namespace
             )
             self.reconciler = Reconciler(
                 self.engine, client, interval_s=self.config.poll_interval_s
@@ -160,9 +127,12 @@ class RelayApp:
             if polling is not None:
                 polling.cancel()
                 await asyncio.gather(polling, return_exceptions=True)
-            if self.client is not None:
-                await self.client.aclose()
-                self.client.budget.close()
+            if client is not None:
+                await client.aclose()
+            if self.proxy is not None:
+                await self.proxy.aclose()
+            if budget is not None:
+                budget.close()
             await self.fanout.aclose()
             await self.engine.aclose()
 
@@ -180,22 +150,22 @@ class RelayApp:
         if not hmac.compare_digest(
             request.path_params["secret"].encode(), self.config.hook_secret.encode()
         ):
-            return _error(404, "Not found.")
+            return envelope(404, "Not found.")
         if self.config.hook_auth is not None:
             name, expected = self.config.hook_auth
             given = request.headers.get(name, "")
             if not hmac.compare_digest(given.encode(), expected.encode()):
-                return _error(401, f"The webhook's {name} header is missing or wrong.")
+                return envelope(401, f"The webhook's {name} header is missing or wrong.")
         try:
             event = to_event(await _payload(request))
         except WebhookRejected as exc:
             log.warning("A webhook was refused: %s", exc)
-            return _error(400, f"The webhook was refused: {exc}.")
+            return envelope(400, f"The webhook was refused: {exc}.")
         try:
             stored = await self.engine.append(event)
         except REDIS_DOWN:
             log.warning("A webhook could not be stored: Redis is unreachable")
-            return _error(503, "The relay cannot store events right now; retry later.")
+            return envelope(503, "The relay cannot store events right now; retry later.")
         return JSONResponse({"status": "success", "code": 200, "duplicate": stored is None})
 
     # -- desktops --------------------------------------------------------------------------
@@ -204,13 +174,16 @@ class RelayApp:
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
-            return _error(401, "Sign in to the relay with your agent credential.")
+            return envelope(401, "Sign in to the relay with your agent credential.")
+        return await self._agent_named(credential)
+
+    async def _agent_named(self, credential: str) -> tuple[str, str] | Response:
         try:
             agent = await self.engine.agent_for(credential)
         except REDIS_DOWN:
-            return _error(503, "The relay cannot reach its store right now; retry later.")
+            return envelope(503, "The relay cannot reach its store right now; retry later.")
         if agent is None:
-            return _error(401, "This agent credential is not valid (unknown or revoked).")
+            return envelope(401, _CREDENTIAL_INVALID)
         return agent, credential
 
     async def _events(self, request: Request) -> Response:
@@ -222,73 +195,39 @@ class RelayApp:
             request.headers.get("last-event-id") or request.query_params.get("after") or "0-0"
         ).strip()
         if not valid_event_id(after):
-            return _error(400, "Last-Event-ID is not an event id of this relay.")
+            return envelope(400, "Last-Event-ID is not an event id of this relay.")
         return StreamingResponse(
             self._stream(agent, credential, after),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
-    async def _place_call(self, request: Request) -> Response:
-        """Click-to-call for an agent, through the team's budget and dial guard: a number
-        one agent is calling back is refused to every other (and to the same agent again)
-        for `DIAL_GUARD_MS`, across replicas. The answer's ``outcome`` is ``placed``,
-        ``not-placed`` (nothing was sent, or MyOperator clearly refused) or ``unknown``
-        (sent, no clear answer: the guard stays, the call may be ringing)."""
-        signed_in = await self._agent(request)
+    async def _proxied(self, request: Request) -> Response:
+        """MyOperator's API for an agent's desktop (`relay.proxy`); the credential comes
+        where the desktop's client puts the API token (or as a bearer token)."""
+        credential = request.query_params.get("token", "").strip()
+        if credential:
+            signed_in = await self._agent_named(credential)
+        else:
+            signed_in = await self._agent(request)
         if isinstance(signed_in, Response):
             return signed_in
-        agent, _credential = signed_in
-        try:
-            asked = await request.json()
-        except ValueError:
-            asked = None
-        if not isinstance(asked, dict):
-            return _not_placed(400, "The request must be a JSON object.")
-        try:
-            params = validation.click_to_call_params(
-                str(asked.get("customer_number", "")),
-                asked.get("customer_cc"),
-                str(asked.get("support_user_id", "")),
-            )
-        except ValidationError as exc:
-            return _not_placed(400, exc.message, field=exc.field)
-        if self.client is None:
-            return _not_placed(
-                503, "The relay has no MyOperator API token, so it cannot place calls."
+        if self.proxy is None:
+            return envelope(
+                409, "The relay has no MyOperator API token, so it cannot pass this on."
             )
         try:
-            claim = await self.engine.claim_dial(
-                params["customer_cc"] + params["customer_number"], agent, DIAL_GUARD_MS
-            )
+            record = await self.engine.agent_record(signed_in[0])
         except REDIS_DOWN:
-            return _not_placed(503, "The relay cannot reach its store right now; retry later.")
-        if not claim.taken:
-            log.info("A call back was refused by the dial guard (held by another request)")
-            return _not_placed(409, guard_sentence(claim, agent), held_by=claim.agent)
-        try:
-            placed = await self.client.click_to_call(
-                params["customer_number"], params["customer_cc"], params["support_user_id"]
-            )
-        except OutcomeUnknown as exc:
-            return JSONResponse(
-                {"status": "error", "code": 502, "outcome": "unknown", "message": exc.message},
-                502,
-            )
-        except MyOperatorError as exc:
-            with contextlib.suppress(*REDIS_DOWN):
-                await self.engine.release_dial(claim)  # else it lapses within the minute
-            status, details = _refusal(exc)
-            return _not_placed(status, exc.message, **details)
-        return JSONResponse(
-            {
-                "status": "success",
-                "code": 200,
-                "outcome": "placed",
-                "message": placed.message or PLACED,
-                "unique_id": placed.unique_id,
-            }
-        )
+            return envelope(503, "The relay cannot reach its store right now; retry later.")
+        if record is None:  # revoked in between
+            return envelope(401, _CREDENTIAL_INVALID)
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+        form: list[tuple[str, str]] = []
+        if request.method != "GET":
+            form = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
+        path = "/" + request.path_params["path"]
+        return await self.proxy.forward(record, request.method, path, query, form)
 
     async def _stream(self, agent: str, credential: str, after: str) -> AsyncIterator[bytes]:
         """The desktop's events: first what it missed, from the stream, then live ones from

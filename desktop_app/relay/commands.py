@@ -76,12 +76,13 @@ async def _agent_command(args: argparse.Namespace, out: TextIO, environ: Mapping
     try:
         if args.agent_action == "add":
             try:
-                credential = await engine.issue_credential(args.name)
+                credential = await engine.issue_credential(args.name, admin=args.admin)
             except AgentNameInvalid as exc:
                 raise RelayCommandError(str(exc), EXIT_INVALID) from None
+            role = " (may add and change users)" if args.admin else ""
             out.write(
-                f"Relay credential for {args.name} (shown once; it replaces any earlier one):\n"
-                f"{credential}\n"
+                f"Relay credential for {args.name}{role} (shown once; it replaces any "
+                f"earlier one):\n{credential}\n"
             )
         elif args.agent_action == "revoke":
             if not await engine.revoke(args.name):
@@ -90,7 +91,8 @@ async def _agent_command(args: argparse.Namespace, out: TextIO, environ: Mapping
         else:
             for record in await engine.agents():
                 issued = datetime.fromtimestamp(record.issued_at, UTC).strftime("%Y-%m-%d %H:%M")
-                out.write(f"{record.name}\tissued {issued} UTC\n")
+                role = "\tadmin" if record.admin else ""
+                out.write(f"{record.name}\tissued {issued} UTC{role}\n")
         return EXIT_OK
     except REDIS_DOWN:
         raise _redis_unreachable(environ) from None

@@ -75,6 +75,8 @@ def credential_digest(credential: str) -> str:
 class AgentRecord:
     name: str
     issued_at: int
+    #: May add and change the account's users through the relay (the token's powers).
+    admin: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +164,7 @@ class RelayEngine:
 
     # -- agents --------------------------------------------------------------------------
 
-    async def issue_credential(self, name: str) -> str:
+    async def issue_credential(self, name: str, *, admin: bool = False) -> str:
         """A new credential for agent `name`, replacing any earlier one (shown once)."""
         if not _AGENT_NAME.match(name):
             raise AgentNameInvalid(
@@ -170,7 +172,7 @@ class RelayEngine:
             )
         credential = CREDENTIAL_PREFIX + secrets.token_urlsafe(32)
         digest = credential_digest(credential)
-        record = json.dumps({"digest": digest, "issued_at": int(time.time())})
+        record = json.dumps({"digest": digest, "issued_at": int(time.time()), "admin": admin})
         previous = await self.redis.hget(self._agents, name)
         async with self.redis.pipeline(transaction=True) as pipe:
             if previous is not None:
@@ -192,11 +194,12 @@ class RelayEngine:
 
     async def agents(self) -> list[AgentRecord]:
         raw = await self.redis.hgetall(self._agents)
-        records = [
-            AgentRecord(_text(name), int(json.loads(value)["issued_at"]))
-            for name, value in raw.items()
-        ]
+        records = [_agent_record(_text(name), value) for name, value in raw.items()]
         return sorted(records, key=lambda record: record.name.casefold())
+
+    async def agent_record(self, name: str) -> AgentRecord | None:
+        value = await self.redis.hget(self._agents, name)
+        return None if value is None else _agent_record(name, value)
 
     async def agent_for(self, credential: str) -> str | None:
         """The agent a credential belongs to, or None (unknown or revoked)."""
@@ -250,6 +253,11 @@ class RelayEngine:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _agent_record(name: str, value: Any) -> AgentRecord:
+    stored = json.loads(value)
+    return AgentRecord(name, int(stored["issued_at"]), bool(stored.get("admin", False)))
 
 
 def _event(entry: tuple[Any, dict[Any, Any]]) -> RelayEvent:

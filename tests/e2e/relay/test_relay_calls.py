@@ -1,17 +1,27 @@
-"""Click-to-call through two relay replicas and the emulated service: the team-wide dial
-guard lets one agent call a customer back and tells the others who is; a call clearly not
-placed frees the number; an unclear outcome keeps it held; no credential, no call."""
+"""The desktop's own `MyOperatorClient`, pointed at two relay replicas, against the emulated
+service: the team-wide dial guard lets one agent call a customer back and tells the others
+who is; a call clearly not placed frees the number; an unclear outcome keeps it held; the
+users and filters come from the relay's cache; changing users is for admins; no valid
+credential, nothing passed on."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
-import httpx
 import pytest
 
-from desktop_app.api.client import BASE_URL_ENV
+from desktop_app.api.budget import RequestBudget
+from desktop_app.api.client import BASE_URL_ENV, MyOperatorClient, RetryPolicy
+from desktop_app.api.errors import (
+    OutcomeUnknown,
+    PermissionDenied,
+    RateLimited,
+    TokenRejected,
+    ValidationError,
+)
+from desktop_app.api.models import CallPlaced, UserUpdate
+from desktop_app.relay.budget import RedisLedger
 from desktop_app.relay.engine import RelayEngine
 from desktop_app.sandbox import SandboxServer
 from tests.e2e.relay.conftest import Replica
@@ -40,15 +50,23 @@ def replicas(
     return [start_relay(), start_relay()]
 
 
-async def call_back(
-    replica: Replica, credential: str, number: str, agent_uuid: str, cc: str | None = "91"
-) -> httpx.Response:
-    async with httpx.AsyncClient(timeout=30) as http:
-        return await http.post(
-            replica.base_url + "/v1/calls",
-            headers={"Authorization": f"Bearer {credential}"},
-            json={"customer_number": number, "customer_cc": cc, "support_user_id": agent_uuid},
+@pytest.fixture
+async def desktops() -> AsyncIterator[Callable[[Replica, str], MyOperatorClient]]:
+    """A desktop's client on a replica: its agent credential where the token would go."""
+    made: list[MyOperatorClient] = []
+
+    def connect(replica: Replica, credential: str) -> MyOperatorClient:
+        client = MyOperatorClient(
+            credential,
+            base_url=replica.base_url + "/v1/myoperator",
+            budget=RequestBudget.unlimited(),
         )
+        made.append(client)
+        return client
+
+    yield connect
+    for client in made:
+        await client.aclose()
 
 
 def calls_to(server: SandboxServer, number: str) -> int:
@@ -65,85 +83,164 @@ def agent_uuid(server: SandboxServer) -> str:
 
 
 async def test_two_agents_calling_one_customer_back_through_two_replicas_place_one_call(
-    server: SandboxServer, replicas: list[Replica], engine: RelayEngine
+    server: SandboxServer,
+    replicas: list[Replica],
+    engine: RelayEngine,
+    desktops: Callable[[Replica, str], MyOperatorClient],
 ) -> None:
-    priya = await engine.issue_credential("Priya")
-    arjun = await engine.issue_credential("Arjun")
+    priya = desktops(replicas[0], await engine.issue_credential("Priya"))
+    arjun = desktops(replicas[1], await engine.issue_credential("Arjun"))
     uuid = agent_uuid(server)
+
+    async def call(client: MyOperatorClient, number: str, cc: str | None) -> object:
+        try:
+            return await client.click_to_call(number, cc, uuid)
+        except ValidationError as exc:
+            return exc
+
     # The same customer, written two ways, by both agents, on both replicas, at once.
-    tries = [
-        call_back(replicas[n % 2], (priya, arjun)[n % 2], number, uuid, cc)
-        for n, (number, cc) in enumerate([("9811100033", "91"), ("+91 98111 00033", None)] * 4)
-    ]
+    answers = await asyncio.gather(*(
+        call(client, number, cc)
+        for client, (number, cc) in zip(
+            [priya, arjun] * 4, [("9811100033", "91"), ("+91 98111 00033", None)] * 4,
+            strict=True,
+        )
+    ))
 
-    answers = await asyncio.gather(*tries)
-
-    bodies: list[dict[str, Any]] = [answer.json() for answer in answers]
-    placed = [body for body in bodies if body["outcome"] == "placed"]
-    assert len(placed) == 1 and placed[0]["unique_id"]
+    placed = [a for a in answers if isinstance(a, CallPlaced)]
+    assert len(placed) == 1 and placed[0].unique_id
     assert calls_to(server, "9811100033") == 1
-    refused = [body for body in bodies if body["outcome"] != "placed"]
-    assert {answer.status_code for answer in answers} == {200, 409}
-    winner = {body["held_by"] for body in refused}
-    assert len(winner) == 1  # every refusal names the same agent: the one who called
-    name = winner.pop()
-    assert name in ("Priya", "Arjun")
-    others = [body["message"] for body in refused if not body["message"].startswith("You ")]
-    assert others and all(
-        message.startswith(f"{name} is calling this number back") for message in others
+    refusals = [a.message for a in answers if isinstance(a, ValidationError)]
+    assert len(refusals) == 7
+    named = {m.split(" is calling")[0] for m in refusals if " is calling this number back" in m}
+    assert len(named) == 1 and named <= {"Priya", "Arjun"}  # the one who called
+    assert all(
+        m.startswith(("You called this number back", f"{next(iter(named))} is calling"))
+        for m in refusals
     )
 
 
 async def test_a_call_the_service_clearly_refused_frees_the_number_for_a_colleague(
-    server: SandboxServer, replicas: list[Replica], engine: RelayEngine
+    server: SandboxServer,
+    replicas: list[Replica],
+    engine: RelayEngine,
+    desktops: Callable[[Replica, str], MyOperatorClient],
 ) -> None:
-    priya = await engine.issue_credential("Priya")
-    arjun = await engine.issue_credential("Arjun")
+    priya = desktops(replicas[0], await engine.issue_credential("Priya"))
+    arjun = desktops(replicas[1], await engine.issue_credential("Arjun"))
     uuid = agent_uuid(server)
     unknown_agent = uuid[:-1] + ("0" if uuid[-1] != "0" else "1")
 
-    refused = await call_back(replicas[0], priya, "9811100044", unknown_agent)
-    assert refused.status_code == 400
-    assert refused.json()["outcome"] == "not-placed"
+    with pytest.raises(ValidationError, match="support_user_id"):
+        await priya.click_to_call("9811100044", "91", unknown_agent)
 
-    answer = await call_back(replicas[1], arjun, "9811100044", uuid)
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["outcome"] == "placed"
+    placed = await arjun.click_to_call("9811100044", "91", uuid)
+    assert placed.unique_id
 
 
 async def test_an_unclear_outcome_keeps_the_number_held(
-    server: SandboxServer, replicas: list[Replica], engine: RelayEngine
+    server: SandboxServer,
+    replicas: list[Replica],
+    engine: RelayEngine,
+    desktops: Callable[[Replica, str], MyOperatorClient],
 ) -> None:
-    priya = await engine.issue_credential("Priya")
-    arjun = await engine.issue_credential("Arjun")
+    priya = desktops(replicas[0], await engine.issue_credential("Priya"))
+    arjun = desktops(replicas[1], await engine.issue_credential("Arjun"))
     uuid = agent_uuid(server)
     # Placed at the service, but the answer never comes back.
     server.state.faults.add("drop:path=/clickOcall,after=1,count=1")
 
-    unclear = await call_back(replicas[0], priya, "9811100055", uuid)
-    assert unclear.status_code == 502
-    assert unclear.json()["outcome"] == "unknown"
-    assert "may or may not" in unclear.json()["message"]
-
-    second = await call_back(replicas[1], arjun, "9811100055", uuid)
-    assert second.status_code == 409
-    assert second.json()["message"].startswith("Priya is calling this number back")
+    with pytest.raises(OutcomeUnknown):
+        await priya.click_to_call("9811100055", "91", uuid)
+    with pytest.raises(ValidationError, match=r"^Priya is calling this number back"):
+        await arjun.click_to_call("9811100055", "91", uuid)
     assert calls_to(server, "9811100055") == 1
 
 
-async def test_no_call_without_a_valid_credential_or_a_valid_number(
-    server: SandboxServer, replicas: list[Replica], engine: RelayEngine
+async def test_the_users_and_filters_come_from_the_relays_cache_until_a_change(
+    server: SandboxServer,
+    replicas: list[Replica],
+    engine: RelayEngine,
+    desktops: Callable[[Replica, str], MyOperatorClient],
 ) -> None:
-    priya = await engine.issue_credential("Priya")
-    uuid = agent_uuid(server)
+    admin = desktops(replicas[0], await engine.issue_credential("Meera", admin=True))
+    agents = [desktops(r, await engine.issue_credential(f"Agent {n}"))
+              for n, r in enumerate(replicas * 3)]
+    before = len(server.state.requests_to("/user", "GET"))
+    filters_before = len(server.state.requests_to("/filters"))
+
+    lists = [await agent.all_users() for agent in agents]
+    for agent in agents:
+        await agent.filters()
+
+    assert len({tuple(u.uuid for u in users) for users in lists}) == 1
+    assert len(server.state.requests_to("/user", "GET")) == before + 1
+    assert len(server.state.requests_to("/filters")) == filters_before + 1
+    # A change through the relay: the next list is read afresh, and shows it.
+    target = lists[0][-1]
+    await admin.update_user(UserUpdate(uuid=target.uuid, name="Renamed Through Relay"))
+    fresh = await agents[1].all_users()
+    assert any(u.name == "Renamed Through Relay" for u in fresh)
+    assert len(server.state.requests_to("/user", "GET")) == before + 2
+    with pytest.raises(PermissionDenied, match="not allowed to add or change users"):
+        await agents[0].update_user(UserUpdate(uuid=target.uuid, name="Not Allowed"))
+
+
+async def test_nothing_is_passed_on_without_a_valid_credential(
+    server: SandboxServer,
+    replicas: list[Replica],
+    engine: RelayEngine,
+    desktops: Callable[[Replica, str], MyOperatorClient],
+) -> None:
+    credential = await engine.issue_credential("Priya")
+    revoked = desktops(replicas[0], credential)
     await engine.revoke("Priya")
+    stranger = desktops(replicas[1], "mor_not-a-real-credential")
+    uuid = agent_uuid(server)
+    searches = len(server.state.requests_to("/search"))
 
-    revoked = await call_back(replicas[0], priya, "9811100066", uuid)
-    unknown = await call_back(replicas[0], "mor_not-a-real-credential", "9811100066", uuid)
-    arjun = await engine.issue_credential("Arjun")
-    bad_number = await call_back(replicas[1], arjun, "12", uuid)
+    for client in (revoked, stranger):
+        with pytest.raises(TokenRejected):
+            await client.click_to_call("9811100066", "91", uuid)
+        with pytest.raises(TokenRejected):
+            await client.search_logs(page_size=5)
+    assert calls_to(server, "9811100066") == 0
+    assert len(server.state.requests_to("/search")) == searches
 
-    assert (revoked.status_code, unknown.status_code) == (401, 401)
-    assert bad_number.status_code == 400
-    assert bad_number.json()["field"] == "customer_number"
-    assert calls_to(server, "9811100066") == calls_to(server, "12") == 0
+
+async def test_the_team_spends_one_allowance_and_a_call_still_has_its_reserve(
+    server: SandboxServer,
+    relay_environ: dict[str, str],
+    start_relay: Callable[[], Replica],
+    engine: RelayEngine,
+    redis_server: RedisServer,
+    desktops: Callable[[Replica, str], MyOperatorClient],
+) -> None:
+    searches_before = len(server.state.requests_to("/search"))
+    relay_environ.update({"MYOPERATOR_TOKEN": FAKE_TOKEN, BASE_URL_ENV: server.base_url})
+    replicas = [start_relay(), start_relay()]
+    team = [desktops(replica, await engine.issue_credential(f"Agent {n}"))
+            for n, replica in enumerate(replicas * 2)]
+    once = RetryPolicy(attempts=1)
+
+    refused: RateLimited | None = None
+    for n in range(20):  # more than a minute's background share, from four desktops
+        try:
+            await team[n % 4].search_logs(page_size=5, retry=once)
+        except RateLimited as exc:
+            refused = exc
+            break
+
+    assert refused is not None and refused.retry_after is not None
+    assert 0 < refused.retry_after <= 60
+    # The poll and the desktops' searches together: the minute's 20 less the calls' 5,
+    # counted in Redis as each was let go (the poll's last may still be on its way).
+    ledger = RedisLedger.from_url(redis_server.url, NAMESPACE)
+    try:
+        assert len(ledger.spent_since(0)) == 15
+        assert len(server.state.requests_to("/search")) - searches_before <= 15
+        placed = await team[3].click_to_call("9811100077", "91", agent_uuid(server))
+        assert placed.unique_id
+        assert len(ledger.spent_since(0)) == 16
+    finally:
+        ledger.close()

@@ -146,6 +146,21 @@ def test_http_200_with_status_error_is_an_error() -> None:
 
 
 @pytest.mark.parametrize(
+    "message",
+    [
+        "Priya is calling this number back (since 12 s ago); your call was not placed.",
+        # Words that would otherwise read as a rate limit: still a clear "not sent".
+        "The team's MyOperator allowance is spent for now: nothing was sent; try again in 40 s.",
+    ],
+)
+def test_the_team_relays_409_is_a_clear_refusal_in_its_own_words(message: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        interpret_response(409, {}, _json({"status": "error", "code": 409, "message": message}))
+    assert type(info.value) is ValidationError
+    assert (info.value.message, info.value.sent) == (message, True)
+
+
+@pytest.mark.parametrize(
     ("message", "field"),
     [
         ("Extension already assigned", "extension"),
