@@ -220,12 +220,16 @@ class MyOperatorClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
         rng: random.Random | None = None,
+        as_bearer: bool = False,
     ) -> None:
         token = token.strip()
         if not token:
             raise ValidationError("No API token is configured.", field="token")
         register_secret(token)
         self._token = token
+        #: Send the secret as ``Authorization: Bearer`` instead of MyOperator's ``token``
+        #: parameter: a team relay's agent credential, kept out of proxies' access logs.
+        self._as_bearer = as_bearer
         self._transport = transport
         self.base_url = normalize_base_url(base_url)
         self.budget = budget if budget is not None else RequestBudget()
@@ -485,11 +489,17 @@ class MyOperatorClient:
     def _request(
         self, method: str, path: str, params: Mapping[str, str]
     ) -> httpx.Request:
-        query = {"token": self._token}
+        if self._as_bearer:
+            query: dict[str, str] = {}
+            headers = {"Authorization": f"Bearer {self._token}"}
+        else:
+            query, headers = {"token": self._token}, {}
         if method == "GET":
             query.update(params)
-            return self._http.build_request(method, path, params=query)
-        return self._http.build_request(method, path, params=query, data=dict(params))
+            return self._http.build_request(method, path, params=query, headers=headers)
+        return self._http.build_request(
+            method, path, params=query, data=dict(params), headers=headers
+        )
 
     async def _send_once(self, request: httpx.Request) -> dict[str, Any]:
         log.debug("%s %s", request.method, redact(str(request.url)))

@@ -175,9 +175,6 @@ class RelayApp:
         credential = credential.strip()
         if scheme.lower() != "bearer" or not credential:
             return envelope(401, "Sign in to the relay with your agent credential.")
-        return await self._agent_named(credential)
-
-    async def _agent_named(self, credential: str) -> tuple[str, str] | Response:
         try:
             agent = await self.engine.agent_for(credential)
         except REDIS_DOWN:
@@ -203,13 +200,9 @@ class RelayApp:
         )
 
     async def _proxied(self, request: Request) -> Response:
-        """MyOperator's API for an agent's desktop (`relay.proxy`); the credential comes
-        where the desktop's client puts the API token (or as a bearer token)."""
-        credential = request.query_params.get("token", "").strip()
-        if credential:
-            signed_in = await self._agent_named(credential)
-        else:
-            signed_in = await self._agent(request)
+        """MyOperator's API for an agent's desktop (`relay.proxy`), its credential sent as
+        a bearer token (never in the URL, which proxies log)."""
+        signed_in = await self._agent(request)
         if isinstance(signed_in, Response):
             return signed_in
         if self.proxy is None:

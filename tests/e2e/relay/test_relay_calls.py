@@ -60,6 +60,7 @@ async def desktops() -> AsyncIterator[Callable[[Replica, str], MyOperatorClient]
             credential,
             base_url=replica.base_url + "/v1/myoperator",
             budget=RequestBudget.unlimited(),
+            as_bearer=True,
         )
         made.append(client)
         return client
@@ -199,11 +200,18 @@ async def test_nothing_is_passed_on_without_a_valid_credential(
     uuid = agent_uuid(server)
     searches = len(server.state.requests_to("/search"))
 
-    for client in (revoked, stranger):
+    # A valid credential in the URL (where proxies log it) is not taken either.
+    in_url = MyOperatorClient(
+        await engine.issue_credential("Arjun"),
+        base_url=replicas[0].base_url + "/v1/myoperator",
+        budget=RequestBudget.unlimited(),
+    )
+    for client in (revoked, stranger, in_url):
         with pytest.raises(TokenRejected):
             await client.click_to_call("9811100066", "91", uuid)
         with pytest.raises(TokenRejected):
             await client.search_logs(page_size=5)
+    await in_url.aclose()
     assert calls_to(server, "9811100066") == 0
     assert len(server.state.requests_to("/search")) == searches
 
