@@ -189,8 +189,19 @@ class RelayApp:
             return signed_in
         agent, credential = signed_in
         after = (
-            request.headers.get("last-event-id") or request.query_params.get("after") or "0-0"
+            request.headers.get("last-event-id") or request.query_params.get("after") or ""
         ).strip()
+        backfill = request.query_params.get("backfill", "").strip()
+        if not after and backfill:
+            # A first connection: from this long ago by the relay's clock (the desktop's
+            # may be wrong by days).
+            if not backfill.isdigit() or len(backfill) > 10:
+                return envelope(400, "backfill must be a whole number of seconds.")
+            try:
+                after = await self.engine.id_before(int(backfill))
+            except REDIS_DOWN:
+                return envelope(503, "The relay cannot reach its store right now; retry later.")
+        after = after or "0-0"
         if not valid_event_id(after):
             return envelope(400, "Last-Event-ID is not an event id of this relay.")
         return StreamingResponse(

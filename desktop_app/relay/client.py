@@ -13,10 +13,11 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
+from enum import Enum
 
 import httpx
 
-from desktop_app.relay.events import EventKind, RelayEvent, event_id_key
+from desktop_app.relay.events import EventKind, RelayEvent, event_id_key, valid_event_id
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +28,23 @@ class RelayAuthError(Exception):
     """The relay refused this agent's credential (unknown or revoked)."""
 
 
+class StreamMark(Enum):
+    """What `EventStream.updates` says between events."""
+
+    #: Connected and caught up with what was stored before: events are live from here.
+    READY = "ready"
+    #: The connection dropped; the stream is reconnecting and will resume where it was.
+    DROPPED = "dropped"
+
+
 class EventStream:
     def __init__(
         self,
         base_urls: str | Sequence[str],
         credential: str,
         *,
-        last_event_id: str = "0-0",
+        last_event_id: str | None = "0-0",
+        backfill_s: int = 0,
         client: httpx.AsyncClient | None = None,
         retry_first_s: float = 0.5,
         retry_most_s: float = 15.0,
@@ -43,7 +54,10 @@ class EventStream:
         if not self._urls:
             raise ValueError("an event stream needs at least one relay address")
         self._credential = credential
+        #: Where the stream resumes. None, the first time: from `backfill_s` ago by the
+        #: relay's clock.
         self.last_event_id = last_event_id
+        self._backfill_s = backfill_s
         self._client = client
         self._own_client = client is None
         self._retry_first_s = retry_first_s
@@ -60,31 +74,41 @@ class EventStream:
             self._client = None
 
     async def events(self) -> AsyncIterator[RelayEvent]:
+        """The events alone (see `updates`)."""
+        async for item in self.updates():
+            if isinstance(item, RelayEvent):
+                yield item
+
+    async def updates(self) -> AsyncIterator[RelayEvent | StreamMark]:
+        """The events, with `StreamMark.READY` each time the stream has caught up and
+        `StreamMark.DROPPED` each time the connection is lost (before reconnecting)."""
         delay = self._retry_first_s
         while True:
             base_url = self._urls[self._url_index % len(self._urls)]
             try:
-                async for event in self._connect(base_url):
+                async for item in self._connect(base_url):
                     delay = self._retry_first_s
-                    yield event
+                    yield item
             except (httpx.TransportError, _RelayUnavailable) as exc:
                 log.info("The relay's event stream dropped (%s); reconnecting", _why(exc))
             self.caught_up.clear()
+            yield StreamMark.DROPPED
             self.reconnects += 1
             self._url_index += 1
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._retry_most_s)
 
-    async def _connect(self, base_url: str) -> AsyncIterator[RelayEvent]:
+    async def _connect(self, base_url: str) -> AsyncIterator[RelayEvent | StreamMark]:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout)
-        headers = {
-            "Authorization": f"Bearer {self._credential}",
-            "Accept": "text/event-stream",
-            "Last-Event-ID": self.last_event_id,
-        }
+        headers = {"Authorization": f"Bearer {self._credential}", "Accept": "text/event-stream"}
+        params: dict[str, str] = {}
+        if self.last_event_id is None:
+            params["backfill"] = str(self._backfill_s)
+        else:
+            headers["Last-Event-ID"] = self.last_event_id
         url = base_url.rstrip("/") + "/v1/events"
-        async with self._client.stream("GET", url, headers=headers) as response:
+        async with self._client.stream("GET", url, headers=headers, params=params) as response:
             if response.status_code in (401, 403):
                 await response.aread()
                 raise RelayAuthError(_message(response))
@@ -105,29 +129,46 @@ class EventStream:
                     elif field == "data":
                         data.append(value)
                     continue
-                event = self._dispatch(kind, event_id, "\n".join(data))
+                item = self._dispatch(kind, event_id, "\n".join(data))
                 kind, event_id, data = "", "", []
-                if event is not None:
-                    self.last_event_id = event.id
-                    yield event
+                if isinstance(item, RelayEvent):
+                    self.last_event_id = item.id
+                if item is not None:
+                    yield item
         raise _RelayUnavailable("the relay ended the stream")
 
-    def _dispatch(self, kind: str, event_id: str, data: str) -> RelayEvent | None:
+    def _dispatch(self, kind: str, event_id: str, data: str) -> RelayEvent | StreamMark | None:
         if kind == "ready":
+            # Caught up to the relay's position: a restart resumes there, whether or not
+            # any event came since.
+            ready_at = _ready_position(data)
+            if ready_at is not None and self._is_new(ready_at):
+                self.last_event_id = ready_at
             self.caught_up.set()
-        elif kind == "revoked":
+            return StreamMark.READY
+        if kind == "revoked":
             raise RelayAuthError("This agent credential was revoked.")
-        elif (
-            kind in _KINDS
-            and event_id
-            and event_id_key(event_id) > event_id_key(self.last_event_id)
-        ):
+        if kind in _KINDS and valid_event_id(event_id) and self._is_new(event_id):
             return RelayEvent.from_json(event_id, data)
         return None
+
+    def _is_new(self, event_id: str) -> bool:
+        """Whether `event_id` comes after what this stream has already yielded."""
+        return self.last_event_id is None or (
+            event_id_key(event_id) > event_id_key(self.last_event_id)
+        )
 
 
 class _RelayUnavailable(Exception):
     pass
+
+
+def _ready_position(data: str) -> str | None:
+    try:
+        position = json.loads(data).get("last_event_id")
+    except (ValueError, AttributeError):
+        return None
+    return position if isinstance(position, str) and valid_event_id(position) else None
 
 
 def _why(exc: BaseException) -> str:

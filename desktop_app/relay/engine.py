@@ -155,6 +155,12 @@ class RelayEngine:
         entries = next(iter(reply.values()))[0] if isinstance(reply, dict) else reply[0][1]
         return [_event(entry) for entry in entries]
 
+    async def id_before(self, seconds: int) -> str:
+        """The stream position `seconds` ago by Redis's clock (which the ids are made from)."""
+        now_s, now_us = await self.redis.time()
+        milliseconds = int(now_s) * 1000 + int(now_us) // 1000 - seconds * 1000
+        return f"{max(0, milliseconds)}-0"
+
     async def last_event_id(self) -> str:
         entries: Any = await self.redis.xrevrange(self._events, count=1)
         if not entries:

@@ -62,6 +62,8 @@ META_FEED_CURSOR = "sync.feed_cursor"
 META_OLDER_CURSOR = "sync.older_cursor"
 META_LAST_SUCCESS = "sync.last_success"
 META_API_TOTAL = "sync.api_total"
+#: The id of the last team relay event stored (see `SyncEngine.ingest`).
+META_RELAY_POSITION = "relay.last_event_id"
 
 #: "failed": something other than the service went wrong (the cache could not be saved,
 #: a bug); the task supervisor restarts the loop and says when (`report_failure`).
@@ -598,6 +600,71 @@ class SyncEngine:
                 await self._wait(interval_s, wake_on_refresh=True)
             else:
                 await self._paced_wait(interval_s, pace)
+
+    # -- through the team relay -------------------------------------------------------------
+
+    def relay_position(self) -> str | None:
+        """The id of the last relay event whose calls are stored (None: never connected)."""
+        return self._reader.get_meta(META_RELAY_POSITION)
+
+    async def ingest(
+        self,
+        calls: Sequence[CallLog],
+        *,
+        position: str,
+        caught_up: bool,
+        covered_since: int | None = None,
+    ) -> list[CallLog]:
+        """Store calls the team relay delivered, with the stream `position` they were read
+        up to, in one transaction (a restart resumes exactly there); listeners hear of the
+        new ones. Once `caught_up`, the status says so with a fresh last success (the
+        notifier checks on it), and the cache is known to hold every call since
+        `covered_since`: the feed need not ask MyOperator about that time."""
+        horizon = self.horizon()
+        kept = [call for call in calls if horizon is None or call.start_time >= horizon]
+        now = self._clock()
+        covered = None if covered_since is None or not caught_up else (covered_since, int(now))
+        async with self._feed_lock:
+            new = await asyncio.to_thread(self._store_delivered, kept, position, covered, now)
+        self._emit_new(new)
+        if caught_up:
+            n = len(new)
+            self._set_status(SyncStatus(
+                state="idle",
+                last_success=now,
+                message=f"{n} new call{'s' if n != 1 else ''}" if n else "Up to date",
+                api_total=self._status.api_total,
+            ))
+        return new
+
+    def _store_delivered(
+        self,
+        logs: Sequence[CallLog],
+        position: str,
+        covered: tuple[int, int] | None,
+        now: float,
+    ) -> list[CallLog]:
+        with self._store.transaction():
+            new = self._store.upsert_calls(logs)
+            self._store.set_meta(META_RELAY_POSITION, position)
+            if covered is not None:
+                low, high = covered
+                if low <= high:
+                    self._store.add_coverage(low, high)
+                self._store.set_meta(META_LAST_SUCCESS, repr(now))
+        return new
+
+    def report_link(self, state: SyncState, message: str) -> None:
+        """How the team relay's stream stands ("syncing" while catching up, "offline" while
+        reconnecting, "auth_failed" when the credential is refused), in `message`'s words."""
+        now = self._clock()
+        offline_since = None
+        if state == "offline":
+            offline_since = self._status.offline_since or now
+        self._set_status(replace(
+            self._status, state=state, offline_since=offline_since, retry_at=None,
+            message=message,
+        ))
 
     def report_failure(self, sentence: str, *, retry_in: float | None) -> None:
         """What the supervisor of `run` decided after the loop failed with something other

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,13 @@ import pytest
 
 from desktop_app.api.client import MyOperatorClient
 from desktop_app.api.errors import NetworkError
+from desktop_app.api.models import CallLog
 from desktop_app.sandbox import SandboxApp, SandboxState
 from desktop_app.services.clock import ManualClock
 from desktop_app.services.sync import DAY_S, META_FEED_CURSOR, SyncEngine, SyncStatus
 from desktop_app.store import CallQuery, CallStore
 from tests.helpers import sandbox as helpers
+from tests.helpers.builders import make_call
 from tests.helpers.tokens import FAKE_TOKEN
 
 T = 1_700_000_000
@@ -455,3 +458,48 @@ async def test_the_loop_waits_as_long_as_the_budget_paces_it(
     clock.advance(601.0)
     assert await clock.next_sleep() == 602.0
     assert asked == [60, 60]
+
+
+# -- through the team relay ---------------------------------------------------------------
+
+
+def relay_call(call_id: str, start_time: int) -> CallLog:
+    return replace(make_call(call_id), start_time=start_time, end_time=start_time + 130)
+
+
+async def test_calls_the_relay_delivers_are_stored_with_their_position_and_heard_once(
+    engine: SyncEngine, store: CallStore, app: SandboxApp
+) -> None:
+    engine.keep_s = WEEK
+    heard: list[str] = []
+    engine.add_new_calls_listener(lambda calls: heard.extend(c.id for c in calls))
+    calls = [relay_call("old", T - WEEK - 1), relay_call("a", T - 60), relay_call("b", T - 30)]
+
+    new = await engine.ingest(calls[:2], position="5-0", caught_up=False)
+    assert [c.id for c in new] == heard == ["a"]  # the one before the horizon is not kept
+    assert engine.status.state == "idle" and engine.status.last_success is None
+    engine.report_link("syncing", "Catching up with the team relay…")
+
+    await engine.ingest(calls, position="9-3", caught_up=True, covered_since=T - DAY_S)
+
+    assert heard == ["a", "b"]
+    assert stored_ids(store) == {"a", "b"}
+    assert engine.relay_position() == "9-3"
+    assert (engine.status.state, engine.status.message) == ("idle", "1 new call")
+    assert engine.status.last_success == T
+    assert store.covers(T - DAY_S, T)
+    assert app.sandbox.requests == []  # the relay's calls cost MyOperator nothing
+
+
+async def test_the_relay_links_state_is_the_status_in_its_own_words(
+    engine: SyncEngine, clock: ManualClock
+) -> None:
+    engine.report_link("offline", "The team relay cannot be reached: reconnecting")
+    clock.advance(30)
+    engine.report_link("offline", "The team relay cannot be reached: reconnecting")
+    assert engine.status.offline_since == T  # since the first, not the latest
+
+    engine.report_link("auth_failed", "The team relay refused this agent credential.")
+    assert engine.status.state == "auth_failed"
+    assert engine.status.message == "The team relay refused this agent credential."
+    assert engine.status.offline_since is None
