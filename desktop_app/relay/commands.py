@@ -11,12 +11,14 @@ import asyncio
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TextIO
 
 import redis.exceptions
 
+from desktop_app.api.client import base_url_from
+from desktop_app.api.errors import InvalidBaseUrl
 from desktop_app.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, TOKEN_ENV
 from desktop_app.relay.config import (
     DEFAULT_REDIS_URL,
@@ -32,6 +34,7 @@ from desktop_app.relay.engine import (
     AgentNameInvalid,
     RelayEngine,
 )
+from desktop_app.services.account import check_token
 
 _TOKEN_SHAPE = re.compile(r"^[0-9a-fA-F]{32}$")
 
@@ -144,13 +147,11 @@ async def _check(out: TextIO, environ: Mapping[str, str]) -> int:
         await engine.aclose()
 
     token = environ.get(TOKEN_ENV, "").strip()
-    say(
-        bool(_TOKEN_SHAPE.match(token)),
-        f"{TOKEN_ENV} holds an API token (32 hexadecimal characters)"
-        if _TOKEN_SHAPE.match(token)
-        else f"Set {TOKEN_ENV} to the account's API token (32 hexadecimal characters); "
-        "only the relay holds it.",
-    )
+    if not _TOKEN_SHAPE.match(token):
+        say(False, f"Set {TOKEN_ENV} to the account's API token (32 hexadecimal "
+                   "characters); only the relay holds it.")
+    else:
+        await _check_token(token, environ, say)
 
     if config is not None:
         auth = f" with the header {config.hook_auth[0]}" if config.hook_auth else ""
@@ -166,6 +167,23 @@ async def _check(out: TextIO, environ: Mapping[str, str]) -> int:
         "\nAll checks passed.\n" if problems == 0 else f"\n{problems} problem(s) to fix.\n"
     )
     return EXIT_OK if problems == 0 else EXIT_FAILED
+
+
+async def _check_token(
+    token: str, environ: Mapping[str, str], say: Callable[[bool, str], None]
+) -> None:
+    """One request to MyOperator with the token (the call log's first entry)."""
+    try:
+        base_url = base_url_from(None, environ)
+    except InvalidBaseUrl as exc:
+        say(False, exc.message)
+        return
+    checked = await check_token(token, base_url)
+    say(
+        checked.ok,
+        f"MyOperator accepted the API token ({base_url})" if checked.ok
+        else f"{TOKEN_ENV}: {checked.sentence}",
+    )
 
 
 def _serve(args: argparse.Namespace, out: TextIO, environ: Mapping[str, str]) -> int:

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import socket
 
+from desktop_app.api.client import BASE_URL_ENV
 from desktop_app.relay.config import HOOK_SECRET_ENV, REDIS_ENV
+from desktop_app.sandbox import SandboxServer
 from tests.e2e.relay.conftest import HOOK_SECRET, run_cli
+from tests.helpers.loopback import live_server as live_server
+from tests.helpers.loopback import server as server
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.tokens import FAKE_TOKEN
 
 
 def test_an_admin_issues_lists_and_revokes_credentials(relay_environ: dict[str, str]) -> None:
     added = run_cli(relay_environ, "relay", "agent", "add", "Priya Sharma")
+    admin = run_cli(relay_environ, "relay", "agent", "add", "Meera", "--admin")
     listed = run_cli(relay_environ, "relay", "agent", "list")
     revoked = run_cli(relay_environ, "relay", "agent", "revoke", "Priya Sharma")
     again = run_cli(relay_environ, "relay", "agent", "revoke", "Priya Sharma")
@@ -22,12 +27,15 @@ def test_an_admin_issues_lists_and_revokes_credentials(relay_environ: dict[str, 
     credential = added.stdout.splitlines()[-1]
     assert credential.startswith("mor_") and len(credential) > 40
     assert "shown once" in added.stdout
-    assert listed.stdout.startswith("Priya Sharma\tissued ")
+    assert "(may add and change users)" in admin.stdout
+    meera, priya = listed.stdout.splitlines()
+    assert meera.startswith("Meera\tissued ") and meera.endswith(" UTC\tadmin")
+    assert priya.startswith("Priya Sharma\tissued ") and priya.endswith(" UTC")
     assert credential not in listed.stdout
     assert revoked.returncode == 0 and "signed out" in revoked.stdout
     assert again.returncode == 5
     assert again.stderr.strip() == "myoperator: No agent named 'Priya Sharma' holds a credential."
-    assert after.stdout == ""
+    assert after.stdout.startswith("Meera\t")
 
 
 def test_a_name_that_cannot_be_listed_plainly_is_refused(relay_environ: dict[str, str]) -> None:
@@ -38,20 +46,39 @@ def test_a_name_that_cannot_be_listed_plainly_is_refused(relay_environ: dict[str
 
 
 def test_check_passes_on_a_complete_install_and_says_where_webhooks_go(
-    relay_environ: dict[str, str],
+    relay_environ: dict[str, str], server: SandboxServer
 ) -> None:
-    environ = {**relay_environ, "MYOPERATOR_TOKEN": FAKE_TOKEN}
+    environ = {**relay_environ, "MYOPERATOR_TOKEN": FAKE_TOKEN, BASE_URL_ENV: server.base_url}
     run_cli(environ, "relay", "agent", "add", "Priya")
+    searches = len(server.state.requests_to("/search"))
 
     result = run_cli(environ, "relay", "--check")
 
     assert result.returncode == 0, result.stdout
     assert "PROBLEM" not in result.stdout
+    assert f"MyOperator accepted the API token ({server.base_url})" in result.stdout
+    assert len(server.state.requests_to("/search")) == searches + 1
     assert "append-only file" in result.stdout
     assert f"/hooks/{HOOK_SECRET}/after-call" in result.stdout
     assert f"/hooks/{HOOK_SECRET}/in-call" in result.stdout
     assert "All checks passed." in result.stdout
     assert FAKE_TOKEN not in result.stdout + result.stderr
+
+
+def test_check_says_when_myoperator_refuses_the_token(
+    relay_environ: dict[str, str], server: SandboxServer
+) -> None:
+    refused = "0123456789abcdef0123456789abcdef"  # the right shape, not the account's
+    environ = {**relay_environ, "MYOPERATOR_TOKEN": refused, BASE_URL_ENV: server.base_url}
+    run_cli(environ, "relay", "agent", "add", "Priya")
+
+    result = run_cli(environ, "relay", "--check")
+
+    assert result.returncode == 5
+    problems = [line for line in result.stdout.splitlines() if line.startswith("PROBLEM")]
+    assert len(problems) == 1 and problems[0].startswith("PROBLEM MYOPERATOR_TOKEN: ")
+    assert "1 problem(s) to fix." in result.stdout
+    assert refused not in result.stdout + result.stderr
 
 
 def test_check_names_each_problem_of_a_half_done_install(
