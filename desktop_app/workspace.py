@@ -65,8 +65,11 @@ from desktop_app.ui.shell.main_window import MainWindow
 from desktop_app.ui.sync import feature as sync
 from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S, SYNC_LOOP
 
-if TYPE_CHECKING:  # the emulated service is imported only when the demo is opened
+if TYPE_CHECKING:
+    # The emulated service is imported only when the demo is opened, the relay's follower
+    # only when connecting through the team relay.
     from desktop_app.sandbox.process import DemoService
+    from desktop_app.services.relay_sync import RelayConnect, RelaySync
 
     # Imported when built, after the first paint (see the module docstring).
     from desktop_app.ui.dialer.feature import DialerFeature
@@ -203,10 +206,13 @@ class Workspace:
         theme: ThemeManager | None = None,
         sandbox: DemoService | None = None,
         threaded_sync: ThreadedSync | None = None,
+        relay_sync: RelaySync | None = None,
     ) -> None:
         options = options if options is not None else WorkspaceOptions()
         self.shared = shared
         self._threaded_sync = threaded_sync
+        #: Keeps the cache in step through the team relay's stream (None: polling).
+        self.relay_sync = relay_sync
         self.sandbox = sandbox
         self._theme = theme
         self._autostart = options.autostart
@@ -233,7 +239,11 @@ class Workspace:
         self, options: WorkspaceOptions, theme: ThemeManager | None, recordings_dir: Path
     ) -> None:
         shared = self.shared
-        self.sync = sync.build(shared, interval_s=options.sync_interval_s)
+        self.sync = sync.build(
+            shared,
+            interval_s=options.sync_interval_s,
+            loop=None if self.relay_sync is None else self.relay_sync.run,
+        )
         self.feed = feed.build(shared, self.sync, remote_delay_ms=options.remote_delay_ms)
         self.call_detail = call_detail.build(shared, self.feed, recordings_dir=recordings_dir)
         self.callbacks = callbacks.build(shared, self.sync)
@@ -304,6 +314,7 @@ class Workspace:
         theme: ThemeManager | None = None,
         sandbox: DemoService | None = None,
         engine_options: Mapping[str, Any] | None = None,
+        relay: RelayConnect | None = None,
     ) -> Workspace:
         """A workspace over an open client and cache.
 
@@ -312,11 +323,19 @@ class Workspace:
         file (layout, last folders; in memory when not given). `tasks` is the supervisor
         of every background task (tests: a short restart backoff). Without an `engine`,
         the sync runs on a thread of its own (`ThreadedSync`, built with
-        `engine_options`)."""
+        `engine_options`). With `relay` (the team relay's stream, opened from a
+        position), the cache follows that stream instead of polling (`RelaySync`), and
+        `client` is the relay's pass-through to MyOperator."""
         settings = settings if settings is not None else Settings(MemoryBackend())
         dialer_settings = DialerSettings(settings)
         threaded = None
-        if engine is None:
+        relay_sync = None
+        if relay is not None:
+            from desktop_app.services.relay_sync import RelaySync  # the relay's mode only
+
+            engine = engine or SyncEngine(client, store, **(engine_options or {}))
+            relay_sync = RelaySync(engine, relay)
+        elif engine is None:
             threaded = ThreadedSync(client, store, **(engine_options or {}))
             engine = threaded.engine
         shared = Shared(
@@ -331,6 +350,7 @@ class Workspace:
         return cls(
             shared, recordings_dir=recordings_dir, dialer_settings=dialer_settings,
             options=options, theme=theme, sandbox=sandbox, threaded_sync=threaded,
+            relay_sync=relay_sync,
         )
 
     # ------------------------------------------------------- built after the first paint

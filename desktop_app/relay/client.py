@@ -10,10 +10,12 @@ would never succeed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from enum import Enum
+from typing import cast
 
 import httpx
 
@@ -86,9 +88,12 @@ class EventStream:
         while True:
             base_url = self._urls[self._url_index % len(self._urls)]
             try:
-                async for item in self._connect(base_url):
-                    delay = self._retry_first_s
-                    yield item
+                # Closed at once however the loop ends: an HTTP stream left to the garbage
+                # collector is closed outside the event loop, and fails there.
+                async with contextlib.aclosing(self._connect(base_url)) as connection:
+                    async for item in connection:
+                        delay = self._retry_first_s
+                        yield item
             except (httpx.TransportError, _RelayUnavailable) as exc:
                 log.info("The relay's event stream dropped (%s); reconnecting", _why(exc))
             self.caught_up.clear()
@@ -98,7 +103,7 @@ class EventStream:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self._retry_most_s)
 
-    async def _connect(self, base_url: str) -> AsyncIterator[RelayEvent | StreamMark]:
+    async def _connect(self, base_url: str) -> AsyncGenerator[RelayEvent | StreamMark, None]:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout)
         headers = {"Authorization": f"Bearer {self._credential}", "Accept": "text/event-stream"}
@@ -118,23 +123,33 @@ class EventStream:
             kind = ""
             event_id = ""
             data: list[str] = []
-            async for line in response.aiter_lines():
-                if line:
-                    field, _, value = line.partition(":")
-                    value = value.removeprefix(" ")
-                    if field == "event":
-                        kind = value
-                    elif field == "id":
-                        event_id = value
-                    elif field == "data":
-                        data.append(value)
-                    continue
-                item = self._dispatch(kind, event_id, "\n".join(data))
-                kind, event_id, data = "", "", []
-                if isinstance(item, RelayEvent):
-                    self.last_event_id = item.id
-                if item is not None:
-                    yield item
+            revoked = False
+            # An async generator under its iterator type: closed like one.
+            lines = cast(AsyncGenerator[str, None], response.aiter_lines())
+            async with contextlib.aclosing(lines):
+                async for line in lines:
+                    if line:
+                        field, _, value = line.partition(":")
+                        value = value.removeprefix(" ")
+                        if field == "event":
+                            kind = value
+                        elif field == "id":
+                            event_id = value
+                        elif field == "data":
+                            data.append(value)
+                        continue
+                    if kind == "revoked":
+                        # Said once the relay ends the stream (it does at once): raised
+                        # here, it would leave httpx's inner readers to the collector.
+                        revoked = True
+                    item = self._dispatch(kind, event_id, "\n".join(data))
+                    kind, event_id, data = "", "", []
+                    if isinstance(item, RelayEvent):
+                        self.last_event_id = item.id
+                    if item is not None:
+                        yield item
+        if revoked:
+            raise RelayAuthError("This agent credential was revoked.")
         raise _RelayUnavailable("the relay ended the stream")
 
     def _dispatch(self, kind: str, event_id: str, data: str) -> RelayEvent | StreamMark | None:
@@ -146,8 +161,6 @@ class EventStream:
                 self.last_event_id = ready_at
             self.caught_up.set()
             return StreamMark.READY
-        if kind == "revoked":
-            raise RelayAuthError("This agent credential was revoked.")
         if kind in _KINDS and valid_event_id(event_id) and self._is_new(event_id):
             return RelayEvent.from_json(event_id, data)
         return None

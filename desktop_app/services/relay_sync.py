@@ -48,13 +48,17 @@ class Stream(Protocol):
     async def aclose(self) -> None: ...
 
 
+#: Opens the stream from a position (None: the first time, `backfill_s` back).
+RelayConnect = Callable[[str | None, int], Stream]
+
+
 class RelaySync:
     """Runs as the workspace's sync loop in relay mode (`run`); see the module docstring."""
 
     def __init__(
         self,
         engine: SyncEngine,
-        connect: Callable[[str | None, int], Stream],
+        connect: RelayConnect,
         *,
         clock: Callable[[], float] = time.time,
         batch: int = BATCH,

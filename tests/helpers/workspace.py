@@ -103,7 +103,8 @@ def add_newest_call(state: SandboxState, **details: Any) -> SandboxCall:
 def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
     """``async with open_workspace(server) as ws:`` a started, shown workspace; closed after.
 
-    Keyword arguments: ``budget`` (default unlimited), ``start``/``show`` (default True),
+    Keyword arguments: ``budget`` (default unlimited), ``client`` (default the canary
+    token's on `server`), ``start``/``show`` (default True),
     ``whole`` (default True: the features built after the first paint are built at once,
     `Workspace.build_later`, as the workspace is once it has painted), `WorkspaceOptions`
     fields, and what `Workspace.open` takes. The settings and the
@@ -128,14 +129,16 @@ def open_workspace(desktop_home: AppPaths) -> WorkspaceOpener:
         start: bool = True,
         show: bool = True,
         whole: bool = True,
+        client: MyOperatorClient | None = None,
         **arguments: Any,
     ) -> AsyncIterator[Workspace]:
-        client = MyOperatorClient(
-            FAKE_TOKEN,
-            base_url=server.base_url,
-            budget=budget if budget is not None else RequestBudget.unlimited(),
-            retry=RetryPolicy(attempts=2, backoff_base_s=0.05, backoff_cap_s=0.1),
-        )
+        if client is None:
+            client = MyOperatorClient(
+                FAKE_TOKEN,
+                base_url=server.base_url,
+                budget=budget if budget is not None else RequestBudget.unlimited(),
+                retry=RetryPolicy(attempts=2, backoff_base_s=0.05, backoff_cap_s=0.1),
+            )
         options = {name: arguments.pop(name) for name in list(arguments) if name in option_names}
         options.setdefault("sync_interval_s", 3600.0)
         options.setdefault("remote_delay_ms", 50)

@@ -6,6 +6,8 @@ account (`DESKTOPS_SHARING`: the request budget's pace makes room for them)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from desktop_app.services.settings import DESKTOPS_SHARING, KEEP_DAYS, Settings
 from desktop_app.services.sync import SyncStatus
 from desktop_app.services.tasks import TaskSupervisor
@@ -44,9 +46,15 @@ class SyncFeature(Feature):
             self._window.set_connection_state(status.state)
 
 
-def build(shared: Shared, *, interval_s: float = LIVE_SYNC_INTERVAL_S) -> SyncFeature:
+def build(
+    shared: Shared,
+    *,
+    interval_s: float = LIVE_SYNC_INTERVAL_S,
+    loop: Callable[[], Awaitable[None]] | None = None,
+) -> SyncFeature:
+    """`loop` keeps the cache in step instead of the engine's polling (the team relay)."""
     feature = SyncFeature(
-        SyncPresenter(shared.engine, shared.client.budget, interval_s=interval_s)
+        SyncPresenter(shared.engine, shared.client.budget, interval_s=interval_s, loop=loop)
     )
     feature.follow_settings(shared.settings)
     return feature

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -32,11 +32,14 @@ PRUNE_TASK = "sync-prune"
 # ---------------------------------------------------------------------------- status
 
 
-def connection_text(status: SyncStatus, now: float) -> str:
-    """The status bar's sentence for the connection, e.g. "Offline since 14:02"."""
+def connection_text(status: SyncStatus, now: float, *, relay: bool = False) -> str:
+    """The status bar's sentence for the connection, e.g. "Offline since 14:02"; `relay`
+    when the desktop connects through the team relay."""
     if status.state == "syncing":
         return "Syncing…"
     if status.state == "auth_failed":
+        if relay:
+            return "Relay credential refused: ask your admin for a new one"
         return "Token rejected: set a valid API token"
     retry = ""
     if status.retry_at is not None:
@@ -104,11 +107,14 @@ class SyncPresenter(Presenter):
         *,
         interval_s: float = LIVE_SYNC_INTERVAL_S,
         clock: Callable[[], float] = time.time,
+        loop: Callable[[], Awaitable[None]] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("syncPresenter")
         self._engine = engine
+        #: What keeps the cache in step instead of polling (the team relay's stream).
+        self._loop = loop
         self._budget = budget
         self._interval_s = interval_s
         self._clock = clock
@@ -146,11 +152,10 @@ class SyncPresenter(Presenter):
         """Start the background sync loop (a first sync at once, then every interval)."""
         if self.running or self.closed:
             return
-        self.tasks.keep_running(
-            SYNC_LOOP,
-            lambda: self._engine.run(self._interval_s, pace=self._budget.background_interval),
-            on_failure=self._loop_failed,
+        loop = self._loop or (
+            lambda: self._engine.run(self._interval_s, pace=self._budget.background_interval)
         )
+        self.tasks.keep_running(SYNC_LOOP, loop, on_failure=self._loop_failed)
         self._ticker.start()
         self._update_texts()
 
@@ -203,7 +208,7 @@ class SyncPresenter(Presenter):
     def _update_texts(self) -> None:
         status = self._engine.status
         texts = (
-            connection_text(status, self._clock()),
+            connection_text(status, self._clock(), relay=self._loop is not None),
             last_sync_text(status),
             budget_text(self._budget, self._interval_s),
         )

@@ -1,99 +1,21 @@
 """The relay's end-to-end fixtures: a real Redis server (tests.helpers.redis_server) and
-relay replicas as real processes (``myoperator relay --port 0 --json``), so a test can
-kill one with SIGKILL as a crash would."""
+relay replicas as real processes (tests.helpers.relay), and headless desktops following
+the stream."""
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
+from collections.abc import Callable
 
 from desktop_app.relay.client import EventStream, RelayAuthError
-from desktop_app.relay.config import (
-    HEARTBEAT_ENV,
-    HOOK_AUTH_ENV,
-    HOOK_SECRET_ENV,
-    NAMESPACE_ENV,
-    REDIS_ENV,
-)
 from desktop_app.relay.events import RelayEvent
-from tests.helpers.processes import ROOT, child_environment, read_json_line
-from tests.helpers.redis_server import RedisServer
 from tests.helpers.redis_server import redis_server as redis_server
-
-HOOK_SECRET = "fake-hook-secret-0123456789abcdef"
-HOOK_AUTH = ("X-Relay-Auth", "fake-hook-auth-value-9876")
-
-
-@dataclass
-class Replica:
-    proc: subprocess.Popen[str]
-    base_url: str
-
-    def hook(self, kind: str, secret: str = HOOK_SECRET) -> str:
-        return f"{self.base_url}/hooks/{secret}/{kind}"
-
-    def kill(self) -> None:
-        self.proc.kill()
-        self.proc.communicate(timeout=10)
-
-
-@pytest.fixture
-def relay_environ(redis_server: RedisServer, tmp_path: Path) -> dict[str, str]:
-    environ = child_environment(runtime=tmp_path / "runtime")
-    environ.update(
-        {
-            REDIS_ENV: redis_server.url,
-            HOOK_SECRET_ENV: HOOK_SECRET,
-            HOOK_AUTH_ENV: f"{HOOK_AUTH[0]}: {HOOK_AUTH[1]}",
-            NAMESPACE_ENV: "test:relay:",
-            HEARTBEAT_ENV: "0.3",
-        }
-    )
-    return environ
-
-
-@pytest.fixture
-def start_relay(relay_environ: dict[str, str]) -> Iterator[Callable[[], Replica]]:
-    started: list[subprocess.Popen[str]] = []
-
-    def start() -> Replica:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "desktop_app.cli", "relay", "--port", "0", "--json"],
-            cwd=ROOT,
-            env=relay_environ,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        started.append(proc)
-        return Replica(proc, read_json_line(proc)["relay"])
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-
-
-def run_cli(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "desktop_app.cli", *args],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.helpers.relay import HOOK_AUTH as HOOK_AUTH
+from tests.helpers.relay import HOOK_SECRET as HOOK_SECRET
+from tests.helpers.relay import Replica as Replica
+from tests.helpers.relay import relay_environ as relay_environ
+from tests.helpers.relay import run_cli as run_cli
+from tests.helpers.relay import start_relay as start_relay
 
 
 class Desktop:

@@ -1,0 +1,127 @@
+"""A whole workspace connected through the team relay (a real relay process and Redis, the
+emulated service behind it): the feed fills from the relay's stream without the desktop
+polling, a missed call's webhook reaches the feed and the missed-call notification, the
+desktop's own requests go through the relay, and a revoked credential is said in the
+status bar."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+
+from desktop_app.api.budget import RequestBudget
+from desktop_app.api.client import BASE_URL_ENV, MyOperatorClient
+from desktop_app.relay.client import EventStream
+from desktop_app.relay.engine import RelayEngine
+from desktop_app.sandbox import SandboxServer
+from desktop_app.sandbox.webhooks import after_call_payload
+from desktop_app.services.notifier import MissedCallNotice, Notification
+from desktop_app.ui.notifications.feature import TrayProbes
+from desktop_app.workspace import Workspace
+from tests.helpers.qt import SpyChime, wait_until
+from tests.helpers.redis_server import RedisServer
+from tests.helpers.redis_server import redis_server as redis_server
+from tests.helpers.relay import HOOK_AUTH, Replica
+from tests.helpers.relay import relay_environ as relay_environ
+from tests.helpers.relay import start_relay as start_relay
+from tests.helpers.tokens import FAKE_TOKEN
+from tests.helpers.workspace import TIMEOUT, WorkspaceOpener, add_newest_call
+
+NAMESPACE = "test:relay:"
+
+
+@pytest.fixture
+async def engine(redis_server: RedisServer) -> AsyncIterator[RelayEngine]:
+    made = RelayEngine.from_url(redis_server.url, NAMESPACE)
+    yield made
+    await made.aclose()
+
+
+@pytest.fixture
+def replica(
+    feed_sandbox: SandboxServer,
+    relay_environ: dict[str, str],
+    start_relay: Callable[[], Replica],
+) -> Replica:
+    relay_environ.update({"MYOPERATOR_TOKEN": FAKE_TOKEN, BASE_URL_ENV: feed_sandbox.base_url})
+    return start_relay()
+
+
+def through(replica: Replica, credential: str) -> dict[str, object]:
+    """What `Workspace.open` takes to connect through the relay as this agent."""
+
+    def connect(position: str | None, backfill_s: int) -> EventStream:
+        return EventStream(
+            replica.base_url, credential, last_event_id=position, backfill_s=backfill_s,
+            retry_first_s=0.05, retry_most_s=0.2,
+        )
+
+    client = MyOperatorClient(
+        credential, base_url=replica.base_url + "/v1/myoperator",
+        budget=RequestBudget.unlimited(), as_bearer=True,
+    )
+    return {"client": client, "relay": connect}
+
+
+def caught_up(ws: Workspace) -> bool:
+    status = ws.sync.presenter.status
+    return status.state == "idle" and status.last_success is not None
+
+
+def feed_ids(ws: Workspace) -> set[str]:
+    model = ws.feed.model
+    rows = (model.row_at(row) for row in range(model.rowCount()))
+    return {row.id for row in rows if row is not None}
+
+
+def announced(notes: list[Notification]) -> set[str]:
+    ids: set[str] = set()
+    for note in notes:
+        ids |= {note.call_id} if isinstance(note, MissedCallNotice) else set(note.call_ids)
+    return ids
+
+
+async def test_a_missed_calls_webhook_reaches_the_feed_and_the_notification(
+    open_workspace: WorkspaceOpener,
+    feed_sandbox: SandboxServer,
+    replica: Replica,
+    engine: RelayEngine,
+) -> None:
+    credential = await engine.issue_credential("Priya")
+    async with open_workspace(
+        feed_sandbox, tray=TrayProbes(chime=SpyChime), **through(replica, credential)
+    ) as ws:
+        notes: list[Notification] = []
+        ws.notifications.presenter.notified.connect(notes.append)
+        # The relay's own poll filled its stream; the desktop reads it, asking nothing.
+        await wait_until(lambda: caught_up(ws) and ws.feed.model.rowCount() > 0, TIMEOUT)
+        assert ws.relay_sync is not None
+        assert ws.sync.presenter.connection_text == "Online"
+
+        call = add_newest_call(feed_sandbox.state, answered=False, caller_number="9811100099")
+        async with httpx.AsyncClient(timeout=10, headers=dict([HOOK_AUTH])) as http:
+            answer = await http.post(replica.hook("after-call"), json=after_call_payload(call))
+        assert answer.status_code == 200
+
+        await wait_until(lambda: call.id in feed_ids(ws), TIMEOUT)
+        await wait_until(lambda: call.id in announced(notes), TIMEOUT)
+        assert ws.shared.engine.relay_position() == await engine.last_event_id()
+
+
+async def test_a_revoked_credential_is_said_in_the_status_bar(
+    open_workspace: WorkspaceOpener,
+    feed_sandbox: SandboxServer,
+    replica: Replica,
+    engine: RelayEngine,
+) -> None:
+    credential = await engine.issue_credential("Priya")
+    async with open_workspace(feed_sandbox, **through(replica, credential)) as ws:
+        await wait_until(lambda: caught_up(ws), TIMEOUT)
+        await engine.revoke("Priya")
+
+        await wait_until(lambda: ws.sync.presenter.status.state == "auth_failed", TIMEOUT)
+        assert ws.sync.presenter.connection_text == (
+            "Relay credential refused: ask your admin for a new one"
+        )
