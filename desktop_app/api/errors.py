@@ -28,6 +28,11 @@ class ValidationError(MyOperatorError):
         self.sent = sent
 
 
+class RelayRefused(ValidationError):
+    """The team relay did not pass the request on (a colleague is calling the number back,
+    the team's allowance is spent); its message says why in full: nothing was done."""
+
+
 class TokenRejected(MyOperatorError):
     """The service answered "This not an authorized request": a wrong or truncated token."""
 

@@ -29,6 +29,7 @@ from desktop_app.api.errors import (
     NotReadyYet,
     PermissionDenied,
     RateLimited,
+    RelayRefused,
     ServerError,
     TokenRejected,
     ValidationError,
@@ -354,7 +355,7 @@ def _error_for(
     if effective == 409 and message:
         # MyOperator never answers 409; the team relay does, for what it did not send (a
         # number a colleague is calling back, the team's allowance spent): its own words.
-        return ValidationError(message, sent=True)
+        return RelayRefused(message, sent=True)
     if message and _PERMISSION_WORDING.search(message) and not _TOKEN_WORDING.search(message):
         return PermissionDenied(f"The API token's user is not allowed to do this.{_said(message)}")
     if (message and _TOKEN_WORDING.search(message)) or effective == 401:

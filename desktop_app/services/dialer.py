@@ -43,6 +43,7 @@ from desktop_app.api.errors import (
     NetworkError,
     OutcomeUnknown,
     RateLimited,
+    RelayRefused,
     TokenRejected,
     ValidationError,
 )
@@ -521,6 +522,11 @@ class DialGuard:
             return DialOutcome(
                 DialKind.FAILED, "The API token was rejected: the call was not placed.",
                 number=parsed, sent=True, error=exc,
+            )
+        except RelayRefused as exc:  # the team relay's own words say it all
+            state = DialState.NOT_PLACED
+            return DialOutcome(
+                DialKind.FAILED, exc.message, number=parsed, sent=True, error=exc
             )
         except MyOperatorError as exc:
             state = DialState.NOT_PLACED

@@ -1,8 +1,8 @@
 """A whole workspace connected through the team relay (a real relay process and Redis, the
 emulated service behind it): the feed fills from the relay's stream without the desktop
-polling, a missed call's webhook reaches the feed and the missed-call notification, the
-desktop's own requests go through the relay, and a revoked credential is said in the
-status bar."""
+polling, a missed call's webhook reaches the feed and the missed-call notification, no
+file the desktop writes holds the API token (only the relay has it) or the credential,
+and a revoked credential is said in the status bar."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from desktop_app.relay.engine import RelayEngine
 from desktop_app.sandbox import SandboxServer
 from desktop_app.sandbox.webhooks import after_call_payload
 from desktop_app.services.notifier import MissedCallNotice, Notification
+from desktop_app.services.paths import AppPaths
 from desktop_app.ui.notifications.feature import TrayProbes
 from desktop_app.workspace import Workspace
 from tests.helpers.qt import SpyChime, wait_until
@@ -88,6 +89,7 @@ async def test_a_missed_calls_webhook_reaches_the_feed_and_the_notification(
     feed_sandbox: SandboxServer,
     replica: Replica,
     engine: RelayEngine,
+    desktop_home: AppPaths,
 ) -> None:
     credential = await engine.issue_credential("Priya")
     async with open_workspace(
@@ -99,6 +101,7 @@ async def test_a_missed_calls_webhook_reaches_the_feed_and_the_notification(
         await wait_until(lambda: caught_up(ws) and ws.feed.model.rowCount() > 0, TIMEOUT)
         assert ws.relay_sync is not None
         assert ws.sync.presenter.connection_text == "Online"
+        assert ws.sync.presenter.budget_text == "Requests go through the team relay"
 
         call = add_newest_call(feed_sandbox.state, answered=False, caller_number="9811100099")
         async with httpx.AsyncClient(timeout=10, headers=dict([HOOK_AUTH])) as http:
@@ -108,6 +111,16 @@ async def test_a_missed_calls_webhook_reaches_the_feed_and_the_notification(
         await wait_until(lambda: call.id in feed_ids(ws), TIMEOUT)
         await wait_until(lambda: call.id in announced(notes), TIMEOUT)
         assert ws.shared.engine.relay_position() == await engine.last_event_id()
+    # Only the relay holds the API token: nothing the desktop wrote has it, nor the
+    # agent's credential (it was given for this run only).
+    folders = (desktop_home.config_dir, desktop_home.data_dir, desktop_home.cache_dir,
+               desktop_home.log_dir)
+    written = [path for folder in folders for path in folder.rglob("*") if path.is_file()]
+    assert desktop_home.database_file() in written  # the cache, at least, was written
+    for path in written:
+        content = path.read_bytes()
+        assert FAKE_TOKEN.encode() not in content, path
+        assert credential.encode() not in content, path
 
 
 async def test_a_revoked_credential_is_said_in_the_status_bar(

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
+from typing import Final
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -67,6 +68,10 @@ def last_sync_text(status: SyncStatus) -> str:
 
 
 _PERIODS = {"minute": "this minute", "hour": "this hour", "day": "today"}
+
+
+#: Through the team relay the account's allowance is the relay's to keep, for everyone.
+RELAY_BUDGET_TEXT: Final = "Requests go through the team relay"
 
 
 def budget_text(budget: RequestBudget, interval_s: float) -> str:
@@ -210,7 +215,8 @@ class SyncPresenter(Presenter):
         texts = (
             connection_text(status, self._clock(), relay=self._loop is not None),
             last_sync_text(status),
-            budget_text(self._budget, self._interval_s),
+            RELAY_BUDGET_TEXT if self._loop is not None
+            else budget_text(self._budget, self._interval_s),
         )
         old, self._texts = self._texts, texts
         for signal, before, after in zip(

@@ -24,6 +24,7 @@ from desktop_app.api.models import CallPlaced, UserUpdate
 from desktop_app.relay.budget import RedisLedger
 from desktop_app.relay.engine import RelayEngine
 from desktop_app.sandbox import SandboxServer
+from desktop_app.services.dialer import DialGuard, DialKind
 from tests.e2e.relay.conftest import Replica
 from tests.helpers.loopback import live_server as live_server
 from tests.helpers.loopback import server as server
@@ -252,3 +253,23 @@ async def test_the_team_spends_one_allowance_and_a_call_still_has_its_reserve(
         assert len(ledger.spent_since(0)) == 16
     finally:
         ledger.close()
+
+
+async def test_the_dialer_says_who_is_calling_back_in_the_relays_words(
+    server: SandboxServer,
+    replicas: list[Replica],
+    engine: RelayEngine,
+    desktops: Callable[[Replica, str], MyOperatorClient],
+) -> None:
+    uuid = agent_uuid(server)
+    priya = DialGuard(desktops(replicas[0], await engine.issue_credential("Priya")))
+    arjun = DialGuard(desktops(replicas[1], await engine.issue_credential("Arjun")))
+
+    placed = await priya.dial("98111 00088", "91", uuid)
+    refused = await arjun.dial("+91 98111 00088", None, uuid)
+
+    assert placed.kind is DialKind.PLACED
+    assert refused.kind is DialKind.FAILED
+    assert refused.message.startswith("Priya is calling this number back (since ")
+    assert refused.message.endswith("; your call was not placed.")
+    assert calls_to(server, "9811100088") == 1

@@ -16,6 +16,7 @@ from desktop_app.api.errors import (
     NotReadyYet,
     PermissionDenied,
     RateLimited,
+    RelayRefused,
     ServerError,
     TokenRejected,
     ValidationError,
@@ -154,9 +155,9 @@ def test_http_200_with_status_error_is_an_error() -> None:
     ],
 )
 def test_the_team_relays_409_is_a_clear_refusal_in_its_own_words(message: str) -> None:
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(RelayRefused) as info:
         interpret_response(409, {}, _json({"status": "error", "code": 409, "message": message}))
-    assert type(info.value) is ValidationError
+    assert isinstance(info.value, ValidationError)  # a clear refusal: nothing was done
     assert (info.value.message, info.value.sent) == (message, True)
 
 
