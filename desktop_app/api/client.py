@@ -270,7 +270,7 @@ class MyOperatorClient:
         return MyOperatorClient(
             self._token, base_url=self.base_url, transport=self._transport,
             budget=self.budget, timeout=self._timeout, retry=self._retry, sleep=self._sleep,
-            rng=self._rng,
+            rng=self._rng, as_bearer=self._as_bearer,
         )
 
     # ----------------------------------------------------------------- reads

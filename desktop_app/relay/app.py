@@ -195,7 +195,7 @@ class RelayApp:
         if not after and backfill:
             # A first connection: from this long ago by the relay's clock (the desktop's
             # may be wrong by days).
-            if not backfill.isdigit() or len(backfill) > 10:
+            if not (backfill.isascii() and backfill.isdigit()) or len(backfill) > 10:
                 return envelope(400, "backfill must be a whole number of seconds.")
             try:
                 after = await self.engine.id_before(int(backfill))
@@ -229,7 +229,10 @@ class RelayApp:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
         form: list[tuple[str, str]] = []
         if request.method != "GET":
-            form = [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
+            form = [
+                (k, v) for k, v in (await request.form()).multi_items()
+                if isinstance(v, str) and k != "token"
+            ]
         path = "/" + request.path_params["path"]
         return await self.proxy.forward(record, request.method, path, query, form)
 

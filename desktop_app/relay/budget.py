@@ -9,8 +9,9 @@ holds for all of them.
 - ``budget:spends``: a sorted set, one member per request, scored by when it was sent.
 - ``budget:blocked-until``: nobody sends before this (a 429's Retry-After).
 
-A Redis that cannot be reached raises `BudgetUnavailable`: the request is refused (a
-503 to the desktop, a poll tried next round) rather than counted by one replica alone.
+A Redis that cannot be reached (or refuses to write) raises `BudgetUnavailable`: the
+request is refused (a 409 or 503 to the desktop, a poll tried next round) rather than
+counted by one replica alone.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import redis
 import redis.exceptions
 
 from desktop_app.api.errors import BudgetUnavailable
-from desktop_app.relay.engine import DEFAULT_NAMESPACE, REDIS_DOWN
+from desktop_app.relay.engine import DEFAULT_NAMESPACE
 
 #: The spends outlive the longest window (a day) by this much, then Redis drops the key.
 _KEEP_S: Final = 2 * 86400
@@ -52,7 +53,11 @@ class RedisLedger:
 
     @classmethod
     def from_url(cls, url: str, namespace: str = DEFAULT_NAMESPACE) -> RedisLedger:
-        return cls(redis.Redis.from_url(url, socket_connect_timeout=2), namespace)
+        # A Redis that stops answering without closing the connection must not hold every
+        # request the relay passes on.
+        return cls(
+            redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5), namespace
+        )
 
     def spend_if(
         self, now: float, since: float, decide: Callable[[Sequence[float]], float]
@@ -114,7 +119,9 @@ def _reachable() -> Iterator[None]:
     """Turns an unreachable Redis into `BudgetUnavailable`."""
     try:
         yield
-    except REDIS_DOWN as exc:
+    except redis.exceptions.RedisError as exc:
+        # Not only a lost connection: a Redis refusing writes (a full disk, a read-only
+        # replica after a failover) must not leave a replica counting alone either.
         raise BudgetUnavailable(
             "The team relay cannot reach its store, so it cannot tell how much of the "
             "account's request allowance is left; nothing was sent."

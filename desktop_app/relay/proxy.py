@@ -9,7 +9,7 @@ the desktop's users, recordings, filters, searches and calls work as they do dir
   to users may take the reserve, everything else is background;
 - click-to-call passes the team-wide dial guard (`RelayEngine.claim_dial`);
 - the user list and the filters are answered from a short cache in Redis: thirty desktops
-  starting at nine cost one request, not thirty;
+  starting at nine cost one request per replica, not thirty;
 - adding or changing users is for agents issued with ``--admin``.
 
 What the relay itself refuses to send is answered 409 with the reason, which the desktop
@@ -20,15 +20,17 @@ came, so the desktop's parser judges them exactly as it would direct.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 import httpx
+import redis.exceptions
 from starlette.responses import JSONResponse, Response
 
 from desktop_app.api import parsing, validation
@@ -110,6 +112,8 @@ class MyOperatorProxy:
             headers={"User-Agent": "MyOperator-Relay/0.1", "Accept": "application/json"},
         )
         self._clock = clock
+        #: Reads of the cache being filled now, by key: asked once per replica.
+        self._asking: dict[str, asyncio.Future[Response]] = {}
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -132,7 +136,10 @@ class MyOperatorProxy:
                 return await self._call_back(agent, form)
             answer = await self._send(priority, method, path, query, form)
             if method != "GET" and path == "/user" and answer.status_code == 200:
-                await self._engine.redis.incr(self._ns + "users-version")
+                # Done at MyOperator: the answer must say so even if the cache cannot be
+                # told (its lists then live out their 60 s).
+                with _best_effort("a user change could not refresh the cached lists"):
+                    await self._engine.redis.incr(self._ns + "users-version")
             return answer
         except REDIS_DOWN:
             return envelope(409 if priority is Priority.RESERVED else 503, _STORE_DOWN)
@@ -171,15 +178,21 @@ class MyOperatorProxy:
             # Sent, no complete answer: the desktop says "unknown" for a mutation.
             return envelope(502, "MyOperator's answer did not arrive complete.")
         if response.status_code == 429:
-            self.budget.penalize(_retry_after(response.headers))
+            # Every replica pauses; the ledger is Redis, so not on the event loop.
+            with contextlib.suppress(BudgetUnavailable):
+                await asyncio.to_thread(self.budget.penalize, _retry_after(response.headers))
         headers = {
             name: value
             for name in ("content-type", "retry-after")
             if (value := response.headers.get(name)) is not None
         }
-        return Response(response.content, response.status_code, headers=headers)
+        # Should MyOperator ever quote the request, the token stays with the relay.
+        content = response.content.replace(self._token.encode(), b"[redacted]")
+        return Response(content, response.status_code, headers=headers)
 
     async def _cached(self, route: tuple[str, str], query: Params) -> Response:
+        """The answer from Redis while fresh; else one request, however many desktops of
+        this replica ask at once (they all get its answer), stored for the next."""
         method, path = route
         version = await self._engine.redis.get(self._ns + "users-version") or b"0"
         key = self._ns + "cache:" + hashlib.sha256(
@@ -190,15 +203,25 @@ class MyOperatorProxy:
             return Response(
                 stored[b"body"], 200, headers={"content-type": stored[b"type"].decode()}
             )
+        asking = self._asking.get(key)
+        if asking is None:
+            asking = asyncio.ensure_future(self._fill(route, query, key))
+            self._asking[key] = asking
+            asking.add_done_callback(lambda _done: self._asking.pop(key, None))
+        return await asyncio.shield(asking)
+
+    async def _fill(self, route: tuple[str, str], query: Params, key: str) -> Response:
+        method, path = route
         answer = await self._send(ROUTES[route], method, path, query, ())
         if answer.status_code == 200 and _clear_answer(answer) is None:
-            async with self._engine.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping={
-                    "body": bytes(answer.body),
-                    "type": answer.headers.get("content-type", "application/json"),
-                })
-                pipe.expire(key, CACHED_S[route])
-                await pipe.execute()
+            with _best_effort("an answer could not be cached"):
+                async with self._engine.redis.pipeline(transaction=True) as pipe:
+                    pipe.hset(key, mapping={
+                        "body": bytes(answer.body),
+                        "type": answer.headers.get("content-type", "application/json"),
+                    })
+                    pipe.expire(key, CACHED_S[route])
+                    await pipe.execute()
         return answer
 
     async def _call_back(self, agent: AgentRecord, form: Params) -> Response:
@@ -228,6 +251,15 @@ class MyOperatorProxy:
 
 
 _STORE_DOWN: Final = "The relay cannot reach its store right now: nothing was sent; retry later."
+
+
+@contextlib.contextmanager
+def _best_effort(what: str) -> Iterator[None]:
+    """Redis work the answer does not depend on: a failure is logged, not answered."""
+    try:
+        yield
+    except redis.exceptions.RedisError as exc:
+        log.warning("The relay's store failed: %s (%s)", what, type(exc).__name__)
 
 
 def _clear_answer(answer: Response) -> MyOperatorError | None:

@@ -198,7 +198,8 @@ class WebhookEmitter:
             loop.call_soon_threadsafe(self._send_call, call)
 
     async def wait_for(self, condition: Callable[[list[Delivery]], bool]) -> None:
-        """Until `condition` holds of the deliveries (a test waits with its own timeout)."""
+        """Until `condition` holds of the deliveries (a test waits with its own timeout),
+        on the emitter's own event loop only."""
         while not condition(self.deliveries):
             self._changed.clear()
             await self._changed.wait()

@@ -107,8 +107,10 @@ class RelaySync:
                         pending.append(item)
                     elif live:
                         self._live_calls.emit(item.live_call())
-                    if live or len(pending) >= self._batch:
-                        await self._store(pending, stream, caught_up=live)
+                    if live:  # and the cache holds everything up to now
+                        await self._store(pending, stream, caught_up=True, since=covered_since)
+                    elif len(pending) >= self._batch:
+                        await self._store(pending, stream, caught_up=False)
         except RelayAuthError as exc:
             await self._store(pending, stream, caught_up=False)
             self._engine.report_link(

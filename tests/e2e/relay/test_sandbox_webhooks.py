@@ -191,7 +191,8 @@ async def test_through_dropped_duplicated_late_and_reordered_webhooks_every_desk
     )
     # A second replica that polls the service: it finds what the webhooks dropped.
     relay_environ.update(
-        {"MYOPERATOR_TOKEN": FAKE_TOKEN, BASE_URL_ENV: server.base_url, POLL_ENV: "0.3"}
+        # Every 4 s: the minute's background share (15) lasts, however slow the start.
+        {"MYOPERATOR_TOKEN": FAKE_TOKEN, BASE_URL_ENV: server.base_url, POLL_ENV: "4"}
     )
     second = start_relay()
     credentials = [await engine.issue_credential(f"Agent {n}") for n in range(4)]
@@ -217,6 +218,13 @@ async def test_through_dropped_duplicated_late_and_reordered_webhooks_every_desk
 
         emitter = server.state.webhooks
         assert emitter is not None
+        def every_after_call_handled() -> bool:
+            handled = list(emitter.deliveries)  # appended on the service's thread
+            return wanted <= {d.payload["uid"] for d in handled if d.hook == AFTER_CALL}
+
+        async with asyncio.timeout(20):  # polled: no event crosses the service's thread
+            while not every_after_call_handled():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
         assert outcomes(emitter.deliveries, AFTER_CALL).count("dropped") == 3
         sent = [d.payload for d in emitter.deliveries if d.outcome == "delivered"]
         assert len(sent) > len({(p.get("uid"), p.get("call_state")) for p in sent})  # dupes

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from desktop_app.api.budget import Priority, RequestBudget, Window
 from desktop_app.api.errors import BudgetUnavailable, RateLimited
@@ -106,3 +107,23 @@ async def test_with_redis_down_nothing_is_sent_and_nothing_counted_alone(
     # Still the shared ledger: it kept the spend from before the outage.
     await budget.acquire(Priority.BACKGROUND, max_wait=0)
     assert len(ledgers[1].spent_since(0)) == 2
+
+
+async def test_a_redis_that_refuses_writes_sends_nothing_either(
+    ledgers: list[RedisLedger], redis_server: RedisServer
+) -> None:
+    """Not only a lost connection: Redis out of memory (or a read-only replica after a
+    failover) refuses the spend, and the replica must not go on counting alone."""
+    clock = Clock()
+    budget = budgets(ledgers, clock)[0]
+    admin = redis.Redis.from_url(redis_server.url)
+    admin.config_set("maxmemory", 1)  # every write refused: "OOM command not allowed"
+    try:
+        for _ in range(2):  # and again: the budget did not switch to a ledger of its own
+            with pytest.raises(BudgetUnavailable):
+                await budget.acquire(Priority.RESERVED, max_wait=0)
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.close()
+    await budget.acquire(Priority.RESERVED, max_wait=0)
+    assert len(ledgers[1].spent_since(0)) == 1

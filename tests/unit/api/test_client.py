@@ -147,6 +147,34 @@ async def test_a_bad_token_is_rejected_without_showing_it(
     assert sleeps.slept == []  # a rejected token is not retried
 
 
+async def test_a_bearer_secret_never_goes_in_the_url_not_even_through_a_twin(
+    app: SandboxApp, sleeps: ManualClock
+) -> None:
+    """A team relay's agent credential: in the Authorization header, where reverse
+    proxies do not log it (MyOperator itself takes only ?token=, so it refuses)."""
+    seen: list[httpx.Request] = []
+    service = httpx.ASGITransport(app=app)
+
+    class Recording(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request)
+            return await service.handle_async_request(request)
+
+    client = MyOperatorClient(
+        FAKE_TOKEN, base_url="http://sandbox", transport=Recording(), as_bearer=True,
+        budget=RequestBudget.unlimited(clock=sleeps, sleep=sleeps.sleep), sleep=sleeps.sleep,
+    )
+    for each in (client, client.twin()):
+        with pytest.raises(TokenRejected):
+            await each.filters()
+        await each.aclose()
+
+    assert len(seen) == 2
+    for request in seen:
+        assert FAKE_TOKEN not in str(request.url)
+        assert request.headers["authorization"] == f"Bearer {FAKE_TOKEN}"
+
+
 async def test_invalid_input_is_refused_before_any_request(
     api: MyOperatorClient, state: SandboxState
 ) -> None:
