@@ -262,7 +262,9 @@ class RelayApp:
                         yield sse_message(event)
                         last = event.id
                     if not ready_sent:
-                        ready = json.dumps({"agent": agent, "last_event_id": last})
+                        ready = json.dumps(
+                            {"agent": agent, "last_event_id": last, "from": after}
+                        )
                         yield f"event: ready\ndata: {ready}\n\n".encode()
                         ready_sent = True
                 if time.monotonic() - checked_at >= heartbeat:

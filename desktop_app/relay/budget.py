@@ -75,7 +75,8 @@ class RedisLedger:
                 pipe.expire(self._spends, _KEEP_S)
 
         with _reachable():
-            self._redis.transaction(spend, self._spends)
+            # The pause is watched too: a 429 noted meanwhile makes it decide again.
+            self._redis.transaction(spend, self._spends, self._blocked)
         return decided[0]
 
     def spent_since(self, since: float) -> list[float]:

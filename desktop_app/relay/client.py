@@ -59,6 +59,9 @@ class EventStream:
         #: Where the stream resumes. None, the first time: from `backfill_s` ago by the
         #: relay's clock.
         self.last_event_id = last_event_id
+        #: Where the first connection's stream began, by the relay's clock (its first
+        #: ``ready`` says): what a first read can vouch for reaches back that far.
+        self.read_from: str | None = None
         self._backfill_s = backfill_s
         self._client = client
         self._own_client = client is None
@@ -156,7 +159,9 @@ class EventStream:
         if kind == "ready":
             # Caught up to the relay's position: a restart resumes there, whether or not
             # any event came since.
-            ready_at = _ready_position(data)
+            ready_at = _ready_position(data, "last_event_id")
+            if self.read_from is None:
+                self.read_from = _ready_position(data, "from")
             if ready_at is not None and self._is_new(ready_at):
                 self.last_event_id = ready_at
             self.caught_up.set()
@@ -176,9 +181,9 @@ class _RelayUnavailable(Exception):
     pass
 
 
-def _ready_position(data: str) -> str | None:
+def _ready_position(data: str, key: str) -> str | None:
     try:
-        position = json.loads(data).get("last_event_id")
+        position = json.loads(data).get(key)
     except (ValueError, AttributeError):
         return None
     return position if isinstance(position, str) and valid_event_id(position) else None

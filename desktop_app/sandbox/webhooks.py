@@ -173,6 +173,7 @@ class WebhookEmitter:
         self._sleep = sleep
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
         self.deliveries: list[Delivery] = []
         self._changed = asyncio.Event()
 
@@ -205,6 +206,7 @@ class WebhookEmitter:
             await self._changed.wait()
 
     async def aclose(self) -> None:
+        self._closed = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -214,6 +216,8 @@ class WebhookEmitter:
     # -- private -------------------------------------------------------------------------
 
     def _send_call(self, call: SandboxCall) -> None:
+        if self._closed:  # handed over just before the emitter closed
+            return
         planned = list(self._planned(call))
         if self._fires("reorder", None):
             planned.reverse()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Final, Protocol
 
@@ -42,6 +41,7 @@ class Stream(Protocol):
     """The part of `relay.client.EventStream` this uses."""
 
     last_event_id: str | None
+    read_from: str | None
 
     def updates(self) -> AsyncIterator[RelayEvent | StreamMark]: ...
 
@@ -60,12 +60,10 @@ class RelaySync:
         engine: SyncEngine,
         connect: RelayConnect,
         *,
-        clock: Callable[[], float] = time.time,
         batch: int = BATCH,
     ) -> None:
         self._engine = engine
         self._connect = connect
-        self._clock = clock
         self._batch = batch
         self._live_calls: Listeners[[LiveCall]] = Listeners()
 
@@ -85,16 +83,17 @@ class RelaySync:
         backfill = self.backfill_s()
         stream = self._connect(position, backfill)
         self._engine.report_link("syncing", "Catching up with the team relay…")
-        if position is None:
-            covered_since = int(self._clock()) - backfill
-        else:
-            covered_since = event_id_key(position)[0] // 1000
+        # What the cache will hold everything since: from the stored position, or (the
+        # first time) from where the relay began the stream, by its clock, not this one's.
+        covered_since = None if position is None else event_id_key(position)[0] // 1000
         pending: list[RelayEvent] = []
         live = False
         try:
             async for item in stream.updates():
                 if item is StreamMark.READY:
                     live = True
+                    if covered_since is None and stream.read_from is not None:
+                        covered_since = event_id_key(stream.read_from)[0] // 1000
                     await self._store(pending, stream, caught_up=True, since=covered_since)
                 elif item is StreamMark.DROPPED:
                     live = False

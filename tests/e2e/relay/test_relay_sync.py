@@ -7,6 +7,7 @@ ends the loop with the status saying so."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
@@ -116,6 +117,9 @@ async def test_the_backlog_then_each_webhook_reaches_the_store_and_a_restart_rep
         await desktop.wait_until(desktop.caught_up)
         assert sorted(desktop.heard) == sorted(f"call-{n}" for n in range(30))
         assert [s.state for s in desktop.statuses][:1] == ["syncing"]
+        # Vouched for from where the relay began the stream (a week back by its clock).
+        [(low, high)] = desktop.store.coverage()
+        assert low <= 1_796_000_000 and high >= int(time.time()) - 60
 
         await post(replica, "after-call", [ended(30)])
         await desktop.wait_until(lambda: "call-30" in desktop.heard)
