@@ -71,9 +71,11 @@ if TYPE_CHECKING:
     from desktop_app.sandbox.process import DemoService
     from desktop_app.services.relay_sync import RelayConnect, RelaySync
 
-    # Imported when built, after the first paint (see the module docstring).
+    # Imported when built, after the first paint (see the module docstring), or only
+    # through the team relay (the screen-pop).
     from desktop_app.ui.dialer.feature import DialerFeature
     from desktop_app.ui.preferences.feature import PreferencesFeature
+    from desktop_app.ui.screen_pop.feature import ScreenPopFeature
     from desktop_app.ui.users.feature import UsersFeature
 
 log = logging.getLogger(__name__)
@@ -258,9 +260,15 @@ class Workspace:
             settings_snapshot=shared.settings.snapshot,
         )
         self._later = LaterFeatures(on_start=self._build_later_soon)
+        self.screen_pop: ScreenPopFeature | None = None
+        if self.relay_sync is not None:  # a card while it rings: only the relay says so
+            from desktop_app.ui.screen_pop.feature import build as build_screen_pop
+
+            self.screen_pop = build_screen_pop(shared, self.relay_sync, self.feed)
         self.features: tuple[Feature, ...] = (
             self.sync, self.feed, self.call_detail, self.callbacks, self.notifications,
-            self.help, self._later,
+            self.help, *([self.screen_pop] if self.screen_pop is not None else []),
+            self._later,
         )
 
         self.window = MainWindow(

@@ -487,6 +487,12 @@ def interpret_response(status: int, headers: Mapping[str, str], body: bytes) -> 
 # Call logs
 
 
+def e164(number: str) -> str | None:
+    """A number as the cache keys callers (E.164), read as the call log's are: None when
+    it is no possible number."""
+    return _e164(number.strip())
+
+
 def _e164(number: str | None, region: str | None = DEFAULT_REGION) -> str | None:
     """E.164 for a possible number (a leading + wins over `region`); None otherwise."""
     if not number or len(number) > 40:

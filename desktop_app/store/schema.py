@@ -159,4 +159,20 @@ _SPENDS: tuple[str, ...] = (
     "CREATE INDEX budget_spends_at ON budget_spends(at)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _MISSED_CALLS, _USERS, _DIALS, _SPENDS)
+# The agent's notes about a caller (CallerRecords), written in the screen-pop while the
+# phone rings and shown the next time the same number calls.
+_CALLER_NOTES: tuple[str, ...] = (
+    """
+    CREATE TABLE caller_notes (
+        caller_e164 TEXT PRIMARY KEY,
+        text        TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    )
+    """,
+    # The screen-pop's history of one number: no scan of the whole cache while it rings.
+    "CREATE INDEX calls_caller ON calls(caller_e164, start_time DESC)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _V1, _MISSED_CALLS, _USERS, _DIALS, _SPENDS, _CALLER_NOTES
+)

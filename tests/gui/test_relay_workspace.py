@@ -16,9 +16,11 @@ from desktop_app.api.client import BASE_URL_ENV, MyOperatorClient
 from desktop_app.relay.client import EventStream
 from desktop_app.relay.engine import RelayEngine
 from desktop_app.sandbox import SandboxServer
+from desktop_app.sandbox.model import SandboxUser
 from desktop_app.sandbox.webhooks import after_call_payload
 from desktop_app.services.notifier import MissedCallNotice, Notification
 from desktop_app.services.paths import AppPaths
+from desktop_app.store.callers import CallerRecords
 from desktop_app.ui.notifications.feature import TrayProbes
 from desktop_app.workspace import Workspace
 from tests.helpers.qt import SpyChime, wait_until
@@ -138,3 +140,81 @@ async def test_a_revoked_credential_is_said_in_the_status_bar(
         assert ws.sync.presenter.connection_text == (
             "Relay credential refused: ask your admin for a new one"
         )
+
+
+async def test_a_call_ringing_for_me_pops_up_with_the_callers_history_and_my_note(
+    open_workspace: WorkspaceOpener,
+    feed_sandbox: SandboxServer,
+    replica: Replica,
+    engine: RelayEngine,
+) -> None:
+    credential = await engine.issue_credential("Priya")
+    state = feed_sandbox.state
+    me, colleague = state.users[0], state.users[1]
+    async with open_workspace(feed_sandbox, **through(replica, credential)) as ws:
+        ws.shared.me.set(me.uuid)
+        await wait_until(lambda: caught_up(ws) and ws.feed.model.rowCount() > 0, TIMEOUT)
+        pop = ws.screen_pop
+        assert pop is not None and not pop.panel.isVisible()
+        shown: list[str] = []
+        pop.presenter.cardChanged.connect(
+            lambda card: shown.append(card.call_id if card is not None else "")
+        )
+        # A customer who called before: once missed, once answered by me.
+        missed = add_newest_call(state, answered=False, caller_number="9811100123")
+        earlier = add_newest_call(
+            state, answered=True, caller_number="9811100123", agent_uuid=me.uuid
+        )
+        await post_webhook(replica, "after-call", [
+            after_call_payload(call) for call in (missed, earlier)
+        ])
+        await wait_until(lambda: earlier.id in feed_ids(ws), TIMEOUT)
+
+        # Ringing for a colleague only: nothing pops here.
+        await post_webhook(replica, "in-call", [ringing("live-other", [colleague])])
+        # Ringing for me (and a colleague): the card, before anyone picks up.
+        await post_webhook(replica, "in-call", [ringing("live-1", [me, colleague])])
+        await wait_until(lambda: pop.panel.isVisible(), TIMEOUT)
+        panel = pop.panel
+        assert shown == ["live-1"]  # never the call ringing only for the colleague
+        assert panel.state.text() == "Incoming call"
+        assert panel.caller.text() == "098111 00123"
+        assert panel.ringing.text() == f"Ringing for you and {colleague.name}"
+        assert panel.history.text() == "2 earlier calls, 1 missed"
+        assert panel.last_outcome.text().startswith("Last call ")
+        assert f": answered by {me.name} (" in panel.last_outcome.text()
+
+        panel.note.setPlainText("Wants the invoice resent")
+        await post_webhook(replica, "in-call", [ringing("live-1", [me], answered=True)])
+        await wait_until(lambda: panel.state.text() == f"Answered by {me.name}", TIMEOUT)
+        assert panel.note.toPlainText() == "Wants the invoice resent"  # not typed over
+
+        panel.open_button.click()
+        assert ws.feed.panel.search.text() == "098111 00123"
+        panel.dismiss_button.click()
+        assert not panel.isVisible()
+        records = CallerRecords(ws.store)
+        await wait_until(lambda: records.note("+919811100123") != "", TIMEOUT)
+        assert records.note("+919811100123") == "Wants the invoice resent"
+
+
+def ringing(
+    call_id: str, agents: list[SandboxUser], *, answered: bool = False
+) -> dict[str, object]:
+    """An In-Call webhook as MyOperator posts it."""
+    return {
+        "uid": call_id,
+        "clid": "+919811100123",
+        "call_state": 1 if answered else 0,
+        "users": [
+            {"name": user.name, "user_id": user.uuid, "extension": user.extension}
+            for user in agents
+        ],
+    }
+
+
+async def post_webhook(replica: Replica, kind: str, payloads: list[dict[str, object]]) -> None:
+    async with httpx.AsyncClient(timeout=10, headers=dict([HOOK_AUTH])) as http:
+        for payload in payloads:
+            answer = await http.post(replica.hook(kind), json=payload)
+            assert answer.status_code == 200, answer.text
