@@ -6,9 +6,8 @@ and a revoked credential is said in the status bar."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
-import httpx
 import pytest
 
 from desktop_app.api.budget import RequestBudget
@@ -24,22 +23,13 @@ from desktop_app.store.callers import CallerRecords
 from desktop_app.ui.notifications.feature import TrayProbes
 from desktop_app.workspace import Workspace
 from tests.helpers.qt import SpyChime, wait_until
-from tests.helpers.redis_server import RedisServer
 from tests.helpers.redis_server import redis_server as redis_server
-from tests.helpers.relay import HOOK_AUTH, Replica
+from tests.helpers.relay import Replica, post_webhooks
+from tests.helpers.relay import relay_engine as relay_engine
 from tests.helpers.relay import relay_environ as relay_environ
 from tests.helpers.relay import start_relay as start_relay
 from tests.helpers.tokens import FAKE_TOKEN
 from tests.helpers.workspace import TIMEOUT, WorkspaceOpener, add_newest_call
-
-NAMESPACE = "test:relay:"
-
-
-@pytest.fixture
-async def engine(redis_server: RedisServer) -> AsyncIterator[RelayEngine]:
-    made = RelayEngine.from_url(redis_server.url, NAMESPACE)
-    yield made
-    await made.aclose()
 
 
 @pytest.fixture
@@ -106,9 +96,7 @@ async def test_a_missed_calls_webhook_reaches_the_feed_and_the_notification(
         assert ws.sync.presenter.budget_text == "Requests go through the team relay"
 
         call = add_newest_call(feed_sandbox.state, answered=False, caller_number="9811100099")
-        async with httpx.AsyncClient(timeout=10, headers=dict([HOOK_AUTH])) as http:
-            answer = await http.post(replica.hook("after-call"), json=after_call_payload(call))
-        assert answer.status_code == 200
+        await post_webhooks(replica, "after-call", [after_call_payload(call)])
 
         await wait_until(lambda: call.id in feed_ids(ws), TIMEOUT)
         await wait_until(lambda: call.id in announced(notes), TIMEOUT)
@@ -165,15 +153,15 @@ async def test_a_call_ringing_for_me_pops_up_with_the_callers_history_and_my_not
         earlier = add_newest_call(
             state, answered=True, caller_number="9811100123", agent_uuid=me.uuid
         )
-        await post_webhook(replica, "after-call", [
+        await post_webhooks(replica, "after-call", [
             after_call_payload(call) for call in (missed, earlier)
         ])
         await wait_until(lambda: earlier.id in feed_ids(ws), TIMEOUT)
 
         # Ringing for a colleague only: nothing pops here.
-        await post_webhook(replica, "in-call", [ringing("live-other", [colleague])])
+        await post_webhooks(replica, "in-call", [ringing("live-other", [colleague])])
         # Ringing for me (and a colleague): the card, before anyone picks up.
-        await post_webhook(replica, "in-call", [ringing("live-1", [me, colleague])])
+        await post_webhooks(replica, "in-call", [ringing("live-1", [me, colleague])])
         await wait_until(lambda: pop.panel.isVisible(), TIMEOUT)
         panel = pop.panel
         assert shown == ["live-1"]  # never the call ringing only for the colleague
@@ -185,7 +173,7 @@ async def test_a_call_ringing_for_me_pops_up_with_the_callers_history_and_my_not
         assert f": answered by {me.name} (" in panel.last_outcome.text()
 
         panel.note.setPlainText("Wants the invoice resent")
-        await post_webhook(replica, "in-call", [ringing("live-1", [me], answered=True)])
+        await post_webhooks(replica, "in-call", [ringing("live-1", [me], answered=True)])
         await wait_until(lambda: panel.state.text() == f"Answered by {me.name}", TIMEOUT)
         assert panel.note.toPlainText() == "Wants the invoice resent"  # not typed over
 
@@ -211,10 +199,3 @@ def ringing(
             for user in agents
         ],
     }
-
-
-async def post_webhook(replica: Replica, kind: str, payloads: list[dict[str, object]]) -> None:
-    async with httpx.AsyncClient(timeout=10, headers=dict([HOOK_AUTH])) as http:
-        for payload in payloads:
-            answer = await http.post(replica.hook(kind), json=payload)
-            assert answer.status_code == 200, answer.text

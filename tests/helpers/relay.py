@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from desktop_app.relay.config import (
@@ -19,10 +20,13 @@ from desktop_app.relay.config import (
     NAMESPACE_ENV,
     REDIS_ENV,
 )
+from desktop_app.relay.engine import RelayEngine
 from tests.helpers.processes import ROOT, child_environment, read_json_line
 from tests.helpers.redis_server import RedisServer
 
 HOOK_SECRET = "fake-hook-secret-0123456789abcdef"
+#: The replicas' key prefix (`relay_environ`): a test's own engine reads the same keys.
+NAMESPACE = "test:relay:"
 HOOK_AUTH = ("X-Relay-Auth", "fake-hook-auth-value-9876")
 
 
@@ -47,7 +51,7 @@ def relay_environ(redis_server: RedisServer, tmp_path: Path) -> dict[str, str]:
             REDIS_ENV: redis_server.url,
             HOOK_SECRET_ENV: HOOK_SECRET,
             HOOK_AUTH_ENV: f"{HOOK_AUTH[0]}: {HOOK_AUTH[1]}",
-            NAMESPACE_ENV: "test:relay:",
+            NAMESPACE_ENV: NAMESPACE,
             HEARTBEAT_ENV: "0.3",
         }
     )
@@ -90,3 +94,23 @@ def run_cli(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[
         text=True,
         timeout=60,
     )
+
+
+@pytest.fixture(name="engine")
+async def relay_engine(redis_server: RedisServer) -> AsyncIterator[RelayEngine]:
+    """``engine``: the replicas' Redis, as an admin's command sees it (credentials, the
+    stream)."""
+    engine = RelayEngine.from_url(redis_server.url, NAMESPACE)
+    yield engine
+    await engine.aclose()
+
+
+async def post_webhooks(
+    replica: Replica, kind: str, payloads: Sequence[dict[str, object]]
+) -> None:
+    """Post `payloads` to a replica's ``after-call`` or ``in-call`` hook, as MyOperator
+    does (with the auth header); each must be taken."""
+    async with httpx.AsyncClient(timeout=10, headers=dict([HOOK_AUTH])) as http:
+        for payload in payloads:
+            answer = await http.post(replica.hook(kind), json=payload)
+            assert answer.status_code == 200, answer.text

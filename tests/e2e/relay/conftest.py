@@ -13,6 +13,7 @@ from tests.helpers.redis_server import redis_server as redis_server
 from tests.helpers.relay import HOOK_AUTH as HOOK_AUTH
 from tests.helpers.relay import HOOK_SECRET as HOOK_SECRET
 from tests.helpers.relay import Replica as Replica
+from tests.helpers.relay import relay_engine as relay_engine
 from tests.helpers.relay import relay_environ as relay_environ
 from tests.helpers.relay import run_cli as run_cli
 from tests.helpers.relay import start_relay as start_relay

@@ -30,16 +30,8 @@ from tests.e2e.relay.conftest import Replica
 from tests.helpers.loopback import live_server as live_server
 from tests.helpers.loopback import server as server
 from tests.helpers.redis_server import RedisServer
+from tests.helpers.relay import NAMESPACE
 from tests.helpers.tokens import FAKE_TOKEN
-
-NAMESPACE = "test:relay:"
-
-
-@pytest.fixture
-async def engine(redis_server: RedisServer) -> AsyncIterator[RelayEngine]:
-    made = RelayEngine.from_url(redis_server.url, NAMESPACE)
-    yield made
-    await made.aclose()
 
 
 @pytest.fixture
@@ -72,6 +64,19 @@ async def desktops() -> AsyncIterator[Callable[[Replica, str], MyOperatorClient]
         await client.aclose()
 
 
+@pytest.fixture
+async def priya_and_arjun(
+    replicas: list[Replica],
+    engine: RelayEngine,
+    desktops: Callable[[Replica, str], MyOperatorClient],
+) -> tuple[MyOperatorClient, MyOperatorClient]:
+    """Two agents' desktops, one on each replica."""
+    return (
+        desktops(replicas[0], await engine.issue_credential("Priya")),
+        desktops(replicas[1], await engine.issue_credential("Arjun")),
+    )
+
+
 def calls_to(server: SandboxServer, number: str) -> int:
     """Click-to-call requests the service received for `number` (the service outlives a
     test: others' calls stay in its record)."""
@@ -87,12 +92,9 @@ def agent_uuid(server: SandboxServer) -> str:
 
 async def test_two_agents_calling_one_customer_back_through_two_replicas_place_one_call(
     server: SandboxServer,
-    replicas: list[Replica],
-    engine: RelayEngine,
-    desktops: Callable[[Replica, str], MyOperatorClient],
+    priya_and_arjun: tuple[MyOperatorClient, MyOperatorClient],
 ) -> None:
-    priya = desktops(replicas[0], await engine.issue_credential("Priya"))
-    arjun = desktops(replicas[1], await engine.issue_credential("Arjun"))
+    priya, arjun = priya_and_arjun
     uuid = agent_uuid(server)
 
     async def call(client: MyOperatorClient, number: str, cc: str | None) -> object:
@@ -125,12 +127,9 @@ async def test_two_agents_calling_one_customer_back_through_two_replicas_place_o
 
 async def test_a_call_the_service_clearly_refused_frees_the_number_for_a_colleague(
     server: SandboxServer,
-    replicas: list[Replica],
-    engine: RelayEngine,
-    desktops: Callable[[Replica, str], MyOperatorClient],
+    priya_and_arjun: tuple[MyOperatorClient, MyOperatorClient],
 ) -> None:
-    priya = desktops(replicas[0], await engine.issue_credential("Priya"))
-    arjun = desktops(replicas[1], await engine.issue_credential("Arjun"))
+    priya, arjun = priya_and_arjun
     uuid = agent_uuid(server)
     unknown_agent = uuid[:-1] + ("0" if uuid[-1] != "0" else "1")
 
@@ -143,12 +142,9 @@ async def test_a_call_the_service_clearly_refused_frees_the_number_for_a_colleag
 
 async def test_an_unclear_outcome_keeps_the_number_held(
     server: SandboxServer,
-    replicas: list[Replica],
-    engine: RelayEngine,
-    desktops: Callable[[Replica, str], MyOperatorClient],
+    priya_and_arjun: tuple[MyOperatorClient, MyOperatorClient],
 ) -> None:
-    priya = desktops(replicas[0], await engine.issue_credential("Priya"))
-    arjun = desktops(replicas[1], await engine.issue_credential("Arjun"))
+    priya, arjun = priya_and_arjun
     uuid = agent_uuid(server)
     # Placed at the service, but the answer never comes back.
     server.state.faults.add("drop:path=/clickOcall,after=1,count=1")
@@ -259,13 +255,10 @@ async def test_the_team_spends_one_allowance_and_a_call_still_has_its_reserve(
 
 async def test_the_dialer_says_who_is_calling_back_in_the_relays_words(
     server: SandboxServer,
-    replicas: list[Replica],
-    engine: RelayEngine,
-    desktops: Callable[[Replica, str], MyOperatorClient],
+    priya_and_arjun: tuple[MyOperatorClient, MyOperatorClient],
 ) -> None:
     uuid = agent_uuid(server)
-    priya = DialGuard(desktops(replicas[0], await engine.issue_credential("Priya")))
-    arjun = DialGuard(desktops(replicas[1], await engine.issue_credential("Arjun")))
+    priya, arjun = (DialGuard(client) for client in priya_and_arjun)
 
     placed = await priya.dial("98111 00088", "91", uuid)
     refused = await arjun.dial("+91 98111 00088", None, uuid)

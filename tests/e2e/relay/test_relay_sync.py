@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import httpx
-import pytest
 
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import MyOperatorClient
@@ -23,25 +20,9 @@ from desktop_app.relay.events import LiveCall
 from desktop_app.services.relay_sync import RelaySync
 from desktop_app.services.sync import SyncEngine, SyncStatus
 from desktop_app.store import CallQuery, CallStore
-from tests.e2e.relay.conftest import HOOK_AUTH, Replica
-from tests.helpers.redis_server import RedisServer
+from tests.e2e.relay.conftest import Replica
+from tests.helpers.relay import post_webhooks
 from tests.unit.relay.test_events import after_call_record, in_call
-
-NAMESPACE = "test:relay:"
-
-
-@pytest.fixture
-async def engine(redis_server: RedisServer) -> AsyncIterator[RelayEngine]:
-    made = RelayEngine.from_url(redis_server.url, NAMESPACE)
-    yield made
-    await made.aclose()
-
-
-async def post(replica: Replica, kind: str, payloads: Sequence[dict[str, object]]) -> None:
-    async with httpx.AsyncClient(timeout=10, headers=dict([HOOK_AUTH])) as http:
-        for payload in payloads:
-            answer = await http.post(replica.hook(kind), json=payload)
-            assert answer.status_code == 200, answer.text
 
 
 def ended(n: int) -> dict[str, object]:
@@ -110,7 +91,7 @@ async def test_the_backlog_then_each_webhook_reaches_the_store_and_a_restart_rep
 ) -> None:
     replica = start_relay()
     credential = await engine.issue_credential("Priya")
-    await post(replica, "after-call", [ended(n) for n in range(30)])
+    await post_webhooks(replica, "after-call", [ended(n) for n in range(30)])
 
     desktop = Desktop(tmp_path / "cache.db", replica, credential)
     try:
@@ -121,7 +102,7 @@ async def test_the_backlog_then_each_webhook_reaches_the_store_and_a_restart_rep
         [(low, high)] = desktop.store.coverage()
         assert low <= 1_796_000_000 and high >= int(time.time()) - 60
 
-        await post(replica, "after-call", [ended(30)])
+        await post_webhooks(replica, "after-call", [ended(30)])
         await desktop.wait_until(lambda: "call-30" in desktop.heard)
         assert "call-30" in desktop.stored_ids()
         position = desktop.engine.relay_position()
@@ -129,7 +110,7 @@ async def test_the_backlog_then_each_webhook_reaches_the_store_and_a_restart_rep
     finally:
         await desktop.aclose()
 
-    await post(replica, "after-call", [ended(n) for n in range(31, 36)])
+    await post_webhooks(replica, "after-call", [ended(n) for n in range(31, 36)])
     again = Desktop(tmp_path / "cache.db", replica, credential)
     try:
         await again.wait_until(again.caught_up)
@@ -144,12 +125,12 @@ async def test_a_live_ringing_call_is_heard_and_a_replayed_one_is_not(
 ) -> None:
     replica = start_relay()
     credential = await engine.issue_credential("Priya")
-    await post(replica, "in-call", [in_call(uid="before-connecting")])
+    await post_webhooks(replica, "in-call", [in_call(uid="before-connecting")])
 
     desktop = Desktop(tmp_path / "cache.db", replica, credential)
     try:
         await desktop.wait_until(desktop.caught_up)
-        await post(replica, "in-call", [in_call(uid="ringing-now")])
+        await post_webhooks(replica, "in-call", [in_call(uid="ringing-now")])
         await desktop.wait_until(lambda: bool(desktop.live))
 
         assert [call.call_id for call in desktop.live] == ["ringing-now"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -32,15 +32,6 @@ from tests.helpers.loopback import HISTORY_AGE_S
 from tests.helpers.redis_server import RedisServer
 from tests.helpers.sign_in import closed_port as closed_port
 from tests.helpers.tokens import FAKE_TOKEN
-
-NAMESPACE = "test:relay:"
-
-
-@pytest.fixture
-async def engine(redis_server: RedisServer) -> AsyncIterator[RelayEngine]:
-    made = RelayEngine.from_url(redis_server.url, NAMESPACE)
-    yield made
-    await made.aclose()
 
 
 def hooks(replica: Replica, faults: str = "") -> WebhookSettings:
