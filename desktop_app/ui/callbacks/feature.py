@@ -10,7 +10,6 @@ from __future__ import annotations
 from desktop_app.services.settings import WORKING_DAYS, WORKING_HOURS, Settings
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.services.worklist import WorkingHours, Worklist
-from desktop_app.store import CallStore
 from desktop_app.ui.callbacks.model import WorklistModel
 from desktop_app.ui.callbacks.panel import WorklistPanel
 from desktop_app.ui.callbacks.presenter import WorklistPresenter
@@ -42,14 +41,12 @@ class CallbacksFeature(Feature):
         presenter: WorklistPresenter,
         *,
         settings_problem: str | None,
-        own_store: CallStore | None = None,
     ) -> None:
         super().__init__(presenter)
         self.model = model
         self.panel = panel
         self.presenter = presenter
         self._settings_problem = settings_problem
-        self._own_store = own_store
         self._window: MainWindow | None = None
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
@@ -78,18 +75,9 @@ class CallbacksFeature(Feature):
     def start(self) -> None:
         self.presenter.start()
 
-    def discard(self) -> None:
-        super().discard()
-        self._close_own_store()
-
     async def aclose(self) -> None:
         self.presenter.stop()
         await super().aclose()
-        self._close_own_store()
-
-    def _close_own_store(self) -> None:
-        if self._own_store is not None:
-            self._own_store.close()
 
 
 def build(shared: Shared, sync: SyncFeature) -> CallbacksFeature:
@@ -107,9 +95,8 @@ def build(shared: Shared, sync: SyncFeature) -> CallbacksFeature:
         (panel.markHandledRequested, presenter.mark_handled),
         (panel.undoRequested, presenter.undo),
     ])
-    feature = CallbacksFeature(
-        model, panel, presenter, settings_problem=problem, own_store=store
-    )
+    feature = CallbacksFeature(model, panel, presenter, settings_problem=problem)
+    feature.close_after_tasks(store.close)
     feature.follow_settings(shared.settings)
     feature.on_close(shared.me.add_listener(lambda uuid: presenter.set_my_uuid(uuid or "")))
     return feature

@@ -66,16 +66,23 @@ class Feature:
 
     `presenters` are adopted by the window (Qt ownership) and the workspace's supervisor
     (failures reach the status bar) in `install`, and closed in reverse in `aclose`, after
-    what was registered with `on_close` (the feature's subscriptions) has been undone.
+    what was registered with `on_close` (the feature's subscriptions) has been undone and
+    before what was registered with `close_after_tasks`.
     """
 
     def __init__(self, *presenters: Presenter) -> None:
         self.presenters: tuple[Presenter, ...] = presenters
         self._cleanups = Cleanups(type(self).__name__)
+        self._after_tasks = Cleanups(type(self).__name__)
 
     def on_close(self, cleanup: Callable[[], object]) -> None:
         """Run `cleanup` (an unsubscribe, say) when the feature closes."""
         self._cleanups.add(cleanup)
+
+    def close_after_tasks(self, cleanup: Callable[[], object]) -> None:
+        """Run `cleanup` once the feature's tasks have ended, on close: what their worker
+        threads still use (a cache connection of the feature's own)."""
+        self._after_tasks.add(cleanup)
 
     def follow(
         self, settings: Settings, setting: Setting[T], apply: Callable[[T], None]
@@ -103,6 +110,7 @@ class Feature:
         self._cleanups.run()
         for presenter in reversed(self.presenters):
             presenter.discard()
+        self._after_tasks.run()
 
     async def aclose(self) -> None:
         """Undo the subscriptions, stop timers, cancel and await the feature's tasks.
@@ -110,6 +118,7 @@ class Feature:
         self._cleanups.run()
         for presenter in reversed(self.presenters):
             await presenter.aclose()
+        self._after_tasks.run()
 
 
 def own(parent: QObject, *children: QObject) -> None:

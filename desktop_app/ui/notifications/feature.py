@@ -19,7 +19,6 @@ from desktop_app.services.clock import Clock
 from desktop_app.services.notifier import Notifier
 from desktop_app.services.settings import NOTIFY_MISSED
 from desktop_app.services.tasks import TaskSupervisor
-from desktop_app.store import CallStore
 from desktop_app.ui.callbacks.feature import CallbacksFeature
 from desktop_app.ui.common.feature import Feature, Shared, connect_all
 from desktop_app.ui.common.theme import ThemeColors
@@ -51,8 +50,6 @@ class NotificationsFeature(Feature):
         banner: NotificationBanner,
         tray: TrayController,
         callbacks: CallbacksFeature,
-        *,
-        own_store: CallStore | None = None,
     ) -> None:
         super().__init__(presenter)
         self.notifier = notifier
@@ -62,7 +59,6 @@ class NotificationsFeature(Feature):
         self.tray = tray
         self._callbacks = callbacks
         self._window: MainWindow | None = None
-        self._own_store = own_store
 
     def follow_me(self, shared: Shared) -> None:
         self.on_close(shared.me.add_listener(self.notifier.set_my_uuid))
@@ -112,16 +108,10 @@ class NotificationsFeature(Feature):
     def discard(self) -> None:
         self.tray.stop()
         super().discard()
-        self._close_own_store()
 
     async def aclose(self) -> None:
         self.tray.stop()
         await super().aclose()  # a check in flight has ended (its thread too)
-        self._close_own_store()
-
-    def _close_own_store(self) -> None:
-        if self._own_store is not None:
-            self._own_store.close()
 
     def _close_window(self) -> None:
         """The title bar's close: to the tray where there is one, else quit."""
@@ -156,9 +146,8 @@ def build(
         supports_messages=probes.supports_messages, tray_factory=probes.factory,
         chime_factory=probes.chime,
     )
-    feature = NotificationsFeature(
-        notifier, dnd, presenter, banner, tray, callbacks, own_store=store
-    )
+    feature = NotificationsFeature(notifier, dnd, presenter, banner, tray, callbacks)
+    feature.close_after_tasks(store.close)
     feature.follow_me(shared)
     feature.follow_settings(shared)
     return feature

@@ -8,7 +8,6 @@ from __future__ import annotations
 from desktop_app.services.relay_sync import RelaySync
 from desktop_app.services.screen_pop import CallerCard, ScreenPops
 from desktop_app.services.tasks import TaskSupervisor
-from desktop_app.store import CallStore
 from desktop_app.store.callers import CallerRecords
 from desktop_app.ui.common.feature import Feature, Shared, connect_all
 from desktop_app.ui.feed.feature import FeedFeature
@@ -23,13 +22,11 @@ class ScreenPopFeature(Feature):
         presenter: ScreenPopPresenter,
         panel: ScreenPopPanel,
         feed: FeedFeature,
-        own_store: CallStore,
     ) -> None:
         super().__init__(presenter)
         self.presenter = presenter
         self.panel = panel
         self._feed = feed
-        self._own_store = own_store
         self._window: MainWindow | None = None
 
     def install(self, window: MainWindow, tasks: TaskSupervisor) -> None:
@@ -57,15 +54,10 @@ class ScreenPopFeature(Feature):
         window.raise_()
         window.activateWindow()
 
-    def discard(self) -> None:
-        super().discard()
-        self._own_store.close()
-
     async def aclose(self) -> None:
         self.presenter.save_note()
-        await super().aclose()  # the note's write has ended
+        await super().aclose()  # the note's write has ended, then its connection closed
         self.panel.hide()
-        self._own_store.close()
 
 
 def build(shared: Shared, relay_sync: RelaySync, feed: FeedFeature) -> ScreenPopFeature:
@@ -73,6 +65,7 @@ def build(shared: Shared, relay_sync: RelaySync, feed: FeedFeature) -> ScreenPop
     store = shared.store.sibling()
     pops = ScreenPops(CallerRecords(store))
     presenter = ScreenPopPresenter(pops, lambda: shared.me.uuid)
-    feature = ScreenPopFeature(presenter, ScreenPopPanel(), feed, store)
+    feature = ScreenPopFeature(presenter, ScreenPopPanel(), feed)
+    feature.close_after_tasks(store.close)
     feature.on_close(relay_sync.add_live_call_listener(presenter.live_call))
     return feature
