@@ -66,7 +66,7 @@ _RETRYABLE_STATUSES = frozenset({502, 503, 504})
 # Answers to a mutation that say the service did NOT act on it: only these are refusals.
 # Anything else after the request left (429, 5xx, an HTML page, garbled JSON) is an
 # unknown outcome: a 429 or a 502 may come from a proxy after the service acted.
-_CLEAR_REFUSALS = (ValidationError, TokenRejected, PermissionDenied, NotFound)
+CLEAR_REFUSALS = (ValidationError, TokenRejected, PermissionDenied, NotFound)
 
 
 class SharedTls:
@@ -579,7 +579,7 @@ class MyOperatorClient:
             raise _network_error(exc, f"The {operation} request could not be sent") from None
         except (httpx.HTTPError, TimeoutError):
             raise unknown("no complete answer came back") from None
-        except _CLEAR_REFUSALS:
+        except CLEAR_REFUSALS:
             raise  # the service said what it refused: nothing was done
         except RateLimited as exc:
             # Still pause every request, but a 429 is no proof the request was not acted

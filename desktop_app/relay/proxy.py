@@ -35,14 +35,11 @@ from starlette.responses import JSONResponse, Response
 
 from desktop_app.api import parsing, validation
 from desktop_app.api.budget import Priority, RequestBudget
-from desktop_app.api.client import TLS
+from desktop_app.api.client import CLEAR_REFUSALS, TLS
 from desktop_app.api.errors import (
     BudgetUnavailable,
     MyOperatorError,
-    NotFound,
-    PermissionDenied,
     RateLimited,
-    TokenRejected,
     ValidationError,
 )
 from desktop_app.api.waits import format_wait
@@ -64,8 +61,9 @@ ROUTES: Final[dict[tuple[str, str], Priority]] = {
 CACHED_S: Final[dict[tuple[str, str], int]] = {("GET", "/filters"): 3600, ("GET", "/user"): 60}
 #: How long a number being called back is refused to everyone else.
 DIAL_GUARD_MS: Final = 60_000
-_CLEAR_REFUSALS = (ValidationError, TokenRejected, PermissionDenied, NotFound)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: How long every replica pauses after a 429 that does not say (a minute's window).
+_PAUSE_UNSAID_S: Final = 60.0
 
 Params = Sequence[tuple[str, str]]
 
@@ -179,8 +177,11 @@ class MyOperatorProxy:
             return envelope(502, "MyOperator's answer did not arrive complete.")
         if response.status_code == 429:
             # Every replica pauses; the ledger is Redis, so not on the event loop.
+            said = parsing.parse_retry_after(response.headers.get("retry-after"))
             with contextlib.suppress(BudgetUnavailable):
-                await asyncio.to_thread(self.budget.penalize, _retry_after(response.headers))
+                await asyncio.to_thread(
+                    self.budget.penalize, _PAUSE_UNSAID_S if said is None else max(1.0, said)
+                )
         headers = {
             name: value
             for name in ("content-type", "retry-after")
@@ -243,8 +244,9 @@ class MyOperatorProxy:
         answer = await self._send(
             Priority.RESERVED, "POST", "/clickOcall", (), tuple(params.items())
         )
-        if answer.status_code == 409 or isinstance(_clear_answer(answer), _CLEAR_REFUSALS):
-            # Nothing was placed: a colleague may call the customer now.
+        if isinstance(_clear_answer(answer), CLEAR_REFUSALS):
+            # Nothing was placed (MyOperator refused, or the relay did not send: a 409,
+            # read as `RelayRefused`): a colleague may call the customer now.
             with contextlib.suppress(*REDIS_DOWN):
                 await self._engine.release_dial(claim)
         return answer
@@ -270,9 +272,3 @@ def _clear_answer(answer: Response) -> MyOperatorError | None:
         return exc
     return None
 
-
-def _retry_after(headers: httpx.Headers) -> float:
-    try:
-        return max(1.0, float(headers.get("retry-after", "")))
-    except ValueError:
-        return 60.0
