@@ -622,6 +622,7 @@ def _run_sandbox(args: argparse.Namespace, out: TextIO) -> int:
 
 def webhook_settings(args: argparse.Namespace) -> WebhookSettings | None:
     from desktop_app.sandbox.webhooks import WebhookSettings, parse_webhook_faults
+    from desktop_app.serving import header_setting
 
     if not (args.after_call_url or args.in_call_url):
         if args.webhook_auth or args.webhook_fault:
@@ -633,10 +634,9 @@ def webhook_settings(args: argparse.Namespace) -> WebhookSettings | None:
             raise UsageError(f"{url!r} is not an http:// or https:// URL")
     auth: tuple[str, str] | None = None
     if args.webhook_auth:
-        name, colon, value = args.webhook_auth.partition(":")
-        if not colon or not name.strip() or not value.strip():
+        auth = header_setting(args.webhook_auth)
+        if auth is None:
             raise UsageError("--webhook-auth must look like 'X-Relay-Auth: <value>'")
-        auth = (name.strip(), value.strip())
     try:
         faults = tuple(f for spec in args.webhook_fault for f in parse_webhook_faults(spec))
     except ValueError as exc:

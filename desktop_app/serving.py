@@ -8,10 +8,24 @@ started, or given up, instead of leaving it to poll.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 
 import uvicorn
+
+#: A header name a setting may give (the auth header webhooks carry).
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+def header_setting(text: str) -> tuple[str, str] | None:
+    """A header given as ``Name: value`` (the one webhooks carry, set for the relay that
+    expects it or the emulated service that sends it); None when `text` is not one."""
+    name, colon, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not colon or not value or not _HEADER_NAME.match(name):
+        return None
+    return name, value
 
 
 class ReadyServer(uvicorn.Server):

@@ -13,6 +13,7 @@ from typing import Final
 from desktop_app.api.client import BASE_URL_ENV
 from desktop_app.api.redact import register_secret
 from desktop_app.relay.engine import DEFAULT_NAMESPACE
+from desktop_app.serving import header_setting
 
 REDIS_ENV: Final = "MYOPERATOR_RELAY_REDIS"
 HOOK_SECRET_ENV: Final = "MYOPERATOR_RELAY_HOOK_SECRET"
@@ -24,7 +25,7 @@ DEFAULT_REDIS_URL: Final = "redis://127.0.0.1:6379/0"
 #: The webhook path's secret: long enough not to be guessed, safe in a URL path.
 MIN_SECRET_LENGTH: Final = 24
 _SECRET = re.compile(r"^[A-Za-z0-9_-]+$")
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_AUTH_SHAPE: Final = f"{HOOK_AUTH_ENV} must look like 'X-Relay-Auth: <value>'."
 
 
 class RelayConfigError(ValueError):
@@ -53,8 +54,8 @@ class RelayConfig:
                 f"{HOOK_SECRET_ENV} must be at least {MIN_SECRET_LENGTH} letters, digits, "
                 "'-' or '_' (for example the output of: openssl rand -hex 16)."
             )
-        if self.hook_auth is not None and not _HEADER_NAME.match(self.hook_auth[0]):
-            raise RelayConfigError(f"{HOOK_AUTH_ENV} must look like 'X-Relay-Auth: <value>'.")
+        if self.hook_auth is not None and header_setting(": ".join(self.hook_auth)) is None:
+            raise RelayConfigError(_AUTH_SHAPE)
         if not (math.isfinite(self.heartbeat_s) and self.heartbeat_s > 0):
             raise RelayConfigError(f"{HEARTBEAT_ENV} must be a positive number of seconds.")
         if not (math.isfinite(self.poll_interval_s) and self.poll_interval_s > 0):
@@ -72,10 +73,9 @@ class RelayConfig:
             )
         auth: tuple[str, str] | None = None
         if raw_auth := environ.get(HOOK_AUTH_ENV, "").strip():
-            name, colon, value = raw_auth.partition(":")
-            if not colon or not value.strip():
-                raise RelayConfigError(f"{HOOK_AUTH_ENV} must look like 'X-Relay-Auth: <value>'.")
-            auth = (name.strip(), value.strip())
+            auth = header_setting(raw_auth)
+            if auth is None:
+                raise RelayConfigError(_AUTH_SHAPE)
         return cls(
             hook_secret=secret,
             redis_url=environ.get(REDIS_ENV, "").strip() or DEFAULT_REDIS_URL,
