@@ -57,6 +57,7 @@ _RETRY_MS = 1000
 
 
 _CREDENTIAL_INVALID: Final = "This agent credential is not valid (unknown or revoked)."
+_STORE_DOWN: Final = "The relay cannot reach its store right now; retry later."
 
 
 def sse_message(event: RelayEvent) -> bytes:
@@ -178,7 +179,7 @@ class RelayApp:
         try:
             agent = await self.engine.agent_for(credential)
         except REDIS_DOWN:
-            return envelope(503, "The relay cannot reach its store right now; retry later.")
+            return envelope(503, _STORE_DOWN)
         if agent is None:
             return envelope(401, _CREDENTIAL_INVALID)
         return agent, credential
@@ -200,7 +201,7 @@ class RelayApp:
             try:
                 after = await self.engine.id_before(int(backfill))
             except REDIS_DOWN:
-                return envelope(503, "The relay cannot reach its store right now; retry later.")
+                return envelope(503, _STORE_DOWN)
         after = after or "0-0"
         if not valid_event_id(after):
             return envelope(400, "Last-Event-ID is not an event id of this relay.")
@@ -223,7 +224,7 @@ class RelayApp:
         try:
             record = await self.engine.agent_record(signed_in[0])
         except REDIS_DOWN:
-            return envelope(503, "The relay cannot reach its store right now; retry later.")
+            return envelope(503, _STORE_DOWN)
         if record is None:  # revoked in between
             return envelope(401, _CREDENTIAL_INVALID)
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]

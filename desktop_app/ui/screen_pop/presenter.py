@@ -58,8 +58,7 @@ class ScreenPopPresenter(Presenter):
 
     async def _pop(self, call: LiveCall) -> None:
         card = await self._pops.card_for(call, self._me())
-        if self._note is not None:  # a note typed for the call shown before
-            await self._save(self._card, self._note)
+        self.save_note()  # one typed for the call shown before, under that caller
         self._show(card)
 
     @Slot(str)
@@ -75,9 +74,7 @@ class ScreenPopPresenter(Presenter):
         if self._note is not None and self._card is not None and not self.closed:
             self._spawn(self._save(self._card, self._note), NOTE_TASK)
 
-    async def _save(self, card: CallerCard | None, text: str) -> None:
-        if card is None:
-            return
+    async def _save(self, card: CallerCard, text: str) -> None:
         self._note = None
         await self._pops.save_note(card.caller_e164, text)
         if self._card is not None and self._card.call_id == card.call_id:
