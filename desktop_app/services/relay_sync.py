@@ -102,10 +102,12 @@ class RelaySync:
                         "offline", "The team relay cannot be reached: reconnecting"
                     )
                 elif isinstance(item, RelayEvent):
-                    if item.kind is EventKind.CALL_ENDED:
-                        pending.append(item)
-                    elif live:
-                        self._live_calls.emit(item.live_call())
+                    if item.kind is not EventKind.CALL_ENDED:
+                        # Nothing to store: its position is kept with the next call's.
+                        if live:
+                            self._live_calls.emit(item.live_call())
+                        continue
+                    pending.append(item)
                     if live:  # and the cache holds everything up to now
                         await self._store(pending, stream, caught_up=True, since=covered_since)
                     elif len(pending) >= self._batch:
