@@ -3,10 +3,13 @@
 `AppController` opens the demo (the emulated service on a loopback port, in a child
 process launched before Qt is imported: `desktop_app.__main__`), an account (its
 token from ``MYOPERATOR_TOKEN`` for that run, else from where the first run kept it: the
-OS keyring, or a file the person chose) or the first-run window (Connect my account / Try
-the demo). Sign out and Replace token come back here. For an account or the demo it opens the client
-(one request budget), the cache database and the settings, and hands them to a
-`desktop_app.workspace.Workspace`, which builds the features and closes them all again.
+OS keyring, or a file the person chose), an account through the team relay (the agent's
+credential kept the same ways; the relay alone holds the token) or the first-run window
+(Connect my account / Connect through the team relay / Try the demo). Sign out, Replace
+token and Connect through the team relay come back here. For an account or the demo it
+opens the client (one request budget), the cache database and the settings, and hands
+them to a `desktop_app.workspace.Workspace`, which builds the features and closes them
+all again.
 Quitting is a request: the workspace is shut down first (tasks cancelled, client closed,
 database closed, sandbox stopped), then the window closes and the loop ends. One app runs
 per user: a second launch hands its ``tel:`` link over
@@ -54,16 +57,25 @@ from desktop_app.runtime.single_instance import (
 from desktop_app.sandbox.config import DEMO_TOKEN
 from desktop_app.sandbox.process import DemoService, SandboxProcess, demo_config
 from desktop_app.services import excepthook
+from desktop_app.services.account import relay_api_url
 from desktop_app.services.logs import configure_logging
 from desktop_app.services.paths import AppPaths, app_paths
-from desktop_app.services.secrets import SecretStoreError, TokenLocation, TokenVault
+from desktop_app.services.secrets import (
+    SecretStoreError,
+    TokenLocation,
+    TokenVault,
+    relay_vault,
+)
 from desktop_app.services.settings import (
     BASE_URL,
+    CONNECTION,
     DEMO_SCOPE,
     ME,
     RECENT_NUMBERS,
+    RELAY_URL,
     THEME,
     TOKEN_STORAGE,
+    Connection,
     Settings,
     SettingsBackend,
     TokenStorage,
@@ -74,7 +86,7 @@ from desktop_app.store import CallStore, StoreError, damage_found, is_damage
 from desktop_app.store.spend import SpendRecords
 from desktop_app.ui.common.icons import app_icon
 from desktop_app.ui.common.theme import ThemeManager, ThemeMode, override_from_env
-from desktop_app.ui.preferences.account import AccountView
+from desktop_app.ui.preferences.account import RELAY_SIGN_OUT_TEXT, AccountView
 from desktop_app.ui.shell.main_window import (
     APP_TITLE,
     KEY_FEED_HEADER,
@@ -87,10 +99,11 @@ from desktop_app.workspace import Workspace, WorkspaceOptions
 if TYPE_CHECKING:
     from desktop_app.runtime.file_open import LinkOpenFilter
     from desktop_app.sandbox.config import SandboxConfig
+    from desktop_app.services.relay_sync import RelayConnect
 
     # Imported where first used: a workspace that opens never needs them (the demo not
     # even the sign-in presenter's module, which words where a token is kept).
-    from desktop_app.ui.onboarding.presenter import SignInPresenter
+    from desktop_app.ui.onboarding.presenter import LocationText, SignInPresenter
     from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
     from desktop_app.ui.onboarding.window import FirstRunWindow
 
@@ -220,6 +233,7 @@ class AppController(QObject):
         demo_service: DemoServiceFactory = SandboxProcess,
         workspace_options: WorkspaceOptions | None = None,
         vault: TokenVault | None = None,
+        relay_credentials: TokenVault | None = None,
         settings_files: tuple[SettingsBackend, SettingsBackend] | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -244,12 +258,19 @@ class AppController(QObject):
         self._workspace_options = workspace_options or WorkspaceOptions()
         #: Where the account's token is kept (keyring, a chosen file, or memory).
         self.vault = vault if vault is not None else TokenVault(paths.config_dir)
+        #: Where the agent's team-relay credential is kept (the same places, its own names).
+        self.relay_vault = (
+            relay_credentials if relay_credentials is not None
+            else relay_vault(paths.config_dir)
+        )
         self.workspace: Workspace | None = None
         self.first_run: FirstRunWindow | None = None
         self.sign_in: SignInPresenter | None = None
         self.replace_dialog: ReplaceTokenDialog | None = None
         #: Where the open account's token came from (None: the demo, or nothing open).
         self.token_location: TokenLocation | None = None
+        #: The team relay the open account goes through ("": MyOperator directly).
+        self.relay_url = ""
         #: The one account change running (sign out, replace, leave the demo), if any.
         self._account_change: asyncio.Task[None] | None = None
         #: A workspace being closed: shut down in full even if whoever asked is cancelled.
@@ -334,8 +355,13 @@ class AppController(QObject):
 
         window = self.first_run
         if window is None:
-            window = FirstRunWindow(token_file=str(self.vault.file_path))
+            window = FirstRunWindow(
+                token_file=str(self.vault.file_path),
+                relay_file=str(self.relay_vault.file_path),
+                relay_address=self.settings.get(RELAY_URL),
+            )
             window.connectRequested.connect(self._connect_requested)
+            window.relayRequested.connect(self._relay_requested)
             window.demoRequested.connect(self._on_demo_requested)
             window.closeRequested.connect(self.request_quit)
             self.first_run = window
@@ -349,9 +375,11 @@ class AppController(QObject):
         from desktop_app.ui.onboarding.presenter import SignInPresenter, bind_form
 
         presenter = SignInPresenter(
-            self.vault, self.settings, self.account_base_url(), parent=self
+            self.vault, self.settings, self.account_base_url(),
+            relay_vault=self.relay_vault, parent=self,
         )
         bind_form(window.token_form, presenter)
+        bind_form(window.relay_form, presenter)
         presenter.usersLoaded.connect(
             lambda users: window.show_profile(
                 users, presenter.current_me(), presenter.current_country()
@@ -372,45 +400,64 @@ class AppController(QObject):
         if self.first_run is not None:
             _show_token_page(self.first_run)
 
+    @Slot()
+    def _relay_requested(self) -> None:
+        if self.first_run is not None:
+            _show_token_page(self.first_run, relay=True)
+
+    def _stored_relay(self) -> bool:
+        return self.settings.get(CONNECTION) == Connection.RELAY.value
+
     def _show_opening(self, text: str) -> None:
         if self.first_run is not None:
             self.first_run.show_opening(text)
 
     async def _open_stored(self) -> None:
-        """Read the kept token off the GUI thread (a hung keyring gives up in seconds)."""
+        """Read the kept token (or relay credential) off the GUI thread (a hung keyring
+        gives up in seconds)."""
         location = self._stored_location()
+        relay = self._stored_relay()
+        vault = self.relay_vault if relay else self.vault
+        relay_url = self.settings.get(RELAY_URL) if relay else ""
         try:
-            stored = await self.vault.load(location)
+            stored = await vault.load(location)
         except SecretStoreError as exc:
-            log.warning("the kept token could not be read: %s", exc)
-            self._back_to_token(f"{exc} Paste the token again, or try the demo.")
-            return
-        if stored is None:
+            log.warning("the kept %s could not be read: %s", vault.noun, exc)
             self._back_to_token(
-                "No kept token was found: paste it again, or try the demo."
+                f"{exc} Paste the {vault.noun} again, or try the demo.", relay=relay
             )
             return
-        await self.open_account(stored.token, stored.location)
+        if stored is None or (relay and not relay_url):
+            self._back_to_token(
+                f"No kept {vault.noun} was found: paste it again, or try the demo.",
+                relay=relay,
+            )
+            return
+        await self.open_account(stored.token, stored.location, relay_url=relay_url)
 
-    def _back_to_token(self, text: str) -> None:
+    def _back_to_token(self, text: str, *, relay: bool | None = None) -> None:
+        """The token page (the relay's when signing in through it), saying `text`."""
         if self._quitting:
             return
+        relay = self._stored_relay() if relay is None else relay
         window = self.first_run or self.show_first_run()
-        _show_token_page(window)
-        window.token_form.show_message(text, "error")
+        _show_token_page(window, relay=relay)
+        form = window.relay_form if relay else window.token_form
+        form.show_message(text, "error")
 
     def _opening_failed(self, failure: TaskFailure) -> None:
         """Opening the account failed (logged by the supervisor): back to the token page,
         saying why, never stuck on "Opening your account…"."""
         self._back_to_token(f"The account could not be opened: {failure.text}")
 
-    @Slot(str, str)
-    def _account_ready(self, token: str, location: str) -> None:
+    @Slot(str, str, str)
+    def _account_ready(self, token: str, location: str, relay_url: str) -> None:
         if self._quitting or self.workspace is not None:
             return
         self._show_opening("Opening your account…")
         self._tasks.spawn(
-            "open-account", self.open_account(token, TokenLocation(location)),
+            "open-account",
+            self.open_account(token, TokenLocation(location), relay_url=relay_url),
             on_failure=self._opening_failed,
         )
         if self.sign_in is not None and self.sign_in.left_behind:
@@ -455,33 +502,51 @@ class AppController(QObject):
         return self.settings_for(demo=False).get(BASE_URL)
 
     async def open_account(
-        self, token: str, location: TokenLocation = TokenLocation.ENVIRONMENT
+        self,
+        token: str,
+        location: TokenLocation = TokenLocation.ENVIRONMENT,
+        *,
+        relay_url: str = "",
     ) -> Workspace:
         """The account's cache and spending opened off the GUI thread (each may wait for
         another instance's lock), then its workspace, built while the cache's pages are
         checked beside it. A damaged cache is opened again with the check, which sets the
-        file aside and starts empty: the sync fetches the calls again."""
+        file aside and starts empty: the sync fetches the calls again. With `relay_url`,
+        `token` is the agent's relay credential and everything goes through the relay."""
         try:
-            return await self._open_account(token, location, check=False)
+            return await self._open_account(token, location, relay_url, check=False)
         except CacheDamaged as exc:
             log.warning("the call cache is damaged (%s): opening it again, checked", exc)
-            return await self._open_account(token, location, check=True)
+            return await self._open_account(token, location, relay_url, check=True)
 
     async def _open_account(
-        self, token: str, location: TokenLocation, *, check: bool
+        self, token: str, location: TokenLocation, relay_url: str, *, check: bool
     ) -> Workspace:
         db = self._paths.database_file()
         store = await asyncio.to_thread(CallStore.open, db, check=check)
+        relay: RelayConnect | None = None
         try:
-            # The account's spending, as every instance on this cache file has counted it.
-            budget = RequestBudget(ledger=await asyncio.to_thread(SpendRecords.open, db))
-            client = MyOperatorClient(token, base_url=self.account_base_url(), budget=budget)
+            if relay_url:
+                # The relay keeps the team's one budget and answers for it (a 429 with
+                # its wait): counting here as well would only hold requests back twice.
+                client = MyOperatorClient(
+                    token, base_url=relay_api_url(relay_url),
+                    budget=RequestBudget.unlimited(), as_bearer=True,
+                )
+                relay = relay_stream(relay_url, token)
+            else:
+                # The account's spending, as every instance on this cache file counted it.
+                budget = RequestBudget(ledger=await asyncio.to_thread(SpendRecords.open, db))
+                client = MyOperatorClient(
+                    token, base_url=self.account_base_url(), budget=budget
+                )
         except BaseException:
             store.close()
             raise
         return await self._open(client, store, demo=False, sandbox=None,
                                 interval=LIVE_SYNC_INTERVAL_S, location=location,
-                                unchecked=None if check else db)
+                                unchecked=None if check else db, relay=relay,
+                                relay_url=relay_url)
 
     async def _open(
         self,
@@ -493,6 +558,8 @@ class AppController(QObject):
         interval: float,
         location: TokenLocation | None,
         unchecked: Path | None = None,
+        relay: RelayConnect | None = None,
+        relay_url: str = "",
     ) -> Workspace:
         """The workspace over an opened client and cache; on a failure before the
         workspace owns them (or a quit, or a workspace already open) they are closed
@@ -528,6 +595,7 @@ class AppController(QObject):
                     options=options,
                     theme=self._theme,
                     sandbox=sandbox,
+                    relay=relay,
                 )
             except Exception as exc:
                 if checking is not None and is_damage(exc):
@@ -542,6 +610,7 @@ class AppController(QObject):
             workspace.window.quitRequested.connect(self.request_quit)
             self.workspace = workspace
             self.token_location = location
+            self.relay_url = relay_url
             self._show_token_location(workspace)
             workspace.start()
             # Everything built so far lives as long as the window: moved out of the
@@ -562,7 +631,9 @@ class AppController(QObject):
                     "The call cache was damaged: it is set aside, and the calls are "
                     "fetched again."
                 )
-            log.info("workspace open (%s)", "demo" if demo else "account")
+            log.info("workspace open (%s)", "demo" if demo else (
+                "account, through the team relay" if relay_url else "account"
+            ))
             return workspace
         except BaseException:
             if checking is not None:
@@ -592,12 +663,16 @@ class AppController(QObject):
             )
             workspace.later(lambda: self._show_account(workspace, view, demo=True))
             return
-        from desktop_app.ui.onboarding.presenter import location_text
-
-        said = location_text(location, str(self.vault.file_path))
+        said = self._location_said(location)
         workspace.window.set_account_notice(said.short, said.full)
         view = AccountView(said.full, said.warning)
-        if location is TokenLocation.ENVIRONMENT:
+        if self.relay_url:
+            view = AccountView(
+                f"Connected through the team relay at {self.relay_url}: the account's API "
+                f"token stays with the relay. {said.full}",
+                said.warning, relay=True, sign_out_text=RELAY_SIGN_OUT_TEXT,
+            )
+        elif location is TokenLocation.ENVIRONMENT:
             view = replace(view, sign_out_text=(
                 "The window closes. The token comes from MYOPERATOR_TOKEN and is not "
                 "stored here, so nothing is removed: unset it to stay signed out."
@@ -609,16 +684,28 @@ class AppController(QObject):
         preferences.show_account(view)
         if demo:
             preferences.replaceTokenRequested.connect(self.leave_demo)
+            preferences.relayRequested.connect(lambda: self.leave_demo(relay=True))
         else:
             preferences.signOutRequested.connect(self.sign_out)
             preferences.replaceTokenRequested.connect(self.replace_token)
+            preferences.relayRequested.connect(self.connect_relay)
+
+    def _location_said(self, location: TokenLocation) -> LocationText:
+        from desktop_app.ui.onboarding.presenter import location_text
+
+        if self.relay_url:
+            return location_text(
+                location, str(self.relay_vault.file_path), self.relay_vault.noun
+            )
+        return location_text(location, str(self.vault.file_path))
 
     def _token_location_text(self) -> str:
         if self.token_location is None:
             return "none (the demo workspace keeps no token)"
-        from desktop_app.ui.onboarding.presenter import location_text
-
-        return location_text(self.token_location, str(self.vault.file_path)).full
+        said = self._location_said(self.token_location).full
+        if self.relay_url:
+            return f"none: connected through the team relay at {self.relay_url}. {said}"
+        return said
 
     def _close_first_run(self) -> None:
         if self.sign_in is not None:
@@ -692,14 +779,19 @@ class AppController(QObject):
         window.show_opening("Signing out…")  # the keyring may take its time to answer
         problems: list[str] = []
         if location is not TokenLocation.ENVIRONMENT:
+            # Both kinds of secret: whichever was used, none stays behind (the relay's
+            # address does, to be offered again).
             problems += await self.vault.forget()
+            problems += await self.relay_vault.forget()
             self.settings.set(TOKEN_STORAGE, TokenStorage.NONE.value)
+            self.settings.reset(CONNECTION)
             self.settings.reset(ME)
             self.settings.reset(RECENT_NUMBERS)
             self.settings.sync()
         if delete_cache:
             problems += await asyncio.to_thread(self._delete_account_data)
         self.token_location = None
+        self.relay_url = ""
         said = ["You are signed out."]
         if location is TokenLocation.ENVIRONMENT:
             said.append(
@@ -728,32 +820,60 @@ class AppController(QObject):
         return problems
 
     @Slot()
-    def leave_demo(self) -> None:
-        """Preferences → Connect my account, from the demo: the demo closes and the first
-        run's token page takes over."""
-        self._start_account_change("leave-demo", self._leave_demo())
+    def leave_demo(self, relay: bool = False) -> None:
+        """Preferences → Connect my account (or through the team relay), from the demo:
+        the demo closes and the first run's token (or relay) page takes over."""
+        self._start_account_change("leave-demo", self._leave_demo(relay))
 
-    async def _leave_demo(self) -> None:
+    async def _leave_demo(self, relay: bool) -> None:
         await self._close_workspace()
-        _show_token_page(self.show_first_run())
+        _show_token_page(self.show_first_run(), relay=relay)
 
     @Slot()
     def replace_token(self) -> None:
-        """Preferences → Replace token: test the new one, keep it, reopen the account."""
+        """Preferences → Replace token (through the relay: Use an API token instead):
+        test the new one, keep it, reopen the account with it."""
         if self.workspace is None or self._quitting:
             return
         if self.replace_dialog is not None:
             self.replace_dialog.raise_()
             return
-        from desktop_app.ui.onboarding.presenter import SignInPresenter
         from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
 
         dialog = ReplaceTokenDialog(
             token_file=str(self.vault.file_path), parent=self.workspace.window
         )
+        self._open_replace_dialog(dialog)
+
+    @Slot()
+    def connect_relay(self) -> None:
+        """Preferences → Connect through the team relay (or Replace relay credential):
+        tested with the relay and kept, then the account reopens through it, and the API
+        token leaves this computer."""
+        if self.workspace is None or self._quitting:
+            return
+        if self.replace_dialog is not None:
+            self.replace_dialog.raise_()
+            return
+        from desktop_app.ui.onboarding.replace_dialog import ReplaceTokenDialog
+
+        title = (
+            "Replace the relay credential" if self.relay_url
+            else "Connect through the team relay"
+        )
+        dialog = ReplaceTokenDialog(
+            token_file=str(self.relay_vault.file_path),
+            relay_address=self.relay_url or self.settings.get(RELAY_URL),
+            title=title, parent=self.workspace.window,
+        )
+        self._open_replace_dialog(dialog)
+
+    def _open_replace_dialog(self, dialog: ReplaceTokenDialog) -> None:
+        from desktop_app.ui.onboarding.presenter import SignInPresenter
+
         presenter = SignInPresenter(
             self.vault, self.settings, self.account_base_url(), ask_for_me=False,
-            parent=dialog,
+            relay_vault=self.relay_vault, parent=dialog,
         )
         dialog.bind(presenter)
         presenter.accountReady.connect(self._token_replaced)
@@ -765,19 +885,27 @@ class AppController(QObject):
         if self.replace_dialog is dialog:
             self.replace_dialog = None
 
-    @Slot(str, str)
-    def _token_replaced(self, token: str, location: str) -> None:
+    @Slot(str, str, str)
+    def _token_replaced(self, token: str, location: str, relay_url: str) -> None:
         dialog, self.replace_dialog = self.replace_dialog, None
         if dialog is not None:
             dialog.accept()
-        self._start_account_change("reopen", self._reopen(token, TokenLocation(location)))
+        self._start_account_change(
+            "reopen", self._reopen(token, TokenLocation(location), relay_url)
+        )
 
-    async def _reopen(self, token: str, location: TokenLocation) -> None:
+    async def _reopen(self, token: str, location: TokenLocation, relay_url: str) -> None:
         await self._close_workspace()
         self.show_first_run()
-        self._show_opening("Opening your account with the new token…")
-        workspace = await self.open_account(token, location)
-        workspace.window.show_message("The new token is in use.")
+        self._show_opening(
+            "Connecting through the team relay…" if relay_url
+            else "Opening your account with the new token…"
+        )
+        workspace = await self.open_account(token, location, relay_url=relay_url)
+        workspace.window.show_message(
+            f"Connected through the team relay at {relay_url}." if relay_url
+            else "The new token is in use."
+        )
 
     async def _close_workspace(self) -> None:
         """Close the open workspace in full; `shutdown` waits for the same close, so a
@@ -956,10 +1084,23 @@ def name_application(app: QApplication) -> None:
     app.setWindowIcon(app_icon())
 
 
-def _show_token_page(window: FirstRunWindow) -> None:
-    from desktop_app.ui.onboarding.window import PAGE_TOKEN
+def _show_token_page(window: FirstRunWindow, *, relay: bool = False) -> None:
+    from desktop_app.ui.onboarding.window import PAGE_RELAY, PAGE_TOKEN
 
-    window.show_page(PAGE_TOKEN)
+    window.show_page(PAGE_RELAY if relay else PAGE_TOKEN)
+
+
+def relay_stream(relay_url: str, credential: str) -> RelayConnect:
+    """How the workspace opens the relay's event stream, from a position (None: the first
+    time, reading back `backfill_s`)."""
+    from desktop_app.relay.client import EventStream
+
+    def connect(position: str | None, backfill_s: int) -> EventStream:
+        return EventStream(
+            relay_url, credential, last_event_id=position, backfill_s=backfill_s
+        )
+
+    return connect
 
 
 def forward_link_opens(

@@ -12,6 +12,7 @@
   heartbeat: a revoked one is cut off within one heartbeat.
 - ``/v1/myoperator/…`` is MyOperator's API for the agents' desktops, through the team's
   one request budget and dial guard (`relay.proxy`).
+- ``/v1/agent`` says whose credential was sent (name, admin): a desktop's sign-in test.
 - ``/v1/health`` answers whether this replica reaches Redis, for a load balancer, and
   whether it is the one that polls MyOperator (`reconcile`).
 """
@@ -88,6 +89,7 @@ class RelayApp:
                 Route("/hooks/{secret}/after-call", self._after_call, methods=hooks),
                 Route("/hooks/{secret}/in-call", self._in_call, methods=hooks),
                 Route("/v1/events", self._events, methods=["GET"]),
+                Route("/v1/agent", self._whoami, methods=["GET"]),
                 Route(
                     "/v1/myoperator/{path:path}", self._proxied, methods=["GET", "POST", "PUT"]
                 ),
@@ -183,6 +185,22 @@ class RelayApp:
         if agent is None:
             return envelope(401, _CREDENTIAL_INVALID)
         return agent, credential
+
+    async def _whoami(self, request: Request) -> Response:
+        """Whom the credential belongs to: the desktop tests a pasted credential with it."""
+        signed_in = await self._agent(request)
+        if isinstance(signed_in, Response):
+            return signed_in
+        try:
+            record = await self.engine.agent_record(signed_in[0])
+        except REDIS_DOWN:
+            return envelope(503, _STORE_DOWN)
+        if record is None:  # revoked in between
+            return envelope(401, _CREDENTIAL_INVALID)
+        return JSONResponse(
+            {"status": "success", "code": 200, "agent": record.name, "admin": record.admin,
+             "proxy": self.proxy is not None}
+        )
 
     async def _events(self, request: Request) -> Response:
         signed_in = await self._agent(request)

@@ -202,3 +202,100 @@ def _outcome_of(error: MyOperatorError) -> TokenCheck:
         CheckOutcome.SERVER_ERROR,
         f"MyOperator could not check the token: {error.message.rstrip('.')}.",
     )
+
+
+# ----------------------------------------------------------------------- the team relay
+
+#: An agent's relay credential as `myoperator relay agent add` prints it.
+_CREDENTIAL: Final = re.compile(r"mor_[A-Za-z0-9_-]{20,100}")
+CREDENTIAL_WHERE: Final = (
+    "Your admin gives each agent the relay's address and a credential of their own "
+    "(myoperator relay agent add NAME); the account's API token stays with the relay."
+)
+
+
+def relay_api_url(relay_url: str) -> str:
+    """MyOperator's API through the team relay (its pass-through, `relay.proxy`)."""
+    return relay_url.rstrip("/") + "/v1/myoperator"
+
+
+def clean_credential(text: str) -> str:
+    """The relay credential inside what was pasted (``mor_`` and its letters), trimmed of
+    whitespace, quotes and invisible characters; `ValueError` with one sentence that never
+    repeats the text."""
+    value = "".join(text.translate(_INVISIBLE).strip().strip(_QUOTES).split())
+    if not value:
+        raise ValueError("The credential field is empty: paste the credential your admin gave you.")
+    found = _CREDENTIAL.search(value)
+    if found is None:
+        raise ValueError(
+            "That is not a relay credential: it starts with mor_ (ask your admin for yours)."
+        )
+    return found.group(0)
+
+
+@dataclass(frozen=True)
+class RelayCheck:
+    """What the team relay said of an agent's credential (`agent`: whose it is)."""
+
+    ok: bool
+    sentence: str
+    agent: str = ""
+    admin: bool = False
+
+
+RELAY_REFUSED_SENTENCE: Final = (
+    "The relay did not accept this credential (unknown or revoked): ask your admin for a "
+    "new one."
+)
+
+
+async def check_relay(
+    relay_url: str,
+    credential: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout_s: float = 10.0,
+) -> RelayCheck:
+    """Ask the relay whose `credential` this is (``GET /v1/agent``): one request, which
+    costs the account nothing. Every answer becomes a `RelayCheck`."""
+    url = relay_url.rstrip("/") + "/v1/agent"
+    headers = {"Authorization": f"Bearer {credential}", "Accept": "application/json"}
+    try:
+        async with httpx.AsyncClient(transport=transport, timeout=timeout_s) as http:
+            answer = await http.get(url, headers=headers)
+    except httpx.TimeoutException:
+        return RelayCheck(False, (
+            f"The relay did not answer within {format_wait(timeout_s)}: check its address "
+            "and the network, and try again."
+        ))
+    except httpx.HTTPError:
+        return RelayCheck(False, (
+            "The relay could not be reached at that address: check it (your admin gave it) "
+            "and the network connection."
+        ))
+    if answer.status_code in (401, 403):
+        return RelayCheck(False, RELAY_REFUSED_SENTENCE)
+    try:
+        body = answer.json()
+    except ValueError:
+        body = None
+    if answer.status_code == 200 and isinstance(body, dict) and isinstance(
+        body.get("agent"), str
+    ):
+        name = body["agent"]
+        if body.get("proxy") is False:
+            return RelayCheck(False, (
+                f"The relay knows you as {name}, but it has no MyOperator API token yet, so "
+                "calls and recordings would not work: ask your admin to set it up."
+            ), name)
+        return RelayCheck(True, f"The relay knows you as {name}.", name, body.get("admin") is True)
+    if answer.status_code == 503:
+        return RelayCheck(False, (
+            "The relay cannot reach its store right now: try again in a minute, or tell "
+            "your admin."
+        ))
+    return RelayCheck(False, (
+        "There is no team relay at that address (it answered like another web server): "
+        "check the address your admin gave you."
+    ))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from secrets import token_hex
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from desktop_app.api.redact import redact, register_secret
 from desktop_app.api.waits import format_wait
@@ -43,6 +43,9 @@ KEYRING_USERNAME: Final = "api-token"
 #: The entry `TokenVault.keyring_problem` writes and deletes to see that the keyring works.
 KEYRING_PROBE_USERNAME: Final = "api-token-probe"
 TOKEN_FILE_NAME: Final = "api-token"
+#: The agent's team-relay credential: kept the same ways, under names of its own.
+RELAY_KEYRING_USERNAME: Final = "relay-credential"
+RELAY_FILE_NAME: Final = "relay-credential"
 KEYRING_TIMEOUT_S: Final = 5.0
 
 _NO_KEYRING: Final = "No system keyring is available on this computer"
@@ -98,8 +101,16 @@ class TokenVault:
         *,
         backend: keyring.backend.KeyringBackend | None = None,
         timeout_s: float = KEYRING_TIMEOUT_S,
+        keyring_username: str = KEYRING_USERNAME,
+        file_name: str = TOKEN_FILE_NAME,
+        noun: str = "token",
     ) -> None:
+        """`keyring_username`, `file_name` and `noun` (as sentences name the secret) are
+        the API token's unless this vault keeps another secret (`relay_vault`)."""
         self._config_dir = config_dir
+        self._username = keyring_username
+        self._file_name = file_name
+        self.noun = noun
         self._backend = backend
         self._timeout_s = timeout_s
         self._session_token: str | None = None
@@ -108,7 +119,7 @@ class TokenVault:
 
     @property
     def file_path(self) -> Path:
-        return self._config_dir / TOKEN_FILE_NAME
+        return self._config_dir / self._file_name
 
     # ----------------------------------------------------------------------- reading
 
@@ -121,8 +132,8 @@ class TokenVault:
         """
         if location is TokenLocation.KEYRING:
             value = await self._keyring_call(
-                "read the token",
-                lambda backend: backend.get_password(KEYRING_SERVICE, KEYRING_USERNAME),
+                f"read the {self.noun}",
+                lambda backend: backend.get_password(KEYRING_SERVICE, self._username),
             )
             token = value.strip() if isinstance(value, str) else ""
         elif location is TokenLocation.FILE:
@@ -147,7 +158,7 @@ class TokenVault:
             return ""
         except (OSError, UnicodeDecodeError) as exc:
             raise SecretStoreError(
-                f"The token file {path} could not be read ({_os_reason(exc)})."
+                f"The {self.noun} file {path} could not be read ({_os_reason(exc)})."
             ) from None
         if stat.S_IMODE(mode) & 0o077:
             log.warning(
@@ -170,14 +181,14 @@ class TokenVault:
         """
         token = token.strip()
         if not token:
-            raise SecretStoreError("There is no token to keep.")
+            raise SecretStoreError(f"There is no {self.noun} to keep.")
         if location is TokenLocation.ENVIRONMENT:
             raise ValueError("a token from the environment is never kept by the app")
         register_secret(token)
         if location is TokenLocation.KEYRING:
             await self._keyring_call(
-                "save the token",
-                lambda backend: backend.set_password(KEYRING_SERVICE, KEYRING_USERNAME, token),
+                f"save the {self.noun}",
+                lambda backend: backend.set_password(KEYRING_SERVICE, self._username, token),
                 token=token,
             )
             self._session_token = None
@@ -196,7 +207,7 @@ class TokenVault:
         for an instant) in the same directory, flushed to disk, then renamed into place."""
         directory = self._config_dir
         path = self.file_path
-        temporary = directory / f".{TOKEN_FILE_NAME}.{token_hex(6)}.tmp"
+        temporary = directory / f".{self._file_name}.{token_hex(6)}.tmp"
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             descriptor = os.open(
@@ -206,7 +217,7 @@ class TokenVault:
             )
         except OSError as exc:
             raise SecretStoreError(
-                f"The token could not be saved in {path} ({_os_reason(exc)})."
+                f"The {self.noun} could not be saved in {path} ({_os_reason(exc)})."
             ) from None
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -217,7 +228,7 @@ class TokenVault:
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise SecretStoreError(
-                f"The token could not be saved in {path} ({_os_reason(exc)})."
+                f"The {self.noun} could not be saved in {path} ({_os_reason(exc)})."
             ) from None
         _sync_directory(directory)
 
@@ -233,7 +244,7 @@ class TokenVault:
             path.unlink(missing_ok=True)
         except OSError as exc:
             return (
-                f"The plain-text token file {path} could not be deleted "
+                f"The plain-text {self.noun} file {path} could not be deleted "
                 f"({_os_reason(exc)}): delete it by hand."
             )
         return None
@@ -269,14 +280,14 @@ class TokenVault:
             import keyring.errors
 
             with contextlib.suppress(keyring.errors.PasswordDeleteError):  # nothing there
-                backend.delete_password(KEYRING_SERVICE, KEYRING_USERNAME)
+                backend.delete_password(KEYRING_SERVICE, self._username)
 
         try:
-            await self._keyring_call("delete the token", delete)
+            await self._keyring_call(f"delete the {self.noun}", delete)
         except _NoKeyring:
             return None
         except KeyringUnavailable as exc:
-            return f"{exc} The token may still be kept in the system keyring."
+            return f"{exc} The {self.noun} may still be kept in the system keyring."
         return None
 
     # ---------------------------------------------------------------------- diagnostics
@@ -347,6 +358,15 @@ class TokenVault:
             sentence = _sentence_for(exc, action, token)
             log.info("keyring call failed (%s): %s", type(exc).__name__, sentence)
             raise KeyringUnavailable(sentence) from None
+
+
+def relay_vault(config_dir: Path, **options: Any) -> TokenVault:
+    """Where the agent's team-relay credential is kept: the same places as a token, under
+    names of its own, so the two never overwrite each other."""
+    return TokenVault(
+        config_dir, keyring_username=RELAY_KEYRING_USERNAME, file_name=RELAY_FILE_NAME,
+        noun="relay credential", **options,
+    )
 
 
 class _NoKeyring(KeyringUnavailable):

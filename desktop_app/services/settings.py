@@ -240,6 +240,24 @@ def check_base_url(text: str) -> str | None:
     return None
 
 
+def check_relay_url(text: str) -> str | None:
+    """The team relay's address ("" before one is given): https unless it is this
+    computer, since the agent's credential travels in every request."""
+    if not text:
+        return None
+    try:
+        url = normalize_base_url(text, source="The relay's address")
+    except ValidationError as exc:
+        return exc.message
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" and not _is_loopback(parts.hostname or ""):
+        return (
+            "The relay's address must start with https:// (plain http is allowed only "
+            "for this computer: localhost or 127.0.0.1)."
+        )
+    return None
+
+
 def _check_uuid(text: str) -> str | None:
     if not text:
         return None
@@ -284,11 +302,20 @@ def _check_days(text: str) -> str | None:
 
 
 class TokenStorage(StrEnum):
-    """Where the account's token was kept last time (never the token itself)."""
+    """Where the secret this desktop signs in with was kept last time (never the secret
+    itself): the account's API token, or the agent's relay credential (`CONNECTION`)."""
 
     NONE = ""
     KEYRING = "keyring"
     FILE = "file"
+
+
+class Connection(StrEnum):
+    """How this desktop reaches the account: with the API token itself, or through the
+    team relay with the agent's own credential (the relay alone holds the token)."""
+
+    DIRECT = "direct"
+    RELAY = "relay"
 
 
 class ThemeChoice(StrEnum):
@@ -316,6 +343,20 @@ TOKEN_STORAGE: Final = Setting(
     Section.ACCOUNT, Kind.CHOICE,
     choices=tuple((each.value, each.name.lower()) for each in TokenStorage),
     editable=False,
+)
+CONNECTION: Final = Setting(
+    "account/connection", Connection.DIRECT.value, "How this desktop connects",
+    Section.ACCOUNT, Kind.CHOICE,
+    choices=(
+        (Connection.DIRECT.value, "With the account's API token"),
+        (Connection.RELAY.value, "Through the team relay"),
+    ),
+    editable=False,
+)
+RELAY_URL: Final = Setting(
+    "account/relay_url", "", "Team relay address", Section.ACCOUNT, Kind.TEXT,
+    help="Where your team's relay answers (your admin gives it).",
+    check=check_relay_url, editable=False,
 )
 ME: Final = Setting(
     "dialer/me", "", "This is me", Section.ACCOUNT, Kind.TEXT,
@@ -390,7 +431,7 @@ START_AT_LOGIN: Final = Setting(
 
 #: Every declared setting, in Preferences' order.
 DECLARED: Final[tuple[Setting[Any], ...]] = (
-    BASE_URL, TOKEN_STORAGE, ME, COUNTRY_CODE, RECENT_NUMBERS,
+    BASE_URL, TOKEN_STORAGE, CONNECTION, RELAY_URL, ME, COUNTRY_CODE, RECENT_NUMBERS,
     KEEP_DAYS, DESKTOPS_SHARING,
     NOTIFY_MISSED, SOUND, DND_STOPS_CALLS, WORKING_HOURS, WORKING_DAYS,
     RECORDINGS_CACHE_MB, PLAYBACK_SPEED,

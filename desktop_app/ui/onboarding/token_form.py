@@ -8,6 +8,7 @@ choice (this session only, or a plain-text file after a warning) appears under i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_app.services.account import TOKEN_WHERE
+from desktop_app.services.account import CREDENTIAL_WHERE, TOKEN_WHERE
 from desktop_app.ui.common.confirm import ConfirmBar
 from desktop_app.ui.common.theme import message_colour
 
@@ -29,6 +30,33 @@ KIND_ERROR: Final = "error"
 KIND_PROGRESS: Final = "progress"
 KIND_WARNING: Final = "warning"
 KIND_NONE: Final = ""
+
+
+@dataclass(frozen=True)
+class SecretWords:
+    """How a form names the secret it asks for (the API token, or a relay credential)."""
+
+    noun: str
+    heading: str
+    where: str
+    field_name: str
+    placeholder: str
+
+
+TOKEN_WORDS: Final = SecretWords(
+    noun="token",
+    heading="Paste your account's API token",
+    where=f"{TOKEN_WHERE} Only an administrator of the account can copy it.",
+    field_name="API token",
+    placeholder="32 characters, letters a–f and digits",
+)
+RELAY_WORDS: Final = SecretWords(
+    noun="credential",
+    heading="Connect through your team's relay",
+    where=CREDENTIAL_WHERE,
+    field_name="Relay credential",
+    placeholder="mor_… (your own, from your admin)",
+)
 
 
 class TokenForm(QWidget):
@@ -42,35 +70,40 @@ class TokenForm(QWidget):
     fileChosen = Signal()
     backRequested = Signal()
 
-    def __init__(self, *, file_path: str, submit_label: str = "&Test and continue",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        file_path: str,
+        submit_label: str = "&Test and continue",
+        secret: SecretWords = TOKEN_WORDS,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("tokenForm")
         self._file_path = file_path
+        self._noun = secret.noun
 
-        heading = QLabel("Paste your account's API token", self)
+        heading = QLabel(secret.heading, self)
         heading.setObjectName("tokenHeading")
         bold = QFont(heading.font())
         bold.setBold(True)
         bold.setPointSizeF(bold.pointSizeF() * 1.15)
         heading.setFont(bold)
-        where = QLabel(
-            f"{TOKEN_WHERE} Only an administrator of the account can copy it.", self
-        )
+        where = QLabel(secret.where, self)
         where.setObjectName("tokenWhere")
         where.setWordWrap(True)
 
         self.field = QLineEdit(self)
         self.field.setObjectName("tokenField")
-        self.field.setAccessibleName("API token")
-        self.field.setPlaceholderText("32 characters, letters a–f and digits")
+        self.field.setAccessibleName(secret.field_name)
+        self.field.setPlaceholderText(secret.placeholder)
         self.field.setEchoMode(QLineEdit.EchoMode.Password)
         self.field.setClearButtonEnabled(True)
         self.field.returnPressed.connect(self._submit)
         self.show_action = QAction("Show", self.field)
         self.show_action.setObjectName("tokenShow")
         self.show_action.setCheckable(True)
-        self.show_action.setToolTip("Show or hide the token")
+        self.show_action.setToolTip(f"Show or hide the {secret.noun}")
         self.show_action.toggled.connect(self._toggle_echo)
         self.field.addAction(self.show_action, QLineEdit.ActionPosition.TrailingPosition)
 
@@ -124,6 +157,8 @@ class TokenForm(QWidget):
         layout.setSpacing(10)
         layout.addWidget(heading)
         layout.addWidget(where)
+        #: Where a form with more than the secret puts its other fields (`RelayForm`).
+        self.fields = layout
         layout.addWidget(self.field)
         layout.addWidget(self.message)
         layout.addWidget(self.storage)
@@ -158,7 +193,7 @@ class TokenForm(QWidget):
     def offer_storage(self, why: str) -> None:
         """No keyring works: say why and offer the two other places."""
         self.storage_text.setText(
-            f"{why} The token can be kept for this session only (you paste it again next "
+            f"{why} The {self._noun} can be kept for this session only (you paste it again next "
             "time), or stored in a plain-text file that anyone with access to your files "
             "could read."
         )
@@ -182,7 +217,10 @@ class TokenForm(QWidget):
     def _submit(self) -> None:
         if self.submit_button.isEnabled():
             self.hide_storage()
-            self.submitted.emit(self.field.text())
+            self._emit_submitted()
+
+    def _emit_submitted(self) -> None:
+        self.submitted.emit(self.field.text())
 
     @Slot(bool)
     def _toggle_echo(self, shown: bool) -> None:
@@ -194,7 +232,7 @@ class TokenForm(QWidget):
     @Slot()
     def _ask_file(self) -> None:
         self.file_confirm.ask(
-            "Store the token in plain text?",
+            f"Store the {self._noun} in plain text?",
             f"It will be written to {self._file_path}, readable only by your user account "
             "(mode 0600), but not encrypted: anyone who can read your files, or a backup "
             "of them, can use it to place calls and change users on this account.",
@@ -205,3 +243,44 @@ class TokenForm(QWidget):
     def _file_answered(self, yes: bool) -> None:
         if yes:
             self.fileChosen.emit()
+
+
+class RelayForm(TokenForm):
+    """The relay's address above the credential field; `relaySubmitted(address,
+    credential)` carries both as typed (checking is the sign-in presenter's)."""
+
+    relaySubmitted = Signal(str, str)
+
+    def __init__(self, *, file_path: str, submit_label: str = "&Test and continue",
+                 address: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(
+            file_path=file_path, submit_label=submit_label, secret=RELAY_WORDS, parent=parent
+        )
+        self.setObjectName("relayForm")
+        self.address = QLineEdit(address, self)
+        self.address.setObjectName("relayAddress")
+        self.address.setAccessibleName("Relay address")
+        self.address.setPlaceholderText("https://relay.example.com")
+        self.address.returnPressed.connect(self.focus_field)
+        caption = QLabel("&Relay address:", self)
+        caption.setBuddy(self.address)
+        secret_caption = QLabel("Your &credential:", self)
+        secret_caption.setBuddy(self.field)
+        index = self.fields.indexOf(self.field)
+        self.fields.insertWidget(index, caption)
+        self.fields.insertWidget(index + 1, self.address)
+        self.fields.insertWidget(index + 2, secret_caption)
+
+    def focus_field(self) -> None:
+        """The address first when it is still empty, else the credential."""
+        if not self.address.text().strip():
+            self.address.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            super().focus_field()
+
+    def _emit_submitted(self) -> None:
+        self.relaySubmitted.emit(self.address.text(), self.field.text())
+
+    def set_busy(self, busy: bool) -> None:
+        super().set_busy(busy)
+        self.address.setReadOnly(busy)

@@ -1,4 +1,5 @@
-"""The first run: Connect my account, or Try the demo; then the token; then who I am.
+"""The first run: Connect my account (its token, or the team relay), or Try the demo;
+then who I am.
 
 Shown when no account is configured (and again after Sign out). Each step is a page of one
 small window, so the person never loses their place: Back returns to the choice, and a
@@ -25,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from desktop_app.api.models import User
 from desktop_app.ui.common.theme import message_colour
-from desktop_app.ui.onboarding.token_form import KIND_ERROR, TokenForm
+from desktop_app.ui.onboarding.token_form import KIND_ERROR, RelayForm, TokenForm
 from desktop_app.ui.preferences.country import CountryCombo
 from desktop_app.ui.preferences.me_picker import MePicker
 from desktop_app.ui.shell.main_window import APP_TITLE
@@ -40,6 +41,7 @@ DEMO_TEXT: Final = (
 )
 PAGE_WELCOME: Final = "welcome"
 PAGE_TOKEN: Final = "token"
+PAGE_RELAY: Final = "relay"
 PAGE_PROFILE: Final = "profile"
 PAGE_OPENING: Final = "opening"
 
@@ -55,16 +57,24 @@ def _heading(text: str, parent: QWidget, scale: float = 1.6) -> QLabel:
 
 
 class FirstRunWindow(QWidget):
-    """Welcome → token → "Which user are you?"; or the demo."""
+    """Welcome → token (or the team relay) → "Which user are you?"; or the demo."""
 
     connectRequested = Signal()
+    relayRequested = Signal()
     demoRequested = Signal()
     closeRequested = Signal()
     #: The profile step's answers: (uuid or "" for nobody, dialling code).
     profileChosen = Signal(str, str)
     profileSkipped = Signal()
 
-    def __init__(self, *, token_file: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        token_file: str,
+        relay_file: str = "",
+        relay_address: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("firstRunWindow")
         self.setAccessibleName("Welcome")
@@ -78,12 +88,17 @@ class FirstRunWindow(QWidget):
         self.token_form = TokenForm(file_path=token_file, parent=self.pages)
         self.token_form.backRequested.connect(lambda: self.show_page(PAGE_WELCOME))
         self._add(PAGE_TOKEN, self.token_form)
+        self.relay_form = RelayForm(
+            file_path=relay_file, address=relay_address, parent=self.pages
+        )
+        self.relay_form.backRequested.connect(lambda: self.show_page(PAGE_WELCOME))
+        self._add(PAGE_RELAY, self.relay_form)
         self._add(PAGE_PROFILE, self._build_profile())
         self._add(PAGE_OPENING, self._build_opening())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 24)
         layout.addWidget(self.pages)
-        self.resize(620, 460)
+        self.resize(620, 540)
         self.show_page(PAGE_WELCOME)
 
     def _add(self, name: str, page: QWidget) -> None:
@@ -111,6 +126,16 @@ class FirstRunWindow(QWidget):
             "MyOperator panel).", page
         )
         connect_note.setWordWrap(True)
+        self.relay_button = QPushButton("Connect through the team &relay", page)
+        self.relay_button.setObjectName("firstRunRelay")
+        self.relay_button.setAccessibleName("Connect through the team relay")
+        self.relay_button.setMinimumHeight(36)
+        self.relay_button.clicked.connect(self.relayRequested)
+        relay_note = QLabel(
+            "Where your team shares one account through its relay: your admin gives you "
+            "its address and a credential of your own.", page
+        )
+        relay_note.setWordWrap(True)
         self.demo_button = QPushButton("&Try the demo", page)
         self.demo_button.setObjectName("firstRunDemo")
         self.demo_button.setAccessibleName("Try the demo")
@@ -131,6 +156,9 @@ class FirstRunWindow(QWidget):
         layout.addWidget(self.welcome_message)
         layout.addWidget(self.connect_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(connect_note)
+        layout.addSpacing(8)
+        layout.addWidget(self.relay_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(relay_note)
         layout.addSpacing(8)
         layout.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(demo_note)
@@ -194,6 +222,8 @@ class FirstRunWindow(QWidget):
         self.pages.setCurrentWidget(page)
         if name == PAGE_TOKEN:
             self.token_form.focus_field()
+        elif name == PAGE_RELAY:
+            self.relay_form.focus_field()
         elif name == PAGE_WELCOME:
             self.connect_button.setFocus(Qt.FocusReason.OtherFocusReason)
         elif name == PAGE_PROFILE:
@@ -218,6 +248,7 @@ class FirstRunWindow(QWidget):
     def set_demo_opening(self, opening: bool) -> None:
         self.demo_button.setEnabled(not opening)
         self.connect_button.setEnabled(not opening)
+        self.relay_button.setEnabled(not opening)
         self.demo_button.setText("Opening the demo…" if opening else "&Try the demo")
 
     @Slot(list)

@@ -294,9 +294,11 @@ class PreferencesPage(QScrollArea):
 
 
 class AccountBlock(QWidget):
-    """Where the token is kept, and the two things done with it (by the app)."""
+    """How this desktop connects and where its secret is kept, and what can be done with
+    it (by the app): a new token, the team relay, signing out."""
 
     replaceTokenRequested = Signal()
+    relayRequested = Signal()
     #: Confirmed; True: also delete this account's cached calls and recordings.
     signOutRequested = Signal(bool)
 
@@ -306,6 +308,7 @@ class AccountBlock(QWidget):
         self.setAccessibleName("API token")
 
         caption = QLabel("API token")
+        self.caption = caption
         caption.setObjectName("tokenCaption")
         caption.setAccessibleName("API token")
         font = caption.font()
@@ -331,13 +334,20 @@ class AccountBlock(QWidget):
         self.replace_button.setObjectName("replaceToken")
         self.replace_button.setAccessibleName("Replace token")
         self.replace_button.setToolTip("Enter a new API token (it is tested before it is kept)")
+        self.relay_button = QPushButton("Connect through the team relay…")
+        self.relay_button.setObjectName("connectRelay")
+        self.relay_button.setAccessibleName("Connect through the team relay")
+        self.relay_button.setToolTip(
+            "Use the team relay's address and your own credential instead of the API token"
+        )
         self.sign_out_button = QPushButton("Sign out…")
         self.sign_out_button.setObjectName("signOut")
         self.sign_out_button.setAccessibleName("Sign out")
         self.sign_out_button.setToolTip("Remove the token from this computer")
-        for button in (self.replace_button, self.sign_out_button):
+        for button in (self.replace_button, self.relay_button, self.sign_out_button):
             button.setAutoDefault(False)
         self.replace_button.clicked.connect(self.replaceTokenRequested)
+        self.relay_button.clicked.connect(self.relayRequested)
         self.sign_out_button.clicked.connect(self._ask_sign_out)
         # Signing out is asked first, inside the page; the cached data is an extra choice.
         self.sign_out_confirm = ConfirmBar("signOutConfirm")
@@ -358,6 +368,7 @@ class AccountBlock(QWidget):
         status_row.addWidget(self.status, 1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.replace_button)
+        buttons.addWidget(self.relay_button)
         buttons.addWidget(self.sign_out_button)
         buttons.addStretch(1)
 
@@ -384,6 +395,7 @@ class AccountBlock(QWidget):
             # Asked once: the window closes; a second click must not ask again meanwhile.
             self.sign_out_button.setEnabled(False)
             self.replace_button.setEnabled(False)
+            self.relay_button.setEnabled(False)
             self.signOutRequested.emit(self.delete_data_check.isChecked())
 
     def show_account(self, view: AccountView) -> None:
@@ -395,6 +407,16 @@ class AccountBlock(QWidget):
         if view.demo:
             self.replace_button.setText("Connect my account…")
             self.replace_button.setAccessibleName("Connect my account")
+        elif view.relay:
+            self.caption.setText("Team relay")
+            self.replace_button.setText("Use an API token instead…")
+            self.replace_button.setAccessibleName("Use an API token instead")
+            self.replace_button.setToolTip(
+                "Connect with the account's API token, without the relay"
+            )
+            self.relay_button.setText("Replace relay credential…")
+            self.relay_button.setAccessibleName("Replace relay credential")
+            self.relay_button.setToolTip("Give the relay's address or your credential again")
         self.sign_out_button.setHidden(view.demo)
 
 
@@ -410,6 +432,7 @@ class PreferencesDialog(QDialog):
     """
 
     replaceTokenRequested = Signal()
+    relayRequested = Signal()
     signOutRequested = Signal(bool)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
@@ -426,6 +449,7 @@ class PreferencesDialog(QDialog):
 
         self.account = AccountBlock()
         self.account.replaceTokenRequested.connect(self.replaceTokenRequested)
+        self.account.relayRequested.connect(self.relayRequested)
         self.account.signOutRequested.connect(self.signOutRequested)
 
         self.pages: dict[Section, PreferencesPage] = {}

@@ -37,6 +37,8 @@ class AccountRequests(QObject):
     """The account block's requests, for the app: there before the dialog is."""
 
     replaceTokenRequested = Signal()
+    #: Connect through the team relay (or give it a new credential).
+    relayRequested = Signal()
     #: Confirmed; True: also delete this account's cached calls and recordings.
     signOutRequested = Signal(bool)
 
@@ -58,6 +60,7 @@ class PreferencesFeature(Feature):
         self.action.triggered.connect(self.open)
         self._requests = AccountRequests(self.action)
         self.replaceTokenRequested = self._requests.replaceTokenRequested
+        self.relayRequested = self._requests.relayRequested
         self.signOutRequested = self._requests.signOutRequested
 
     @property
@@ -116,6 +119,7 @@ class PreferencesFeature(Feature):
         dialog.set_users(self._users)
         dialog.show_account(self._account)
         dialog.replaceTokenRequested.connect(self.replaceTokenRequested)
+        dialog.relayRequested.connect(self.relayRequested)
         dialog.signOutRequested.connect(self.signOutRequested)
         return dialog
 

@@ -523,7 +523,7 @@ def test_tab_walks_the_account_page_in_reading_order(
         QTest.keyClick(focus, Qt.Key.Key_Tab)
     walk = stops[: stops.index("preferencesClose") + 1]
     assert walk == [
-        "preferencesPages", "restore_account", "replaceToken", "signOut",
+        "preferencesPages", "restore_account", "replaceToken", "connectRelay", "signOut",
         editor_name(BASE_URL.key), "meSearch", "meList", editor_name(COUNTRY_CODE.key),
         "preferencesClose",
     ]

@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings
 
 from desktop_app.services.settings import (
     BASE_URL,
+    CONNECTION,
     COUNTRY_CODE,
     DECLARED,
     DEMO_SCOPE,
@@ -26,6 +27,7 @@ from desktop_app.services.settings import (
     PLAYBACK_SPEED,
     RECENT_NUMBERS,
     RECORDINGS_CACHE_MB,
+    RELAY_URL,
     SETTINGS_VERSION,
     SOUND,
     START_AT_LOGIN,
@@ -48,6 +50,8 @@ OTHER_UUID = "7a1c2e34-0b6f-4d1e-9c55-2f8a1b3c4d5e"
 SAMPLES: dict[Setting[Any], Any] = {
     BASE_URL: "https://api.example.test/v2",
     TOKEN_STORAGE: "keyring",
+    CONNECTION: "relay",
+    RELAY_URL: "https://relay.example.test",
     ME: UUID,
     COUNTRY_CODE: "44",
     RECENT_NUMBERS: ("+919812345678", "+442079460958"),
