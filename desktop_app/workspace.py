@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     # only when connecting through the team relay.
     from desktop_app.sandbox.process import DemoService
     from desktop_app.services.relay_sync import RelayConnect, RelaySync
+    from desktop_app.ui.callbacks.claims import Claimer, ClaimsFeature
 
     # Imported when built, after the first paint (see the module docstring), or only
     # through the team relay (the screen-pop).
@@ -209,12 +210,14 @@ class Workspace:
         sandbox: DemoService | None = None,
         threaded_sync: ThreadedSync | None = None,
         relay_sync: RelaySync | None = None,
+        relay_claims: Claimer | None = None,
     ) -> None:
         options = options if options is not None else WorkspaceOptions()
         self.shared = shared
         self._threaded_sync = threaded_sync
         #: Keeps the cache in step through the team relay's stream (None: polling).
         self.relay_sync = relay_sync
+        self._relay_claims = relay_claims
         self.sandbox = sandbox
         self._theme = theme
         self._autostart = options.autostart
@@ -265,9 +268,14 @@ class Workspace:
             from desktop_app.ui.screen_pop.feature import build as build_screen_pop
 
             self.screen_pop = build_screen_pop(shared, self.relay_sync, self.feed)
+        self.claims: ClaimsFeature | None = None
+        if self.relay_sync is not None:  # who is on which callback: the relay's stream says
+            from desktop_app.ui.callbacks.claims import build as build_claims
+
+            self.claims = build_claims(self.relay_sync, self.callbacks, self._relay_claims)
         self.features: tuple[Feature, ...] = (
             self.sync, self.feed, self.call_detail, self.callbacks, self.notifications,
-            self.help, *([self.screen_pop] if self.screen_pop is not None else []),
+            self.help, *(f for f in (self.screen_pop, self.claims) if f is not None),
             self._later,
         )
 
@@ -323,6 +331,7 @@ class Workspace:
         sandbox: DemoService | None = None,
         engine_options: Mapping[str, Any] | None = None,
         relay: RelayConnect | None = None,
+        claims: Claimer | None = None,
     ) -> Workspace:
         """A workspace over an open client and cache.
 
@@ -333,7 +342,8 @@ class Workspace:
         the sync runs on a thread of its own (`ThreadedSync`, built with
         `engine_options`). With `relay` (the team relay's stream, opened from a
         position), the cache follows that stream instead of polling (`RelaySync`), and
-        `client` is the relay's pass-through to MyOperator."""
+        `client` is the relay's pass-through to MyOperator, and `claims` (`RelayClaims`)
+        lets the agent claim callback-list rows."""
         settings = settings if settings is not None else Settings(MemoryBackend())
         dialer_settings = DialerSettings(settings)
         threaded = None
@@ -358,7 +368,7 @@ class Workspace:
         return cls(
             shared, recordings_dir=recordings_dir, dialer_settings=dialer_settings,
             options=options, theme=theme, sandbox=sandbox, threaded_sync=threaded,
-            relay_sync=relay_sync,
+            relay_sync=relay_sync, relay_claims=claims,
         )
 
     # ------------------------------------------------------- built after the first paint

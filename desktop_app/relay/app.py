@@ -13,6 +13,9 @@
 - ``/v1/myoperator/…`` is MyOperator's API for the agents' desktops, through the team's
   one request budget and dial guard (`relay.proxy`).
 - ``/v1/agent`` says whose credential was sent (name, admin): a desktop's sign-in test.
+- ``/v1/claims`` (POST a number; DELETE ``/v1/claims/<number>``) puts the agent on a
+  customer's callback, or lets it go: one holder at a time across replicas, the others
+  answered 409 naming them, and each change an event of the stream (`relay.claim_routes`).
 - ``/v1/health`` answers whether this replica reaches Redis, for a load balancer, and
   whether it is the one that polls MyOperator (`reconcile`).
 """
@@ -36,6 +39,7 @@ from starlette.routing import Route
 from desktop_app.api.budget import RequestBudget
 from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
 from desktop_app.relay.budget import RedisLedger
+from desktop_app.relay.claim_routes import ClaimRoutes
 from desktop_app.relay.config import RelayConfig
 from desktop_app.relay.engine import REDIS_DOWN, RelayEngine
 from desktop_app.relay.events import (
@@ -47,7 +51,7 @@ from desktop_app.relay.events import (
     valid_event_id,
 )
 from desktop_app.relay.fanout import EventFanout, Subscription
-from desktop_app.relay.proxy import MyOperatorProxy, envelope
+from desktop_app.relay.proxy import STORE_DOWN, MyOperatorProxy, envelope
 from desktop_app.relay.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
@@ -58,7 +62,6 @@ _RETRY_MS = 1000
 
 
 _CREDENTIAL_INVALID: Final = "This agent credential is not valid (unknown or revoked)."
-_STORE_DOWN: Final = "The relay cannot reach its store right now; retry later."
 
 
 def sse_message(event: RelayEvent) -> bytes:
@@ -94,6 +97,7 @@ class RelayApp:
                     "/v1/myoperator/{path:path}", self._proxied, methods=["GET", "POST", "PUT"]
                 ),
                 Route("/v1/health", self._health, methods=["GET"]),
+                *ClaimRoutes(self.engine, self._agent).routes(),
             ],
             lifespan=self._lifespan,
         )
@@ -181,7 +185,7 @@ class RelayApp:
         try:
             agent = await self.engine.agent_for(credential)
         except REDIS_DOWN:
-            return envelope(503, _STORE_DOWN)
+            return envelope(503, STORE_DOWN)
         if agent is None:
             return envelope(401, _CREDENTIAL_INVALID)
         return agent, credential
@@ -194,7 +198,7 @@ class RelayApp:
         try:
             record = await self.engine.agent_record(signed_in[0])
         except REDIS_DOWN:
-            return envelope(503, _STORE_DOWN)
+            return envelope(503, STORE_DOWN)
         if record is None:  # revoked in between
             return envelope(401, _CREDENTIAL_INVALID)
         return JSONResponse(
@@ -219,7 +223,7 @@ class RelayApp:
             try:
                 after = await self.engine.id_before(int(backfill))
             except REDIS_DOWN:
-                return envelope(503, _STORE_DOWN)
+                return envelope(503, STORE_DOWN)
         after = after or "0-0"
         if not valid_event_id(after):
             return envelope(400, "Last-Event-ID is not an event id of this relay.")
@@ -242,7 +246,7 @@ class RelayApp:
         try:
             record = await self.engine.agent_record(signed_in[0])
         except REDIS_DOWN:
-            return envelope(503, _STORE_DOWN)
+            return envelope(503, STORE_DOWN)
         if record is None:  # revoked in between
             return envelope(401, _CREDENTIAL_INVALID)
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]

@@ -9,6 +9,8 @@ can run behind a load balancer and any one can be killed.
 - ``leader``: who polls MyOperator, a lease its holder renews; ``reconciled-until``: up
   to when the last poll read the call log.
 - ``dial:<cc><number>``: who is calling a customer back, for a minute (the dial guard).
+- ``claim:<number>``: who is on a customer's callback (a row of the desktops' callback
+  list), until it is released or lapses; each change is also an event of the stream.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from desktop_app.relay.events import RelayEvent
+from desktop_app.relay.events import CallbackClaim, RelayEvent, claim_event
 
 DEFAULT_NAMESPACE: Final = "myoperator:relay:"
 #: How long a de-duplication key is remembered: far past MyOperator's last retry (90 s)
@@ -67,6 +69,36 @@ return {0, redis.call('GET', KEYS[1])}
 """
 
 
+# The relay's clock in milliseconds, inside a script (Redis's TIME: the stream's ids too).
+_NOW_MS = """
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+"""
+# Claims a callback for ARGV[1] for ARGV[2] ms unless another agent holds it (the holder
+# renews, keeping since when). The value is "<at_ms>:<until_ms>:<agent>".
+_CLAIM_CALLBACK = _NOW_MS + """
+local at = now
+local held = redis.call('GET', KEYS[1])
+if held then
+  local held_at, _, agent = string.match(held, '^(%d+):(%d+):(.*)$')
+  if agent ~= ARGV[1] then return {0, held, now} end
+  at = tonumber(held_at)
+end
+local mine = string.format('%.0f:%.0f:%s', at, now + tonumber(ARGV[2]), ARGV[1])
+redis.call('SET', KEYS[1], mine, 'PX', ARGV[2])
+return {1, mine, now}
+"""
+# Lets a callback go only if ARGV[1] holds it; answers who held it ('' for nobody).
+_RELEASE_CALLBACK = _NOW_MS + """
+local held = redis.call('GET', KEYS[1])
+if not held then return {0, '', now} end
+local _, _, agent = string.match(held, '^(%d+):(%d+):(.*)$')
+if agent ~= ARGV[1] then return {0, held, now} end
+redis.call('DEL', KEYS[1])
+return {1, held, now}
+"""
+
+
 def credential_digest(credential: str) -> str:
     return hashlib.sha256(credential.encode("utf-8")).hexdigest()
 
@@ -91,6 +123,17 @@ class DialClaim:
     stored: str
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackHold:
+    """The answer to a claim or a release: whether it was done (`done`), who holds the
+    number (or held it, for a release; None: nobody), and the relay's clock then."""
+
+    number: str
+    done: bool
+    holder: CallbackClaim | None
+    now_ms: int
+
+
 class AgentNameInvalid(ValueError):
     pass
 
@@ -111,6 +154,8 @@ class RelayEngine:
         self._lead = redis.register_script(_LEAD)
         self._delete_if_mine = redis.register_script(_DELETE_IF_MINE)
         self._claim = redis.register_script(_CLAIM)
+        self._claim_callback = redis.register_script(_CLAIM_CALLBACK)
+        self._release_callback = redis.register_script(_RELEASE_CALLBACK)
 
     @classmethod
     def from_url(cls, url: str, namespace: str = DEFAULT_NAMESPACE) -> RelayEngine:
@@ -235,6 +280,34 @@ class RelayEngine:
     def _dial_key(self, number: str) -> str:
         return self._ns + "dial:" + number
 
+    # -- claims on callbacks ---------------------------------------------------------------
+
+    async def claim_callback(self, number: str, agent: str, hold_ms: int) -> CallbackHold:
+        """Put `agent` on `number`'s callback for `hold_ms` (renewed if theirs already),
+        unless another agent holds it: one script, so it holds across replicas. A claim
+        that was taken is appended to the stream after (`claim_event`)."""
+        done, held, now = await self._claim_callback(
+            keys=[self._callback_key(number)], args=[agent, hold_ms]
+        )
+        hold = CallbackHold(number, bool(done), _held(number, held), int(now))
+        if hold.done and hold.holder is not None:
+            await self.append(claim_event(hold.holder))
+        return hold
+
+    async def release_callback(self, number: str, agent: str) -> CallbackHold:
+        """Let `number`'s callback go if `agent` holds it (then the stream says so)."""
+        done, held, now = await self._release_callback(
+            keys=[self._callback_key(number)], args=[agent]
+        )
+        hold = CallbackHold(number, bool(done), _held(number, held), int(now))
+        if hold.done and hold.holder is not None:
+            released = replace(hold.holder, until_ms=hold.now_ms, claimed=False)
+            await self.append(claim_event(released))
+        return hold
+
+    def _callback_key(self, number: str) -> str:
+        return self._ns + "claim:" + number
+
     # -- the poller's lease ----------------------------------------------------------------
 
     async def lead(self, owner: str, lease_ms: int) -> bool:
@@ -264,6 +337,16 @@ def _text(value: Any) -> str:
 def _agent_record(name: str, value: Any) -> AgentRecord:
     stored = json.loads(value)
     return AgentRecord(name, int(stored["issued_at"]), bool(stored.get("admin", False)))
+
+
+def _held(number: str, value: Any) -> CallbackClaim | None:
+    """A claim as its key stores it ("<at_ms>:<until_ms>:<agent>"); None for nobody."""
+    text = _text(value) if value is not None else ""
+    at_ms, _, rest = text.partition(":")
+    until_ms, _, agent = rest.partition(":")
+    if not agent:
+        return None
+    return CallbackClaim(number, agent, int(at_ms), int(until_ms))
 
 
 def _event(entry: tuple[Any, dict[Any, Any]]) -> RelayEvent:

@@ -6,6 +6,10 @@ neither de-duplicated nor reconciled. After Call keeps the log record as sent, s
 parses it with the same `parse_call_log` its own sync uses; In-Call is reduced to the few
 fields a screen-pop needs. Each event carries a de-duplication key: MyOperator retries a
 delivery three times and a reconciling poll may find the same call again.
+
+Claims on callback-list rows (an agent saying "I'm on it" for a customer's number) are
+events of the same stream, made by the relay itself: every desktop hears of them live and
+on resuming, with nothing else to ask (`callback_claimed`, `callback_released`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,6 +53,29 @@ class EventKind(StrEnum):
     CALL_ENDED = "call.ended"
     CALL_RINGING = "call.ringing"
     CALL_ANSWERED = "call.answered"
+    CALLBACK_CLAIMED = "callback.claimed"
+    CALLBACK_RELEASED = "callback.released"
+
+
+#: The kinds that are about calls (the rest are the team's own claims).
+CALL_KINDS: frozenset[EventKind] = frozenset(
+    {EventKind.CALL_ENDED, EventKind.CALL_RINGING, EventKind.CALL_ANSWERED}
+)
+CLAIM_KINDS: frozenset[EventKind] = frozenset(
+    {EventKind.CALLBACK_CLAIMED, EventKind.CALLBACK_RELEASED}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackClaim:
+    """An agent on a customer's callback (`claimed`), or letting it go: `until_ms` (the
+    relay's clock) is when an unreleased claim lapses by itself."""
+
+    number: str
+    agent: str
+    at_ms: int
+    until_ms: int
+    claimed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +110,8 @@ class RelayEvent:
         """The ringing or answered call (In-Call events only)."""
         if self.kind is EventKind.CALL_ENDED:
             raise ValueError("a call.ended event carries a call log record, not a live call")
+        if self.kind not in (EventKind.CALL_RINGING, EventKind.CALL_ANSWERED):
+            raise ValueError(f"a {self.kind} event carries a callback claim, not a live call")
         agents = tuple(
             Agent(
                 name=str(agent.get("name", "")),
@@ -97,6 +127,18 @@ class RelayEvent:
             answered=self.kind is EventKind.CALL_ANSWERED,
             agents=agents,
             ivr_id=self.body.get("ivr_id"),
+        )
+
+    def callback_claim(self) -> CallbackClaim:
+        """The claim or release (claim events only)."""
+        if self.kind not in CLAIM_KINDS:
+            raise ValueError(f"a {self.kind} event carries no callback claim")
+        return CallbackClaim(
+            number=str(self.body.get("number", "")),
+            agent=str(self.body.get("agent", "")),
+            at_ms=int(self.body.get("at_ms", 0)),
+            until_ms=int(self.body.get("until_ms", 0)),
+            claimed=self.kind is EventKind.CALLBACK_CLAIMED,
         )
 
     def to_json(self) -> str:
@@ -219,5 +261,23 @@ def in_call_event(payload: Mapping[str, Any]) -> RelayEvent:
                 {"name": a.name, "user_id": a.user_id, "extension": a.extension} for a in agents
             ],
             "ivr_id": _text(payload.get("public_ivr_id")),
+        },
+    )
+
+
+def claim_event(claim: CallbackClaim) -> RelayEvent:
+    """A claim or release as the team's stream carries it. Its key is new for every action
+    (a nonce): two claims of one number by one agent are two pieces of news, unlike two
+    deliveries of one webhook."""
+    kind = EventKind.CALLBACK_CLAIMED if claim.claimed else EventKind.CALLBACK_RELEASED
+    return RelayEvent(
+        kind=kind,
+        call_id="",
+        dedup_key=f"claim:{claim.number}:{kind.value}:{secrets.token_hex(12)}",
+        body={
+            "number": claim.number,
+            "agent": claim.agent,
+            "at_ms": claim.at_ms,
+            "until_ms": claim.until_ms,
         },
     )

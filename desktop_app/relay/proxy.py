@@ -68,6 +68,10 @@ _PAUSE_UNSAID_S: Final = 60.0
 Params = Sequence[tuple[str, str]]
 
 
+#: Redis unreachable, for a request that changes nothing (the relay's routes say it so).
+STORE_DOWN: Final = "The relay cannot reach its store right now; retry later."
+
+
 def envelope(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """An error as MyOperator words one, so the desktop's parser reads it as it would."""
     return JSONResponse(

@@ -13,19 +13,24 @@ second of the webhook, with no code of their own for the relay.
   keeps), not at the stream's beginning: the relay keeps weeks of the team's calls.
 - In-Call events (ringing, answered) are not stored: listeners hear of the live ones (a
   screen-pop), never of those replayed from before the stream caught up.
+- Claims on callbacks (``callback.claimed`` / ``callback.released``) are not calls:
+  claim listeners hear of each, replayed or live (`services.team_claims`). A restart
+  resumes after the stored position, so claims made before it would not come again:
+  with claim listeners, it first reads back the claims' lifetime (`CLAIM_LOOKBACK_S`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Final, Protocol
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from typing import Final, Protocol, cast
 
 from desktop_app.api.errors import MalformedResponse
 from desktop_app.api.models import CallLog
 from desktop_app.relay.client import RelayAuthError, StreamMark
-from desktop_app.relay.events import EventKind, LiveCall, RelayEvent, event_id_key
+from desktop_app.relay.events import CLAIM_KINDS, EventKind, LiveCall, RelayEvent, event_id_key
 from desktop_app.services.listeners import Listeners
 from desktop_app.services.sync import SyncEngine
 
@@ -35,6 +40,10 @@ log = logging.getLogger(__name__)
 BATCH: Final = 200
 #: How far back a first connection reads when the cache keeps everything.
 DEFAULT_BACKFILL_S: Final = 7 * 86400
+#: How far back a restart looks for claims still held: a claim's lifetime (30 min).
+CLAIM_LOOKBACK_S: Final = 30 * 60
+#: How long that look back may take before the sync goes on without it.
+CLAIM_LOOKBACK_TIMEOUT_S: Final = 10.0
 
 
 class Stream(Protocol):
@@ -66,11 +75,20 @@ class RelaySync:
         self._connect = connect
         self._batch = batch
         self._live_calls: Listeners[[LiveCall]] = Listeners()
+        self._claims: Listeners[[RelayEvent, bool]] = Listeners()
 
     def add_live_call_listener(self, listener: Callable[[LiveCall], None]) -> Callable[[], None]:
         """Hear of each call ringing or answered now (not of those replayed on catching up);
         returns the unsubscribe."""
         return self._live_calls.add(listener)
+
+    def add_claim_listener(
+        self, listener: Callable[[RelayEvent, bool], None]
+    ) -> Callable[[], None]:
+        """Hear of each claim event, replayed or live (the flag: live), in stream order,
+        a replay possibly repeating some (`TeamClaims.apply` skips those); returns the
+        unsubscribe."""
+        return self._claims.add(listener)
 
     def backfill_s(self) -> int:
         """How far back a first connection reads: the history the cache keeps."""
@@ -81,8 +99,10 @@ class RelaySync:
         credential (the status says so: retrying would never succeed)."""
         position = self._engine.relay_position()
         backfill = self.backfill_s()
-        stream = self._connect(position, backfill)
         self._engine.report_link("syncing", "Catching up with the team relay…")
+        if position is not None and self._claims:
+            await self._recall_claims()
+        stream = self._connect(position, backfill)
         # What the cache will hold everything since: from the stored position, or (the
         # first time) from where the relay began the stream, by its clock, not this one's.
         covered_since = None if position is None else event_id_key(position)[0] // 1000
@@ -102,6 +122,10 @@ class RelaySync:
                         "offline", "The team relay cannot be reached: reconnecting"
                     )
                 elif isinstance(item, RelayEvent):
+                    if item.kind in CLAIM_KINDS:
+                        # Not a call; its position is kept with the next call's.
+                        self._claims.emit(item, live)
+                        continue
                     if item.kind is not EventKind.CALL_ENDED:
                         # Nothing to store: its position is kept with the next call's.
                         if live:
@@ -117,6 +141,25 @@ class RelaySync:
             self._engine.report_link(
                 "auth_failed", f"The team relay refused this agent credential: {exc}"
             )
+        finally:
+            await stream.aclose()
+
+    async def _recall_claims(self) -> None:
+        """Claims still held from before the stored position (a restart resumes after
+        it): read from `CLAIM_LOOKBACK_S` back, up to the relay's present, and no further.
+        An unreachable relay is not waited for: the stream says what comes."""
+        stream = self._connect(None, CLAIM_LOOKBACK_S)
+        # Closed at once when left early (an HTTP stream left to the collector fails).
+        updates = cast(AsyncGenerator[RelayEvent | StreamMark, None], stream.updates())
+        try:
+            async with asyncio.timeout(CLAIM_LOOKBACK_TIMEOUT_S), contextlib.aclosing(updates):
+                async for item in updates:
+                    if item is StreamMark.READY:
+                        return
+                    if isinstance(item, RelayEvent) and item.kind in CLAIM_KINDS:
+                        self._claims.emit(item, False)
+        except (TimeoutError, RelayAuthError) as exc:  # the stream itself will say
+            log.info("Claims held before this start were not read: %s", type(exc).__name__)
         finally:
             await stream.aclose()
 

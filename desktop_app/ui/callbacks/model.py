@@ -1,13 +1,14 @@
 """The callback list's table model over `Worklist` rows.
 
 The rules (what makes a row, when it clears, what the flags mean) are in
-`desktop_app.services.worklist`.
+`desktop_app.services.worklist`. Through the team relay, a row someone is on says so
+("Priya is on it", "You are on it": `services.team_claims`) in its "Missed by" column.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from enum import IntEnum
 from typing import Any
@@ -31,6 +32,10 @@ NumberRole = Qt.ItemDataRole.UserRole + 1
 """The row's E.164 number."""
 RowRole = Qt.ItemDataRole.UserRole + 2
 """The `WorklistRow` itself."""
+ClaimRole = Qt.ItemDataRole.UserRole + 3
+"""Who is on the row's callback ("Priya is on it"), or None."""
+ClaimedByMeRole = Qt.ItemDataRole.UserRole + 4
+"""Whether this agent is on the row's callback (its action is then Release)."""
 
 
 class WorklistColumn(IntEnum):
@@ -80,6 +85,8 @@ class WorklistModel(QAbstractTableModel):
     ) -> None:
         super().__init__(parent)
         self._rows: list[WorklistRow] = []
+        self._claims: dict[str, str] = {}
+        self._mine: frozenset[str] = frozenset()
         self._clock = clock
         self._tz = tz
         self._colors = LIGHT_COLORS
@@ -111,6 +118,21 @@ class WorklistModel(QAbstractTableModel):
 
     def row_of(self, number: str) -> int:
         return next((i for i, r in enumerate(self._rows) if r.number == number), -1)
+
+    def set_claims(self, sentences: Mapping[str, str], mine: frozenset[str]) -> None:
+        """Who is on which number's callback (number → sentence), and which are this
+        agent's."""
+        if dict(sentences) == self._claims and mine == self._mine:
+            return
+        self._claims = dict(sentences)
+        self._mine = mine
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, 0), self.index(len(self._rows) - 1, len(WorklistColumn) - 1)
+            )
+
+    def claim_of(self, number: str) -> str | None:
+        return self._claims.get(number)
 
     def set_colors(self, colors: ThemeColors) -> None:
         self._colors = colors
@@ -152,6 +174,10 @@ class WorklistModel(QAbstractTableModel):
             return row.number
         if role == RowRole:
             return row
+        if role == ClaimRole:
+            return self._claims.get(row.number)
+        if role == ClaimedByMeRole:
+            return row.number in self._mine
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, column)
         if role == Qt.ItemDataRole.AccessibleTextRole:
@@ -186,7 +212,8 @@ class WorklistModel(QAbstractTableModel):
             case WorklistColumn.FLAGS:
                 return flags_text(row)
             case WorklistColumn.MISSED_BY:
-                return row.missed_by_text
+                claim = self._claims.get(row.number)
+                return row.missed_by_text if claim is None else f"{claim} · {row.missed_by_text}"
 
     def _tooltip(self, row: WorklistRow, column: WorklistColumn) -> str:
         if column in (WorklistColumn.FIRST, WorklistColumn.LAST):
@@ -194,9 +221,12 @@ class WorklistModel(QAbstractTableModel):
             return format_local_time(stamp)
         if column is WorklistColumn.DEPARTMENT and len(row.departments) > 1:
             return "Departments: " + ", ".join(row.departments)
+        claim = self._claims.get(row.number)
         if column is WorklistColumn.MISSED_BY and row.rang:
-            return "Rang: " + ", ".join(row.rang)
+            return "\n".join([*([claim] if claim else []), "Rang: " + ", ".join(row.rang)])
         lines = [f"{row.display} ({row.number})", f"{row.attempts} missed, unanswered"]
+        if claim:
+            lines.append(claim)
         if row.callback_attempts:
             lines.append(f"{row.callback_attempts} call-back attempt(s) did not connect")
         return "\n".join(lines)
@@ -210,4 +240,6 @@ class WorklistModel(QAbstractTableModel):
         if flags:
             parts.append(flags)
         parts.append(f"missed by {row.missed_by_text}")
+        if claim := self._claims.get(row.number):
+            parts.append(claim)
         return ", ".join(parts)

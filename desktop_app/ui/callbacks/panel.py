@@ -1,4 +1,7 @@
 """The callback list panel: renders rows and forwards clicks.
+
+Through the team relay it also offers "I'm on it" / "Release" for the selected row (a
+button, the row's context menu, Ctrl+I): the presenter asks the relay, the team sees it.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -23,9 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_app.services.worklist import WorklistRow
-from desktop_app.ui.callbacks.model import WorklistColumn, WorklistModel
+from desktop_app.ui.callbacks.model import ClaimedByMeRole, WorklistColumn, WorklistModel
 
 EMPTY_TEXT = "No missed calls to call back"
+CLAIM_TEXT = "I'm on it"
+RELEASE_TEXT = "Release"
 
 
 class WorklistPanel(QWidget):
@@ -37,6 +42,10 @@ class WorklistPanel(QWidget):
     undoRequested = Signal()
     openCallRequested = Signal(str)
     """The latest missed call of a row (double-click), to show in the log."""
+    claimRequested = Signal(str)
+    """Through the team relay: tell the team this agent is on the number's callback."""
+    releaseRequested = Signal(str)
+    """Through the team relay: this agent is no longer on the number's callback."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,6 +54,7 @@ class WorklistPanel(QWidget):
         self._model: WorklistModel | None = None
         self._keep_number: str | None = None
         self._keep_row = -1
+        self._claims_enabled = False
 
         self.summary_label = QLabel(EMPTY_TEXT)
         self.summary_label.setObjectName("worklistSummary")
@@ -77,6 +87,14 @@ class WorklistPanel(QWidget):
                                            "Remove the selected number from the list")
         self.undo_button = self._button("worklistUndo", "Undo", "Undo the last mark handled")
         self.undo_button.setEnabled(False)
+        self.claim_button = self._button("worklistClaim", CLAIM_TEXT,
+                                         "Tell the team you are on the selected callback")
+        self.claim_button.setVisible(False)  # through the team relay only
+        self.claim_action = QAction(CLAIM_TEXT, self)
+        self.claim_action.setObjectName("worklistClaimAction")
+        self.claim_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.claim_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.claim_action.setEnabled(False)
         font = self.call_back_button.font()
         font.setBold(True)
         self.call_back_button.setFont(font)
@@ -84,6 +102,7 @@ class WorklistPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.call_back_button)
         buttons.addWidget(self.handled_button)
+        buttons.addWidget(self.claim_button)
         buttons.addStretch(1)
         buttons.addWidget(self.undo_button)
         layout = QVBoxLayout(self)
@@ -95,6 +114,8 @@ class WorklistPanel(QWidget):
         self.call_back_button.clicked.connect(self._call_back)
         self.handled_button.clicked.connect(self._mark_handled)
         self.undo_button.clicked.connect(self.undoRequested)
+        self.claim_button.clicked.connect(self._claim_or_release)
+        self.claim_action.triggered.connect(self._claim_or_release)
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
         for keys, slot in (
             (QKeySequence(Qt.Key.Key_Return), self._call_back),
@@ -205,10 +226,38 @@ class WorklistPanel(QWidget):
         self.undo_button.setEnabled(available)
         self.undo_button.setText(text if available and text else "Undo")
 
+    def enable_claims(self) -> None:
+        """Through the team relay: offer "I'm on it" / "Release" (button, context menu,
+        Ctrl+I)."""
+        self._claims_enabled = True
+        self.claim_button.setVisible(True)
+        self.claim_button.setToolTip("Tell the team you are on the selected callback (Ctrl+I)")
+        self.addAction(self.claim_action)
+        self.table.addAction(self.claim_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self._update_buttons()
+
+    def _selected_is_mine(self) -> bool:
+        selected = self.table.selectionModel().selectedRows() if self._model else []
+        return bool(selected and self._model and self._model.data(selected[0], ClaimedByMeRole))
+
     def _update_buttons(self) -> None:
         has = self.current_row() is not None
         self.call_back_button.setEnabled(has)
         self.handled_button.setEnabled(has)
+        text = RELEASE_TEXT if has and self._selected_is_mine() else CLAIM_TEXT
+        for control in (self.claim_button, self.claim_action):
+            control.setEnabled(has)
+            control.setText(text)
+
+    def _claim_or_release(self) -> None:
+        number = self.current_number()
+        if not number or not self._claims_enabled:
+            return
+        if self._selected_is_mine():
+            self.releaseRequested.emit(number)
+        else:
+            self.claimRequested.emit(number)
 
     def _call_back(self) -> None:
         number = self.current_number()

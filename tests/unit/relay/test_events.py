@@ -4,16 +4,19 @@ de-duplication keys that make retries and repeats harmless."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from desktop_app.api.models import Direction
 from desktop_app.relay.events import (
+    CallbackClaim,
     EventKind,
     RelayEvent,
     WebhookRejected,
     after_call_event,
+    claim_event,
     event_id_key,
     in_call_event,
     valid_event_id,
@@ -181,3 +184,20 @@ def test_stream_ids_order_as_numbers_and_only_ids_are_valid() -> None:
     assert valid_event_id("1796000000000-12")
     for text in ("", "$", "12", "1-2-3", "-1-0", "1-0; DROP"):
         assert not valid_event_id(text)
+
+
+def test_a_claim_event_carries_its_claim_and_a_key_new_for_every_action() -> None:
+    claim = CallbackClaim("+919811100071", "Priya", 1_000, 1_800_001_000)
+    first, second = claim_event(claim), claim_event(claim)
+
+    assert first.kind is EventKind.CALLBACK_CLAIMED
+    assert first.dedup_key != second.dedup_key
+    stored = RelayEvent.from_json("5-0", first.to_json())
+    assert stored.callback_claim() == claim
+    released = RelayEvent.from_json("6-0", claim_event(replace(claim, claimed=False)).to_json())
+    assert released.kind is EventKind.CALLBACK_RELEASED
+    assert not released.callback_claim().claimed
+    with pytest.raises(ValueError, match="not a live call"):
+        stored.live_call()
+    with pytest.raises(ValueError, match="no callback claim"):
+        in_call_event(in_call()).callback_claim()
