@@ -364,6 +364,7 @@ class Workspace:
             state=state if state is not None else MemoryBackend(),
             me=Identity(dialer_settings, changes=dialer_settings.watch_me),
             tasks=tasks if tasks is not None else TaskSupervisor("workspace"),
+            streamed=relay is not None,
         )
         return cls(
             shared, recordings_dir=recordings_dir, dialer_settings=dialer_settings,

@@ -48,6 +48,9 @@ class Shared:
     me: Identity
     #: Every background task of the workspace runs under it (presenters' are adopted).
     tasks: TaskSupervisor
+    #: The cache follows the team relay's stream: ended calls arrive without asking, so
+    #: nothing searches the log just to see one come (each search is the team's budget).
+    streamed: bool = False
 
 
 #: (signal, slot); a slot may be another signal, which then re-emits.

@@ -12,7 +12,12 @@ from typing import Final
 from PySide6.QtGui import QAction, QKeySequence
 
 from desktop_app.api.models import User
-from desktop_app.services.dialer import CallLogFinder, DialerSettings, DialGuard
+from desktop_app.services.dialer import (
+    FOLLOW_ACTIVE_S,
+    CallLogFinder,
+    DialerSettings,
+    DialGuard,
+)
 from desktop_app.services.tasks import TaskSupervisor
 from desktop_app.store.dials import DialRecords
 from desktop_app.ui.common.feature import Feature, Shared, connect_all
@@ -120,6 +125,9 @@ def build(
         shared.client,
         CallLogFinder(shared.client, shared.store, engine=shared.engine),
         records=DialRecords.sharing(shared.store),  # what it knows outlives a restart
+        # Through the relay, a placed call's After Call webhook brings it within a second
+        # of its end: following it only listens (an unclear outcome is still looked up).
+        follow_active_s=0.0 if shared.streamed else FOLLOW_ACTIVE_S,
     )
     presenter = DialerPresenter(guard, settings, me=shared.me)
     panel = DialerPanel()

@@ -350,6 +350,26 @@ async def test_follow_gives_up_when_the_call_never_shows(tmp_path: Path) -> None
     await client.aclose()
 
 
+async def test_a_guard_fed_by_the_relays_stream_follows_by_listening_only(
+    tmp_path: Path,
+) -> None:
+    """Through the team relay (`follow_active_s` 0), each search would spend the team's
+    budget, and the After Call webhook brings the call anyway: no search while following."""
+    clock = ManualClock(T)
+    app = make_sandbox(clock)
+    client = make_client(ClickTransport(app), clock)
+    guard = DialGuard(
+        client, None, clock, sleep=clock.sleep, follow_polls_s=(10.0,),
+        follow_active_s=0.0, follow_timeout_s=60.0,
+    )
+    outcome = await guard.dial(CUSTOMER, "91", agent_of(app.sandbox))
+    assert outcome.attempt is not None
+    searches = len(app.sandbox.requests_to("/search"))
+    assert await drive(clock, guard.follow(outcome.attempt), step=10.0) is None
+    assert len(app.sandbox.requests_to("/search")) == searches
+    await client.aclose()
+
+
 async def test_the_cache_answers_without_a_request(env: Env, tmp_path: Path) -> None:
     outcome = await env.guard.dial(CUSTOMER, "91", env.agent)
     assert outcome.attempt is not None
