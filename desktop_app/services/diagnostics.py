@@ -156,6 +156,9 @@ class DiagnosticsContext:
     audio_problem: Callable[[], str | None]
     #: Where the token is kept, as a phrase: "the system keyring", "…environment variable".
     token_location: str
+    #: Connected through the team relay: `client` is its pass-through, the secret is the
+    #: agent's relay credential, and the relay counts the account's requests.
+    relay: bool = False
     budget_wait_s: float = BUDGET_WAIT_S
     check_timeout_s: float = CHECK_TIMEOUT_S
     keyring_timeout_s: float = KEYRING_TIMEOUT_S
@@ -176,8 +179,11 @@ async def run_checks(context: DiagnosticsContext) -> AsyncIterator[CheckResult]:
     )
     if skip_why is None:
         token = await _guarded(TOKEN_ACCEPTED, _check_token(context), context)
-        if token == _rejected(TOKEN_ACCEPTED):
-            skip_why = "Skipped: the token was rejected."
+        if token == _rejected(TOKEN_ACCEPTED, relay=context.relay):
+            skip_why = (
+                "Skipped: the relay refused the credential." if context.relay
+                else "Skipped: the token was rejected."
+            )
     else:
         token = _skipped(TOKEN_ACCEPTED, skip_why)
     yield token
@@ -213,7 +219,7 @@ async def _guarded(
             "The network or the service is very slow right now: run the checks again.",
         )
     except MyOperatorError as exc:
-        return _api_failure(name, exc)
+        return _api_failure(name, exc, relay=context.relay)
     except Exception as exc:
         return CheckResult(
             name, CheckStatus.FAILED, f"The check could not run: {describe_failure(exc)}",
@@ -314,6 +320,11 @@ async def _check_token(context: DiagnosticsContext) -> CheckResult:
     if spent is not None:
         return _named(TOKEN_ACCEPTED, spent)
     await context.client.search_logs(page_size=1, retry=_quick(context))
+    if context.relay:
+        return CheckResult(
+            TOKEN_ACCEPTED, CheckStatus.OK,
+            "The team relay accepted your credential: the call log answered through it.",
+        )
     return CheckResult(
         TOKEN_ACCEPTED, CheckStatus.OK, "The token was accepted: the call log answered."
     )
@@ -388,6 +399,12 @@ async def _check_recordings(context: DiagnosticsContext) -> CheckResult:
 async def _check_headroom(context: DiagnosticsContext) -> CheckResult:
     # On the loop, as the status bar reads it every second: the budget's own bookkeeping
     # is the loop's, and a stored ledger answers this read from one small query.
+    if context.relay and context.client.budget.wait_time(Priority.BACKGROUND) <= 0:
+        return CheckResult(
+            RATE_LIMIT_HEADROOM, CheckStatus.OK,
+            "The team relay counts the account's requests for the whole team and answers "
+            "for its limit; this desktop counts none of its own.",
+        )
     return _headroom(context.client.budget)
 
 
@@ -557,7 +574,15 @@ async def _check_audio(context: DiagnosticsContext) -> CheckResult:
 # ------------------------------------------------------------------------ wording
 
 
-def _rejected(name: str) -> CheckResult:
+def _rejected(name: str, *, relay: bool = False) -> CheckResult:
+    if relay:
+        return CheckResult(
+            name,
+            CheckStatus.FAILED,
+            "The team relay refused your credential: it is unknown or was revoked.",
+            "Ask your admin for a new credential, then give it in Preferences → Replace "
+            "relay credential.",
+        )
     return CheckResult(
         name,
         CheckStatus.FAILED,
@@ -566,10 +591,10 @@ def _rejected(name: str) -> CheckResult:
     )
 
 
-def _api_failure(name: str, exc: MyOperatorError) -> CheckResult:
+def _api_failure(name: str, exc: MyOperatorError, *, relay: bool = False) -> CheckResult:
     """An error the client raised, as the check's result: its own sentence, and advice."""
     if isinstance(exc, TokenRejected):
-        return _rejected(name)
+        return _rejected(name, relay=relay)
     if isinstance(exc, RateLimited):
         return CheckResult(name, CheckStatus.WARNING, _sentence(exc.message), _ADVICE_RATE)
     if isinstance(exc, ServerError):

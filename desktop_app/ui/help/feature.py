@@ -237,6 +237,7 @@ def build(
             keyring_problem=keyring_problem,
             audio_problem=audio_problem,
             token_location=token_location(),
+            relay=shared.streamed,
         )
 
     def make_presenter() -> DiagnosticsPresenter:
