@@ -97,6 +97,7 @@ from desktop_app.ui.sync.presenter import LIVE_SYNC_INTERVAL_S
 from desktop_app.workspace import Workspace, WorkspaceOptions
 
 if TYPE_CHECKING:
+    from desktop_app.relay.claims import RelayClaims
     from desktop_app.runtime.file_open import LinkOpenFilter
     from desktop_app.sandbox.config import SandboxConfig
     from desktop_app.services.relay_sync import RelayConnect
@@ -525,8 +526,11 @@ class AppController(QObject):
         db = self._paths.database_file()
         store = await asyncio.to_thread(CallStore.open, db, check=check)
         relay: RelayConnect | None = None
+        claims: RelayClaims | None = None
         try:
             if relay_url:
+                from desktop_app.relay.claims import RelayClaims  # through the relay only
+
                 # The relay keeps the team's one budget and answers for it (a 429 with
                 # its wait): counting here as well would only hold requests back twice.
                 client = MyOperatorClient(
@@ -534,6 +538,7 @@ class AppController(QObject):
                     budget=RequestBudget.unlimited(), as_bearer=True,
                 )
                 relay = relay_stream(relay_url, token)
+                claims = RelayClaims(relay_url, token)
             else:
                 # The account's spending, as every instance on this cache file counted it.
                 budget = RequestBudget(ledger=await asyncio.to_thread(SpendRecords.open, db))
@@ -546,7 +551,7 @@ class AppController(QObject):
         return await self._open(client, store, demo=False, sandbox=None,
                                 interval=LIVE_SYNC_INTERVAL_S, location=location,
                                 unchecked=None if check else db, relay=relay,
-                                relay_url=relay_url)
+                                relay_url=relay_url, claims=claims)
 
     async def _open(
         self,
@@ -560,6 +565,7 @@ class AppController(QObject):
         unchecked: Path | None = None,
         relay: RelayConnect | None = None,
         relay_url: str = "",
+        claims: RelayClaims | None = None,
     ) -> Workspace:
         """The workspace over an opened client and cache; on a failure before the
         workspace owns them (or a quit, or a workspace already open) they are closed
@@ -596,6 +602,7 @@ class AppController(QObject):
                     theme=self._theme,
                     sandbox=sandbox,
                     relay=relay,
+                    claims=claims,
                 )
             except Exception as exc:
                 if checking is not None and is_damage(exc):
@@ -644,6 +651,8 @@ class AppController(QObject):
                     checking.exception()
             if workspace is None:  # once built, the workspace closes them (`shutdown`)
                 await client.aclose()
+                if claims is not None:
+                    await claims.aclose()
                 client.budget.close()
                 store.close()
                 if sandbox is not None:

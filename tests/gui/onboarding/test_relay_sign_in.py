@@ -119,6 +119,8 @@ async def test_an_agent_signs_in_through_the_relay_and_the_next_start_goes_strai
     await wait_until(lambda: app.workspace is not None, TIMEOUT)
     ws = app.workspace
     assert ws is not None and ws.relay_sync is not None  # the stream, not polling
+    assert ws.shared.streamed  # placed calls are heard from the stream, not searched for
+    assert ws.claims is not None and not ws.callbacks.panel.claim_button.isHidden()
     assert app.settings.get(ME) == chosen.uuid
     await wait_until(lambda: ws.feed.model.rowCount() > 0, TIMEOUT)
     assert ws.sync.presenter.budget_text == "Requests go through the team relay"
