@@ -217,6 +217,11 @@ def add_relay_parser(relay: argparse.ArgumentParser) -> None:
     add.add_argument(
         "--admin", action="store_true", help="may add and change users through the relay"
     )
+    add.add_argument(
+        "--user", default="", metavar="UUID",
+        help="the MyOperator user this agent is (see `myoperator users`): they may switch "
+        "their own do-not-disturb, and their desktop knows who they are",
+    )
     revoke = agent_actions.add_parser("revoke", help="revoke an agent's credential at once")
     revoke.add_argument("name")
     agent_actions.add_parser("list", help="list the agents who hold a credential")

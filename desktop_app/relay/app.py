@@ -203,7 +203,7 @@ class RelayApp:
             return envelope(401, _CREDENTIAL_INVALID)
         return JSONResponse(
             {"status": "success", "code": 200, "agent": record.name, "admin": record.admin,
-             "proxy": self.proxy is not None}
+             "user": record.user, "proxy": self.proxy is not None}
         )
 
     async def _events(self, request: Request) -> Response:

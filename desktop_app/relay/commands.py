@@ -18,7 +18,8 @@ from typing import TextIO
 import redis.exceptions
 
 from desktop_app.api.client import base_url_from
-from desktop_app.api.errors import InvalidBaseUrl
+from desktop_app.api.errors import InvalidBaseUrl, ValidationError
+from desktop_app.api.validation import validate_uuid
 from desktop_app.cli import EXIT_FAILED, EXIT_INVALID, EXIT_OK, TOKEN_ENV
 from desktop_app.relay.config import (
     DEFAULT_REDIS_URL,
@@ -78,8 +79,19 @@ async def _agent_command(args: argparse.Namespace, out: TextIO, environ: Mapping
     engine = _engine(environ)
     try:
         if args.agent_action == "add":
+            user = args.user.strip()
+            if user:
+                try:
+                    user = validate_uuid(user, field="user")
+                except ValidationError as exc:
+                    raise RelayCommandError(
+                        f"{exc.message} `myoperator users` lists each user's uuid.",
+                        EXIT_INVALID,
+                    ) from None
             try:
-                credential = await engine.issue_credential(args.name, admin=args.admin)
+                credential = await engine.issue_credential(
+                    args.name, admin=args.admin, user=user
+                )
             except AgentNameInvalid as exc:
                 raise RelayCommandError(str(exc), EXIT_INVALID) from None
             role = " (may add and change users)" if args.admin else ""
@@ -95,7 +107,8 @@ async def _agent_command(args: argparse.Namespace, out: TextIO, environ: Mapping
             for record in await engine.agents():
                 issued = datetime.fromtimestamp(record.issued_at, UTC).strftime("%Y-%m-%d %H:%M")
                 role = "\tadmin" if record.admin else ""
-                out.write(f"{record.name}\tissued {issued} UTC{role}\n")
+                user = f"\tuser {record.user}" if record.user else ""
+                out.write(f"{record.name}\tissued {issued} UTC{role}{user}\n")
         return EXIT_OK
     except REDIS_DOWN:
         raise _redis_unreachable(environ) from None

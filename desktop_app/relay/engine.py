@@ -109,6 +109,9 @@ class AgentRecord:
     issued_at: int
     #: May add and change the account's users through the relay (the token's powers).
     admin: bool = False
+    #: The MyOperator user this agent is (a uuid; "" when not told): they may switch
+    #: their own do-not-disturb, and their desktop knows who they are at sign-in.
+    user: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,15 +218,18 @@ class RelayEngine:
 
     # -- agents --------------------------------------------------------------------------
 
-    async def issue_credential(self, name: str, *, admin: bool = False) -> str:
-        """A new credential for agent `name`, replacing any earlier one (shown once)."""
+    async def issue_credential(self, name: str, *, admin: bool = False, user: str = "") -> str:
+        """A new credential for agent `name`, replacing any earlier one (shown once);
+        `user`: the MyOperator user (uuid) they are, if known."""
         if not _AGENT_NAME.match(name):
             raise AgentNameInvalid(
                 "An agent's name is 1 to 64 letters, digits, spaces or . @ ' - _"
             )
         credential = CREDENTIAL_PREFIX + secrets.token_urlsafe(32)
         digest = credential_digest(credential)
-        record = json.dumps({"digest": digest, "issued_at": int(time.time()), "admin": admin})
+        record = json.dumps(
+            {"digest": digest, "issued_at": int(time.time()), "admin": admin, "user": user}
+        )
         previous = await self.redis.hget(self._agents, name)
         async with self.redis.pipeline(transaction=True) as pipe:
             if previous is not None:
@@ -336,7 +342,10 @@ def _text(value: Any) -> str:
 
 def _agent_record(name: str, value: Any) -> AgentRecord:
     stored = json.loads(value)
-    return AgentRecord(name, int(stored["issued_at"]), bool(stored.get("admin", False)))
+    return AgentRecord(
+        name, int(stored["issued_at"]), bool(stored.get("admin", False)),
+        str(stored.get("user") or ""),
+    )
 
 
 def _held(number: str, value: Any) -> CallbackClaim | None:

@@ -10,7 +10,8 @@ the desktop's users, recordings, filters, searches and calls work as they do dir
 - click-to-call passes the team-wide dial guard (`RelayEngine.claim_dial`);
 - the user list and the filters are answered from a short cache in Redis: thirty desktops
   starting at nine cost one request per replica, not thirty;
-- adding or changing users is for agents issued with ``--admin``.
+- adding or changing users is for agents issued with ``--admin``; an agent issued with
+  ``--user`` may switch their own do-not-disturb (and only that).
 
 What the relay itself refuses to send is answered 409 with the reason, which the desktop
 reads as a clear refusal (nothing was done); a read the budget cannot afford yet gets a
@@ -72,6 +73,27 @@ Params = Sequence[tuple[str, str]]
 STORE_DOWN: Final = "The relay cannot reach its store right now; retry later."
 
 
+#: What an agent not issued ``--admin`` may change: their own do-not-disturb switch.
+_OWN_SWITCH: Final = frozenset({"uuid", "receive_calls"})
+
+
+def _not_theirs(agent: AgentRecord, method: str, form: Params) -> str | None:
+    """Why an agent who is not an admin may not make this user change (None: they may).
+    Their own do-not-disturb is theirs to switch, when the relay knows which user they
+    are (``agent add --user``); nothing else about users is."""
+    fields = dict(form)
+    if method != "PUT" or set(fields) != _OWN_SWITCH:
+        return f"{agent.name} is not allowed to add or change users through the relay."
+    if not agent.user:
+        return (
+            f"{agent.name} may switch only their own do-not-disturb, and the relay does not "
+            "know which user they are: ask your admin to issue the credential with --user."
+        )
+    if fields["uuid"] != agent.user:
+        return f"{agent.name} may switch only their own do-not-disturb, not a colleague's."
+    return None
+
+
 def envelope(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """An error as MyOperator words one, so the desktop's parser reads it as it would."""
     return JSONResponse(
@@ -128,9 +150,9 @@ class MyOperatorProxy:
         if priority is None:
             return envelope(404, f"The relay does not pass on {method} {path}.")
         if path == "/user" and method != "GET" and not agent.admin:
-            return envelope(
-                403, f"{agent.name} is not allowed to add or change users through the relay."
-            )
+            refusal = _not_theirs(agent, method, form)
+            if refusal is not None:
+                return envelope(403, refusal)
         try:
             if route in CACHED_S:
                 return await self._cached(route, query)

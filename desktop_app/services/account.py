@@ -236,12 +236,14 @@ def clean_credential(text: str) -> str:
 
 @dataclass(frozen=True)
 class RelayCheck:
-    """What the team relay said of an agent's credential (`agent`: whose it is)."""
+    """What the team relay said of an agent's credential (`agent`: whose it is; `user`:
+    the MyOperator user they are, when the admin said so)."""
 
     ok: bool
     sentence: str
     agent: str = ""
     admin: bool = False
+    user: str = ""
 
 
 RELAY_REFUSED_SENTENCE: Final = (
@@ -289,7 +291,11 @@ async def check_relay(
                 f"The relay knows you as {name}, but it has no MyOperator API token yet, so "
                 "calls and recordings would not work: ask your admin to set it up."
             ), name)
-        return RelayCheck(True, f"The relay knows you as {name}.", name, body.get("admin") is True)
+        user = body.get("user")
+        return RelayCheck(
+            True, f"The relay knows you as {name}.", name, body.get("admin") is True,
+            user if isinstance(user, str) else "",
+        )
     if answer.status_code == 503:
         return RelayCheck(False, (
             "The relay cannot reach its store right now: try again in a minute, or tell "

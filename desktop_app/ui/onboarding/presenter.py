@@ -147,8 +147,10 @@ class SignInPresenter(Presenter):
         self._settings = settings
         #: The relay's address while signing in through it; "" for the API token.
         self._relay_url = ""
-        #: Whose credential the relay said it is (relay sign-in only).
+        #: Whose credential the relay said it is, and the MyOperator user they are (when
+        #: the admin linked them: "Which user are you?" starts there).
         self.agent = ""
+        self._relay_user = ""
         self._base_url = base_url
         self._transport = transport
         self._ask_for_me = ask_for_me
@@ -216,6 +218,7 @@ class SignInPresenter(Presenter):
         if relay:
             said = await check_relay(self._relay_url, secret, transport=self._transport)
             ok, sentence, self.agent = said.ok, said.sentence, said.agent
+            self._relay_user = said.user
         else:
             check = await check_token(secret, self._base_url, transport=self._transport)
             ok, sentence = check.ok, check.sentence
@@ -313,7 +316,9 @@ class SignInPresenter(Presenter):
     # ------------------------------------------------------------------ me
 
     def current_me(self) -> str | None:
-        return self._settings.get(ME) or None
+        """Who to offer as "me": the user the relay knows this agent as, else the choice
+        made before."""
+        return (self._relay_url and self._relay_user) or self._settings.get(ME) or None
 
     def current_country(self) -> str:
         return self._settings.get(COUNTRY_CODE)

@@ -268,3 +268,30 @@ async def test_the_dialer_says_who_is_calling_back_in_the_relays_words(
     assert refused.message.startswith("Priya is calling this number back (since ")
     assert refused.message.endswith("; your call was not placed.")
     assert calls_to(server, "9811100088") == 1
+
+
+async def test_an_agent_switches_their_own_do_not_disturb_and_nothing_else(
+    server: SandboxServer,
+    replicas: list[Replica],
+    engine: RelayEngine,
+    desktops: Callable[[Replica, str], MyOperatorClient],
+) -> None:
+    me, colleague = [user for user in server.state.users if user.is_enabled][:2]
+    priya = desktops(replicas[0], await engine.issue_credential("Priya", user=me.uuid))
+    unlinked = desktops(replicas[1], await engine.issue_credential("Arjun"))
+
+    await priya.set_receives_calls(me.uuid, False)
+    switched = server.state.find_user(me.uuid)
+    assert switched is not None and switched.receive_calls == 2  # MyOperator's "no"
+    await priya.set_receives_calls(me.uuid, True)
+
+    puts = len(server.state.requests_to("/user", "PUT"))
+    with pytest.raises(PermissionDenied, match="not a colleague's"):
+        await priya.set_receives_calls(colleague.uuid, False)
+    with pytest.raises(PermissionDenied, match="not allowed to add or change users"):
+        await priya.update_user(UserUpdate(uuid=me.uuid, name="Renamed By Herself"))
+    with pytest.raises(PermissionDenied, match="does not know which user they are"):
+        await unlinked.set_receives_calls(me.uuid, False)
+    assert len(server.state.requests_to("/user", "PUT")) == puts  # none reached MyOperator
+    left = server.state.find_user(colleague.uuid)
+    assert left is not None and left.receive_calls == 1

@@ -38,6 +38,23 @@ def test_an_admin_issues_lists_and_revokes_credentials(relay_environ: dict[str, 
     assert after.stdout.startswith("Meera\t")
 
 
+def test_an_agent_is_linked_to_their_myoperator_user_and_a_bad_uuid_is_refused(
+    relay_environ: dict[str, str],
+) -> None:
+    uuid = "3965edd0-a955-4199-80c0-754fc76cecb4"
+    linked = run_cli(relay_environ, "relay", "agent", "add", "Priya", "--user", uuid)
+    bad = run_cli(relay_environ, "relay", "agent", "add", "Arjun", "--user", "not a uuid")
+    listed = run_cli(relay_environ, "relay", "agent", "list")
+
+    assert linked.returncode == 0, linked.stderr
+    assert listed.stdout.splitlines() == [
+        line for line in listed.stdout.splitlines() if line.startswith("Priya\t")
+    ]
+    assert listed.stdout.rstrip().endswith(f" UTC\tuser {uuid}")
+    assert bad.returncode == 2
+    assert "not a valid user id" in bad.stderr and "myoperator users" in bad.stderr
+
+
 def test_a_name_that_cannot_be_listed_plainly_is_refused(relay_environ: dict[str, str]) -> None:
     result = run_cli(relay_environ, "relay", "agent", "add", "Priya\tAdmin")
 

@@ -27,10 +27,11 @@ async def test_the_relay_says_whose_credential_it_is_and_refuses_a_revoked_one(
 ) -> None:
     relay_environ.update({"MYOPERATOR_TOKEN": FAKE_TOKEN, BASE_URL_ENV: server.base_url})
     replica = start_relay()
-    credential = await engine.issue_credential("Priya Sharma", admin=True)
+    uuid = server.state.users[0].uuid
+    credential = await engine.issue_credential("Priya Sharma", admin=True, user=uuid)
 
     said = await check_relay(replica.base_url + "/", credential)
-    assert said.ok and said.agent == "Priya Sharma" and said.admin
+    assert said.ok and said.agent == "Priya Sharma" and said.admin and said.user == uuid
     assert said.sentence == "The relay knows you as Priya Sharma."
 
     await engine.revoke("Priya Sharma")

@@ -97,7 +97,8 @@ async def test_an_agent_signs_in_through_the_relay_and_the_next_start_goes_strai
     replica: Replica,
     engine: RelayEngine,
 ) -> None:
-    credential = await engine.issue_credential("Priya")
+    priya = feed_sandbox.state.users[2]
+    credential = await engine.issue_credential("Priya", user=priya.uuid)
     backend = MemoryKeyring()
     app = controller(desktop_home, feed_sandbox, backend)
     run = asyncio.ensure_future(app.run())
@@ -112,8 +113,8 @@ async def test_an_agent_signs_in_through_the_relay_and_the_next_start_goes_strai
     assert app.settings.get(CONNECTION) == "relay"
     assert app.settings.get(RELAY_URL) == replica.base_url
     assert app.settings.get(TOKEN_STORAGE) == "keyring"
-    chosen = feed_sandbox.state.users[0]
-    window.me_picker.set_current(chosen.uuid)
+    # The admin linked her credential to her user: she is already chosen.
+    assert window.me_picker.current_uuid() == priya.uuid
     QTest.mouseClick(window.finish_button, Qt.MouseButton.LeftButton)
 
     await wait_until(lambda: app.workspace is not None, TIMEOUT)
@@ -121,7 +122,7 @@ async def test_an_agent_signs_in_through_the_relay_and_the_next_start_goes_strai
     assert ws is not None and ws.relay_sync is not None  # the stream, not polling
     assert ws.shared.streamed  # placed calls are heard from the stream, not searched for
     assert ws.claims is not None and not ws.callbacks.panel.claim_button.isHidden()
-    assert app.settings.get(ME) == chosen.uuid
+    assert app.settings.get(ME) == priya.uuid
     await wait_until(lambda: ws.feed.model.rowCount() > 0, TIMEOUT)
     assert ws.sync.presenter.budget_text == "Requests go through the team relay"
     ws.preferences.open()
