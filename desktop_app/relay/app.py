@@ -284,6 +284,10 @@ class RelayApp:
                     async for event in self._stored_after(last):
                         yield sse_message(event)
                         last = event.id
+                        # A catch-up writes thousands of events without waiting on
+                        # anything: one turn of the loop each lets a desktop that left
+                        # be noticed before the next write, not a batch later.
+                        await asyncio.sleep(0)
                     if not ready_sent:
                         ready = json.dumps(
                             {"agent": agent, "last_event_id": last, "from": after}

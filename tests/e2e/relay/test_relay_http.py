@@ -13,7 +13,7 @@ import pytest
 
 from desktop_app.relay.client import EventStream, RelayAuthError
 from desktop_app.relay.engine import RelayEngine
-from desktop_app.relay.events import EventKind, RelayEvent
+from desktop_app.relay.events import EventKind, RelayEvent, after_call_event
 from tests.e2e.relay.conftest import HOOK_AUTH, HOOK_SECRET, Desktop, Replica
 from tests.helpers.redis_server import RedisServer
 from tests.unit.relay.test_events import after_call_record, in_call
@@ -230,3 +230,26 @@ async def test_the_relay_prints_neither_the_webhook_secret_nor_a_credential(
 
     for secret in (HOOK_SECRET, HOOK_AUTH[1], credential):
         assert secret not in out + err
+
+
+async def test_a_desktop_that_leaves_mid_catch_up_is_not_written_to_any_more(
+    replica: Replica, http: httpx.AsyncClient, engine: RelayEngine
+) -> None:
+    """A desktop closing its window while it catches up on thousands of events: the
+    replica notices before its next write, rather than writing into a closed connection
+    (asyncio logs "socket.send() raised exception" from the fifth such write)."""
+    credential = await engine.issue_credential("Priya")
+    for n in range(3000):
+        await engine.append(after_call_event(after_call_record(_id=f"old-{n}")))
+    async with http.stream(
+        "GET", replica.base_url + "/v1/events",
+        headers={"Authorization": f"Bearer {credential}"},
+    ) as answer:
+        async for line in answer.aiter_lines():
+            if line.startswith("id:"):
+                break  # the first event of the catch-up: then the desktop is gone
+    # Still answering, and never wrote on after the desktop had gone.
+    assert (await http.get(replica.base_url + "/v1/health")).status_code == 200
+    replica.proc.terminate()
+    _, log = replica.proc.communicate(timeout=10)
+    assert "socket.send() raised exception" not in log
