@@ -138,6 +138,16 @@ async def test_an_agent_signs_in_through_the_relay_and_the_next_start_goes_strai
     assert again.workspace is not None and again.workspace.relay_sync is not None
     assert again.token_location is TokenLocation.KEYRING
     await quit_app(again, run)
+    # The keyring holds the credential; no file the desktop wrote (settings, cache, logs)
+    # holds it, nor the API token, which only the relay has.
+    folders = (desktop_home.config_dir, desktop_home.data_dir, desktop_home.cache_dir,
+               desktop_home.log_dir)
+    written = [path for folder in folders for path in folder.rglob("*") if path.is_file()]
+    assert desktop_home.settings_file in written
+    for path in written:
+        content = path.read_bytes()
+        assert credential.encode() not in content, path
+        assert FAKE_TOKEN.encode() not in content, path
 
 
 async def test_a_refused_credential_or_a_bad_address_says_why_and_keeps_the_text(

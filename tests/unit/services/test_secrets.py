@@ -27,6 +27,8 @@ from desktop_app.services.account import clean_token
 from desktop_app.services.secrets import (
     KEYRING_SERVICE,
     KEYRING_USERNAME,
+    RELAY_FILE_NAME,
+    RELAY_KEYRING_USERNAME,
     TOKEN_FILE_NAME,
     KeyringUnavailable,
     SecretStoreError,
@@ -34,6 +36,7 @@ from desktop_app.services.secrets import (
     TokenLeftBehind,
     TokenLocation,
     TokenVault,
+    relay_vault,
 )
 from tests.helpers.secret_service import (
     MISSING_PACKAGES,
@@ -140,6 +143,31 @@ async def test_a_token_moved_to_the_file_or_memory_leaves_the_keyring(
     assert await vault.load(TokenLocation.SESSION) == StoredToken(
         FAKE_TOKEN, TokenLocation.SESSION
     )
+
+
+async def test_the_relay_credential_is_kept_beside_the_token_never_over_it(
+    secret_keyring: PrivateBusKeyring, secret_service: PrivateSecretService, config_dir: Path
+) -> None:
+    credential = "mor_" + "fake-relay-credential-" * 2
+    token_vault = TokenVault(config_dir, backend=secret_keyring)
+    credentials = relay_vault(config_dir, backend=secret_keyring)
+    await token_vault.keep(FAKE_TOKEN, TokenLocation.KEYRING)
+    await credentials.keep(credential, TokenLocation.KEYRING)
+
+    names = sorted(item["username"] for item in secret_service.items())
+    assert names == sorted([KEYRING_USERNAME, RELAY_KEYRING_USERNAME])
+    assert await token_vault.load(TokenLocation.KEYRING) == StoredToken(
+        FAKE_TOKEN, TokenLocation.KEYRING
+    )
+    assert await credentials.load(TokenLocation.KEYRING) == StoredToken(
+        credential, TokenLocation.KEYRING
+    )
+    # Its own file, and its own words when something fails.
+    await credentials.keep(credential, TokenLocation.FILE)
+    assert credentials.file_path.name == RELAY_FILE_NAME != token_vault.file_path.name
+    assert await token_vault.load(TokenLocation.KEYRING) is not None
+    assert await credentials.forget() == []
+    assert [item["username"] for item in secret_service.items()] == [KEYRING_USERNAME]
 
 
 async def test_the_probe_finds_a_working_keyring_and_leaves_nothing_behind(
