@@ -381,6 +381,16 @@ class AppController(QObject):
         )
         bind_form(window.token_form, presenter)
         bind_form(window.relay_form, presenter)
+
+        def left_form() -> None:
+            """Back from either form: what runs there stops, and nothing it said (a
+            refusal, the storage choice) waits on the other form."""
+            presenter.cancel()
+            for form in (window.token_form, window.relay_form):
+                form.hide_storage()
+
+        window.token_form.backRequested.connect(left_form)
+        window.relay_form.backRequested.connect(left_form)
         presenter.usersLoaded.connect(
             lambda users: window.show_profile(
                 users, presenter.current_me(), presenter.current_country()

@@ -32,6 +32,7 @@ from desktop_app.services.settings import CONNECTION, ME, RELAY_URL, TOKEN_STORA
 from desktop_app.ui.onboarding.window import (
     PAGE_PROFILE,
     PAGE_RELAY,
+    PAGE_TOKEN,
     PAGE_WELCOME,
     FirstRunWindow,
 )
@@ -176,6 +177,14 @@ async def test_a_refused_credential_or_a_bad_address_says_why_and_keeps_the_text
     assert "mor_" in await answered(window)
     assert "not-a-credential" not in form.message.text()
     assert backend.values == {} and app.workspace is None
+
+    # Back, then the token instead: the relay's refusal is not shown there.
+    QTest.mouseClick(form.back_button, Qt.MouseButton.LeftButton)
+    assert window.page == PAGE_WELCOME
+    QTest.mouseClick(window.connect_button, Qt.MouseButton.LeftButton)
+    assert window.page == PAGE_TOKEN
+    assert window.token_form.message.isHidden()
+    assert window.token_form.submit_button.isEnabled()
     await quit_app(app, run)
 
 
