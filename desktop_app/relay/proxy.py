@@ -77,12 +77,13 @@ STORE_DOWN: Final = "The relay cannot reach its store right now; retry later."
 _OWN_SWITCH: Final = frozenset({"uuid", "receive_calls"})
 
 
-def _not_theirs(agent: AgentRecord, method: str, form: Params) -> str | None:
+def _not_theirs(agent: AgentRecord, method: str, query: Params, form: Params) -> str | None:
     """Why an agent who is not an admin may not make this user change (None: they may).
     Their own do-not-disturb is theirs to switch, when the relay knows which user they
-    are (``agent add --user``); nothing else about users is."""
+    are (``agent add --user``); nothing else about users is. The query is forwarded too,
+    so a field there (``?name=``) is as much a change as one in the form."""
     fields = dict(form)
-    if method != "PUT" or set(fields) != _OWN_SWITCH:
+    if method != "PUT" or query or set(fields) != _OWN_SWITCH:
         return f"{agent.name} is not allowed to add or change users through the relay."
     if not agent.user:
         return (
@@ -150,7 +151,7 @@ class MyOperatorProxy:
         if priority is None:
             return envelope(404, f"The relay does not pass on {method} {path}.")
         if path == "/user" and method != "GET" and not agent.admin:
-            refusal = _not_theirs(agent, method, form)
+            refusal = _not_theirs(agent, method, query, form)
             if refusal is not None:
                 return envelope(403, refusal)
         try:

@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
+import httpx
 import pytest
 
 from desktop_app.api.budget import RequestBudget
@@ -277,7 +278,9 @@ async def test_an_agent_switches_their_own_do_not_disturb_and_nothing_else(
     desktops: Callable[[Replica, str], MyOperatorClient],
 ) -> None:
     me, colleague = [user for user in server.state.users if user.is_enabled][:2]
-    priya = desktops(replicas[0], await engine.issue_credential("Priya", user=me.uuid))
+    my_name = me.name
+    priya_credential = await engine.issue_credential("Priya", user=me.uuid)
+    priya = desktops(replicas[0], priya_credential)
     unlinked = desktops(replicas[1], await engine.issue_credential("Arjun"))
 
     await priya.set_receives_calls(me.uuid, False)
@@ -292,6 +295,18 @@ async def test_an_agent_switches_their_own_do_not_disturb_and_nothing_else(
         await priya.update_user(UserUpdate(uuid=me.uuid, name="Renamed By Herself"))
     with pytest.raises(PermissionDenied, match="does not know which user they are"):
         await unlinked.set_receives_calls(me.uuid, False)
+    # Her own switch, with a rename in the query string (which the relay forwards too).
+    async with httpx.AsyncClient(base_url=replicas[0].base_url) as raw:
+        smuggled = await raw.put(
+            "/v1/myoperator/user",
+            params={"name": "Renamed By Herself"},
+            data={"uuid": me.uuid, "receive_calls": "1"},
+            headers={"Authorization": f"Bearer {priya_credential}"},
+        )
+    assert smuggled.status_code == 403
+    assert "not allowed to add or change users" in smuggled.json()["message"]
     assert len(server.state.requests_to("/user", "PUT")) == puts  # none reached MyOperator
     left = server.state.find_user(colleague.uuid)
     assert left is not None and left.receive_calls == 1
+    herself = server.state.find_user(me.uuid)
+    assert herself is not None and herself.name == my_name
