@@ -111,6 +111,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOKEN_ENV: Final = "MYOPERATOR_TOKEN"
+#: The window's problem line for a secret the sign-in could not remove from this computer.
+LEFT_BEHIND_PROBLEM: Final = "sign-in"
 #: The demo polls more often than a real account may: its service is on this machine.
 DEMO_SYNC_INTERVAL_S: Final = 30.0
 
@@ -272,6 +274,9 @@ class AppController(QObject):
         self.token_location: TokenLocation | None = None
         #: The team relay the open account goes through ("": MyOperator directly).
         self.relay_url = ""
+        #: What the last sign-in could not remove from this computer (the other secret, or
+        #: an old plain-text copy), in a sentence: shown until the next one ("": nothing).
+        self.left_behind = ""
         #: The one account change running (sign out, replace, leave the demo), if any.
         self._account_change: asyncio.Task[None] | None = None
         #: A workspace being closed: shut down in full even if whoever asked is cancelled.
@@ -466,13 +471,12 @@ class AppController(QObject):
         if self._quitting or self.workspace is not None:
             return
         self._show_opening("Opening your account…")
+        self.left_behind = self.sign_in.left_behind if self.sign_in is not None else ""
         self._tasks.spawn(
             "open-account",
             self.open_account(token, TokenLocation(location), relay_url=relay_url),
             on_failure=self._opening_failed,
         )
-        if self.sign_in is not None and self.sign_in.left_behind:
-            log.warning("after sign-in: %s", self.sign_in.left_behind)
 
     # -------------------------------------------------------------- opening
 
@@ -648,6 +652,8 @@ class AppController(QObject):
                     "The call cache was damaged: it is set aside, and the calls are "
                     "fetched again."
                 )
+            if self.left_behind:  # a secret still on this computer: until dismissed
+                workspace.window.show_problem(LEFT_BEHIND_PROBLEM, self.left_behind)
             log.info("workspace open (%s)", "demo" if demo else (
                 "account, through the team relay" if relay_url else "account"
             ))
@@ -686,11 +692,19 @@ class AppController(QObject):
         workspace.window.set_account_notice(said.short, said.full)
         view = AccountView(said.full, said.warning)
         if self.relay_url:
-            view = AccountView(
-                f"Connected through the team relay at {self.relay_url}: the account's API "
-                f"token stays with the relay. {said.full}",
-                said.warning, relay=True, sign_out_text=RELAY_SIGN_OUT_TEXT,
+            # The token stays with the relay, unless it could not be removed from here.
+            token_said = (
+                f". {self.left_behind}" if self.left_behind
+                else ": the account's API token stays with the relay."
             )
+            view = AccountView(
+                f"Connected through the team relay at {self.relay_url}{token_said} "
+                f"{said.full}",
+                said.warning or bool(self.left_behind), relay=True,
+                sign_out_text=RELAY_SIGN_OUT_TEXT,
+            )
+        elif self.left_behind:
+            view = replace(view, status=f"{said.full} {self.left_behind}", warning=True)
         elif location is TokenLocation.ENVIRONMENT:
             view = replace(view, sign_out_text=(
                 "The window closes. The token comes from MYOPERATOR_TOKEN and is not "
@@ -895,7 +909,11 @@ class AppController(QObject):
             relay_vault=self.relay_vault, parent=dialog,
         )
         dialog.bind(presenter)
-        presenter.accountReady.connect(self._token_replaced)
+        presenter.accountReady.connect(
+            lambda token, location, relay_url: self._token_replaced(
+                token, location, relay_url, presenter.left_behind
+            )
+        )
         dialog.finished.connect(lambda _result: self._replace_dialog_closed(dialog))
         self.replace_dialog = dialog
         dialog.open()
@@ -904,9 +922,11 @@ class AppController(QObject):
         if self.replace_dialog is dialog:
             self.replace_dialog = None
 
-    @Slot(str, str, str)
-    def _token_replaced(self, token: str, location: str, relay_url: str) -> None:
+    def _token_replaced(
+        self, token: str, location: str, relay_url: str, left_behind: str
+    ) -> None:
         dialog, self.replace_dialog = self.replace_dialog, None
+        self.left_behind = left_behind
         if dialog is not None:
             dialog.accept()
         self._start_account_change(

@@ -230,3 +230,42 @@ async def test_preferences_move_an_account_to_the_relay_and_sign_out_removes_the
     assert window.relay_form.address.text() == replica.base_url
     assert window.relay_form.field.text() == ""
     await quit_app(app, run)
+
+
+async def test_a_token_that_could_not_be_removed_is_said_not_hidden_behind_the_relay(
+    desktop_home: AppPaths,
+    feed_sandbox: SandboxServer,
+    replica: Replica,
+    engine: RelayEngine,
+) -> None:
+    credential = await engine.issue_credential("Priya")
+    backend = MemoryKeyring()
+    app = controller(desktop_home, feed_sandbox, backend)
+    run = asyncio.ensure_future(app.run())
+    await shown_first_run(app)
+    await app.open_account(FAKE_TOKEN, TokenLocation.ENVIRONMENT)
+    # Where the plain-text token file would be, something that cannot be deleted as one.
+    stuck = app.vault.file_path
+    stuck.mkdir(parents=True)
+    (stuck / "inside").write_text("x")
+    assert app.workspace is not None
+
+    app.connect_relay()
+    dialog = app.replace_dialog
+    assert dialog is not None
+    paste_into(dialog.form.address, replica.base_url)  # type: ignore[attr-defined]
+    paste_into(dialog.form.field, credential)
+    QTest.mouseClick(dialog.form.submit_button, Qt.MouseButton.LeftButton)
+
+    await wait_until(
+        lambda: app.workspace is not None and app.workspace.relay_sync is not None, TIMEOUT
+    )
+    ws = app.workspace
+    assert ws is not None
+    said = f"The plain-text token file {stuck} could"
+    assert ws.window.problem_text.startswith(said)  # stands until dismissed
+    ws.preferences.open()
+    block = ws.preferences.dialog.account
+    await wait_until(lambda: said in block.status.text(), TIMEOUT)
+    assert "stays with the relay" not in block.status.text()
+    await quit_app(app, run)
