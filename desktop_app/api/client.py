@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import os
 import random
+import re
 import ssl
 import stat
 import threading
@@ -127,6 +128,12 @@ def normalize_base_url(text: str, *, source: str = "The API base URL") -> str:
 
     if not raw:
         raise InvalidBaseUrl(f"{source} is empty: give an address such as {LIVE_BASE_URL}.")
+    if _SECRET_SHAPED.fullmatch(raw):
+        # A token or credential pasted in the wrong field: never quoted back.
+        raise InvalidBaseUrl(
+            f"{source} looks like a token or credential, not an address: paste the "
+            "address (such as https://…) there, and the secret in its own field."
+        )
     if any(c.isspace() or unicodedata.category(c)[0] == "C" for c in raw):
         raise refuse("it contains spaces or control characters")
     try:
@@ -166,6 +173,11 @@ def base_url_from(given: str | None, environ: Mapping[str, str]) -> str:
     if from_env.strip():
         return normalize_base_url(from_env, source=BASE_URL_ENV)
     return LIVE_BASE_URL
+
+
+#: One long run of letters and digits, no scheme: MyOperator's tokens and the relay's
+#: credentials are shaped so; an address has a scheme or a dot.
+_SECRET_SHAPED: Final = re.compile(r"[A-Za-z0-9_-]{24,}")
 
 
 def _shown_url(text: str) -> str:

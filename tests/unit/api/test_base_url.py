@@ -70,6 +70,19 @@ def test_a_secret_in_the_url_is_refused_without_being_repeated() -> None:
         assert "example.com" in caught.value.message
 
 
+def test_a_secret_pasted_as_the_address_is_refused_without_being_repeated() -> None:
+    credential = "mor_FAKE0credential0for0tests0only"
+    for text in (FAKE_TOKEN, f"  {credential}\n"):
+        with pytest.raises(InvalidBaseUrl) as caught:
+            normalize_base_url(text, source="The relay's address")
+        message = caught.value.message
+        assert message.startswith("The relay's address looks like a token or credential")
+        assert FAKE_TOKEN not in message and credential not in message
+    # A long host name without http:// is quoted as usual.
+    with pytest.raises(InvalidBaseUrl, match="'relay-of-the-whole-company.example.com'"):
+        normalize_base_url("relay-of-the-whole-company.example.com")
+
+
 def test_the_source_decides_and_names_itself() -> None:
     env = {BASE_URL_ENV: "http://127.0.0.1:99999"}
     assert base_url_from("http://127.0.0.1:8765/", env) == "http://127.0.0.1:8765"
