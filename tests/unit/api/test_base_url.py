@@ -79,7 +79,7 @@ def test_a_secret_pasted_as_the_address_is_refused_without_being_repeated() -> N
         assert message.startswith("The relay's address looks like a token or credential")
         assert FAKE_TOKEN not in message and credential not in message
     # A long host name without http:// is quoted as usual.
-    with pytest.raises(InvalidBaseUrl, match="'relay-of-the-whole-company.example.com'"):
+    with pytest.raises(InvalidBaseUrl, match=r"'relay-of-the-whole-company\.example\.com'"):
         normalize_base_url("relay-of-the-whole-company.example.com")
 
 
