@@ -104,6 +104,7 @@ class TokenVault:
         keyring_username: str = KEYRING_USERNAME,
         file_name: str = TOKEN_FILE_NAME,
         noun: str = "token",
+        shares_keyring_with: TokenVault | None = None,
     ) -> None:
         """`keyring_username`, `file_name` and `noun` (as sentences name the secret) are
         the API token's unless this vault keeps another secret (`relay_vault`)."""
@@ -114,8 +115,12 @@ class TokenVault:
         self._backend = backend
         self._timeout_s = timeout_s
         self._session_token: str | None = None
-        #: Keyring calls abandoned after their timeout that have not returned yet.
-        self._stuck: set[threading.Thread] = set()
+        #: Keyring calls abandoned after their timeout that have not returned yet; shared
+        #: with the vault this one `shares_keyring_with`, so a hung keyring costs one wait,
+        #: not one per secret (signing in or out touches the token and the credential).
+        self._stuck: set[threading.Thread] = (
+            shares_keyring_with._stuck if shares_keyring_with is not None else set()
+        )
 
     @property
     def file_path(self) -> Path:
@@ -326,7 +331,7 @@ class TokenVault:
     ) -> _Result:
         """Run `call` on the backend (resolved first, and checked usable) on a daemon
         thread; every failure becomes `KeyringUnavailable` with a sentence naming `action`."""
-        self._stuck = {thread for thread in self._stuck if thread.is_alive()}
+        self._stuck.difference_update([t for t in self._stuck if not t.is_alive()])
         if self._stuck:
             raise KeyringUnavailable(
                 "The system keyring has still not answered an earlier request.",

@@ -489,6 +489,24 @@ async def test_after_a_hang_calls_fail_at_once_until_the_keyring_answers(
     assert await vault.load(TokenLocation.KEYRING) is None  # it answers again
 
 
+async def test_the_token_and_the_relay_credential_wait_for_a_hung_keyring_once(
+    release: threading.Event, config_dir: Path
+) -> None:
+    backend = _HangingKeyring(release)
+    vault = TokenVault(config_dir, backend=backend, timeout_s=SHORT_TIMEOUT_S)
+    credentials = relay_vault(
+        config_dir, backend=backend, timeout_s=SHORT_TIMEOUT_S, shares_keyring_with=vault
+    )
+    backend.entered = asyncio.get_running_loop().create_future()
+    with pytest.raises(KeyringUnavailable, match="did not answer within"):
+        await vault.load(TokenLocation.KEYRING)
+
+    # Signing out goes on to the credential: told at once, no second wait, no second call.
+    [problem] = await credentials.forget()
+    assert "still not answered" in problem
+    assert backend.calls == 1
+
+
 async def test_resolving_a_hanging_default_backend_times_out(
     release: threading.Event, config_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
