@@ -86,8 +86,9 @@ class RelaySync:
         self, listener: Callable[[RelayEvent, bool], None]
     ) -> Callable[[], None]:
         """Hear of each claim event, replayed or live (the flag: live), in stream order,
-        a replay possibly repeating some (`TeamClaims.apply` skips those); returns the
-        unsubscribe."""
+        a replay possibly repeating some (`TeamClaims.apply` skips those), and of every
+        other live event too: its id tells the relay's clock, by which claims lapse;
+        returns the unsubscribe."""
         return self._claims.add(listener)
 
     def backfill_s(self) -> int:
@@ -122,10 +123,10 @@ class RelaySync:
                         "offline", "The team relay cannot be reached: reconnecting"
                     )
                 elif isinstance(item, RelayEvent):
-                    if item.kind in CLAIM_KINDS:
-                        # Not a call; its position is kept with the next call's.
+                    if item.kind in CLAIM_KINDS or live:
                         self._claims.emit(item, live)
-                        continue
+                    if item.kind in CLAIM_KINDS:
+                        continue  # not a call; its position is kept with the next call's
                     if item.kind is not EventKind.CALL_ENDED:
                         # Nothing to store: its position is kept with the next call's.
                         if live:

@@ -9,8 +9,9 @@ so the callback list can say "Priya is on it" and two agents do not work one cus
 - A release counts only from the agent holding the number: a late release of a claim
   that had lapsed and been taken by a colleague leaves the colleague's.
 - A claim lapses at its `until_ms`, by the relay's clock. The desktop's clock may be off
-  by minutes (or days): the offset is learnt from each live event's stream id (made by
-  the relay's clock as it arrived), so a lapse is judged on the relay's time.
+  by minutes (or days): the offset is learnt from each live event's stream id, claim or
+  call (made by the relay's clock as it arrived), so a lapse is judged on the relay's
+  time.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class TeamClaims:
 
     def apply(self, event: RelayEvent, live: bool = False) -> bool:
         """Take one event of the stream (others than claims are ignored); whether it
-        changed anything."""
+        changed anything. A live event of any kind sets the relay's clock."""
+        if live and event.id:
+            self._offset_ms = event_id_key(event.id)[0] - int(self._clock() * 1000)
         if event.kind not in CLAIM_KINDS:
             return False
         if event.id:
@@ -64,8 +67,6 @@ class TeamClaims:
             if self._last_id is not None and position <= self._last_id:
                 return False  # applied already: a replay
             self._last_id = position
-            if live:
-                self._offset_ms = position[0] - int(self._clock() * 1000)
         claim = event.callback_claim()
         if not claim.number:
             return False

@@ -3,7 +3,7 @@ clock (a lapse without waiting) and replays taken once."""
 
 from __future__ import annotations
 
-from desktop_app.relay.events import CallbackClaim, RelayEvent, claim_event
+from desktop_app.relay.events import CallbackClaim, EventKind, RelayEvent, claim_event
 from desktop_app.services.team_claims import TeamClaims
 
 NUMBER = "+919811100071"
@@ -91,3 +91,21 @@ def test_a_lapse_is_judged_on_the_relays_clock_learnt_from_live_events() -> None
     assert claims.sentence(NUMBER) == "Priya is on it"
     clock.ms += HOLD_MS
     assert claims.holder(NUMBER) is None
+
+
+def test_any_live_event_tells_the_relays_clock_not_only_a_claim() -> None:
+    # This desktop's clock is a day ahead: a claim replayed after a restart reads lapsed...
+    clock = Clock(START_MS + 86_400_000)
+    claims = TeamClaims(clock=clock)
+    claims.apply(event(f"{START_MS}-0", "Priya"))
+    assert claims.holder(NUMBER) is None
+
+    # ...until the first live event, a colleague's call ringing, says the relay's time.
+    ringing = RelayEvent(EventKind.CALL_RINGING, "call-1", "call-1:ringing", {},
+                         id=f"{START_MS + 60_000}-0")
+    assert not claims.apply(ringing, live=True)  # not a claim: nothing changed
+    assert claims.sentence(NUMBER) == "Priya is on it"
+    # A replayed one does not: only the live stream runs on the relay's present.
+    claims.apply(RelayEvent(EventKind.CALL_RINGING, "call-0", "call-0:ringing", {},
+                            id=f"{START_MS - 86_400_000}-0"))
+    assert claims.sentence(NUMBER) == "Priya is on it"
