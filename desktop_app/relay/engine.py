@@ -20,13 +20,13 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from desktop_app.relay.events import CallbackClaim, RelayEvent, claim_event
+from desktop_app.relay.events import CallbackClaim, RelayEvent
 
 DEFAULT_NAMESPACE: Final = "myoperator:relay:"
 #: How long a de-duplication key is remembered: far past MyOperator's last retry (90 s)
@@ -74,9 +74,19 @@ _NOW_MS = """
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 """
+# A claim or release appended to the stream (KEYS[2]) in the same script as the change
+# of KEYS[1], so no crash or lost connection leaves one without the other. The event is
+# `claim_event`'s shape; ARGV[3] is the number, the stream's length ARGV[4].
+_TELL_CLAIM = """
+local function tell(kind, agent, at, until_ms)
+  local event = cjson.encode({kind = kind, call_id = '', body = {
+    number = ARGV[3], agent = agent, at_ms = at, until_ms = until_ms}})
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'event', event)
+end
+"""
 # Claims a callback for ARGV[1] for ARGV[2] ms unless another agent holds it (the holder
 # renews, keeping since when). The value is "<at_ms>:<until_ms>:<agent>".
-_CLAIM_CALLBACK = _NOW_MS + """
+_CLAIM_CALLBACK = _NOW_MS + _TELL_CLAIM + """
 local at = now
 local held = redis.call('GET', KEYS[1])
 if held then
@@ -84,17 +94,20 @@ if held then
   if agent ~= ARGV[1] then return {0, held, now} end
   at = tonumber(held_at)
 end
-local mine = string.format('%.0f:%.0f:%s', at, now + tonumber(ARGV[2]), ARGV[1])
+local until_ms = now + tonumber(ARGV[2])
+local mine = string.format('%.0f:%.0f:%s', at, until_ms, ARGV[1])
 redis.call('SET', KEYS[1], mine, 'PX', ARGV[2])
+tell('callback.claimed', ARGV[1], at, until_ms)
 return {1, mine, now}
 """
 # Lets a callback go only if ARGV[1] holds it; answers who held it ('' for nobody).
-_RELEASE_CALLBACK = _NOW_MS + """
+_RELEASE_CALLBACK = _NOW_MS + _TELL_CLAIM + """
 local held = redis.call('GET', KEYS[1])
 if not held then return {0, '', now} end
-local _, _, agent = string.match(held, '^(%d+):(%d+):(.*)$')
+local held_at, _, agent = string.match(held, '^(%d+):(%d+):(.*)$')
 if agent ~= ARGV[1] then return {0, held, now} end
 redis.call('DEL', KEYS[1])
+tell('callback.released', agent, tonumber(held_at), now)
 return {1, held, now}
 """
 
@@ -290,26 +303,22 @@ class RelayEngine:
 
     async def claim_callback(self, number: str, agent: str, hold_ms: int) -> CallbackHold:
         """Put `agent` on `number`'s callback for `hold_ms` (renewed if theirs already),
-        unless another agent holds it: one script, so it holds across replicas. A claim
-        that was taken is appended to the stream after (`claim_event`)."""
+        unless another agent holds it: one script, so it holds across replicas, and the
+        same script tells the stream."""
         done, held, now = await self._claim_callback(
-            keys=[self._callback_key(number)], args=[agent, hold_ms]
+            keys=[self._callback_key(number), self._events],
+            args=[agent, hold_ms, number, STREAM_LENGTH],
         )
-        hold = CallbackHold(number, bool(done), _held(number, held), int(now))
-        if hold.done and hold.holder is not None:
-            await self.append(claim_event(hold.holder))
-        return hold
+        return CallbackHold(number, bool(done), _held(number, held), int(now))
 
     async def release_callback(self, number: str, agent: str) -> CallbackHold:
-        """Let `number`'s callback go if `agent` holds it (then the stream says so)."""
+        """Let `number`'s callback go if `agent` holds it (the same script tells the
+        stream)."""
         done, held, now = await self._release_callback(
-            keys=[self._callback_key(number)], args=[agent]
+            keys=[self._callback_key(number), self._events],
+            args=[agent, "", number, STREAM_LENGTH],
         )
-        hold = CallbackHold(number, bool(done), _held(number, held), int(now))
-        if hold.done and hold.holder is not None:
-            released = replace(hold.holder, until_ms=hold.now_ms, claimed=False)
-            await self.append(claim_event(released))
-        return hold
+        return CallbackHold(number, bool(done), _held(number, held), int(now))
 
     def _callback_key(self, number: str) -> str:
         return self._ns + "claim:" + number

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -266,14 +265,14 @@ def in_call_event(payload: Mapping[str, Any]) -> RelayEvent:
 
 
 def claim_event(claim: CallbackClaim) -> RelayEvent:
-    """A claim or release as the team's stream carries it. Its key is new for every action
-    (a nonce): two claims of one number by one agent are two pieces of news, unlike two
-    deliveries of one webhook."""
+    """A claim or release as the team's stream carries it. The relay's claim scripts
+    write this shape themselves (`RelayEngine.claim_callback`: in the same step as the
+    claim); this is its reading for desktops' tests and fakes."""
     kind = EventKind.CALLBACK_CLAIMED if claim.claimed else EventKind.CALLBACK_RELEASED
     return RelayEvent(
         kind=kind,
         call_id="",
-        dedup_key=f"claim:{claim.number}:{kind.value}:{secrets.token_hex(12)}",
+        dedup_key="",
         body={
             "number": claim.number,
             "agent": claim.agent,

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from desktop_app.relay.engine import RelayEngine
-from desktop_app.relay.events import after_call_event, in_call_event
+from desktop_app.relay.events import CallbackClaim, EventKind, after_call_event, in_call_event
 from tests.helpers.redis_server import RedisServer
 from tests.unit.relay.test_events import after_call_record, in_call
 
@@ -186,3 +186,29 @@ async def test_the_dial_guard_holds_a_number_for_one_agent_for_its_time(
     assert not (await first.claim_dial("919811100033", "Arjun", 60_000)).taken
     await first.release_dial(priya)
     assert (await second.claim_dial("919811100033", "Arjun", 60_000)).taken
+
+
+async def test_a_callback_claim_and_its_release_are_told_by_the_same_script(
+    engines: tuple[RelayEngine, RelayEngine],
+) -> None:
+    first, second = engines
+    number = "+919811100071"
+    start = await first.events_after("0-0")
+
+    taken = await first.claim_callback(number, "Priya", 1_800_000)
+    refused = await second.claim_callback(number, "Arjun", 1_800_000)
+    not_hers = await second.release_callback(number, "Arjun")
+    released = await second.release_callback(number, "Priya")
+
+    assert (taken.done, refused.done, not_hers.done, released.done) == (
+        True, False, False, True
+    )
+    told = (await first.events_after(start[-1].id if start else "0-0"))
+    # One event per change, none for a refusal; ms exact (13 digits, through Lua's JSON).
+    assert [event.kind for event in told] == [
+        EventKind.CALLBACK_CLAIMED, EventKind.CALLBACK_RELEASED
+    ]
+    claimed, let_go = (event.callback_claim() for event in told)
+    assert taken.holder is not None
+    assert claimed == taken.holder
+    assert let_go == CallbackClaim(number, "Priya", taken.holder.at_ms, released.now_ms, False)
