@@ -113,6 +113,8 @@ log = logging.getLogger(__name__)
 TOKEN_ENV: Final = "MYOPERATOR_TOKEN"
 #: The window's problem line for a secret the sign-in could not remove from this computer.
 LEFT_BEHIND_PROBLEM: Final = "sign-in"
+#: ... for an API token in the environment that wins over a saved relay connection.
+ENVIRONMENT_OVER_RELAY: Final = "environment-token"
 #: The demo polls more often than a real account may: its service is on this machine.
 DEMO_SYNC_INTERVAL_S: Final = 30.0
 
@@ -323,7 +325,14 @@ class AppController(QObject):
             if self._args.demo:
                 await self.open_demo()
             elif token:
-                await self.open_account(token, TokenLocation.ENVIRONMENT)
+                workspace = await self.open_account(token, TokenLocation.ENVIRONMENT)
+                if self._stored_relay():
+                    log.warning("%s overrides the saved team relay connection", TOKEN_ENV)
+                    workspace.window.show_problem(ENVIRONMENT_OVER_RELAY, (
+                        f"{TOKEN_ENV} is set, so this window uses that API token directly, "
+                        "not the team relay this computer is connected to: unset it to "
+                        "go through the relay."
+                    ))
             elif self._stored_location() is not None:
                 self.show_first_run()
                 self._show_opening("Opening your account…")

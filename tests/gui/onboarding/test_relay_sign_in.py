@@ -269,3 +269,26 @@ async def test_a_token_that_could_not_be_removed_is_said_not_hidden_behind_the_r
     await wait_until(lambda: said in block.status.text(), TIMEOUT)
     assert "stays with the relay" not in block.status.text()
     await quit_app(app, run)
+
+
+async def test_a_token_in_the_environment_over_a_saved_relay_connection_is_said(
+    desktop_home: AppPaths, feed_sandbox: SandboxServer
+) -> None:
+    first = controller(desktop_home, feed_sandbox, MemoryKeyring())
+    first.settings.set(CONNECTION, "relay")
+    first.settings.set(RELAY_URL, "https://relay.example.com")
+    first.settings.sync()
+    app = AppController(
+        app_args("--base-url", feed_sandbox.base_url), desktop_home,
+        environ={"MYOPERATOR_TOKEN": FAKE_TOKEN},
+        vault=TokenVault(desktop_home.config_dir, backend=MemoryKeyring()),
+        sandbox_config=demo_config(), demo_service=SandboxServer,
+    )
+    run = asyncio.ensure_future(app.run())
+
+    await wait_until(lambda: app.workspace is not None, TIMEOUT)
+    assert app.workspace is not None and app.workspace.relay_sync is None  # direct
+    assert app.workspace.window.problem_text.startswith(
+        "MYOPERATOR_TOKEN is set, so this window uses that API token directly"
+    )
+    await quit_app(app, run)
