@@ -335,7 +335,10 @@ PLAYBACK_SPEEDS: Final[tuple[tuple[float, str], ...]] = (
 
 BASE_URL: Final = Setting(
     "account/base_url", LIVE_BASE_URL, "Service address", Section.ACCOUNT, Kind.TEXT,
-    help="Where the MyOperator API answers. Change it only if MyOperator support asks you to.",
+    help=(
+        "Where the MyOperator API answers when this desktop connects directly (through "
+        "the team relay, the relay decides). Change it only if MyOperator support asks."
+    ),
     check=check_base_url,
 )
 TOKEN_STORAGE: Final = Setting(
