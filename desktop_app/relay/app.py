@@ -41,7 +41,7 @@ from desktop_app.api.client import LIVE_BASE_URL, MyOperatorClient
 from desktop_app.relay.budget import RedisLedger
 from desktop_app.relay.claim_routes import ClaimRoutes
 from desktop_app.relay.config import RelayConfig
-from desktop_app.relay.engine import REDIS_DOWN, RelayEngine
+from desktop_app.relay.engine import REDIS_DOWN, AgentRecord, RelayEngine
 from desktop_app.relay.events import (
     RelayEvent,
     WebhookRejected,
@@ -190,8 +190,8 @@ class RelayApp:
             return envelope(401, _CREDENTIAL_INVALID)
         return agent, credential
 
-    async def _whoami(self, request: Request) -> Response:
-        """Whom the credential belongs to: the desktop tests a pasted credential with it."""
+    async def _agent_record(self, request: Request) -> AgentRecord | Response:
+        """The signed-in agent's record (what they may do), or the refusal to answer."""
         signed_in = await self._agent(request)
         if isinstance(signed_in, Response):
             return signed_in
@@ -201,6 +201,13 @@ class RelayApp:
             return envelope(503, STORE_DOWN)
         if record is None:  # revoked in between
             return envelope(401, _CREDENTIAL_INVALID)
+        return record
+
+    async def _whoami(self, request: Request) -> Response:
+        """Whom the credential belongs to: the desktop tests a pasted credential with it."""
+        record = await self._agent_record(request)
+        if isinstance(record, Response):
+            return record
         return JSONResponse(
             {"status": "success", "code": 200, "agent": record.name, "admin": record.admin,
              "user": record.user, "proxy": self.proxy is not None}
@@ -236,19 +243,13 @@ class RelayApp:
     async def _proxied(self, request: Request) -> Response:
         """MyOperator's API for an agent's desktop (`relay.proxy`), its credential sent as
         a bearer token (never in the URL, which proxies log)."""
-        signed_in = await self._agent(request)
-        if isinstance(signed_in, Response):
-            return signed_in
+        record = await self._agent_record(request)
+        if isinstance(record, Response):
+            return record
         if self.proxy is None:
             return envelope(
                 409, "The relay has no MyOperator API token, so it cannot pass this on."
             )
-        try:
-            record = await self.engine.agent_record(signed_in[0])
-        except REDIS_DOWN:
-            return envelope(503, STORE_DOWN)
-        if record is None:  # revoked in between
-            return envelope(401, _CREDENTIAL_INVALID)
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
         form: list[tuple[str, str]] = []
         if request.method != "GET":

@@ -227,33 +227,25 @@ def _is_loopback(host: str) -> bool:
 def check_base_url(text: str) -> str | None:
     """The service address: a usable URL, and https unless it is this computer (the token
     travels in every query string: plain http would show it to the network)."""
-    try:
-        url = normalize_base_url(text, source="The service address")
-    except ValidationError as exc:
-        return exc.message
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "https" and not _is_loopback(parts.hostname or ""):
-        return (
-            "The service address must start with https:// (plain http is allowed only "
-            "for this computer: localhost or 127.0.0.1)."
-        )
-    return None
+    return _check_secure_address(text, "The service address")
 
 
 def check_relay_url(text: str) -> str | None:
     """The team relay's address ("" before one is given): https unless it is this
     computer, since the agent's credential travels in every request."""
-    if not text:
-        return None
+    return _check_secure_address(text, "The relay's address") if text else None
+
+
+def _check_secure_address(text: str, source: str) -> str | None:
     try:
-        url = normalize_base_url(text, source="The relay's address")
+        url = normalize_base_url(text, source=source)
     except ValidationError as exc:
         return exc.message
     parts = urlsplit(url)
     if parts.scheme.lower() != "https" and not _is_loopback(parts.hostname or ""):
         return (
-            "The relay's address must start with https:// (plain http is allowed only "
-            "for this computer: localhost or 127.0.0.1)."
+            f"{source} must start with https:// (plain http is allowed only for this "
+            "computer: localhost or 127.0.0.1)."
         )
     return None
 
