@@ -266,7 +266,7 @@ class AppController(QObject):
         #: Where the agent's team-relay credential is kept (the same places, its own names).
         self.relay_vault = (
             relay_credentials if relay_credentials is not None
-            else relay_vault(paths.config_dir, shares_keyring_with=self.vault)
+            else relay_vault(paths.config_dir, beside=self.vault)
         )
         self.workspace: Workspace | None = None
         self.first_run: FirstRunWindow | None = None

@@ -365,9 +365,17 @@ class TokenVault:
             raise KeyringUnavailable(sentence) from None
 
 
-def relay_vault(config_dir: Path, **options: Any) -> TokenVault:
+def relay_vault(
+    config_dir: Path, *, beside: TokenVault | None = None, **options: Any
+) -> TokenVault:
     """Where the agent's team-relay credential is kept: the same places as a token, under
-    names of its own, so the two never overwrite each other."""
+    names of its own, so the two never overwrite each other. `beside`: the token's vault,
+    whose keyring it uses (and whose hung calls it waits for, not a second time)."""
+    if beside is not None:
+        options = {
+            "backend": beside._backend, "timeout_s": beside._timeout_s,
+            "shares_keyring_with": beside, **options,
+        }
     return TokenVault(
         config_dir, keyring_username=RELAY_KEYRING_USERNAME, file_name=RELAY_FILE_NAME,
         noun="relay credential", **options,

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import secretstorage
@@ -82,9 +82,18 @@ class PrivateBusKeyring(SecretServiceKeyring):  # type: ignore[misc]
         return collection
 
 
-# keyring registers every backend class it sees and may instantiate it when it resolves
-# its default backend: this one must never be chosen for anything but these tests.
-KeyringBackend._classes.discard(PrivateBusKeyring)
+_Backend = TypeVar("_Backend", bound=type[KeyringBackend])
+
+
+def unregistered(cls: _Backend) -> _Backend:
+    """Keep a test backend out of keyring's registry: keyring registers every backend
+    class it sees and may instantiate it when it resolves its default backend, so a
+    failing, hanging or in-memory one would be chosen for any vault left on the default."""
+    KeyringBackend._classes.discard(cls)
+    return cls
+
+
+unregistered(PrivateBusKeyring)
 
 
 @dataclass

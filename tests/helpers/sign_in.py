@@ -22,6 +22,7 @@ from desktop_app.services.paths import AppPaths
 from desktop_app.services.secrets import TokenVault
 from desktop_app.ui.onboarding.window import PAGE_TOKEN, PAGE_WELCOME, FirstRunWindow
 from tests.helpers.qt import wait_until
+from tests.helpers.secret_service import unregistered
 from tests.helpers.workspace import app_args, demo_config
 
 TIMEOUT = 15.0
@@ -29,6 +30,7 @@ TIMEOUT = 15.0
 UNKNOWN_TOKEN = "0123456789abcdef0123456789abcdef"
 
 
+@unregistered
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """A keyring that works, in memory (the real Secret Service has its own tests)."""
 
@@ -48,6 +50,7 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
         self.values.pop((service, username), None)
 
 
+@unregistered
 class HangingKeyring(keyring.backend.KeyringBackend):
     """A locked collection whose unlock prompt nobody answers."""
 

@@ -43,6 +43,7 @@ from tests.helpers.secret_service import (
     PrivateBusKeyring,
     PrivateSecretService,
     running_secret_service,
+    unregistered,
 )
 from tests.helpers.tokens import FAKE_TOKEN
 
@@ -51,13 +52,6 @@ OTHER_TOKEN = "0123456789abcdef0123456789abcdef"
 SHORT_TIMEOUT_S = 0.3
 #: A hung call that returned later than this did not honour its timeout at all.
 NEVER_THIS_LONG_S = 10.0
-
-
-def unregistered(cls: type[KeyringBackend]) -> type[KeyringBackend]:
-    """Keep a test backend out of keyring's registry: `keyring.get_keyring()` must never
-    pick a failing or hanging backend for anything else in the run."""
-    KeyringBackend._classes.discard(cls)
-    return cls
 
 
 @pytest.fixture
@@ -466,9 +460,12 @@ async def test_after_a_hang_calls_fail_at_once_until_the_keyring_answers(
     vault = TokenVault(config_dir, backend=backend, timeout_s=SHORT_TIMEOUT_S)
     loop = asyncio.get_running_loop()
     backend.entered = loop.create_future()
+    before = set(threading.enumerate())  # not another test's threads
     with pytest.raises(KeyringUnavailable):
         await vault.load(TokenLocation.KEYRING)
-    stuck = [t for t in threading.enumerate() if t.name.startswith("keyring:")]
+    stuck = [
+        t for t in threading.enumerate() if t.name.startswith("keyring:") and t not in before
+    ]
     assert stuck
     assert all(t.daemon for t in stuck)  # abandoned at exit, never joined
 
@@ -494,9 +491,7 @@ async def test_the_token_and_the_relay_credential_wait_for_a_hung_keyring_once(
 ) -> None:
     backend = _HangingKeyring(release)
     vault = TokenVault(config_dir, backend=backend, timeout_s=SHORT_TIMEOUT_S)
-    credentials = relay_vault(
-        config_dir, backend=backend, timeout_s=SHORT_TIMEOUT_S, shares_keyring_with=vault
-    )
+    credentials = relay_vault(config_dir, beside=vault)
     backend.entered = asyncio.get_running_loop().create_future()
     with pytest.raises(KeyringUnavailable, match="did not answer within"):
         await vault.load(TokenLocation.KEYRING)
