@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Final
 
 from desktop_app.relay.events import CLAIM_KINDS, CallbackClaim, RelayEvent, event_id_key
 from desktop_app.services.listeners import Listeners
+
+#: A change of the learnt clock offset below this is delivery time, not news.
+_CLOCK_NOISE_MS: Final = 1000
 
 
 class TeamClaims:
@@ -57,9 +61,19 @@ class TeamClaims:
 
     def apply(self, event: RelayEvent, live: bool = False) -> bool:
         """Take one event of the stream (others than claims are ignored); whether it
-        changed anything. A live event of any kind sets the relay's clock."""
+        changed who holds what. A live event of any kind sets the relay's clock; when that
+        moves it, listeners hear of it too (a claim may have lapsed, or not, after all)."""
+        moved = False
         if live and event.id:
-            self._offset_ms = event_id_key(event.id)[0] - int(self._clock() * 1000)
+            offset_ms = event_id_key(event.id)[0] - int(self._clock() * 1000)
+            moved = abs(offset_ms - self._offset_ms) > _CLOCK_NOISE_MS and bool(self._claims)
+            self._offset_ms = offset_ms
+        changed = self._take(event)
+        if changed or moved:
+            self._changes.emit()
+        return changed
+
+    def _take(self, event: RelayEvent) -> bool:
         if event.kind not in CLAIM_KINDS:
             return False
         if event.id:
@@ -77,7 +91,6 @@ class TeamClaims:
             del self._claims[claim.number]
         else:
             return False
-        self._changes.emit()
         return True
 
     def holder(self, number: str) -> CallbackClaim | None:

@@ -97,15 +97,27 @@ def test_any_live_event_tells_the_relays_clock_not_only_a_claim() -> None:
     # This desktop's clock is a day ahead: a claim replayed after a restart reads lapsed...
     clock = Clock(START_MS + 86_400_000)
     claims = TeamClaims(clock=clock)
+    heard: list[None] = []
+    claims.add_listener(lambda: heard.append(None))
     claims.apply(event(f"{START_MS}-0", "Priya"))
     assert claims.holder(NUMBER) is None
+    assert len(heard) == 1
 
-    # ...until the first live event, a colleague's call ringing, says the relay's time.
+    # ...until the first live event, a colleague's call ringing, says the relay's time:
+    # not a claim, but the list hears of it (the row reads "Priya is on it" again).
     ringing = RelayEvent(EventKind.CALL_RINGING, "call-1", "call-1:ringing", {},
                          id=f"{START_MS + 60_000}-0")
-    assert not claims.apply(ringing, live=True)  # not a claim: nothing changed
+    assert not claims.apply(ringing, live=True)
     assert claims.sentence(NUMBER) == "Priya is on it"
-    # A replayed one does not: only the live stream runs on the relay's present.
-    claims.apply(RelayEvent(EventKind.CALL_RINGING, "call-0", "call-0:ringing", {},
-                            id=f"{START_MS - 86_400_000}-0"))
+    assert len(heard) == 2
+    # The next live event, a moment later, is no news.
+    answered = RelayEvent(EventKind.CALL_ANSWERED, "call-1", "call-1:answered", {},
+                          id=f"{START_MS + 60_500}-0")
+    clock.ms += 400
+    claims.apply(answered, live=True)
+    assert len(heard) == 2
+    # A replayed one, however far on its id, does not set the clock: only the live
+    # stream runs on the relay's present (taken, it would make the claim lapse).
+    claims.apply(RelayEvent(EventKind.CALL_RINGING, "call-2", "call-2:ringing", {},
+                            id=f"{START_MS + 2 * HOLD_MS}-0"))
     assert claims.sentence(NUMBER) == "Priya is on it"
