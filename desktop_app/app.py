@@ -112,7 +112,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_ENV: Final = "MYOPERATOR_TOKEN"
 #: The window's problem line for a secret the sign-in could not remove from this computer.
-LEFT_BEHIND_PROBLEM: Final = "sign-in"
+LEFT_BEHIND_PROBLEM: Final = "left-behind"
 #: ... for an API token in the environment that wins over a saved relay connection.
 ENVIRONMENT_OVER_RELAY: Final = "environment-token"
 #: The demo polls more often than a real account may: its service is on this machine.
@@ -661,7 +661,7 @@ class AppController(QObject):
                     "The call cache was damaged: it is set aside, and the calls are "
                     "fetched again."
                 )
-            if self.left_behind:  # a secret still on this computer: until dismissed
+            if self.left_behind and location is not None:  # a secret still here: until dismissed
                 workspace.window.show_problem(LEFT_BEHIND_PROBLEM, self.left_behind)
             log.info("workspace open (%s)", "demo" if demo else (
                 "account, through the team relay" if relay_url else "account"
@@ -834,6 +834,7 @@ class AppController(QObject):
             problems += await asyncio.to_thread(self._delete_account_data)
         self.token_location = None
         self.relay_url = ""
+        self.left_behind = ""  # said again by sign-out's own sentences, if still true
         said = ["You are signed out."]
         if location is TokenLocation.ENVIRONMENT:
             said.append(

@@ -157,7 +157,8 @@ class SignInPresenter(Presenter):
         self._token = ""
         self._location = TokenLocation.SESSION
         self.busy = False
-        #: The token was kept, but an older copy could not be removed (the sentence).
+        #: The secret was kept, but something could not be removed from this computer (an
+        #: older plain-text copy, the other secret): the sentences, joined ("": nothing).
         self.left_behind = ""
 
     @property
@@ -213,6 +214,7 @@ class SignInPresenter(Presenter):
 
     async def _check_and_keep(self, secret: str) -> None:
         relay = bool(self._relay_url)
+        self.left_behind = ""  # this attempt's, not an earlier one's
         self.messageChanged.emit(RELAY_CHECKING_TEXT if relay else CHECKING_TEXT,
                                  KIND_PROGRESS)
         if relay:
@@ -232,7 +234,7 @@ class SignInPresenter(Presenter):
         try:
             await vault.keep(secret, TokenLocation.KEYRING)
         except TokenLeftBehind as exc:  # kept; only an old plain-text copy stayed
-            self.left_behind = str(exc)
+            self._left(str(exc))
         except SecretStoreError as exc:
             log.warning("the keyring could not keep the %s: %s", vault.noun, exc)
             accepted = sentence if relay else "MyOperator accepted the token."
@@ -259,13 +261,16 @@ class SignInPresenter(Presenter):
         try:
             await vault.keep(self._token, location)
         except TokenLeftBehind as exc:  # kept; only an old plain-text copy stayed
-            self.left_behind = str(exc)
+            self._left(str(exc))
         except SecretStoreError as exc:
             self.messageChanged.emit(str(exc), KIND_ERROR)
             self._set_busy(False)
             self.storageChoiceNeeded.emit(f"The {vault.noun} could not be stored.")
             return
         await self._kept(location)
+
+    def _left(self, sentence: str) -> None:
+        self.left_behind = f"{self.left_behind} {sentence}".strip()
 
     async def _kept(self, location: TokenLocation) -> None:
         self._location = location
@@ -281,7 +286,7 @@ class SignInPresenter(Presenter):
         if other is not None:  # one secret per desktop: the relay's agents hold no token
             for problem in await other.forget():
                 log.warning("after signing in: %s", problem)
-                self.left_behind = problem
+                self._left(problem)
         if not self._ask_for_me:
             self._set_busy(False)
             self.accountReady.emit(self._token, location.value, self._relay_url)

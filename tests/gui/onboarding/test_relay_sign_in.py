@@ -268,6 +268,14 @@ async def test_a_token_that_could_not_be_removed_is_said_not_hidden_behind_the_r
     block = ws.preferences.dialog.account
     await wait_until(lambda: said in block.status.text(), TIMEOUT)
     assert "stays with the relay" not in block.status.text()
+
+    # Signing out says what it could not remove itself; the demo after it is not told.
+    app.sign_out(False)
+    window = await shown_first_run(app)
+    await wait_until(lambda: said in window.welcome_message.text(), TIMEOUT)
+    assert app.left_behind == ""  # the next account is not told of this one's
+    demo = await app.open_demo()
+    assert demo.window.problem_text == ""
     await quit_app(app, run)
 
 
