@@ -157,6 +157,9 @@ def normalize_base_url(text: str, *, source: str = "The API base URL") -> str:
         raise refuse("its host name is not valid")
     if port is not None and not 1 <= port <= 65535:
         raise refuse("the port must be a number from 1 to 65535")
+    if any(_SECRET_SHAPED.fullmatch(segment) for segment in parts.path.split("/")):
+        # Stored in the settings and shown in Preferences: never a secret's place.
+        raise refuse("its path holds what looks like a token or credential")
     try:
         httpx.URL(raw)
     except (httpx.InvalidURL, ValueError):
@@ -175,9 +178,9 @@ def base_url_from(given: str | None, environ: Mapping[str, str]) -> str:
     return LIVE_BASE_URL
 
 
-#: One long run of letters and digits, no scheme: MyOperator's tokens and the relay's
-#: credentials are shaped so; an address has a scheme or a dot.
-_SECRET_SHAPED: Final = re.compile(r"[A-Za-z0-9_-]{24,}")
+#: A long run of letters and digits: MyOperator's tokens (32) and the relay's credentials
+#: (47) are shaped so; an address's parts, between its dots and slashes, are shorter.
+_SECRET_SHAPED: Final = re.compile(r"[A-Za-z0-9_-]{32,}")
 
 
 def _shown_url(text: str) -> str:
@@ -188,6 +191,7 @@ def _shown_url(text: str) -> str:
     if "@" in rest:
         text = f"{scheme}{sep}…@{rest.rsplit('@', 1)[1]}"
     text = "".join(c if c.isprintable() and not c.isspace() else " " for c in text)
+    text = _SECRET_SHAPED.sub("…", text)  # "Bearer mor_…", a token after a slash
     return repr(text if len(text) <= 60 else text[:59] + "…")
 
 

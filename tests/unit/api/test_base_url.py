@@ -78,6 +78,11 @@ def test_a_secret_pasted_as_the_address_is_refused_without_being_repeated() -> N
         message = caught.value.message
         assert message.startswith("The relay's address looks like a token or credential")
         assert FAKE_TOKEN not in message and credential not in message
+    # Beside other text, or as a path, it is refused all the same and not repeated.
+    for text in (f"Bearer {credential}", f"https://relay.example.com/{credential}"):
+        with pytest.raises(InvalidBaseUrl) as caught:
+            normalize_base_url(text, source="The relay's address")
+        assert credential not in caught.value.message
     # A long host name without http:// is quoted as usual.
     with pytest.raises(InvalidBaseUrl, match=r"'relay-of-the-whole-company\.example\.com'"):
         normalize_base_url("relay-of-the-whole-company.example.com")
