@@ -192,6 +192,8 @@ class RelayEngine:
 
     async def append(self, event: RelayEvent) -> str | None:
         """Store `event`; its stream id, or None when its key was already seen."""
+        if not event.dedup_key:  # one empty key would swallow every later such event
+            raise ValueError(f"a {event.kind} event without a de-duplication key")
         result = await self._append(
             keys=[self._ns + "seen:" + event.dedup_key, self._events],
             args=[SEEN_TTL_S, STREAM_LENGTH, event.to_json()],

@@ -212,3 +212,7 @@ async def test_a_callback_claim_and_its_release_are_told_by_the_same_script(
     assert taken.holder is not None
     assert claimed == taken.holder
     assert let_go == CallbackClaim(number, "Priya", taken.holder.at_ms, released.now_ms, False)
+    # An event read back has no de-duplication key: appending it again is refused, not
+    # stored under the one empty key that would swallow every later one.
+    with pytest.raises(ValueError, match="without a de-duplication key"):
+        await first.append(told[0])
