@@ -84,6 +84,19 @@ async def submit_relay(window: FirstRunWindow, address: str, credential: str) ->
     QTest.mouseClick(form.submit_button, Qt.MouseButton.LeftButton)
 
 
+async def connect_in_dialog(app: AppController, address: str, credential: str) -> None:
+    """Fill in the open "Connect through the team relay" dialog, submit it, and wait for
+    the account to reopen through the relay."""
+    dialog = app.replace_dialog
+    assert dialog is not None
+    paste_into(dialog.form.address, address)  # type: ignore[attr-defined]
+    paste_into(dialog.form.field, credential)
+    QTest.mouseClick(dialog.form.submit_button, Qt.MouseButton.LeftButton)
+    await wait_until(
+        lambda: app.workspace is not None and app.workspace.relay_sync is not None, TIMEOUT
+    )
+
+
 async def answered(window: FirstRunWindow) -> str:
     form = window.relay_form
     await wait_until(
@@ -209,13 +222,7 @@ async def test_preferences_move_an_account_to_the_relay_and_sign_out_removes_the
     QTest.mouseClick(block.relay_button, Qt.MouseButton.LeftButton)
     dialog = app.replace_dialog
     assert dialog is not None and dialog.windowTitle() == "Connect through the team relay"
-    paste_into(dialog.form.address, replica.base_url)  # type: ignore[attr-defined]
-    paste_into(dialog.form.field, credential)
-    QTest.mouseClick(dialog.form.submit_button, Qt.MouseButton.LeftButton)
-
-    await wait_until(
-        lambda: app.workspace is not None and app.workspace.relay_sync is not None, TIMEOUT
-    )
+    await connect_in_dialog(app, replica.base_url, credential)
     # The API token left this computer: the relay holds it for the team.
     assert (KEYRING_SERVICE, KEYRING_USERNAME) not in backend.values
     assert backend.values[(KEYRING_SERVICE, RELAY_KEYRING_USERNAME)] == credential
@@ -251,15 +258,7 @@ async def test_a_token_that_could_not_be_removed_is_said_not_hidden_behind_the_r
     assert app.workspace is not None
 
     app.connect_relay()
-    dialog = app.replace_dialog
-    assert dialog is not None
-    paste_into(dialog.form.address, replica.base_url)  # type: ignore[attr-defined]
-    paste_into(dialog.form.field, credential)
-    QTest.mouseClick(dialog.form.submit_button, Qt.MouseButton.LeftButton)
-
-    await wait_until(
-        lambda: app.workspace is not None and app.workspace.relay_sync is not None, TIMEOUT
-    )
+    await connect_in_dialog(app, replica.base_url, credential)
     ws = app.workspace
     assert ws is not None
     said = f"The plain-text token file {stuck} could"
