@@ -104,23 +104,25 @@ class TokenVault:
         keyring_username: str = KEYRING_USERNAME,
         file_name: str = TOKEN_FILE_NAME,
         noun: str = "token",
-        shares_keyring_with: TokenVault | None = None,
+        beside: TokenVault | None = None,
     ) -> None:
         """`keyring_username`, `file_name` and `noun` (as sentences name the secret) are
-        the API token's unless this vault keeps another secret (`relay_vault`)."""
+        the API token's unless this vault keeps another secret (`relay_vault`). `beside`:
+        a vault whose keyring this one uses (its backend and timeout) and whose hung calls
+        it waits for, not a second time."""
+        if beside is not None:
+            backend, timeout_s = beside._backend, beside._timeout_s
         self._config_dir = config_dir
         self._username = keyring_username
         self._file_name = file_name
         self.noun = noun
-        self._backend = backend
-        self._timeout_s = timeout_s
+        self._backend: keyring.backend.KeyringBackend | None = backend
+        self._timeout_s: float = timeout_s
         self._session_token: str | None = None
         #: Keyring calls abandoned after their timeout that have not returned yet; shared
-        #: with the vault this one `shares_keyring_with`, so a hung keyring costs one wait,
-        #: not one per secret (signing in or out touches the token and the credential).
-        self._stuck: set[threading.Thread] = (
-            shares_keyring_with._stuck if shares_keyring_with is not None else set()
-        )
+        #: with the vault this one is `beside`, so a hung keyring costs one wait, not one
+        #: per secret (signing in or out touches the token and the credential).
+        self._stuck: set[threading.Thread] = beside._stuck if beside is not None else set()
 
     @property
     def file_path(self) -> Path:
@@ -365,17 +367,10 @@ class TokenVault:
             raise KeyringUnavailable(sentence) from None
 
 
-def relay_vault(
-    config_dir: Path, *, beside: TokenVault | None = None, **options: Any
-) -> TokenVault:
+def relay_vault(config_dir: Path, **options: Any) -> TokenVault:
     """Where the agent's team-relay credential is kept: the same places as a token, under
-    names of its own, so the two never overwrite each other. `beside`: the token's vault,
-    whose keyring it uses (and whose hung calls it waits for, not a second time)."""
-    if beside is not None:
-        options = {
-            "backend": beside._backend, "timeout_s": beside._timeout_s,
-            "shares_keyring_with": beside, **options,
-        }
+    names of its own, so the two never overwrite each other (``beside=`` the token's vault:
+    in the same keyring)."""
     return TokenVault(
         config_dir, keyring_username=RELAY_KEYRING_USERNAME, file_name=RELAY_FILE_NAME,
         noun="relay credential", **options,
