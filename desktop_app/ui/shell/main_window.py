@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMenuBar,
     QPlainTextEdit,
+    QSizePolicy,
     QTextEdit,
     QVBoxLayout,
     QWidget,
@@ -359,12 +360,21 @@ class MainWindow(QMainWindow):
             "Requests left in the account's shared budget (MyOperator allows about 20 a "
             "minute, 100 an hour and 500 a day for the whole account)"
         )
-        # A background task's failure, in words, until it recovers or is dismissed.
+        # A background task's failure, in words, until it recovers or is dismissed. A long
+        # sentence is cut at the window's edge (whole in its tooltip); its Dismiss link is
+        # a label of its own beside it, so it is never cut off with it.
         self.problem_label = self._status_label("statusProblem", "Problem", "")
-        self.problem_label.setTextFormat(Qt.TextFormat.RichText)
-        self.problem_label.linkActivated.connect(self._dismiss_problems)
+        self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.problem_label.setSizePolicy(
+            QSizePolicy.Policy.Ignored, self.problem_label.sizePolicy().verticalPolicy()
+        )
         self.problem_label.hide()
         bar.addWidget(self.problem_label, 1)
+        self.dismiss_label = self._status_label("statusDismissProblem", "Dismiss the problem", "")
+        self.dismiss_label.setTextFormat(Qt.TextFormat.RichText)
+        self.dismiss_label.linkActivated.connect(self._dismiss_problems)
+        self.dismiss_label.hide()
+        bar.addWidget(self.dismiss_label)
         self._build_saved_link()  # the first of the permanent ones, left of the sync's
         for label in (self.connection_label, self.last_sync_label, self.budget_label):
             bar.addPermanentWidget(label)
@@ -508,13 +518,13 @@ class MainWindow(QMainWindow):
     def _render_problems(self) -> None:
         text = self.problem_text
         others = len(self._problems) - 1
-        more = f" (and {others} more)" if others > 0 else ""
-        self.problem_label.setText(
-            f"{html.escape(text)}{more} <a href=\"dismiss\">Dismiss</a>" if text else ""
-        )
+        more = f"(and {others} more) " if others > 0 else ""  # beside the link: never cut
+        self.problem_label.setText(text)
         self.problem_label.setToolTip("\n".join(self._problems.values()))
         self.problem_label.setAccessibleDescription(text)
         self.problem_label.setVisible(bool(text))
+        self.dismiss_label.setText(f'{more}<a href="dismiss">Dismiss</a>')
+        self.dismiss_label.setVisible(bool(text))
 
     @Slot(str)
     def show_saved_file(self, path: str) -> None:

@@ -525,3 +525,31 @@ async def test_theme_follows_the_system_colour_scheme(qapp: QApplication) -> Non
     finally:
         qapp.setPalette(original_palette)
         theme.deleteLater()
+
+
+def test_a_long_problem_is_cut_but_its_dismiss_link_stays_in_the_window(
+    qtbot: QtBot, desktop_home: AppPaths
+) -> None:
+    from desktop_app.app import open_state
+    from desktop_app.ui.feed.panel import FeedPanel
+
+    window = MainWindow(FeedPanel(), None, open_state(desktop_home), demo=True)
+    qtbot.addWidget(window)
+    window.resize(900, 600)
+    window.show()
+    long_sentence = "The plain-text token file could not be deleted. " * 8
+    window.show_problem("left-behind", long_sentence.strip())
+    window.show_problem("sync", "The sync failed <b>twice</b>.")
+
+    bar = window.statusBar()
+    dismiss = window.dismiss_label
+    assert dismiss.isVisible()
+    assert dismiss.geometry().right() <= bar.width()  # not pushed off by the text
+    # Shown as written (never read as markup); the count of the others beside the link.
+    assert window.problem_label.text() == "The sync failed <b>twice</b>."
+    assert dismiss.text().startswith("(and 1 more) ")
+    assert long_sentence.strip() in window.problem_label.toolTip()
+
+    dismiss.linkActivated.emit("dismiss")
+    assert window.problem_text == ""
+    assert not window.problem_label.isVisible() and not dismiss.isVisible()
